@@ -1,0 +1,351 @@
+// SPDX-License-Identifier: GPL-2.0 OR MIT
+/*
+ * hopscope XDP reply matcher.
+ *
+ * Runs on the probing interface. Recognises ICMP/ICMPv6 replies to our probes
+ * (Time Exceeded, Destination Unreachable, Packet Too Big, Echo Reply),
+ * decodes the probe's identity from the quote (IP header + 8 bytes is enough
+ * for IPv4), checks the keyed validation value, stamps the arrival time and
+ * pushes one hs_reply_record into a ring buffer. Matched replies are dropped;
+ * everything else passes untouched. See include/hopscope/abi/probe.h for the
+ * probe encoding.
+ */
+#include <linux/bpf.h>
+#include <linux/icmpv6.h>
+#include <linux/ip.h>
+#include <linux/ipv6.h>
+#include <linux/udp.h>
+#include <bpf/bpf_endian.h>
+#include <bpf/bpf_helpers.h>
+
+#include "hopscope/abi/matcher.h"
+#include "lib/counters.h"
+#include "lib/csum.h"
+#include "lib/headers.h"
+
+char LICENSE[] SEC("license") = "Dual MIT/GPL";
+
+const volatile struct hs_matcher_config hs_cfg = {};
+
+struct {
+	__uint(type, BPF_MAP_TYPE_RINGBUF);
+	__uint(max_entries, 1 << 22);
+} hs_replies SEC(".maps");
+
+enum verdict {
+	V_NOT_OURS = 0,
+	V_MALFORMED,
+	V_CANDIDATE, /* identity decoded, validation not yet checked */
+};
+
+/* What the validation value is computed over, plus the value carried. */
+struct probe_identity {
+	__u32 src[4];
+	__u32 dst[4];
+	__u16 flow;
+	__u16 seq;
+	__u16 val;
+	__u8 method;
+};
+
+#define ICMP6_ECHO_REQUEST 128
+#define ICMP6_ECHO_REPLY 129
+#define IPV6_EXT_HOP 0
+#define IPV6_EXT_ROUTING 43
+#define IPV6_EXT_DSTOPTS 60
+
+static __always_inline int flow_from_udp_sport(__u16 sport, __u16 dport, __u16 *flow)
+{
+	__u16 f = sport - hs_cfg.udp_sport_base;
+
+	if (dport != hs_cfg.udp_dport || f >= hs_cfg.nflows)
+		return V_NOT_OURS;
+	*flow = f;
+	return V_CANDIDATE;
+}
+
+static __always_inline int flow_from_icmp_csum(__u16 csum, __u16 *flow)
+{
+	__u16 f = hs_cfg.icmp_csum_base - csum;
+
+	if (f >= hs_cfg.nflows)
+		return V_NOT_OURS;
+	*flow = f;
+	return V_CANDIDATE;
+}
+
+/* Quoted IPv4 probe at `inner` (inside an ICMP error). */
+static __always_inline int decode_quote_v4(void *inner, void *end, struct hs_reply_record *rec,
+					   struct probe_identity *id)
+{
+	struct iphdr *iph = HS_PTR(inner, 0, sizeof(*iph), end);
+
+	if (!iph)
+		return V_MALFORMED;
+	__u32 ihl = iph->ihl * 4;
+
+	if (iph->version != 4 || ihl < sizeof(*iph))
+		return V_MALFORMED;
+
+	id->src[0] = iph->saddr;
+	id->dst[0] = iph->daddr;
+	__builtin_memcpy(rec->probe_dst, &iph->daddr, 4);
+	rec->quoted_ttl = iph->ttl;
+	rec->quoted_tos = iph->tos;
+	rec->quoted_len = bpf_ntohs(iph->tot_len);
+	rec->quote_bytes = (__u16)((long)end - (long)inner);
+
+	if (iph->protocol == IPPROTO_UDP) {
+		struct udphdr *uh = HS_PTR(inner, ihl, sizeof(*uh), end);
+
+		if (!uh)
+			return V_MALFORMED;
+		id->method = HS_METHOD_UDP_PARIS;
+		id->seq = bpf_ntohs(iph->id);
+		id->val = bpf_ntohs(uh->check);
+		return flow_from_udp_sport(bpf_ntohs(uh->source), bpf_ntohs(uh->dest), &id->flow);
+	}
+	if (iph->protocol == IPPROTO_ICMP) {
+		struct hs_icmphdr *ih = HS_PTR(inner, ihl, sizeof(*ih), end);
+
+		if (!ih)
+			return V_MALFORMED;
+		if (ih->type != HS_ICMP_ECHO || ih->code != 0)
+			return V_NOT_OURS;
+		id->method = HS_METHOD_ICMP_PARIS;
+		id->seq = bpf_ntohs(ih->un.echo.id);
+		id->val = bpf_ntohs(ih->un.echo.sequence);
+		return flow_from_icmp_csum(bpf_ntohs(ih->checksum), &id->flow);
+	}
+	return V_NOT_OURS;
+}
+
+static __always_inline int match_v4(void *l3, void *end, struct hs_reply_record *rec,
+				    struct probe_identity *id)
+{
+	struct iphdr *iph = HS_PTR(l3, 0, sizeof(*iph), end);
+
+	if (!iph || iph->version != 4 || iph->protocol != IPPROTO_ICMP)
+		return V_NOT_OURS;
+	if (iph->frag_off & bpf_htons(0x3fff)) /* MF or offset: not a whole reply */
+		return V_NOT_OURS;
+	__u32 ihl = iph->ihl * 4;
+
+	if (ihl < sizeof(*iph))
+		return V_MALFORMED;
+	struct hs_icmphdr *ih = HS_PTR(l3, ihl, sizeof(*ih), end);
+
+	if (!ih)
+		return V_MALFORMED;
+
+	rec->family = HS_AF_INET;
+	rec->icmp_type = ih->type;
+	rec->icmp_code = ih->code;
+	rec->reply_ttl = iph->ttl;
+	__builtin_memcpy(rec->responder, &iph->saddr, 4);
+
+	switch (ih->type) {
+	case HS_ICMP_ECHOREPLY:
+		if (ih->code != 0)
+			return V_NOT_OURS;
+		rec->kind = HS_REPLY_ECHO_REPLY;
+		/* The probe went from our address (reply dst) to the replier. */
+		id->src[0] = iph->daddr;
+		id->dst[0] = iph->saddr;
+		__builtin_memcpy(rec->probe_dst, &iph->saddr, 4);
+		id->method = HS_METHOD_ICMP_PARIS;
+		id->seq = bpf_ntohs(ih->un.echo.id);
+		id->val = bpf_ntohs(ih->un.echo.sequence);
+		/* Type 8 -> 0 lowered the word sum by 0x0800: undo it on the checksum. */
+		return flow_from_icmp_csum(hs_ones_sub(bpf_ntohs(ih->checksum), 0x0800), &id->flow);
+	case HS_ICMP_TIME_EXCEEDED:
+		rec->kind = HS_REPLY_TIME_EXCEEDED;
+		break;
+	case HS_ICMP_DEST_UNREACH:
+		rec->kind = HS_REPLY_DEST_UNREACH;
+		if (ih->code == HS_ICMP_FRAG_NEEDED)
+			rec->mtu = bpf_ntohs(ih->un.frag.mtu);
+		break;
+	default:
+		return V_NOT_OURS;
+	}
+	return decode_quote_v4((void *)ih + sizeof(*ih), end, rec, id);
+}
+
+/* Quoted IPv6 probe at `inner` (inside an ICMPv6 error). */
+static __always_inline int decode_quote_v6(void *inner, void *end, struct hs_reply_record *rec,
+					   struct probe_identity *id)
+{
+	struct ipv6hdr *ip6 = HS_PTR(inner, 0, sizeof(*ip6), end);
+
+	if (!ip6)
+		return V_MALFORMED;
+	if (ip6->version != 6)
+		return V_MALFORMED;
+
+	__builtin_memcpy(id->src, &ip6->saddr, 16);
+	__builtin_memcpy(id->dst, &ip6->daddr, 16);
+	__builtin_memcpy(rec->probe_dst, &ip6->daddr, 16);
+	rec->quoted_ttl = ip6->hop_limit;
+	rec->quoted_tos = (ip6->priority << 4) | (ip6->flow_lbl[0] >> 4);
+	rec->quoted_len = bpf_ntohs(ip6->payload_len) + sizeof(*ip6);
+	rec->quote_bytes = (__u16)((long)end - (long)inner);
+
+	if (ip6->nexthdr == IPPROTO_UDP) {
+		/* UDP header + the 2-byte validation value at the start of the payload. */
+		struct udphdr *uh = HS_PTR(inner, sizeof(*ip6), sizeof(*uh) + 2, end);
+
+		if (!uh)
+			return V_MALFORMED;
+		id->method = HS_METHOD_UDP_PARIS;
+		id->seq = bpf_ntohs(uh->check);
+		id->val = bpf_ntohs(*(__be16 *)(uh + 1));
+		return flow_from_udp_sport(bpf_ntohs(uh->source), bpf_ntohs(uh->dest), &id->flow);
+	}
+	if (ip6->nexthdr == IPPROTO_ICMPV6) {
+		struct icmp6hdr *ih = HS_PTR(inner, sizeof(*ip6), sizeof(*ih), end);
+
+		if (!ih)
+			return V_MALFORMED;
+		if (ih->icmp6_type != ICMP6_ECHO_REQUEST || ih->icmp6_code != 0)
+			return V_NOT_OURS;
+		id->method = HS_METHOD_ICMP_PARIS;
+		id->seq = bpf_ntohs(ih->icmp6_identifier);
+		id->val = bpf_ntohs(ih->icmp6_sequence);
+		return flow_from_icmp_csum(bpf_ntohs(ih->icmp6_cksum), &id->flow);
+	}
+	return V_NOT_OURS;
+}
+
+static __always_inline int match_v6(void *l3, void *end, struct hs_reply_record *rec,
+				    struct probe_identity *id)
+{
+	struct ipv6hdr *ip6 = HS_PTR(l3, 0, sizeof(*ip6), end);
+
+	if (!ip6 || ip6->version != 6)
+		return V_NOT_OURS;
+
+	/* Skip the extension headers a reply may carry (bounded walk). */
+	__u8 nh = ip6->nexthdr;
+	__u32 off = sizeof(*ip6);
+
+#pragma unroll
+	for (int i = 0; i < 3; i++) {
+		if (nh != IPV6_EXT_HOP && nh != IPV6_EXT_ROUTING && nh != IPV6_EXT_DSTOPTS)
+			break;
+		__u8 *ext = HS_PTR(l3, off, 2, end);
+
+		if (!ext)
+			return V_NOT_OURS;
+		nh = ext[0];
+		off += (ext[1] + 1) * 8;
+	}
+	if (nh != IPPROTO_ICMPV6)
+		return V_NOT_OURS;
+	struct icmp6hdr *ih = HS_PTR(l3, off, sizeof(*ih), end);
+
+	if (!ih)
+		return V_MALFORMED;
+
+	rec->family = HS_AF_INET6;
+	rec->icmp_type = ih->icmp6_type;
+	rec->icmp_code = ih->icmp6_code;
+	rec->reply_ttl = ip6->hop_limit;
+	__builtin_memcpy(rec->responder, &ip6->saddr, 16);
+
+	switch (ih->icmp6_type) {
+	case ICMP6_ECHO_REPLY:
+		if (ih->icmp6_code != 0)
+			return V_NOT_OURS;
+		rec->kind = HS_REPLY_ECHO_REPLY;
+		__builtin_memcpy(id->src, &ip6->daddr, 16);
+		__builtin_memcpy(id->dst, &ip6->saddr, 16);
+		__builtin_memcpy(rec->probe_dst, &ip6->saddr, 16);
+		id->method = HS_METHOD_ICMP_PARIS;
+		id->seq = bpf_ntohs(ih->icmp6_identifier);
+		id->val = bpf_ntohs(ih->icmp6_sequence);
+		/* Type 128 -> 129 raised the word sum by 0x0100: undo it on the checksum. */
+		return flow_from_icmp_csum(hs_ones_add(bpf_ntohs(ih->icmp6_cksum), 0x0100), &id->flow);
+	case ICMPV6_TIME_EXCEED:
+		rec->kind = HS_REPLY_TIME_EXCEEDED;
+		break;
+	case ICMPV6_DEST_UNREACH:
+		rec->kind = HS_REPLY_DEST_UNREACH;
+		break;
+	case ICMPV6_PKT_TOOBIG: {
+		__u32 mtu = bpf_ntohl(ih->icmp6_mtu);
+
+		rec->kind = HS_REPLY_PACKET_TOO_BIG;
+		rec->mtu = mtu > 0xffff ? 0xffff : (__u16)mtu;
+		break;
+	}
+	default:
+		return V_NOT_OURS;
+	}
+	return decode_quote_v6((void *)ih + sizeof(*ih), end, rec, id);
+}
+
+static __always_inline int push_record(const struct hs_reply_record *rec)
+{
+	struct hs_reply_record *slot = bpf_ringbuf_reserve(&hs_replies, sizeof(*slot), 0);
+
+	if (!slot)
+		return -1;
+	*slot = *rec;
+	/* Batched wake-ups: wake the consumer only once enough is queued; it also polls on a timer. */
+	__u64 queued = bpf_ringbuf_query(&hs_replies, BPF_RB_AVAIL_DATA);
+
+	bpf_ringbuf_submit(slot, queued >= hs_cfg.wakeup_bytes ? BPF_RB_FORCE_WAKEUP
+							       : BPF_RB_NO_WAKEUP);
+	return 0;
+}
+
+SEC("xdp")
+int hs_reply_matcher(struct xdp_md *ctx)
+{
+	void *data = (void *)(long)ctx->data;
+	void *end = (void *)(long)ctx->data_end;
+	struct hs_reply_record rec = {};
+	struct probe_identity id = {};
+	__u16 l3proto = 0;
+	int verdict = V_NOT_OURS;
+
+	hs_count(HS_CNT_SEEN);
+	int off = hs_parse_eth(data, end, &l3proto);
+
+	if (off >= 0) {
+		if (l3proto == ETH_P_IP)
+			verdict = match_v4(data + off, end, &rec, &id);
+		else if (l3proto == ETH_P_IPV6)
+			verdict = match_v6(data + off, end, &rec, &id);
+	}
+
+	if (verdict == V_NOT_OURS) {
+		hs_count(HS_CNT_NOT_OURS);
+		return XDP_PASS;
+	}
+	if (verdict == V_MALFORMED) {
+		hs_count(HS_CNT_MALFORMED);
+		return XDP_PASS;
+	}
+
+	rec.rx_ns = bpf_ktime_get_ns();
+	struct hs_key key = {.k0 = hs_cfg.key.k0, .k1 = hs_cfg.key.k1};
+
+	if (hs_validation(&key, id.src, id.dst, id.method, id.flow, id.seq) != id.val) {
+		hs_count(HS_CNT_INVALID);
+		return XDP_PASS;
+	}
+
+	rec.seq = id.seq;
+	rec.flow = id.flow;
+	rec.method = id.method;
+	if (rec.quoted_len && rec.quote_bytes >= rec.quoted_len)
+		rec.flags |= HS_RF_QUOTE_FULL;
+
+	if (push_record(&rec) < 0)
+		hs_count(HS_CNT_RINGBUF_FULL);
+	else
+		hs_count(HS_CNT_MATCHED);
+	return XDP_DROP;
+}

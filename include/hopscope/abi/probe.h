@@ -1,0 +1,80 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * How a probe carries its identity, shared by the probe builder (userspace)
+ * and the reply matcher (XDP).
+ *
+ * Identity of a probe = (destination, flow, seq). The 16-bit `seq` is chosen
+ * by the prober and maps to (ttl, attempt, send time) on its side; `flow` is
+ * the Paris flow identifier, constant for all probes of one flow so ECMP
+ * routers keep them on one path. A 16-bit keyed validation value over
+ * (source, destination, method, flow, seq) rejects stale and spoofed replies.
+ *
+ * Where each field travels (all inside IP header + 8 bytes, the RFC 792
+ * minimum quote, except where noted):
+ *
+ *   udp-paris  IPv4: sport = sport_base + flow, dport fixed,
+ *                    IP ID = seq, UDP checksum = validation
+ *              IPv6: sport = sport_base + flow, dport fixed,
+ *                    UDP checksum = seq, payload[0..1] = validation
+ *                    (needs 10 quoted bytes of the probe's UDP part;
+ *                    RFC 4443 routers quote up to 1232 bytes)
+ *   icmp-paris IPv4/IPv6: echo request, checksum = icmp_csum_base - flow
+ *                    (constant per flow), id = seq, sequence = validation
+ *
+ * The payload holds two free bytes that make the checksum come out as wanted.
+ * seq is never 0 or 0xffff (so a UDP checksum carrying it is never the
+ * "no checksum" value); the validation value is never 0 either.
+ */
+#ifndef HOPSCOPE_ABI_PROBE_H
+#define HOPSCOPE_ABI_PROBE_H
+
+#include "types.h"
+
+enum hs_method {
+	HS_METHOD_UDP_PARIS = 1,
+	HS_METHOD_ICMP_PARIS = 2,
+};
+
+/* Highest number of Paris flows one run may use (flow ids 0..HS_MAX_FLOWS-1). */
+#define HS_MAX_FLOWS 256
+
+/* 128-bit secret key for the validation value, fresh per run. */
+struct hs_key {
+	__u64 k0;
+	__u64 k1;
+};
+
+/*
+ * Keyed 16-bit validation value. A keyed 64-bit mix (multiply/xorshift
+ * rounds, as in murmur3's finaliser) over the probe's identity. It is not a
+ * cryptographic MAC: it rejects stale replies from earlier runs, other
+ * programs' probes and blind spoofing (1 in 65536 passes by chance).
+ * addr words are the addresses in network byte order as stored in the
+ * packet (IPv4 uses word 0 only, the other words are 0).
+ */
+static inline __u64 hs_mix64(__u64 h, __u64 v)
+{
+	h ^= v;
+	h *= 0xff51afd7ed558ccdULL;
+	h ^= h >> 33;
+	h *= 0xc4ceb9fe1a85ec53ULL;
+	h ^= h >> 29;
+	return h;
+}
+
+static inline __u16 hs_validation(const struct hs_key *key, const __u32 src[4],
+				  const __u32 dst[4], __u8 method, __u16 flow, __u16 seq)
+{
+	__u64 h = key->k0;
+
+	h = hs_mix64(h, ((__u64)src[0] << 32) | src[1]);
+	h = hs_mix64(h, ((__u64)src[2] << 32) | src[3]);
+	h = hs_mix64(h, ((__u64)dst[0] << 32) | dst[1]);
+	h = hs_mix64(h, ((__u64)dst[2] << 32) | dst[3]);
+	h = hs_mix64(h, ((__u64)method << 32) | ((__u64)flow << 16) | seq);
+	h = hs_mix64(h, key->k1);
+	__u16 v = (__u16)(h ^ (h >> 16) ^ (h >> 32) ^ (h >> 48));
+	return v ? v : 0xffff;
+}
+
+#endif

@@ -1,0 +1,22 @@
+// Errors from system calls carry errno and what was being done.
+#pragma once
+
+#include <cerrno>
+#include <string>
+#include <system_error>
+
+namespace hopscope {
+
+// Thrown on start-up / configuration paths; never on the per-packet path.
+class SystemError : public std::system_error {
+ public:
+  SystemError(int err, const std::string& context)
+      : std::system_error(err, std::generic_category(), context) {}
+};
+
+// Throws SystemError with the current errno (or `err` when given, as libbpf returns -errno).
+[[noreturn]] inline void throw_errno(const std::string& context, int err = errno) {
+  throw SystemError(err < 0 ? -err : err, context);
+}
+
+}  // namespace hopscope

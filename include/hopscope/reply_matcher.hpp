@@ -1,0 +1,55 @@
+// Loads the XDP reply matcher (embedded skeleton), attaches it with a
+// bpf_link (gone when the process exits), and consumes its ring buffer.
+#pragma once
+
+#include <array>
+#include <cstdint>
+#include <functional>
+#include <memory>
+
+#include "hopscope/abi/counters.h"
+#include "hopscope/abi/matcher.h"
+
+struct hs_reply_matcher;
+struct ring_buffer;
+struct bpf_link;
+
+namespace hopscope {
+
+using MatcherCounters = std::array<std::uint64_t, HS_CNT_MAX>;
+const char* counter_name(int idx);
+
+class ReplyMatcher {
+ public:
+  using Handler = std::function<void(const hs_reply_record&)>;
+
+  // Opens and loads the program with `cfg` in its read-only data.
+  explicit ReplyMatcher(const hs_matcher_config& cfg);
+  ~ReplyMatcher();
+  ReplyMatcher(const ReplyMatcher&) = delete;
+  ReplyMatcher& operator=(const ReplyMatcher&) = delete;
+
+  // Attaches to the interface (native XDP, else generic) through a bpf_link.
+  void attach(int ifindex);
+  [[nodiscard]] bool attached() const { return link_ != nullptr; }
+  [[nodiscard]] const char* attach_mode() const { return attach_mode_; }
+  [[nodiscard]] int prog_fd() const;
+
+  // Waits up to timeout_ms for records, then hands every queued record to
+  // `handler`. Returns the number of records consumed.
+  int poll(int timeout_ms, const Handler& handler);
+  [[nodiscard]] MatcherCounters counters() const;
+  void reset_counters();
+
+ private:
+  static int on_record(void* ctx, void* data, std::size_t size);
+
+  hs_reply_matcher* skel_ = nullptr;
+  ring_buffer* rb_ = nullptr;
+  bpf_link* link_ = nullptr;
+  const char* attach_mode_ = "none";
+  const Handler* handler_ = nullptr;
+  std::uint64_t short_records_ = 0;
+};
+
+}  // namespace hopscope

@@ -1,0 +1,98 @@
+// One traceroute towards one destination: the algorithm, independent of how
+// probes are sent and replies received (ProbeTransport is the I/O edge).
+#pragma once
+
+#include <chrono>
+#include <cstdint>
+#include <functional>
+#include <optional>
+#include <span>
+#include <string>
+#include <vector>
+
+#include "hopscope/abi/matcher.h"
+#include "hopscope/address.hpp"
+#include "hopscope/probe_builder.hpp"
+
+namespace hopscope {
+
+struct ProbeRequest {
+  std::uint8_t ttl = 1;
+  std::uint16_t flow = 0;
+  std::uint16_t seq = 1;
+};
+
+class ProbeTransport {
+ public:
+  virtual ~ProbeTransport() = default;
+  // Sends the probes; stamps[i] = send time of probes[i] (CLOCK_MONOTONIC ns).
+  virtual void send(std::span<const ProbeRequest> probes, std::span<std::uint64_t> stamps) = 0;
+  // Waits up to timeout_ms for replies and hands each to `sink`.
+  virtual void receive(int timeout_ms, const std::function<void(const hs_reply_record&)>& sink) = 0;
+  [[nodiscard]] virtual std::uint64_t now_ns() const = 0;
+};
+
+struct TraceOptions {
+  IpAddress dst;
+  IpAddress src;
+  Method method = Method::UdpParis;
+  std::uint16_t flow = 0;
+  int first_ttl = 1;
+  int max_ttl = 30;
+  int probes_per_hop = 3;
+  std::chrono::milliseconds wait{5000};  // longest wait for one probe
+  int gap_limit = 5;                     // stop after this many silent hops in a row
+  int window = 16;                       // TTLs in flight at once
+  std::uint16_t seq_base = 1;            // first probe seq (random per run)
+  std::uint16_t packet_size = 0;         // IP length, for the report
+};
+
+struct HopReply {
+  IpAddress addr;
+  double rtt_ms = 0;
+  std::uint8_t icmp_type = 0;
+  std::uint8_t icmp_code = 0;
+  std::uint8_t reply_ttl = 0;
+  std::uint8_t quoted_ttl = 0;
+  std::uint8_t kind = 0;  // hs_reply_kind
+  std::uint16_t mtu = 0;
+  std::uint16_t flow = 0;
+  int attempt = 0;
+};
+
+struct Hop {
+  int ttl = 0;
+  int probes_sent = 0;
+  std::vector<HopReply> replies;  // answered probes, in attempt order
+};
+
+enum class StopReason { Completed, Unreach, GapLimit, HopLimit };
+const char* stop_reason_name(StopReason r);
+
+struct TraceResult {
+  IpAddress dst;
+  IpAddress src;
+  Method method = Method::UdpParis;
+  int first_ttl = 1;
+  int max_ttl = 30;
+  int probes_per_hop = 3;
+  std::uint16_t packet_size = 0;
+  std::int64_t start_unix_ms = 0;
+  StopReason stop_reason = StopReason::HopLimit;
+  std::vector<Hop> hops;
+  std::uint64_t late_replies = 0;  // arrived after their probe was given up on
+  std::string tx_mode;             // how probes left, e.g. "af_xdp-copy" (informational)
+};
+
+// Maximum probes_per_hop so every (ttl, attempt) has its own seq.
+constexpr int kMaxProbesPerHop = 64;
+// Smallest usable seq_base range: seq_base + 255 * probes_per_hop must stay below 0xffff.
+std::uint16_t max_seq_base(int probes_per_hop);
+
+// Runs the trace. Throws std::invalid_argument on bad options.
+TraceResult run_trace(const TraceOptions& opts, ProbeTransport& transport);
+
+// A reply from the destination itself or an unreachable: ends the trace.
+bool is_terminal(const HopReply& r, const IpAddress& dst);
+
+}  // namespace hopscope

@@ -1,0 +1,19 @@
+// Renders a TraceResult as traceroute-like text or as one JSON object (NDJSON line).
+#pragma once
+
+#include <string>
+
+#include "hopscope/trace.hpp"
+
+namespace hopscope {
+
+// "hopscope to DST (DST) from SRC, M hops max, METHOD, N byte packets"
+std::string trace_text_header(const TraceResult& r, const std::string& ifname);
+// One line per hop, traceroute style (no trailing header).
+std::string trace_text_hops(const TraceResult& r);
+// One line of JSON, no trailing newline. Schema: README "JSON output".
+std::string trace_json(const TraceResult& r);
+// traceroute's annotation for an ICMP unreachable ("!H", "!N", "!F-1280"...), "" for none.
+std::string unreach_annotation(const HopReply& h, const IpAddress& dst);
+
+}  // namespace hopscope

@@ -1,0 +1,49 @@
+// The real ProbeTransport: probes out through AF_XDP, replies in through the
+// XDP reply matcher's ring buffer. Route, source and next-hop MAC come from
+// the kernel's tables.
+#pragma once
+
+#include <memory>
+#include <string>
+
+#include "hopscope/netlink.hpp"
+#include "hopscope/probe_builder.hpp"
+#include "hopscope/reply_matcher.hpp"
+#include "hopscope/trace.hpp"
+#include "hopscope/xsk_sender.hpp"
+
+namespace hopscope {
+
+struct XdpTransportConfig {
+  IpAddress dst;
+  Method method = Method::UdpParis;
+  std::string ifname;      // empty: from the route
+  std::uint16_t ip_len = 0;  // 0: default probe size
+  std::uint16_t udp_dport = 33434;
+  bool force_copy = false;
+};
+
+class XdpTransport final : public ProbeTransport {
+ public:
+  explicit XdpTransport(const XdpTransportConfig& cfg);
+
+  void send(std::span<const ProbeRequest> probes, std::span<std::uint64_t> stamps) override;
+  void receive(int timeout_ms, const std::function<void(const hs_reply_record&)>& sink) override;
+  [[nodiscard]] std::uint64_t now_ns() const override;
+
+  [[nodiscard]] const Route& route() const { return route_; }
+  [[nodiscard]] const ProbeTemplate& probe_template() const { return tmpl_; }
+  [[nodiscard]] const char* tx_mode() const { return xsk_->mode(); }
+  [[nodiscard]] MatcherCounters counters() const { return matcher_->counters(); }
+
+ private:
+  Route route_;
+  ProbeTemplate tmpl_;
+  std::unique_ptr<ReplyMatcher> matcher_;
+  std::unique_ptr<XskSender> xsk_;
+};
+
+// 128 random bits for the validation key.
+hs_key random_key();
+
+}  // namespace hopscope

@@ -1,0 +1,138 @@
+// hopscope trace [DEST [PACKETLEN]]
+#include <unistd.h>
+
+#include <cstdio>
+#include <memory>
+#include <random>
+#include <stdexcept>
+#include <string>
+
+#include "commands.hpp"
+#include "hopscope/lab.hpp"
+#include "hopscope/netns.hpp"
+#include "hopscope/trace.hpp"
+#include "hopscope/trace_output.hpp"
+#include "hopscope/xdp_transport.hpp"
+
+namespace hopscope::cli {
+namespace {
+
+struct TraceArgs {
+  std::string dest;
+  int packet_len = 0;
+  std::string method = "udp-paris";
+  int max_ttl = 30;
+  int first_ttl = 1;
+  int queries = 3;
+  double wait_s = 5.0;
+  std::string iface;
+  bool numeric = false;
+  std::string format = "text";
+  std::string netns;
+  std::string lab = "hslab";
+  bool v4 = false;
+  bool v6 = false;
+  int port = 33434;
+  bool verbose = false;
+};
+
+void run(const TraceArgs& a) {
+  Method method;
+  if (!parse_method(a.method, method)) throw CLI::ValidationError("--method", "must be udp-paris or icmp-paris");
+  if (a.v4 && a.v6) throw CLI::ValidationError("-4/-6", "choose one address family");
+
+  // No destination: the built-in lab (never anything outside it).
+  std::string netns = a.netns;
+  IpAddress dst;
+  if (a.dest.empty()) {
+    Lab lab(a.lab);
+    if (!lab.is_up())
+      throw std::runtime_error("no DEST given and the lab '" + a.lab + "' is not up: run `hopscope lab up` first");
+    dst = a.v6 ? lab.info().dst_v6 : lab.info().dst_v4;
+    if (netns.empty()) netns = lab.info().prober_ns;
+  } else {
+    auto parsed = IpAddress::parse(a.dest);
+    if (!parsed) throw CLI::ValidationError("DEST", "'" + a.dest + "' is not an IPv4 or IPv6 address");
+    dst = *parsed;
+    if ((a.v4 && !dst.is_v4()) || (a.v6 && !dst.is_v6()))
+      throw CLI::ValidationError("DEST", "address family does not match -4/-6");
+  }
+  if (!netns.empty()) enter_netns(netns);
+
+  XdpTransportConfig tc;
+  tc.dst = dst;
+  tc.method = method;
+  tc.ifname = a.iface;
+  tc.ip_len = static_cast<std::uint16_t>(a.packet_len);
+  tc.udp_dport = static_cast<std::uint16_t>(a.port);
+  XdpTransport transport(tc);
+
+  TraceOptions o;
+  o.dst = dst;
+  o.src = transport.route().src;
+  o.method = method;
+  o.first_ttl = a.first_ttl;
+  o.max_ttl = a.max_ttl;
+  o.probes_per_hop = a.queries;
+  o.wait = std::chrono::milliseconds(static_cast<long>(a.wait_s * 1000));
+  o.packet_size = effective_ip_len(transport.probe_template());
+  std::mt19937 rng(std::random_device{}());
+  o.seq_base = static_cast<std::uint16_t>(
+      std::uniform_int_distribution<int>(1, max_seq_base(a.queries))(rng));
+
+  const bool text = a.format == "text";
+  if (text) {
+    TraceResult header;
+    header.dst = dst;
+    header.src = o.src;
+    header.method = method;
+    header.max_ttl = a.max_ttl;
+    header.packet_size = o.packet_size;
+    std::fputs(trace_text_header(header, transport.route().ifname).c_str(), stdout);
+    std::fflush(stdout);
+  }
+  TraceResult r = run_trace(o, transport);
+  r.tx_mode = std::string("af_xdp-") + transport.tx_mode();
+  if (text) std::fputs(trace_text_hops(r).c_str(), stdout);
+  else std::printf("%s\n", trace_json(r).c_str());
+
+  if (a.verbose) {
+    std::fprintf(stderr, "tx: AF_XDP %s mode on %s\nmatcher:", transport.tx_mode(), transport.route().ifname.c_str());
+    auto c = transport.counters();
+    for (int i = 0; i < HS_CNT_MAX; i++) std::fprintf(stderr, " %s=%llu", counter_name(i), (unsigned long long)c[i]);
+    std::fprintf(stderr, "\n");
+  }
+}
+
+}  // namespace
+
+void add_trace_command(CLI::App& app) {
+  auto a = std::make_shared<TraceArgs>();
+  auto* t = app.add_subcommand("trace", "Trace the path to DEST (default: the built-in lab's destination)");
+  t->add_option("DEST", a->dest, "Destination address (IPv4 or IPv6); omitted: the lab's destination");
+  t->add_option("PACKETLEN", a->packet_len, "IP packet length (default 60 for IPv4, 80 for IPv6)")
+      ->check(CLI::Range(0, 1500));
+  t->add_option("-M,--method", a->method, "udp-paris | icmp-paris")->capture_default_str();
+  t->add_option("-m,--max-ttl", a->max_ttl, "Max TTL")->check(CLI::Range(1, 255))->capture_default_str();
+  t->add_option("-f,--first-ttl", a->first_ttl, "First TTL")->check(CLI::Range(1, 255))->capture_default_str();
+  t->add_option("-q,--queries", a->queries, "Probes per hop")->check(CLI::Range(1, kMaxProbesPerHop))
+      ->capture_default_str();
+  t->add_option("-w,--wait", a->wait_s, "Seconds to wait for a reply")->check(CLI::Range(0.001, 60.0))
+      ->capture_default_str();
+  t->add_option("-i,--interface", a->iface, "Egress interface (default: from the route)");
+  t->add_flag("-n", a->numeric, "Numeric output (no DNS; hopscope never resolves names yet)");
+  t->add_option("-o,--format", a->format, "text | json")->check(CLI::IsMember({"text", "json"}))
+      ->capture_default_str();
+  t->add_option("-p,--port", a->port, "UDP destination port")->check(CLI::Range(1, 65535))->capture_default_str();
+  t->add_flag("-4", a->v4, "Default lab target: IPv4");
+  t->add_flag("-6", a->v6, "Default lab target: IPv6");
+  t->add_option("--netns", a->netns, "Run inside this network namespace (ip netns name)");
+  t->add_option("--lab", a->lab, "Lab prefix used when DEST is omitted")->capture_default_str();
+  t->add_flag("-v,--verbose", a->verbose, "Print the TX mode and the XDP matcher's counters to stderr");
+  t->callback([a] {
+    if (a->first_ttl > a->max_ttl) throw CLI::ValidationError("-f", "first TTL is larger than max TTL");
+    run(*a);
+  });
+}
+
+}  // namespace hopscope::cli

@@ -1,0 +1,23 @@
+// hopscope: eBPF/XDP-assisted path prober. Parses the command line and hands
+// off to the library; see README.md for usage.
+#include <cstdio>
+#include <exception>
+
+#include "commands.hpp"
+
+int main(int argc, char** argv) {
+  CLI::App app{"hopscope: eBPF/XDP-assisted network path prober"};
+  app.require_subcommand(1);
+  app.set_version_flag("--version", "hopscope 0.1.0");
+  hopscope::cli::add_trace_command(app);
+  hopscope::cli::add_lab_command(app);
+  try {
+    app.parse(argc, argv);
+  } catch (const CLI::ParseError& e) {
+    return app.exit(e);
+  } catch (const std::exception& e) {
+    std::fprintf(stderr, "hopscope: %s\n", e.what());
+    return hopscope::cli::kExitRuntime;
+  }
+  return hopscope::cli::kExitOk;
+}

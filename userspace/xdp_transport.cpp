@@ -1,0 +1,77 @@
+#include "hopscope/xdp_transport.hpp"
+
+#include <sys/random.h>
+
+#include <stdexcept>
+
+#include "hopscope/clock.hpp"
+#include "hopscope/error.hpp"
+
+namespace hopscope {
+
+hs_key random_key() {
+  hs_key k{};
+  if (getrandom(&k, sizeof k, 0) != static_cast<ssize_t>(sizeof k)) throw_errno("getrandom");
+  return k;
+}
+
+XdpTransport::XdpTransport(const XdpTransportConfig& cfg) {
+  Netlink nl;
+  int oif = 0;
+  if (!cfg.ifname.empty()) {
+    oif = ifindex_by_name(cfg.ifname);
+    if (!oif) throw SystemError(ENODEV, "no interface named '" + cfg.ifname + "'");
+  }
+  route_ = nl.route_to(cfg.dst, oif);
+  const Link link = nl.link(route_.ifindex);
+
+  tmpl_.src = route_.src;
+  tmpl_.dst = cfg.dst;
+  tmpl_.src_mac = link.mac;
+  tmpl_.dst_mac = nl.resolve_neighbour(route_.ifindex, route_.next_hop(cfg.dst));
+  tmpl_.method = cfg.method;
+  tmpl_.key = random_key();
+  tmpl_.udp_dport = cfg.udp_dport;
+  tmpl_.ip_len = cfg.ip_len;
+  if (effective_ip_len(tmpl_) > link.mtu)
+    throw std::invalid_argument("probe size " + std::to_string(effective_ip_len(tmpl_)) + " exceeds the MTU " +
+                                std::to_string(link.mtu) + " of " + link.name);
+
+  hs_matcher_config mc{};
+  mc.key = tmpl_.key;
+  mc.udp_sport_base = tmpl_.udp_sport_base;
+  mc.udp_dport = tmpl_.udp_dport;
+  mc.icmp_csum_base = tmpl_.icmp_csum_base;
+  mc.nflows = 1;
+  mc.wakeup_bytes = 64 * (sizeof(hs_reply_record) + 8);  // wake the consumer every ~64 records
+  matcher_ = std::make_unique<ReplyMatcher>(mc);
+  matcher_->attach(route_.ifindex);  // before the first probe leaves
+
+  XskOptions xo;
+  xo.force_copy = cfg.force_copy;
+  xsk_ = std::make_unique<XskSender>(route_.ifname, xo);
+}
+
+void XdpTransport::send(std::span<const ProbeRequest> probes, std::span<std::uint64_t> stamps) {
+  std::size_t done = 0;
+  while (done < probes.size()) {
+    auto chunk = probes.subspan(done);
+    std::size_t n = xsk_->send(
+        chunk.size(),
+        [&](std::size_t i, std::span<std::uint8_t> buf) {
+          const ProbeRequest& p = chunk[i];
+          return build_probe(tmpl_, ProbeId{p.flow, p.seq, p.ttl}, buf);
+        },
+        stamps.subspan(done));
+    if (n == 0) throw SystemError(ENOBUFS, "AF_XDP: no free TX frame");
+    done += n;
+  }
+}
+
+void XdpTransport::receive(int timeout_ms, const std::function<void(const hs_reply_record&)>& sink) {
+  matcher_->poll(timeout_ms, sink);
+}
+
+std::uint64_t XdpTransport::now_ns() const { return mono_ns(); }
+
+}  // namespace hopscope
