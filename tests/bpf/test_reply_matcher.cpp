@@ -1,0 +1,367 @@
+// Table-driven BPF_PROG_RUN tests of the XDP reply matcher: one case per reply
+// kind and per malformed / foreign case. Each asserts the XDP action, which
+// counter moved, and the ring-buffer record.
+#include <bpf/bpf.h>
+#include <gtest/gtest.h>
+#include <linux/bpf.h>
+
+#include <cstring>
+#include <functional>
+#include <memory>
+
+#include "../support/privileges.hpp"
+#include "../support/reply_builder.hpp"
+#include "hopscope/reply_matcher.hpp"
+
+using namespace hopscope;
+using test::Bytes;
+using test::ReplySpec;
+
+namespace {
+
+IpAddress A(const char* s) { return *IpAddress::parse(s); }
+
+ProbeTemplate tmpl(int family, Method m, hs_key key = {0xa5a5a5a5deadbeefULL, 0x0123456789abcdefULL}) {
+  ProbeTemplate t;
+  t.src = A(family == 4 ? "198.18.1.1" : "2001:2:0:1::1");
+  t.dst = A(family == 4 ? "198.18.8.2" : "2001:2:0:8::2");
+  t.method = m;
+  t.key = key;
+  return t;
+}
+
+hs_matcher_config config_for(const ProbeTemplate& t) {
+  hs_matcher_config c{};
+  c.key = tmpl(4, Method::UdpParis).key;
+  c.udp_sport_base = t.udp_sport_base;
+  c.udp_dport = t.udp_dport;
+  c.icmp_csum_base = t.icmp_csum_base;
+  c.nflows = 4;
+  c.wakeup_bytes = 0;
+  return c;
+}
+
+Bytes probe(const ProbeTemplate& t, std::uint16_t flow = 2, std::uint16_t seq = 4242, std::uint8_t ttl = 5) {
+  Bytes f(2048);
+  f.resize(build_probe(t, {flow, seq, ttl}, f));
+  return f;
+}
+
+struct Outcome {
+  int action = -1;
+  MatcherCounters delta{};
+  std::vector<hs_reply_record> records;
+};
+
+class MatcherHarness {
+ public:
+  MatcherHarness() : matcher_(config_for(tmpl(4, Method::UdpParis))) {}
+
+  Outcome run(Bytes frame) {
+    matcher_.reset_counters();
+    Outcome o;
+    LIBBPF_OPTS(bpf_test_run_opts, opts, .data_in = frame.data(), .data_size_in = static_cast<__u32>(frame.size()),
+                .repeat = 1);
+    int err = bpf_prog_test_run_opts(matcher_.prog_fd(), &opts);
+    EXPECT_EQ(err, 0) << "BPF_PROG_RUN failed: " << strerror(-err);
+    o.action = static_cast<int>(opts.retval);
+    o.delta = matcher_.counters();
+    matcher_.poll(0, [&](const hs_reply_record& r) { o.records.push_back(r); });
+    return o;
+  }
+
+  ReplyMatcher& matcher() { return matcher_; }
+
+ private:
+  ReplyMatcher matcher_;
+};
+
+struct Case {
+  const char* name;
+  std::function<Bytes()> frame;
+  int action;
+  int counter;  // the counter besides "seen" that must be 1
+  std::function<void(const hs_reply_record&)> check;  // for matched cases
+};
+
+void PrintTo(const Case& c, std::ostream* os) { *os << c.name; }
+
+ReplySpec te(const char* responder, int quote = -1) {
+  ReplySpec s;
+  s.responder = A(responder);
+  s.type = std::strchr(responder, ':') ? 3 : 11;
+  s.quote_len = quote;
+  s.reply_ttl = 62;
+  return s;
+}
+
+void expect_identity(const hs_reply_record& r, const ProbeTemplate& t, const char* responder) {
+  EXPECT_EQ(IpAddress::from_record(r.family, r.responder), A(responder));
+  EXPECT_EQ(IpAddress::from_record(r.family, r.probe_dst), t.dst);
+  EXPECT_EQ(r.family, t.dst.family());
+  EXPECT_EQ(r.method, static_cast<std::uint8_t>(t.method));
+  EXPECT_EQ(r.seq, 4242);
+  EXPECT_EQ(r.flow, 2);
+  EXPECT_GT(r.rx_ns, 0u);
+}
+
+const ProbeTemplate U4 = tmpl(4, Method::UdpParis);
+const ProbeTemplate I4 = tmpl(4, Method::IcmpParis);
+const ProbeTemplate U6 = tmpl(6, Method::UdpParis);
+const ProbeTemplate I6 = tmpl(6, Method::IcmpParis);
+
+std::vector<Case> cases() {
+  return {
+      {"v4_udp_time_exceeded_full_quote", [] { return test::icmp_error(probe(U4), te("198.18.3.2")); }, XDP_DROP,
+       HS_CNT_MATCHED,
+       [](const hs_reply_record& r) {
+         expect_identity(r, U4, "198.18.3.2");
+         EXPECT_EQ(r.kind, HS_REPLY_TIME_EXCEEDED);
+         EXPECT_EQ(r.icmp_type, 11);
+         EXPECT_EQ(r.reply_ttl, 62);
+         EXPECT_EQ(r.quoted_ttl, 5);
+         EXPECT_EQ(r.quoted_len, 60);
+         EXPECT_EQ(r.quote_bytes, 60);
+         EXPECT_TRUE(r.flags & HS_RF_QUOTE_FULL);
+       }},
+      {"v4_udp_time_exceeded_28_byte_quote", [] { return test::icmp_error(probe(U4), te("198.18.3.2", 28)); },
+       XDP_DROP, HS_CNT_MATCHED,
+       [](const hs_reply_record& r) {
+         expect_identity(r, U4, "198.18.3.2");
+         EXPECT_EQ(r.quote_bytes, 28);
+         EXPECT_FALSE(r.flags & HS_RF_QUOTE_FULL);
+       }},
+      {"v4_udp_port_unreachable_from_destination",
+       [] {
+         ReplySpec s = te("198.18.8.2");
+         s.type = 3;
+         s.code = 3;
+         return test::icmp_error(probe(U4), s);
+       },
+       XDP_DROP, HS_CNT_MATCHED,
+       [](const hs_reply_record& r) {
+         expect_identity(r, U4, "198.18.8.2");
+         EXPECT_EQ(r.kind, HS_REPLY_DEST_UNREACH);
+         EXPECT_EQ(r.icmp_code, 3);
+       }},
+      {"v4_fragmentation_needed_keeps_mtu",
+       [] {
+         ReplySpec s = te("198.18.7.2", 28);
+         s.type = 3;
+         s.code = 4;
+         s.mtu = 1280;
+         return test::icmp_error(probe(U4), s);
+       },
+       XDP_DROP, HS_CNT_MATCHED,
+       [](const hs_reply_record& r) {
+         EXPECT_EQ(r.kind, HS_REPLY_DEST_UNREACH);
+         EXPECT_EQ(r.icmp_code, 4);
+         EXPECT_EQ(r.mtu, 1280);
+       }},
+      {"v4_every_unreachable_code_is_matched",
+       [] {
+         ReplySpec s = te("198.18.3.2", 28);
+         s.type = 3;
+         s.code = 13;
+         return test::icmp_error(probe(U4), s);
+       },
+       XDP_DROP, HS_CNT_MATCHED, [](const hs_reply_record& r) { EXPECT_EQ(r.icmp_code, 13); }},
+      {"v4_icmp_time_exceeded_28_byte_quote", [] { return test::icmp_error(probe(I4), te("198.18.2.2", 28)); },
+       XDP_DROP, HS_CNT_MATCHED,
+       [](const hs_reply_record& r) {
+         expect_identity(r, I4, "198.18.2.2");
+         EXPECT_EQ(r.kind, HS_REPLY_TIME_EXCEEDED);
+       }},
+      {"v4_echo_reply", [] { return test::echo_reply(probe(I4)); }, XDP_DROP, HS_CNT_MATCHED,
+       [](const hs_reply_record& r) {
+         expect_identity(r, I4, "198.18.8.2");
+         EXPECT_EQ(r.kind, HS_REPLY_ECHO_REPLY);
+         EXPECT_EQ(r.icmp_type, 0);
+       }},
+      {"v4_outer_ip_options",
+       [] {
+         ReplySpec s = te("198.18.3.2", 28);
+         s.ip_option_words = 3;
+         return test::icmp_error(probe(U4), s);
+       },
+       XDP_DROP, HS_CNT_MATCHED, [](const hs_reply_record& r) { expect_identity(r, U4, "198.18.3.2"); }},
+      {"v4_two_vlan_tags",
+       [] {
+         ReplySpec s = te("198.18.3.2");
+         s.vlan_tags = 2;
+         return test::icmp_error(probe(U4), s);
+       },
+       XDP_DROP, HS_CNT_MATCHED, [](const hs_reply_record& r) { expect_identity(r, U4, "198.18.3.2"); }},
+      {"v4_wrong_validation_value",
+       [] {
+         Bytes f = test::icmp_error(probe(U4), te("198.18.3.2"));
+         f[14 + 20 + 8 + 20 + 7] ^= 0x01;  // quoted UDP checksum = validation value
+         return f;
+       },
+       XDP_PASS, HS_CNT_INVALID, nullptr},
+      {"v4_probe_from_another_run_key",
+       [] { return test::icmp_error(probe(tmpl(4, Method::UdpParis, {1, 2})), te("198.18.3.2")); }, XDP_PASS,
+       HS_CNT_INVALID, nullptr},
+      {"v4_truncated_quote", [] { return test::icmp_error(probe(U4), te("198.18.3.2", 24)); }, XDP_PASS,
+       HS_CNT_MALFORMED, nullptr},
+      {"v4_quote_of_foreign_udp",
+       [] {
+         ProbeTemplate t = U4;
+         t.udp_dport = 53;
+         return test::icmp_error(probe(t), te("198.18.3.2"));
+       },
+       XDP_PASS, HS_CNT_NOT_OURS, nullptr},
+      {"v4_flow_out_of_range", [] { return test::icmp_error(probe(U4, 9), te("198.18.3.2")); }, XDP_PASS,
+       HS_CNT_NOT_OURS, nullptr},
+      {"v4_redirect_is_not_ours",
+       [] {
+         ReplySpec s = te("198.18.3.2");
+         s.type = 5;
+         return test::icmp_error(probe(U4), s);
+       },
+       XDP_PASS, HS_CNT_NOT_OURS, nullptr},
+      {"v4_fragment_is_not_ours",
+       [] {
+         Bytes f = test::icmp_error(probe(U4), te("198.18.3.2"));
+         f[14 + 6] = 0x20;  // MF
+         return f;
+       },
+       XDP_PASS, HS_CNT_NOT_OURS, nullptr},
+      {"non_icmp_traffic", [] { return test::plain_udp(A("198.18.8.2"), A("198.18.1.1"), 53, 40000); }, XDP_PASS,
+       HS_CNT_NOT_OURS, nullptr},
+      {"arp_frame",
+       [] {
+         Bytes f(42, 0);
+         f[12] = 0x08;
+         f[13] = 0x06;
+         return f;
+       },
+       XDP_PASS, HS_CNT_NOT_OURS, nullptr},
+      {"v4_frame_without_ip_header",
+       [] {
+         Bytes f(14, 0);
+         f[12] = 0x08;
+         return f;
+       },
+       XDP_PASS, HS_CNT_NOT_OURS, nullptr},
+      {"v4_icmp_header_cut_short",
+       [] {
+         Bytes f = test::icmp_error(probe(U4), te("198.18.3.2"));
+         f.resize(14 + 20 + 4);
+         return f;
+       },
+       XDP_PASS, HS_CNT_MALFORMED, nullptr},
+      // IPv6
+      {"v6_udp_time_exceeded", [] { return test::icmp_error(probe(U6), te("2001:2:0:3::2")); }, XDP_DROP,
+       HS_CNT_MATCHED,
+       [](const hs_reply_record& r) {
+         expect_identity(r, U6, "2001:2:0:3::2");
+         EXPECT_EQ(r.kind, HS_REPLY_TIME_EXCEEDED);
+         EXPECT_EQ(r.icmp_type, 3);
+         EXPECT_EQ(r.quoted_len, 80);
+         EXPECT_TRUE(r.flags & HS_RF_QUOTE_FULL);
+       }},
+      {"v6_udp_port_unreachable",
+       [] {
+         ReplySpec s = te("2001:2:0:8::2");
+         s.type = 1;
+         s.code = 4;
+         return test::icmp_error(probe(U6), s);
+       },
+       XDP_DROP, HS_CNT_MATCHED,
+       [](const hs_reply_record& r) {
+         EXPECT_EQ(r.kind, HS_REPLY_DEST_UNREACH);
+         EXPECT_EQ(r.icmp_code, 4);
+       }},
+      {"v6_packet_too_big",
+       [] {
+         ReplySpec s = te("2001:2:0:7::2");
+         s.type = 2;
+         s.mtu = 1280;
+         return test::icmp_error(probe(U6), s);
+       },
+       XDP_DROP, HS_CNT_MATCHED,
+       [](const hs_reply_record& r) {
+         EXPECT_EQ(r.kind, HS_REPLY_PACKET_TOO_BIG);
+         EXPECT_EQ(r.mtu, 1280);
+       }},
+      {"v6_icmp_time_exceeded_minimal_quote",
+       [] { return test::icmp_error(probe(I6), te("2001:2:0:2::2", 48)); }, XDP_DROP, HS_CNT_MATCHED,
+       [](const hs_reply_record& r) { expect_identity(r, I6, "2001:2:0:2::2"); }},
+      {"v6_echo_reply", [] { return test::echo_reply(probe(I6)); }, XDP_DROP, HS_CNT_MATCHED,
+       [](const hs_reply_record& r) {
+         expect_identity(r, I6, "2001:2:0:8::2");
+         EXPECT_EQ(r.kind, HS_REPLY_ECHO_REPLY);
+         EXPECT_EQ(r.icmp_type, 129);
+       }},
+      {"v6_outer_hop_by_hop_header",
+       [] {
+         ReplySpec s = te("2001:2:0:3::2");
+         s.ipv6_hop_by_hop = true;
+         return test::icmp_error(probe(U6), s);
+       },
+       XDP_DROP, HS_CNT_MATCHED, [](const hs_reply_record& r) { expect_identity(r, U6, "2001:2:0:3::2"); }},
+      {"v6_udp_quote_without_validation_bytes",
+       [] { return test::icmp_error(probe(U6), te("2001:2:0:3::2", 48)); }, XDP_PASS, HS_CNT_MALFORMED, nullptr},
+      {"v6_wrong_validation_value",
+       [] {
+         Bytes f = test::icmp_error(probe(U6), te("2001:2:0:3::2"));
+         f[14 + 40 + 8 + 40 + 8] ^= 0x80;  // payload[0] = validation
+         return f;
+       },
+       XDP_PASS, HS_CNT_INVALID, nullptr},
+      {"v6_non_icmp_traffic",
+       [] { return test::plain_udp(A("2001:2:0:8::2"), A("2001:2:0:1::1"), 53, 40000); }, XDP_PASS,
+       HS_CNT_NOT_OURS, nullptr},
+  };
+}
+
+class ReplyMatcherProgRun : public ::testing::TestWithParam<Case> {
+ protected:
+  void SetUp() override {
+    HS_REQUIRE_ROOT();
+    if (!harness_) harness_ = std::make_unique<MatcherHarness>();
+  }
+  static void TearDownTestSuite() { harness_.reset(); }
+  static std::unique_ptr<MatcherHarness> harness_;
+};
+std::unique_ptr<MatcherHarness> ReplyMatcherProgRun::harness_;
+
+}  // namespace
+
+TEST_P(ReplyMatcherProgRun, Case) {
+  const Case& c = GetParam();
+  Outcome o = harness_->run(c.frame());
+  EXPECT_EQ(o.action, c.action);
+  EXPECT_EQ(o.delta[HS_CNT_SEEN], 1u);
+  for (int i = 1; i < HS_CNT_MAX; i++)
+    EXPECT_EQ(o.delta[i], i == c.counter ? 1u : 0u) << "counter " << counter_name(i);
+  if (c.counter == HS_CNT_MATCHED) {
+    ASSERT_EQ(o.records.size(), 1u);
+    if (c.check) c.check(o.records[0]);
+  } else {
+    EXPECT_TRUE(o.records.empty());
+  }
+}
+
+INSTANTIATE_TEST_SUITE_P(Table, ReplyMatcherProgRun, ::testing::ValuesIn(cases()),
+                         [](const auto& p) { return std::string(p.param.name); });
+
+TEST(ReplyMatcherRingBuffer, FullRingIsCountedNotSilent) {
+  HS_REQUIRE_ROOT();
+  MatcherHarness h;
+  Bytes f = test::icmp_error(probe(U4), te("198.18.3.2"));
+  h.matcher().reset_counters();
+  // 4 MiB ring / 72 bytes per record: ~58k records fit. Run more without consuming.
+  LIBBPF_OPTS(bpf_test_run_opts, opts, .data_in = f.data(), .data_size_in = static_cast<__u32>(f.size()),
+              .repeat = 70000);
+  ASSERT_EQ(bpf_prog_test_run_opts(h.matcher().prog_fd(), &opts), 0);
+  auto c = h.matcher().counters();
+  EXPECT_EQ(c[HS_CNT_SEEN], 70000u);
+  EXPECT_GT(c[HS_CNT_RINGBUF_FULL], 0u);
+  EXPECT_EQ(c[HS_CNT_MATCHED] + c[HS_CNT_RINGBUF_FULL], 70000u);
+  std::uint64_t consumed = 0;
+  while (h.matcher().poll(0, [&](const hs_reply_record&) { consumed++; }) > 0) {
+  }
+  EXPECT_EQ(consumed, c[HS_CNT_MATCHED]);
+}

@@ -1,0 +1,104 @@
+// A ProbeTransport with a virtual clock and a scripted path, for testing the
+// tracer without sockets or privileges.
+#pragma once
+
+#include <cstring>
+#include <map>
+#include <optional>
+#include <vector>
+
+#include "hopscope/trace.hpp"
+
+namespace hopscope::test {
+
+struct FakeHop {
+  std::optional<IpAddress> addr;  // nullopt: silent router
+  std::uint8_t kind = HS_REPLY_TIME_EXCEEDED;
+  std::uint8_t type = 11;
+  std::uint8_t code = 0;
+};
+
+class FakeNetwork : public ProbeTransport {
+ public:
+  // path[i] answers probes with TTL i+1; probes with a larger TTL reach
+  // `dst` if `reachable`, which answers with `dst_reply`.
+  FakeNetwork(IpAddress dst, std::vector<FakeHop> path, Method m, bool reachable = true)
+      : dst_(dst), path_(std::move(path)), method_(m), reachable_(reachable) {}
+
+  std::uint64_t per_hop_ns = 100'000;  // one-way delay per hop
+  std::uint64_t send_gap_ns = 1'000;   // time between two probes of a batch
+  std::vector<ProbeRequest> sent;
+  int batches = 0;
+  bool duplicate_every_reply = false;
+  std::optional<hs_reply_record> foreign;  // delivered once with the first replies
+
+  void send(std::span<const ProbeRequest> probes, std::span<std::uint64_t> stamps) override {
+    batches++;
+    for (std::size_t i = 0; i < probes.size(); i++) {
+      now_ += send_gap_ns;
+      stamps[i] = now_;
+      sent.push_back(probes[i]);
+      schedule(probes[i]);
+    }
+  }
+
+  void receive(int timeout_ms, const std::function<void(const hs_reply_record&)>& sink) override {
+    std::uint64_t until = now_ + static_cast<std::uint64_t>(timeout_ms) * 1'000'000;
+    if (!pending_.empty() && pending_.begin()->first < until) until = std::max(now_, pending_.begin()->first);
+    now_ = until;
+    if (foreign) {
+      sink(*foreign);
+      foreign.reset();
+    }
+    while (!pending_.empty() && pending_.begin()->first <= now_) {
+      sink(pending_.begin()->second);
+      if (duplicate_every_reply) sink(pending_.begin()->second);
+      pending_.erase(pending_.begin());
+    }
+  }
+
+  [[nodiscard]] std::uint64_t now_ns() const override { return now_; }
+
+ private:
+  void schedule(const ProbeRequest& p) {
+    std::optional<IpAddress> who;
+    FakeHop how;
+    int hops;
+    if (p.ttl <= path_.size()) {
+      how = path_[p.ttl - 1];
+      who = how.addr;
+      hops = p.ttl;
+    } else {
+      if (!reachable_) return;
+      who = dst_;
+      hops = static_cast<int>(path_.size()) + 1;
+      if (method_ == Method::IcmpParis) how = {dst_, HS_REPLY_ECHO_REPLY, static_cast<std::uint8_t>(dst_.is_v4() ? 0 : 129), 0};
+      else how = {dst_, HS_REPLY_DEST_UNREACH, static_cast<std::uint8_t>(dst_.is_v4() ? 3 : 1),
+                  static_cast<std::uint8_t>(dst_.is_v4() ? 3 : 4)};
+    }
+    if (!who) return;
+    hs_reply_record r{};
+    r.rx_ns = now_ + 2 * per_hop_ns * static_cast<std::uint64_t>(hops);
+    std::memcpy(r.responder, who->data(), who->size());
+    std::memcpy(r.probe_dst, dst_.data(), dst_.size());
+    r.seq = p.seq;
+    r.flow = p.flow;
+    r.family = static_cast<std::uint8_t>(dst_.family());
+    r.method = static_cast<std::uint8_t>(method_);
+    r.kind = how.kind;
+    r.icmp_type = how.type;
+    r.icmp_code = how.code;
+    r.reply_ttl = static_cast<std::uint8_t>(64 - hops);
+    r.quoted_ttl = 1;
+    pending_.emplace(r.rx_ns, r);
+  }
+
+  IpAddress dst_;
+  std::vector<FakeHop> path_;
+  Method method_;
+  bool reachable_;
+  std::uint64_t now_ = 1'000'000'000;
+  std::multimap<std::uint64_t, hs_reply_record> pending_;
+};
+
+}  // namespace hopscope::test

@@ -1,0 +1,37 @@
+// Crafts the replies routers and hosts send to a probe, for BPF and unit
+// tests: ICMP/ICMPv6 errors quoting the probe (full or truncated quote, outer
+// IP options, VLAN tags) and echo replies.
+#pragma once
+
+#include <cstdint>
+#include <vector>
+
+#include "hopscope/address.hpp"
+#include "hopscope/probe_builder.hpp"
+
+namespace hopscope::test {
+
+using Bytes = std::vector<std::uint8_t>;
+
+struct ReplySpec {
+  IpAddress responder;          // source of the reply
+  std::uint8_t type = 11;       // ICMP / ICMPv6 type
+  std::uint8_t code = 0;
+  std::uint32_t mtu = 0;        // Frag Needed / Packet Too Big
+  int quote_len = -1;           // bytes of the probe's IP packet quoted; -1 = all
+  std::uint8_t reply_ttl = 64;
+  int ip_option_words = 0;      // IPv4: extra 32-bit option words in the outer header
+  int vlan_tags = 0;            // 802.1Q tags in front of the IP header
+  bool ipv6_hop_by_hop = false; // IPv6: outer hop-by-hop header before ICMPv6
+};
+
+// Probe frame (Ethernet + IP...) -> the IP packet inside it.
+Bytes ip_packet_of(const Bytes& frame);
+// ICMP/ICMPv6 error quoting `probe_frame`'s IP packet, as an Ethernet frame to the prober.
+Bytes icmp_error(const Bytes& probe_frame, const ReplySpec& spec);
+// The echo reply a host sends to an echo-request probe.
+Bytes echo_reply(const Bytes& probe_frame, std::uint8_t reply_ttl = 64);
+// A plain UDP datagram (not a reply to anything).
+Bytes plain_udp(const IpAddress& src, const IpAddress& dst, std::uint16_t sport, std::uint16_t dport);
+
+}  // namespace hopscope::test

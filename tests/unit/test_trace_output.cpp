@@ -1,0 +1,102 @@
+#include <gtest/gtest.h>
+
+#include <nlohmann/json.hpp>
+
+#include "hopscope/trace_output.hpp"
+
+using namespace hopscope;
+
+namespace {
+
+IpAddress A(const char* s) { return *IpAddress::parse(s); }
+
+HopReply reply(const char* addr, double rtt, int attempt, std::uint8_t type = 11, std::uint8_t code = 0,
+               std::uint8_t kind = HS_REPLY_TIME_EXCEEDED) {
+  HopReply h;
+  h.addr = A(addr);
+  h.rtt_ms = rtt;
+  h.attempt = attempt;
+  h.icmp_type = type;
+  h.icmp_code = code;
+  h.kind = kind;
+  h.reply_ttl = 63;
+  h.quoted_ttl = 1;
+  return h;
+}
+
+TraceResult sample() {
+  TraceResult r;
+  r.dst = A("198.18.8.2");
+  r.src = A("198.18.1.1");
+  r.method = Method::UdpParis;
+  r.max_ttl = 30;
+  r.packet_size = 60;
+  r.stop_reason = StopReason::Completed;
+  r.hops.push_back({1, 3, {reply("198.18.1.2", 0.1234, 0), reply("198.18.1.2", 0.2, 1), reply("198.18.1.2", 0.3, 2)}});
+  r.hops.push_back({2, 3, {reply("198.18.3.2", 1.0, 0), reply("198.18.4.2", 2.0, 2)}});
+  r.hops.push_back({3, 3, {}});
+  r.hops.push_back({4, 3, {reply("198.18.8.2", 4.5, 0, 3, 3, HS_REPLY_DEST_UNREACH)}});
+  return r;
+}
+
+}  // namespace
+
+TEST(TraceOutput, TextLooksLikeTraceroute) {
+  EXPECT_EQ(trace_text_header(sample(), "to-r1"),
+            "hopscope to 198.18.8.2 (198.18.8.2) from 198.18.1.1 (to-r1), 30 hops max, udp-paris, 60 byte packets\n");
+  EXPECT_EQ(trace_text_hops(sample()),
+            " 1  198.18.1.2  0.123 ms  0.200 ms  0.300 ms\n"
+            " 2  198.18.3.2  1.000 ms * 198.18.4.2  2.000 ms\n"
+            " 3  * * *\n"
+            " 4  198.18.8.2  4.500 ms * *\n");
+}
+
+TEST(TraceOutput, UnreachableAnnotations) {
+  const IpAddress dst = A("198.18.8.2");
+  EXPECT_EQ(unreach_annotation(reply("198.18.8.2", 1, 0, 3, 3, HS_REPLY_DEST_UNREACH), dst), "");
+  EXPECT_EQ(unreach_annotation(reply("198.18.3.2", 1, 0, 3, 1, HS_REPLY_DEST_UNREACH), dst), "!H");
+  EXPECT_EQ(unreach_annotation(reply("198.18.3.2", 1, 0, 3, 0, HS_REPLY_DEST_UNREACH), dst), "!N");
+  EXPECT_EQ(unreach_annotation(reply("198.18.3.2", 1, 0, 3, 13, HS_REPLY_DEST_UNREACH), dst), "!X");
+  HopReply fn = reply("198.18.3.2", 1, 0, 3, 4, HS_REPLY_DEST_UNREACH);
+  fn.mtu = 1280;
+  EXPECT_EQ(unreach_annotation(fn, dst), "!F-1280");
+  EXPECT_EQ(unreach_annotation(reply("198.18.3.2", 1, 0, 3, 7, HS_REPLY_DEST_UNREACH), dst), "!<7>");
+  EXPECT_EQ(unreach_annotation(reply("198.18.3.2", 1, 0), dst), "");
+  const IpAddress dst6 = A("2001:2:0:8::2");
+  EXPECT_EQ(unreach_annotation(reply("2001:2:0:8::2", 1, 0, 1, 4, HS_REPLY_DEST_UNREACH), dst6), "");
+  EXPECT_EQ(unreach_annotation(reply("2001:2:0:3::2", 1, 0, 1, 1, HS_REPLY_DEST_UNREACH), dst6), "!X");
+}
+
+TEST(TraceOutput, JsonFollowsTheSchema) {
+  TraceResult r = sample();
+  r.tx_mode = "af_xdp-copy";
+  std::string line = trace_json(r);
+  EXPECT_EQ(line.find('\n'), std::string::npos) << "one object per line";
+  auto j = nlohmann::json::parse(line);
+  EXPECT_EQ(j["type"], "trace");
+  EXPECT_EQ(j["dst"], "198.18.8.2");
+  EXPECT_EQ(j["src"], "198.18.1.1");
+  EXPECT_EQ(j["method"], "udp-paris");
+  EXPECT_EQ(j["stop_reason"], "completed");
+  EXPECT_EQ(j["hop_count"], 4);
+  ASSERT_EQ(j["hops"].size(), 4u);
+  EXPECT_EQ(j["hops"][0]["ttl"], 1);
+  EXPECT_EQ(j["hops"][0]["replies"].size(), 3u);
+  EXPECT_DOUBLE_EQ(j["hops"][0]["replies"][0]["rtt_ms"].get<double>(), 0.123);
+  EXPECT_EQ(j["hops"][0]["replies"][0]["addr"], "198.18.1.2");
+  EXPECT_EQ(j["hops"][0]["replies"][0]["icmp_type"], 11);
+  EXPECT_EQ(j["hops"][0]["replies"][0]["icmp_code"], 0);
+  EXPECT_EQ(j["hops"][0]["replies"][0]["reply_ttl"], 63);
+  EXPECT_TRUE(j["hops"][2]["replies"].is_array());
+  EXPECT_TRUE(j["hops"][2]["replies"].empty()) << "a silent TTL has an empty replies array";
+  EXPECT_EQ(j["hops"][3]["replies"][0]["icmp_type"], 3);
+  EXPECT_FALSE(j["hops"][0]["replies"][0].contains("mtu")) << "mtu only when the reply carries one";
+  EXPECT_EQ(j["tx_mode"], "af_xdp-copy");
+}
+
+TEST(TraceOutput, StopReasonNames) {
+  EXPECT_STREQ(stop_reason_name(StopReason::Completed), "completed");
+  EXPECT_STREQ(stop_reason_name(StopReason::Unreach), "unreach");
+  EXPECT_STREQ(stop_reason_name(StopReason::GapLimit), "gaplimit");
+  EXPECT_STREQ(stop_reason_name(StopReason::HopLimit), "hoplimit");
+}
