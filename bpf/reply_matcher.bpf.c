@@ -22,6 +22,7 @@
 #include "lib/counters.h"
 #include "lib/csum.h"
 #include "lib/headers.h"
+#include "lib/wakeup.h"
 
 char LICENSE[] SEC("license") = "Dual MIT/GPL";
 
@@ -292,11 +293,17 @@ static __always_inline int push_record(const struct hs_reply_record *rec)
 	if (!slot)
 		return -1;
 	*slot = *rec;
-	/* Batched wake-ups: wake the consumer only once enough is queued; it also polls on a timer. */
+	/*
+	 * Batched wake-ups: wake the consumer only when the backlog crosses a
+	 * multiple of wakeup_bytes (once per wakeup_bytes produced, not on every
+	 * record of a large backlog). The consumer also polls on a short timer,
+	 * so a small backlog is never stranded.
+	 */
 	__u64 queued = bpf_ringbuf_query(&hs_replies, BPF_RB_AVAIL_DATA);
 
-	bpf_ringbuf_submit(slot, queued >= hs_cfg.wakeup_bytes ? BPF_RB_FORCE_WAKEUP
-							       : BPF_RB_NO_WAKEUP);
+	bpf_ringbuf_submit(slot, hs_should_wake(queued, sizeof(*slot), hs_cfg.wakeup_bytes)
+					 ? BPF_RB_FORCE_WAKEUP
+					 : BPF_RB_NO_WAKEUP);
 	return 0;
 }
 

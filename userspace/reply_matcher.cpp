@@ -83,6 +83,8 @@ int ReplyMatcher::poll(int timeout_ms, const Handler& handler) {
   return (n > 0 ? n : 0) + m;
 }
 
+int ReplyMatcher::wakeup_fd() const { return ring_buffer__epoll_fd(rb_); }
+
 MatcherCounters ReplyMatcher::counters() const {
   MatcherCounters out{};
   int ncpu = libbpf_num_possible_cpus();

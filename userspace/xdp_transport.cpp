@@ -43,7 +43,7 @@ XdpTransport::XdpTransport(const XdpTransportConfig& cfg) {
   mc.udp_dport = tmpl_.udp_dport;
   mc.icmp_csum_base = tmpl_.icmp_csum_base;
   mc.nflows = 1;
-  mc.wakeup_bytes = 64 * (sizeof(hs_reply_record) + 8);  // wake the consumer every ~64 records
+  mc.wakeup_bytes = kWakeupBytes;
   matcher_ = std::make_unique<ReplyMatcher>(mc);
   matcher_->attach(route_.ifindex);  // before the first probe leaves
 

@@ -17,6 +17,11 @@ struct bpf_link;
 namespace hopscope {
 
 using MatcherCounters = std::array<std::uint64_t, HS_CNT_MAX>;
+
+// Force a ring-buffer wake-up once per this many records of backlog (a wake-up
+// costs ~5 us; the consumer also polls on a timer). See bench/RESULTS.md.
+constexpr std::uint32_t kWakeupRecords = 256;
+constexpr std::uint32_t kWakeupBytes = kWakeupRecords * (sizeof(hs_reply_record) + 8);  // + ring header
 const char* counter_name(int idx);
 
 class ReplyMatcher {
@@ -38,6 +43,8 @@ class ReplyMatcher {
   // Waits up to timeout_ms for records, then hands every queued record to
   // `handler`. Returns the number of records consumed.
   int poll(int timeout_ms, const Handler& handler);
+  // The ring buffer's epoll fd: readable only after the program forced a wake-up.
+  [[nodiscard]] int wakeup_fd() const;
   [[nodiscard]] MatcherCounters counters() const;
   void reset_counters();
 

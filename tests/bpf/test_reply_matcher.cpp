@@ -5,6 +5,8 @@
 #include <gtest/gtest.h>
 #include <linux/bpf.h>
 
+#include <sys/epoll.h>
+
 #include <cstring>
 #include <functional>
 #include <memory>
@@ -55,7 +57,7 @@ struct Outcome {
 
 class MatcherHarness {
  public:
-  MatcherHarness() : matcher_(config_for(tmpl(4, Method::UdpParis))) {}
+  explicit MatcherHarness(hs_matcher_config cfg = config_for(tmpl(4, Method::UdpParis))) : matcher_(cfg) {}
 
   Outcome run(Bytes frame) {
     matcher_.reset_counters();
@@ -364,4 +366,28 @@ TEST(ReplyMatcherRingBuffer, FullRingIsCountedNotSilent) {
   while (h.matcher().poll(0, [&](const hs_reply_record&) { consumed++; }) > 0) {
   }
   EXPECT_EQ(consumed, c[HS_CNT_MATCHED]);
+}
+
+TEST(ReplyMatcherRingBuffer, WakeupsAreBatched) {
+  HS_REQUIRE_ROOT();
+  hs_matcher_config cfg = config_for(U4);
+  cfg.wakeup_bytes = 10 * (sizeof(hs_reply_record) + 8);  // one wake-up per 10 records of backlog
+  MatcherHarness h(cfg);
+  Bytes f = test::icmp_error(probe(U4), te("198.18.3.2"));
+  auto run = [&](int n) {
+    LIBBPF_OPTS(bpf_test_run_opts, opts, .data_in = f.data(), .data_size_in = static_cast<__u32>(f.size()),
+                .repeat = n);
+    ASSERT_EQ(bpf_prog_test_run_opts(h.matcher().prog_fd(), &opts), 0);
+  };
+  auto woken = [&] {
+    epoll_event ev;
+    return epoll_wait(h.matcher().wakeup_fd(), &ev, 1, 0) > 0;
+  };
+  run(9);
+  EXPECT_FALSE(woken()) << "9 records: below the threshold, no wake-up";
+  run(1);
+  EXPECT_TRUE(woken()) << "the 10th record crosses the threshold";
+  std::size_t got = 0;
+  h.matcher().poll(0, [&](const hs_reply_record&) { got++; });
+  EXPECT_EQ(got, 10u) << "a poll after the wait consumes everything queued";
 }

@@ -1,0 +1,93 @@
+// Micro-benchmarks of per-probe work, with ratios against a reference
+// measured in the same run (copying a frame of the same size).
+#include <benchmark/benchmark.h>
+
+#include <cstdio>
+#include <cstring>
+#include <map>
+#include <string>
+#include <vector>
+
+#include "hopscope/checksum.hpp"
+#include "hopscope/probe_builder.hpp"
+
+using namespace hopscope;
+
+namespace {
+
+ProbeTemplate tmpl(int family, Method m) {
+  ProbeTemplate t;
+  t.src = *IpAddress::parse(family == 4 ? "198.18.1.1" : "2001:2:0:1::1");
+  t.dst = *IpAddress::parse(family == 4 ? "198.18.8.2" : "2001:2:0:8::2");
+  t.method = m;
+  t.key = {1, 2};
+  return t;
+}
+
+void BM_Reference_CopyFrame(benchmark::State& s) {
+  std::vector<std::uint8_t> src(74, 0x5a), dst(2048);
+  for (auto _ : s) {
+    std::memcpy(dst.data(), src.data(), src.size());
+    benchmark::DoNotOptimize(dst.data());
+    benchmark::ClobberMemory();
+  }
+}
+
+void BM_BuildProbe(benchmark::State& s, int family, Method m) {
+  ProbeTemplate t = tmpl(family, m);
+  std::vector<std::uint8_t> buf(2048);
+  std::uint16_t seq = 1;
+  for (auto _ : s) {
+    benchmark::DoNotOptimize(build_probe(t, {0, seq, 5}, buf));
+    seq = static_cast<std::uint16_t>(seq % 60000 + 1);
+  }
+}
+
+void BM_Validation(benchmark::State& s) {
+  ProbeTemplate t = tmpl(6, Method::UdpParis);
+  std::uint16_t seq = 1;
+  for (auto _ : s) {
+    benchmark::DoNotOptimize(probe_validation(t, 0, seq));
+    seq = static_cast<std::uint16_t>(seq + 1);
+  }
+}
+
+void BM_Checksum64(benchmark::State& s) {
+  std::vector<std::uint8_t> b(64, 0x33);
+  for (auto _ : s) benchmark::DoNotOptimize(csum::finish(csum::add(0, b)));
+}
+
+class RatioReporter : public benchmark::ConsoleReporter {
+ public:
+  void ReportRuns(const std::vector<Run>& runs) override {
+    ConsoleReporter::ReportRuns(runs);
+    for (const auto& r : runs) ns_[r.benchmark_name()] = r.GetAdjustedRealTime();
+  }
+  void Finalize() override {
+    ConsoleReporter::Finalize();
+    const double ref = ns_["BM_Reference_CopyFrame"];
+    std::printf("\nratios against the reference (copying a 74-byte frame) measured in this run:\n");
+    for (const auto& [name, ns] : ns_) std::printf("  %-40s %8.2f ns  %6.2fx\n", name.c_str(), ns, ns / ref);
+  }
+
+ private:
+  std::map<std::string, double> ns_;
+};
+
+}  // namespace
+
+BENCHMARK(BM_Reference_CopyFrame);
+BENCHMARK_CAPTURE(BM_BuildProbe, v4_udp_paris, 4, Method::UdpParis);
+BENCHMARK_CAPTURE(BM_BuildProbe, v4_icmp_paris, 4, Method::IcmpParis);
+BENCHMARK_CAPTURE(BM_BuildProbe, v6_udp_paris, 6, Method::UdpParis);
+BENCHMARK_CAPTURE(BM_BuildProbe, v6_icmp_paris, 6, Method::IcmpParis);
+BENCHMARK(BM_Validation);
+BENCHMARK(BM_Checksum64);
+
+int main(int argc, char** argv) {
+  benchmark::Initialize(&argc, argv);
+  RatioReporter reporter;
+  benchmark::RunSpecifiedBenchmarks(&reporter);
+  benchmark::Shutdown();
+  return 0;
+}
