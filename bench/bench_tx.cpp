@@ -164,8 +164,10 @@ void print_errors(const char* name, const Errors& e) {
     return;
   }
   auto q = [&](double p) { return e.us[static_cast<std::size_t>(p * static_cast<double>(e.us.size() - 1))]; };
-  std::printf("%-44s n=%zu  min=%.2f  p50=%.2f  p99=%.2f  max=%.2f us  (missing %zu)\n", name, e.us.size(), e.us.front(),
-              q(0.5), q(0.99), e.us.back(), e.missing);
+  const auto neg = static_cast<double>(std::count_if(e.us.begin(), e.us.end(), [](double x) { return x < 0; }));
+  std::printf("%-44s n=%zu  min=%.2f  p50=%.2f  p99=%.2f  max=%.2f us  negative=%.2f%%  (missing %zu)\n", name,
+              e.us.size(), e.us.front(), q(0.5), q(0.99), e.us.back(), 100.0 * neg / static_cast<double>(e.us.size()),
+              e.missing);
 }
 
 }  // namespace

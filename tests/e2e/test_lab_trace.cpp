@@ -189,6 +189,17 @@ TEST(LabTraceCli, ExplicitDestinationInsideANamespace) {
   EXPECT_EQ(j["hops"].size(), 5u) << "r5 is 5 hops away";
 }
 
+TEST(LabTraceCli, ResolvesTheNextHopWhenNotCached) {
+  HS_REQUIRE_ROOT();
+  for (const char* fam : {"-4", "-6"}) {
+    ASSERT_EQ(run_command({"ip", "-n", kPrefix + "-prober", fam, "neigh", "flush", "all"}).status, 0);
+    CommandResult n = run_command({"ip", "-n", kPrefix + "-prober", fam, "neigh", "show", "nud", "reachable"});
+    EXPECT_TRUE(n.output.empty()) << "cache flushed: " << n.output;
+    json j = run_json({kCli, "trace", "--lab", kPrefix, fam, "-q", "1", "-o", "json"});
+    EXPECT_EQ(j["stop_reason"], "completed") << fam;
+  }
+}
+
 TEST(LabTraceCli, NoXdpProgramLeftAfterExitOrKill) {
   HS_REQUIRE_ROOT();
   const std::vector<std::string> show = {"ip", "-n", kPrefix + "-prober", "link", "show", "dev", "to-r1"};
