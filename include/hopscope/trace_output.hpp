@@ -7,8 +7,8 @@
 
 namespace hopscope {
 
-// "hopscope to DST (DST) from SRC, M hops max, METHOD, N byte packets"
-std::string trace_text_header(const TraceResult& r, const std::string& ifname);
+// "hopscope to DST (DST) from SRC (IF), M hops max, METHOD, N byte packets" (printed before the trace runs)
+std::string trace_text_header(const TraceOptions& o, const std::string& ifname);
 // One line per hop, traceroute style (no trailing header).
 std::string trace_text_hops(const TraceResult& r);
 // One line of JSON, no trailing newline. Schema: README "JSON output".

@@ -42,7 +42,11 @@ TraceResult sample() {
 }  // namespace
 
 TEST(TraceOutput, TextLooksLikeTraceroute) {
-  EXPECT_EQ(trace_text_header(sample(), "to-r1"),
+  TraceOptions o;
+  o.dst = A("198.18.8.2");
+  o.src = A("198.18.1.1");
+  o.packet_size = 60;
+  EXPECT_EQ(trace_text_header(o, "to-r1"),
             "hopscope to 198.18.8.2 (198.18.8.2) from 198.18.1.1 (to-r1), 30 hops max, udp-paris, 60 byte packets\n");
   EXPECT_EQ(trace_text_hops(sample()),
             " 1  198.18.1.2  0.123 ms  0.200 ms  0.300 ms\n"

@@ -82,13 +82,7 @@ void run(const TraceArgs& a) {
 
   const bool text = a.format == "text";
   if (text) {
-    TraceResult header;
-    header.dst = dst;
-    header.src = o.src;
-    header.method = method;
-    header.max_ttl = a.max_ttl;
-    header.packet_size = o.packet_size;
-    std::fputs(trace_text_header(header, transport.route().ifname).c_str(), stdout);
+    std::fputs(trace_text_header(o, transport.route().ifname).c_str(), stdout);
     std::fflush(stdout);
   }
   TraceResult r = run_trace(o, transport);
