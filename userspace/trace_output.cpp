@@ -104,6 +104,7 @@ std::string trace_json(const TraceResult& r) {
   }
   if (!r.tx_mode.empty()) j["tx_mode"] = r.tx_mode;
   if (r.late_replies) j["late_replies"] = r.late_replies;
+  if (r.dropped_replies) j["dropped_replies"] = r.dropped_replies;
   return j.dump();
 }
 

@@ -96,6 +96,9 @@ TEST(TraceOutput, JsonFollowsTheSchema) {
   EXPECT_EQ(j["hops"][3]["replies"][0]["icmp_type"], 3);
   EXPECT_FALSE(j["hops"][0]["replies"][0].contains("mtu")) << "mtu only when the reply carries one";
   EXPECT_EQ(j["tx_mode"], "af_xdp-copy");
+  EXPECT_FALSE(j.contains("dropped_replies")) << "only when replies were lost";
+  r.dropped_replies = 7;
+  EXPECT_EQ(nlohmann::json::parse(trace_json(r))["dropped_replies"], 7);
 }
 
 TEST(TraceOutput, StopReasonNames) {

@@ -87,13 +87,18 @@ void run(const TraceArgs& a) {
   }
   TraceResult r = run_trace(o, transport);
   r.tx_mode = std::string("af_xdp-") + transport.tx_mode();
+  const MatcherCounters counters = transport.counters();
+  r.dropped_replies = counters[HS_CNT_RINGBUF_FULL];
+  if (r.dropped_replies)
+    std::fprintf(stderr, "hopscope: warning: %llu replies lost, the ring buffer was full\n",
+                 (unsigned long long)r.dropped_replies);
   if (text) std::fputs(trace_text_hops(r).c_str(), stdout);
   else std::printf("%s\n", trace_json(r).c_str());
 
   if (a.verbose) {
     std::fprintf(stderr, "tx: AF_XDP %s mode on %s\nmatcher:", transport.tx_mode(), transport.route().ifname.c_str());
-    auto c = transport.counters();
-    for (int i = 0; i < HS_CNT_MAX; i++) std::fprintf(stderr, " %s=%llu", counter_name(i), (unsigned long long)c[i]);
+    for (int i = 0; i < HS_CNT_MAX; i++)
+      std::fprintf(stderr, " %s=%llu", counter_name(i), (unsigned long long)counters[i]);
     std::fprintf(stderr, "\n");
   }
 }
