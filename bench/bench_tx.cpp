@@ -138,7 +138,10 @@ Errors stamp_error(XskSender& xsk, const ProbeTemplate& t, const Sink& sink, int
   std::uint64_t i = 0;
   for (int b = 0; b < batches; b++) {
     std::size_t n = xsk.send(
-        batch, [&](std::size_t k, std::span<std::uint8_t> buf) { return build_probe(t, {0, seq_of(i + k), 64}, buf); },
+        batch,
+        [&](std::size_t k, std::span<std::uint8_t> buf) {
+          return build_probe(t, {0, seq_of(i + k), 64}, buf);
+        },
         stamps);
     all.insert(all.end(), stamps.begin(), stamps.begin() + static_cast<long>(n));
     i += n;

@@ -50,10 +50,10 @@ struct probe_identity {
 };
 
 #define ICMP6_ECHO_REQUEST 128
-#define ICMP6_ECHO_REPLY 129
-#define IPV6_EXT_HOP 0
-#define IPV6_EXT_ROUTING 43
-#define IPV6_EXT_DSTOPTS 60
+#define ICMP6_ECHO_REPLY   129
+#define IPV6_EXT_HOP	   0
+#define IPV6_EXT_ROUTING   43
+#define IPV6_EXT_DSTOPTS   60
 
 static __always_inline int flow_from_udp_sport(__u16 sport, __u16 dport, __u16 *flow)
 {
@@ -266,7 +266,8 @@ static __always_inline int match_v6(void *l3, void *end, struct hs_reply_record 
 		id->seq = bpf_ntohs(ih->icmp6_identifier);
 		id->val = bpf_ntohs(ih->icmp6_sequence);
 		/* Type 128 -> 129 raised the word sum by 0x0100: undo it on the checksum. */
-		return flow_from_icmp_csum(hs_ones_add(bpf_ntohs(ih->icmp6_cksum), 0x0100), &id->flow);
+		return flow_from_icmp_csum(hs_ones_add(bpf_ntohs(ih->icmp6_cksum), 0x0100),
+					   &id->flow);
 	case ICMPV6_TIME_EXCEED:
 		rec->kind = HS_REPLY_TIME_EXCEEDED;
 		break;

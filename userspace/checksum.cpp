@@ -10,8 +10,7 @@ std::uint32_t add(std::uint32_t acc, std::span<const std::uint8_t> bytes) {
   return (acc & 0xffff) + (acc >> 16);
 }
 
-std::uint32_t pseudo_header(const IpAddress& src, const IpAddress& dst, std::uint8_t proto,
-                            std::uint32_t l4_len) {
+std::uint32_t pseudo_header(const IpAddress& src, const IpAddress& dst, std::uint8_t proto, std::uint32_t l4_len) {
   std::uint32_t acc = 0;
   acc = add(acc, {src.data(), src.size()});
   acc = add(acc, {dst.data(), dst.size()});

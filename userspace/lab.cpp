@@ -2,6 +2,7 @@
 
 #include <arpa/inet.h>
 #include <fcntl.h>
+#include <fmt/format.h>
 #include <netinet/in.h>
 #include <poll.h>
 #include <signal.h>
@@ -11,14 +12,11 @@
 #include <chrono>
 #include <fstream>
 #include <map>
+#include <nlohmann/json.hpp>
 #include <set>
 #include <sstream>
 #include <stdexcept>
 #include <thread>
-
-#include <fmt/format.h>
-
-#include <nlohmann/json.hpp>
 
 #include "hopscope/netns.hpp"
 #include "hopscope/process.hpp"
@@ -52,8 +50,8 @@ struct RouteDef {
 };
 
 const std::vector<NodeDef> kNodes = {
-    {"prober", false, false}, {"r1", true, false},  {"r2", true, false}, {"r3a", true, false},
-    {"r3b", true, false},     {"r4", true, true},   {"r5", true, false}, {"dst", false, false},
+    {"prober", false, false}, {"r1", true, false}, {"r2", true, false}, {"r3a", true, false},
+    {"r3b", true, false},     {"r4", true, true},  {"r5", true, false}, {"dst", false, false},
 };
 
 constexpr unsigned kSmallMtu = 1280;
@@ -63,22 +61,12 @@ const std::vector<LinkDef> kLinks = {
 };
 
 const std::vector<RouteDef> kRoutes = {
-    {"prober", 0, {{1, 2}}},
-    {"r1", 0, {{2, 2}}},
-    {"r2", 1, {{2, 1}}},
+    {"prober", 0, {{1, 2}}},     {"r1", 0, {{2, 2}}},         {"r2", 1, {{2, 1}}},
     {"r2", 0, {{3, 2}, {4, 2}}},  // the ECMP diamond
-    {"r3a", 1, {{3, 1}}},
-    {"r3a", 2, {{3, 1}}},
-    {"r3a", 0, {{5, 2}}},
-    {"r3b", 1, {{4, 1}}},
-    {"r3b", 2, {{4, 1}}},
-    {"r3b", 0, {{6, 2}}},
-    {"r4", 1, {{5, 1}, {6, 1}}},
-    {"r4", 2, {{5, 1}, {6, 1}}},
-    {"r4", 3, {{5, 1}}},
-    {"r4", 4, {{6, 1}}},
-    {"r4", 0, {{7, 2}}},
-    {"r5", 0, {{7, 1}}},
+    {"r3a", 1, {{3, 1}}},        {"r3a", 2, {{3, 1}}},        {"r3a", 0, {{5, 2}}},
+    {"r3b", 1, {{4, 1}}},        {"r3b", 2, {{4, 1}}},        {"r3b", 0, {{6, 2}}},
+    {"r4", 1, {{5, 1}, {6, 1}}}, {"r4", 2, {{5, 1}, {6, 1}}}, {"r4", 3, {{5, 1}}},
+    {"r4", 4, {{6, 1}}},         {"r4", 0, {{7, 2}}},         {"r5", 0, {{7, 1}}},
     {"dst", 0, {{8, 1}}},
 };
 
@@ -218,8 +206,8 @@ void Lab::up() {
       std::string lns = prefix_ + "-" + l.left, rns = prefix_ + "-" + l.right;
       std::string lif = ifname_on(l, l.left), rif = ifname_on(l, l.right);
       // Single-queue veths: one AF_XDP socket on queue 0 sees everything.
-      run_checked({"ip", "link", "add", "name", lif, "netns", lns, "numtxqueues", "1", "numrxqueues", "1", "type",
-                   "veth", "peer", "name", rif, "netns", rns, "numtxqueues", "1", "numrxqueues", "1"});
+      run_checked({"ip",   "link", "add",  "name", lif, "netns", lns, "numtxqueues", "1", "numrxqueues", "1",
+                   "type", "veth", "peer", "name", rif, "netns", rns, "numtxqueues", "1", "numrxqueues", "1"});
       for (auto [ns, ifn, host] : {std::tuple{lns, lif, 1}, std::tuple{rns, rif, 2}}) {
         run_checked({"ip", "-n", ns, "link", "set", "dev", ifn, "mtu", std::to_string(l.mtu), "up"});
         run_checked({"ip", "-n", ns, "addr", "add", v4_addr(l.net, host) + "/24", "dev", ifn});
@@ -229,8 +217,8 @@ void Lab::up() {
     for (const auto& r : kRoutes) {
       std::string ns = prefix_ + "-" + r.node;
       for (int family : {4, 6}) {
-        std::vector<std::string> cmd = {"ip", "-n", ns, family == 4 ? "-4" : "-6", "route", "add",
-                                        prefix_of(family, r.dst_net)};
+        std::vector<std::string> cmd = {
+            "ip", "-n", ns, family == 4 ? "-4" : "-6", "route", "add", prefix_of(family, r.dst_net)};
         for (auto [net, end] : r.via) {
           const LinkDef& l = link_by_net(net);
           if (r.via.size() > 1) cmd.push_back("nexthop");

@@ -198,7 +198,9 @@ void Netlink::trigger_resolution(int ifindex, const IpAddress& addr) {
   ndm->ndm_flags = NTF_USE;  // "use" the entry: the kernel starts ARP / NDP resolution
   ndm->ndm_state = NUD_NONE;
   mnl_attr_put(nlh, NDA_DST, addr.size(), addr.data());
-  if (int err = transact(nlh, [](const nlmsghdr*, void*) { return MNL_CB_OK; }, nullptr); err < 0)
+  if (int err = transact(
+          nlh, [](const nlmsghdr*, void*) { return MNL_CB_OK; }, nullptr);
+      err < 0)
     throw_errno("netlink: resolve neighbour " + addr.str(), err);
 }
 

@@ -24,11 +24,10 @@ constexpr std::size_t kL4Len = 8;
 // Payload bytes the encoding needs after the 8-byte L4 header.
 std::size_t min_payload(int family, Method m) {
   if (m == Method::UdpParis && family == 6) return 4;  // validation + checksum fix-up
-  return 2;                                              // checksum fix-up
+  return 2;                                            // checksum fix-up
 }
 
-void write_ipv4(std::uint8_t* ip, const ProbeTemplate& t, const ProbeId& id, std::uint16_t ip_len,
-                std::uint8_t proto) {
+void write_ipv4(std::uint8_t* ip, const ProbeTemplate& t, const ProbeId& id, std::uint16_t ip_len, std::uint8_t proto) {
   ip[0] = 0x45;
   ip[1] = t.tos;
   put16(ip + 2, ip_len);
@@ -42,8 +41,7 @@ void write_ipv4(std::uint8_t* ip, const ProbeTemplate& t, const ProbeId& id, std
   put16(ip + 10, csum::finish(csum::add(0, {ip, kIPv4Len})));
 }
 
-void write_ipv6(std::uint8_t* ip, const ProbeTemplate& t, const ProbeId& id, std::uint16_t ip_len,
-                std::uint8_t proto) {
+void write_ipv6(std::uint8_t* ip, const ProbeTemplate& t, const ProbeId& id, std::uint16_t ip_len, std::uint8_t proto) {
   // Flow label 0 for every probe: constant per flow, as Paris needs.
   ip[0] = static_cast<std::uint8_t>(0x60 | (t.tos >> 4));
   ip[1] = static_cast<std::uint8_t>(t.tos << 4);
@@ -67,9 +65,12 @@ std::string_view method_name(Method m) {
 }
 
 bool parse_method(std::string_view text, Method& out) {
-  if (text == "udp-paris") out = Method::UdpParis;
-  else if (text == "icmp-paris") out = Method::IcmpParis;
-  else return false;
+  if (text == "udp-paris")
+    out = Method::UdpParis;
+  else if (text == "icmp-paris")
+    out = Method::IcmpParis;
+  else
+    return false;
   return true;
 }
 
@@ -135,8 +136,10 @@ std::size_t build_probe(const ProbeTemplate& t, const ProbeId& id, std::span<std
   put16(fix, csum::fixup_word(acc));
 
   const bool udp = t.method == Method::UdpParis;
-  if (v4) write_ipv4(ip, t, id, ip_len, static_cast<std::uint8_t>(udp ? IPPROTO_UDP : int{IPPROTO_ICMP}));
-  else write_ipv6(ip, t, id, ip_len, static_cast<std::uint8_t>(udp ? IPPROTO_UDP : int{IPPROTO_ICMPV6}));
+  if (v4)
+    write_ipv4(ip, t, id, ip_len, static_cast<std::uint8_t>(udp ? IPPROTO_UDP : int{IPPROTO_ICMP}));
+  else
+    write_ipv6(ip, t, id, ip_len, static_cast<std::uint8_t>(udp ? IPPROTO_UDP : int{IPPROTO_ICMPV6}));
   return frame_len;
 }
 

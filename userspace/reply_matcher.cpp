@@ -56,9 +56,9 @@ void ReplyMatcher::attach(int ifindex) {
     return;
   }
   int err = errno;
-  throw_errno("reply matcher: attach XDP to ifindex " + std::to_string(ifindex) +
-                  " (another XDP program already attached?)",
-              err);
+  throw_errno(
+      "reply matcher: attach XDP to ifindex " + std::to_string(ifindex) + " (another XDP program already attached?)",
+      err);
 }
 
 int ReplyMatcher::on_record(void* ctx, void* data, std::size_t size) {

@@ -37,9 +37,9 @@ std::string unreach_annotation(const HopReply& h, const IpAddress& dst) {
 }
 
 std::string trace_text_header(const TraceOptions& o, const std::string& ifname) {
-  return fmt::format("hopscope to {} ({}) from {}{}, {} hops max, {}, {} byte packets\n", o.dst.str(),
-                     o.dst.str(), o.src.str(), ifname.empty() ? "" : " (" + ifname + ")", o.max_ttl,
-                     method_name(o.method), o.packet_size);
+  return fmt::format("hopscope to {} ({}) from {}{}, {} hops max, {}, {} byte packets\n", o.dst.str(), o.dst.str(),
+                     o.src.str(), ifname.empty() ? "" : " (" + ifname + ")", o.max_ttl, method_name(o.method),
+                     o.packet_size);
 }
 
 std::string trace_text_hops(const TraceResult& r) {

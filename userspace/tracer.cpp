@@ -1,8 +1,8 @@
-#include "hopscope/trace.hpp"
-
 #include <algorithm>
 #include <chrono>
 #include <stdexcept>
+
+#include "hopscope/trace.hpp"
 
 namespace hopscope {
 namespace {
@@ -32,9 +32,9 @@ class Tracer {
     res.max_ttl = o_.max_ttl;
     res.probes_per_hop = o_.probes_per_hop;
     res.packet_size = o_.packet_size;
-    res.start_unix_ms = std::chrono::duration_cast<std::chrono::milliseconds>(
-                            std::chrono::system_clock::now().time_since_epoch())
-                            .count();
+    res.start_unix_ms =
+        std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::system_clock::now().time_since_epoch())
+            .count();
 
     int next_ttl = o_.first_ttl;
     int frontier = o_.first_ttl;
@@ -48,8 +48,8 @@ class Tracer {
         Hop hop = collect(frontier);
         bool terminal = std::any_of(hop.replies.begin(), hop.replies.end(),
                                     [&](const HopReply& r) { return is_terminal(r, o_.dst); });
-        bool reached = std::any_of(hop.replies.begin(), hop.replies.end(),
-                                   [&](const HopReply& r) { return r.addr == o_.dst; });
+        bool reached =
+            std::any_of(hop.replies.begin(), hop.replies.end(), [&](const HopReply& r) { return r.addr == o_.dst; });
         silent_run = hop.replies.empty() ? silent_run + 1 : 0;
         res.hops.push_back(std::move(hop));
         if (terminal) {
@@ -95,8 +95,7 @@ class Tracer {
 
   void send_window(int& next_ttl, int frontier) {
     batch_.clear();
-    while (next_ttl <= o_.max_ttl && next_ttl < frontier + o_.window &&
-           (dest_ttl_ == 0 || next_ttl < dest_ttl_)) {
+    while (next_ttl <= o_.max_ttl && next_ttl < frontier + o_.window && (dest_ttl_ == 0 || next_ttl < dest_ttl_)) {
       for (int a = 0; a < o_.probes_per_hop; a++)
         batch_.push_back({static_cast<std::uint8_t>(next_ttl), o_.flow, seq_of(next_ttl, a)});
       next_ttl++;
@@ -215,9 +214,7 @@ const char* stop_reason_name(StopReason r) {
   return "?";
 }
 
-std::uint16_t max_seq_base(int probes_per_hop) {
-  return static_cast<std::uint16_t>(0xfffe - 255 * probes_per_hop);
-}
+std::uint16_t max_seq_base(int probes_per_hop) { return static_cast<std::uint16_t>(0xfffe - 255 * probes_per_hop); }
 
 bool is_terminal(const HopReply& r, const IpAddress& dst) {
   if (r.kind == HS_REPLY_ECHO_REPLY) return r.addr == dst;
@@ -227,8 +224,6 @@ bool is_terminal(const HopReply& r, const IpAddress& dst) {
   return true;
 }
 
-TraceResult run_trace(const TraceOptions& opts, ProbeTransport& transport) {
-  return Tracer(opts, transport).run();
-}
+TraceResult run_trace(const TraceOptions& opts, ProbeTransport& transport) { return Tracer(opts, transport).run(); }
 
 }  // namespace hopscope

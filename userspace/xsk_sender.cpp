@@ -145,8 +145,8 @@ std::size_t XskSender::submit_and_kick(std::size_t n, std::span<std::uint64_t> s
   for (int spins = 0; outstanding_ > target && spins < 100000; spins++) {
     const std::uint64_t t0 = mono_ns();
     if (xsk_ring_prod__needs_wakeup(&rings_->tx) || spins == 0) {
-      if (sendto(xsk_socket__fd(xsk_), nullptr, 0, MSG_DONTWAIT, nullptr, 0) < 0 && errno != EAGAIN &&
-          errno != EBUSY && errno != ENOBUFS && errno != ENETDOWN)
+      if (sendto(xsk_socket__fd(xsk_), nullptr, 0, MSG_DONTWAIT, nullptr, 0) < 0 && errno != EAGAIN && errno != EBUSY &&
+          errno != ENOBUFS && errno != ENETDOWN)
         throw_errno("AF_XDP: sendto kick");
       kicks_++;
     }

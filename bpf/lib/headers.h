@@ -29,11 +29,11 @@ struct hs_icmphdr {
 	} un;
 };
 
-#define HS_ICMP_ECHOREPLY 0
-#define HS_ICMP_DEST_UNREACH 3
-#define HS_ICMP_ECHO 8
+#define HS_ICMP_ECHOREPLY     0
+#define HS_ICMP_DEST_UNREACH  3
+#define HS_ICMP_ECHO	      8
 #define HS_ICMP_TIME_EXCEEDED 11
-#define HS_ICMP_FRAG_NEEDED 4
+#define HS_ICMP_FRAG_NEEDED   4
 
 struct hs_vlan_hdr {
 	__be16 tci;
@@ -41,10 +41,10 @@ struct hs_vlan_hdr {
 };
 
 /* Pointer to `len` bytes at `off` from `base`, or NULL if they are not all in the packet. */
-#define HS_PTR(base, off, len, end)                                                   \
-	({                                                                            \
-		void *__p = (void *)(base) + (off);                                   \
-		(__p + (len) > (void *)(end)) ? (void *)0 : __p;                      \
+#define HS_PTR(base, off, len, end)                                                                \
+	({                                                                                         \
+		void *__p = (void *)(base) + (off);                                                \
+		(__p + (len) > (void *)(end)) ? (void *)0 : __p;                                   \
 	})
 
 /*

@@ -10,8 +10,7 @@ namespace hopscope {
 // Thrown on start-up / configuration paths; never on the per-packet path.
 class SystemError : public std::system_error {
  public:
-  SystemError(int err, const std::string& context)
-      : std::system_error(err, std::generic_category(), context) {}
+  SystemError(int err, const std::string& context) : std::system_error(err, std::generic_category(), context) {}
 };
 
 // Throws SystemError with the current errno (or `err` when given, as libbpf returns -errno).

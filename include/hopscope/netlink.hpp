@@ -20,9 +20,7 @@ struct Route {
   std::string ifname;
   IpAddress src;      // preferred source the kernel would use
   IpAddress gateway;  // empty when the destination is on-link
-  [[nodiscard]] const IpAddress& next_hop(const IpAddress& dst) const {
-    return gateway.empty() ? dst : gateway;
-  }
+  [[nodiscard]] const IpAddress& next_hop(const IpAddress& dst) const { return gateway.empty() ? dst : gateway; }
 };
 
 struct Link {

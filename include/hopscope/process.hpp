@@ -7,7 +7,7 @@
 namespace hopscope {
 
 struct CommandResult {
-  int status = -1;  // exit code, or -1 if it could not run / was killed
+  int status = -1;     // exit code, or -1 if it could not run / was killed
   std::string output;  // stdout and stderr
 };
 

@@ -80,8 +80,8 @@ struct TraceResult {
   std::int64_t start_unix_ms = 0;
   StopReason stop_reason = StopReason::HopLimit;
   std::vector<Hop> hops;
-  std::uint64_t late_replies = 0;  // arrived after their probe was given up on
-  std::string tx_mode;             // how probes left, e.g. "af_xdp-copy" (informational)
+  std::uint64_t late_replies = 0;     // arrived after their probe was given up on
+  std::string tx_mode;                // how probes left, e.g. "af_xdp-copy" (informational)
   std::uint64_t dropped_replies = 0;  // matched in XDP but lost: the ring buffer was full
 };
 

@@ -17,7 +17,7 @@ namespace hopscope {
 struct XdpTransportConfig {
   IpAddress dst;
   Method method = Method::UdpParis;
-  std::string ifname;      // empty: from the route
+  std::string ifname;        // empty: from the route
   std::uint16_t ip_len = 0;  // 0: default probe size
   std::uint16_t udp_dport = 33434;
   bool force_copy = false;

@@ -17,7 +17,7 @@ struct XskOptions {
   std::uint32_t queue = 0;
   std::uint32_t frame_count = 4096;  // UMEM frames (also the TX ring size cap)
   std::uint32_t frame_size = 2048;
-  std::uint32_t ring_size = 2048;    // TX and completion ring entries
+  std::uint32_t ring_size = 2048;  // TX and completion ring entries
   bool force_copy = false;
 };
 
@@ -67,7 +67,7 @@ class XskSender {
   xsk_socket* xsk_ = nullptr;
   bool zero_copy_ = false;
   std::vector<std::uint64_t> free_frames_;
-  std::uint32_t tx_idx_ = 0;    // first reserved TX descriptor index
+  std::uint32_t tx_idx_ = 0;  // first reserved TX descriptor index
   std::uint32_t outstanding_ = 0;
   std::uint64_t frames_sent_ = 0;
   std::uint64_t kicks_ = 0;

@@ -4,7 +4,6 @@
 #include <bpf/bpf.h>
 #include <gtest/gtest.h>
 #include <linux/bpf.h>
-
 #include <sys/epoll.h>
 
 #include <cstring>
@@ -82,7 +81,7 @@ struct Case {
   const char* name;
   std::function<Bytes()> frame;
   int action;
-  int counter;  // the counter besides "seen" that must be 1
+  int counter;                                        // the counter besides "seen" that must be 1
   std::function<void(const hs_reply_record&)> check;  // for matched cases
 };
 
@@ -126,8 +125,8 @@ std::vector<Case> cases() {
          EXPECT_EQ(r.quote_bytes, 60);
          EXPECT_TRUE(r.flags & HS_RF_QUOTE_FULL);
        }},
-      {"v4_udp_time_exceeded_28_byte_quote", [] { return test::icmp_error(probe(U4), te("198.18.3.2", 28)); },
-       XDP_DROP, HS_CNT_MATCHED,
+      {"v4_udp_time_exceeded_28_byte_quote", [] { return test::icmp_error(probe(U4), te("198.18.3.2", 28)); }, XDP_DROP,
+       HS_CNT_MATCHED,
        [](const hs_reply_record& r) {
          expect_identity(r, U4, "198.18.3.2");
          EXPECT_EQ(r.quote_bytes, 28);
@@ -202,8 +201,10 @@ std::vector<Case> cases() {
        },
        XDP_PASS, HS_CNT_INVALID, nullptr},
       {"v4_probe_from_another_run_key",
-       [] { return test::icmp_error(probe(tmpl(4, Method::UdpParis, {1, 2})), te("198.18.3.2")); }, XDP_PASS,
-       HS_CNT_INVALID, nullptr},
+       [] {
+         return test::icmp_error(probe(tmpl(4, Method::UdpParis, {1, 2})), te("198.18.3.2"));
+       },
+       XDP_PASS, HS_CNT_INVALID, nullptr},
       {"v4_truncated_quote", [] { return test::icmp_error(probe(U4), te("198.18.3.2", 24)); }, XDP_PASS,
        HS_CNT_MALFORMED, nullptr},
       {"v4_quote_of_foreign_udp",
@@ -287,9 +288,8 @@ std::vector<Case> cases() {
          EXPECT_EQ(r.kind, HS_REPLY_PACKET_TOO_BIG);
          EXPECT_EQ(r.mtu, 1280);
        }},
-      {"v6_icmp_time_exceeded_minimal_quote",
-       [] { return test::icmp_error(probe(I6), te("2001:2:0:2::2", 48)); }, XDP_DROP, HS_CNT_MATCHED,
-       [](const hs_reply_record& r) { expect_identity(r, I6, "2001:2:0:2::2"); }},
+      {"v6_icmp_time_exceeded_minimal_quote", [] { return test::icmp_error(probe(I6), te("2001:2:0:2::2", 48)); },
+       XDP_DROP, HS_CNT_MATCHED, [](const hs_reply_record& r) { expect_identity(r, I6, "2001:2:0:2::2"); }},
       {"v6_echo_reply", [] { return test::echo_reply(probe(I6)); }, XDP_DROP, HS_CNT_MATCHED,
        [](const hs_reply_record& r) {
          expect_identity(r, I6, "2001:2:0:8::2");
@@ -303,8 +303,8 @@ std::vector<Case> cases() {
          return test::icmp_error(probe(U6), s);
        },
        XDP_DROP, HS_CNT_MATCHED, [](const hs_reply_record& r) { expect_identity(r, U6, "2001:2:0:3::2"); }},
-      {"v6_udp_quote_without_validation_bytes",
-       [] { return test::icmp_error(probe(U6), te("2001:2:0:3::2", 48)); }, XDP_PASS, HS_CNT_MALFORMED, nullptr},
+      {"v6_udp_quote_without_validation_bytes", [] { return test::icmp_error(probe(U6), te("2001:2:0:3::2", 48)); },
+       XDP_PASS, HS_CNT_MALFORMED, nullptr},
       {"v6_wrong_validation_value",
        [] {
          Bytes f = test::icmp_error(probe(U6), te("2001:2:0:3::2"));
@@ -312,9 +312,8 @@ std::vector<Case> cases() {
          return f;
        },
        XDP_PASS, HS_CNT_INVALID, nullptr},
-      {"v6_non_icmp_traffic",
-       [] { return test::plain_udp(A("2001:2:0:8::2"), A("2001:2:0:1::1"), 53, 40000); }, XDP_PASS,
-       HS_CNT_NOT_OURS, nullptr},
+      {"v6_non_icmp_traffic", [] { return test::plain_udp(A("2001:2:0:8::2"), A("2001:2:0:1::1"), 53, 40000); },
+       XDP_PASS, HS_CNT_NOT_OURS, nullptr},
   };
 }
 
@@ -342,8 +341,7 @@ TEST_P(ReplyMatcherProgRun, Case) {
   Outcome o = harness_->run(c.frame());
   EXPECT_EQ(o.action, c.action);
   EXPECT_EQ(o.delta[HS_CNT_SEEN], 1u);
-  for (int i = 1; i < HS_CNT_MAX; i++)
-    EXPECT_EQ(o.delta[i], i == c.counter ? 1u : 0u) << "counter " << counter_name(i);
+  for (int i = 1; i < HS_CNT_MAX; i++) EXPECT_EQ(o.delta[i], i == c.counter ? 1u : 0u) << "counter " << counter_name(i);
   if (c.counter == HS_CNT_MATCHED) {
     ASSERT_EQ(o.records.size(), 1u);
     if (c.check) c.check(o.records[0]);

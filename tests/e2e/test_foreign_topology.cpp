@@ -92,8 +92,8 @@ TEST_F(ForeignChain, EveryHopWithBothMethodsAndFamilies) {
         const auto& replies = j["hops"][ttl - 1]["replies"];
         ASSERT_FALSE(replies.empty()) << "ttl " << ttl;
         // Each router answers from the interface facing the prober.
-        const std::string want = family == 4 ? "198.19.1" + std::to_string(ttl) + ".2"
-                                             : "2001:2:1:" + std::to_string(ttl) + "::2";
+        const std::string want =
+            family == 4 ? "198.19.1" + std::to_string(ttl) + ".2" : "2001:2:1:" + std::to_string(ttl) + "::2";
         for (const auto& r : replies) EXPECT_EQ(r["addr"], want);
       }
       const auto& last = j["hops"][3]["replies"];

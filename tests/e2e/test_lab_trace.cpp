@@ -99,8 +99,8 @@ std::map<int, std::string> scamper_hops(const std::string& method, const std::st
 TEST_P(LabTrace, MatchesGroundTruth) {
   const auto [method, family] = GetParam();
   const TruthPath truth = truth_for(family);
-  json j = run_json({kCli, "trace", "--lab", kPrefix, family == 4 ? "-4" : "-6", "-M", method, "-o", "json", "-w",
-                     "2"});
+  json j =
+      run_json({kCli, "trace", "--lab", kPrefix, family == 4 ? "-4" : "-6", "-M", method, "-o", "json", "-w", "2"});
   EXPECT_EQ(j["stop_reason"], "completed");
   EXPECT_EQ(j["dst"], truth.dst.str());
   EXPECT_EQ(j["src"], family == 4 ? "198.18.1.1" : "2001:2:0:1::1");

@@ -6,7 +6,7 @@
 
 #include <filesystem>
 
-#define HS_REQUIRE_ROOT()                                                        \
-  do {                                                                           \
+#define HS_REQUIRE_ROOT()                                                       \
+  do {                                                                          \
     if (geteuid() != 0) GTEST_SKIP() << "needs root (CAP_BPF / CAP_NET_ADMIN)"; \
   } while (0)

@@ -59,7 +59,8 @@ Bytes icmp_error(const Bytes& probe_frame, const ReplySpec& s) {
   Bytes probe = ip_packet_of(probe_frame);
   const bool v4 = (probe[0] >> 4) == 4;
   const IpAddress prober = addr_at(probe, v4 ? 12 : 8, v4);
-  if (s.quote_len >= 0 && static_cast<std::size_t>(s.quote_len) < probe.size()) probe.resize(static_cast<std::size_t>(s.quote_len));
+  if (s.quote_len >= 0 && static_cast<std::size_t>(s.quote_len) < probe.size())
+    probe.resize(static_cast<std::size_t>(s.quote_len));
 
   Bytes icmp(8, 0);
   icmp[0] = s.type;

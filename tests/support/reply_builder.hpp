@@ -14,15 +14,15 @@ namespace hopscope::test {
 using Bytes = std::vector<std::uint8_t>;
 
 struct ReplySpec {
-  IpAddress responder;          // source of the reply
-  std::uint8_t type = 11;       // ICMP / ICMPv6 type
+  IpAddress responder;     // source of the reply
+  std::uint8_t type = 11;  // ICMP / ICMPv6 type
   std::uint8_t code = 0;
-  std::uint32_t mtu = 0;        // Frag Needed / Packet Too Big
-  int quote_len = -1;           // bytes of the probe's IP packet quoted; -1 = all
+  std::uint32_t mtu = 0;  // Frag Needed / Packet Too Big
+  int quote_len = -1;     // bytes of the probe's IP packet quoted; -1 = all
   std::uint8_t reply_ttl = 64;
-  int ip_option_words = 0;      // IPv4: extra 32-bit option words in the outer header
-  int vlan_tags = 0;            // 802.1Q tags in front of the IP header
-  bool ipv6_hop_by_hop = false; // IPv6: outer hop-by-hop header before ICMPv6
+  int ip_option_words = 0;       // IPv4: extra 32-bit option words in the outer header
+  int vlan_tags = 0;             // 802.1Q tags in front of the IP header
+  bool ipv6_hop_by_hop = false;  // IPv6: outer hop-by-hop header before ICMPv6
 };
 
 // Probe frame (Ethernet + IP...) -> the IP packet inside it.

@@ -23,8 +23,10 @@ TraceOptions options(const IpAddress& dst, Method m = Method::UdpParis) {
 }
 
 std::vector<FakeHop> lab_like_path(bool v4 = true) {
-  auto a = [&](int n) { return v4 ? A(("198.18." + std::to_string(n) + ".2").c_str())
-                                  : A(("2001:2:0:" + std::to_string(n) + "::2").c_str()); };
+  auto a = [&](int n) {
+    return v4 ? A(("198.18." + std::to_string(n) + ".2").c_str())
+              : A(("2001:2:0:" + std::to_string(n) + "::2").c_str());
+  };
   return {FakeHop{a(1)}, FakeHop{a(2)}, FakeHop{a(3)}, FakeHop{std::nullopt}, FakeHop{a(7)}};
 }
 

@@ -15,8 +15,7 @@ void add_lab_command(CLI::App& app) {
   auto json = std::make_shared<bool>(false);
   // --prefix is accepted before or after the action: `lab --prefix X up` or `lab up --prefix X`.
   auto add_prefix = [prefix](CLI::App* a) {
-    a->add_option("--prefix", *prefix, "Namespace name prefix (namespaces are PREFIX-<node>)")
-        ->capture_default_str();
+    a->add_option("--prefix", *prefix, "Namespace name prefix (namespaces are PREFIX-<node>)")->capture_default_str();
   };
   add_prefix(lab);
   auto* up = lab->add_subcommand("up", "Build the lab (replacing a stale one) and wait until it routes");

@@ -77,8 +77,7 @@ void run(const TraceArgs& a) {
   o.wait = std::chrono::milliseconds(static_cast<long>(a.wait_s * 1000));
   o.packet_size = effective_ip_len(transport.probe_template());
   std::mt19937 rng(std::random_device{}());
-  o.seq_base = static_cast<std::uint16_t>(
-      std::uniform_int_distribution<int>(1, max_seq_base(a.queries))(rng));
+  o.seq_base = static_cast<std::uint16_t>(std::uniform_int_distribution<int>(1, max_seq_base(a.queries))(rng));
 
   const bool text = a.format == "text";
   if (text) {
@@ -92,8 +91,10 @@ void run(const TraceArgs& a) {
   if (r.dropped_replies)
     std::fprintf(stderr, "hopscope: warning: %llu replies lost, the ring buffer was full\n",
                  (unsigned long long)r.dropped_replies);
-  if (text) std::fputs(trace_text_hops(r).c_str(), stdout);
-  else std::printf("%s\n", trace_json(r).c_str());
+  if (text)
+    std::fputs(trace_text_hops(r).c_str(), stdout);
+  else
+    std::printf("%s\n", trace_json(r).c_str());
 
   if (a.verbose) {
     std::fprintf(stderr, "tx: AF_XDP %s mode on %s\nmatcher:", transport.tx_mode(), transport.route().ifname.c_str());
@@ -114,14 +115,15 @@ void add_trace_command(CLI::App& app) {
   t->add_option("-M,--method", a->method, "udp-paris | icmp-paris")->capture_default_str();
   t->add_option("-m,--max-ttl", a->max_ttl, "Max TTL")->check(CLI::Range(1, 255))->capture_default_str();
   t->add_option("-f,--first-ttl", a->first_ttl, "First TTL")->check(CLI::Range(1, 255))->capture_default_str();
-  t->add_option("-q,--queries", a->queries, "Probes per hop")->check(CLI::Range(1, kMaxProbesPerHop))
+  t->add_option("-q,--queries", a->queries, "Probes per hop")
+      ->check(CLI::Range(1, kMaxProbesPerHop))
       ->capture_default_str();
-  t->add_option("-w,--wait", a->wait_s, "Seconds to wait for a reply")->check(CLI::Range(0.001, 60.0))
+  t->add_option("-w,--wait", a->wait_s, "Seconds to wait for a reply")
+      ->check(CLI::Range(0.001, 60.0))
       ->capture_default_str();
   t->add_option("-i,--interface", a->iface, "Egress interface (default: from the route)");
   t->add_flag("-n", a->numeric, "Numeric output (no DNS; hopscope never resolves names yet)");
-  t->add_option("-o,--format", a->format, "text | json")->check(CLI::IsMember({"text", "json"}))
-      ->capture_default_str();
+  t->add_option("-o,--format", a->format, "text | json")->check(CLI::IsMember({"text", "json"}))->capture_default_str();
   t->add_option("-p,--port", a->port, "UDP destination port")->check(CLI::Range(1, 65535))->capture_default_str();
   t->add_flag("-4", a->v4, "Default lab target: IPv4");
   t->add_flag("-6", a->v6, "Default lab target: IPv6");

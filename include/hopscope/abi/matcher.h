@@ -12,7 +12,7 @@ struct hs_matcher_config {
 	__u16 udp_sport_base; /* udp-paris source port of flow 0 (host order) */
 	__u16 udp_dport;      /* udp-paris destination port (host order) */
 	__u16 icmp_csum_base; /* icmp-paris checksum of flow 0 (host order) */
-	__u16 nflows;         /* flows in use: 1..HS_MAX_FLOWS */
+	__u16 nflows;	      /* flows in use: 1..HS_MAX_FLOWS */
 	__u32 wakeup_bytes;   /* force a ring-buffer wake-up when this much is queued */
 	__u32 _pad;
 };
@@ -25,10 +25,10 @@ enum hs_family {
 
 /* What kind of reply a record is. */
 enum hs_reply_kind {
-	HS_REPLY_TIME_EXCEEDED = 1, /* ICMP 11 / ICMPv6 3 */
-	HS_REPLY_DEST_UNREACH = 2,  /* ICMP 3 / ICMPv6 1 */
+	HS_REPLY_TIME_EXCEEDED = 1,  /* ICMP 11 / ICMPv6 3 */
+	HS_REPLY_DEST_UNREACH = 2,   /* ICMP 3 / ICMPv6 1 */
 	HS_REPLY_PACKET_TOO_BIG = 3, /* ICMPv6 2 (IPv4 uses DEST_UNREACH code 4) */
-	HS_REPLY_ECHO_REPLY = 4,    /* ICMP 0 / ICMPv6 129 */
+	HS_REPLY_ECHO_REPLY = 4,     /* ICMP 0 / ICMPv6 129 */
 };
 
 /* Record flags. */
@@ -39,23 +39,23 @@ enum hs_reply_kind {
  * addresses occupy the first 4 bytes, the rest is zero.
  */
 struct hs_reply_record {
-	__u64 rx_ns;          /* bpf_ktime_get_ns() at XDP ingress (CLOCK_MONOTONIC) */
-	__u8 responder[16];   /* source address of the reply */
-	__u8 probe_dst[16];   /* destination of the probe (from the quote or the echo reply) */
-	__u16 seq;            /* probe sequence (identity) */
-	__u16 flow;           /* Paris flow id */
-	__u16 mtu;            /* next-hop MTU of Frag Needed / Packet Too Big, else 0 */
-	__u16 quoted_len;     /* IP length field of the quoted probe (0 for echo replies) */
-	__u8 family;          /* enum hs_family */
-	__u8 method;          /* enum hs_method of the probe */
-	__u8 kind;            /* enum hs_reply_kind */
-	__u8 icmp_type;       /* raw ICMP / ICMPv6 type */
-	__u8 icmp_code;       /* raw code */
-	__u8 reply_ttl;       /* TTL / hop limit of the reply as it arrived */
-	__u8 quoted_ttl;      /* TTL / hop limit of the probe as the responder saw it */
-	__u8 quoted_tos;      /* TOS / traffic class of the quoted probe */
-	__u16 quote_bytes;    /* bytes of the probe quoted (from its IP header on) */
-	__u8 flags;           /* HS_RF_* */
+	__u64 rx_ns;	    /* bpf_ktime_get_ns() at XDP ingress (CLOCK_MONOTONIC) */
+	__u8 responder[16]; /* source address of the reply */
+	__u8 probe_dst[16]; /* destination of the probe (from the quote or the echo reply) */
+	__u16 seq;	    /* probe sequence (identity) */
+	__u16 flow;	    /* Paris flow id */
+	__u16 mtu;	    /* next-hop MTU of Frag Needed / Packet Too Big, else 0 */
+	__u16 quoted_len;   /* IP length field of the quoted probe (0 for echo replies) */
+	__u8 family;	    /* enum hs_family */
+	__u8 method;	    /* enum hs_method of the probe */
+	__u8 kind;	    /* enum hs_reply_kind */
+	__u8 icmp_type;	    /* raw ICMP / ICMPv6 type */
+	__u8 icmp_code;	    /* raw code */
+	__u8 reply_ttl;	    /* TTL / hop limit of the reply as it arrived */
+	__u8 quoted_ttl;    /* TTL / hop limit of the probe as the responder saw it */
+	__u8 quoted_tos;    /* TOS / traffic class of the quoted probe */
+	__u16 quote_bytes;  /* bytes of the probe quoted (from its IP header on) */
+	__u8 flags;	    /* HS_RF_* */
 	__u8 _pad[3];
 };
 HS_STATIC_ASSERT(sizeof(struct hs_reply_record) == 64, "hs_reply_record layout");

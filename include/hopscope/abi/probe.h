@@ -62,8 +62,8 @@ static inline __u64 hs_mix64(__u64 h, __u64 v)
 	return h;
 }
 
-static inline __u16 hs_validation(const struct hs_key *key, const __u32 src[4],
-				  const __u32 dst[4], __u8 method, __u16 flow, __u16 seq)
+static inline __u16 hs_validation(const struct hs_key *key, const __u32 src[4], const __u32 dst[4],
+				  __u8 method, __u16 flow, __u16 seq)
 {
 	__u64 h = key->k0;
 
