@@ -11,6 +11,7 @@ int main(int argc, char** argv) {
   app.set_version_flag("--version", "hopscope 0.1.0");
   hopscope::cli::add_trace_command(app);
   hopscope::cli::add_lab_command(app);
+  hopscope::cli::add_sim_command(app);
   try {
     app.parse(argc, argv);
   } catch (const CLI::ParseError& e) {

@@ -1,0 +1,536 @@
+// SPDX-License-Identifier: GPL-2.0 OR MIT
+/*
+ * hopscope simulated Internet: an XDP responder on the far end of a veth
+ * pair. For a probe to a simulated destination it finds the router where
+ * the probe's TTL expires (or the destination) in the maps of abi/sim.h and
+ * rewrites the frame in place into the reply that router would send, then
+ * XDP_TX. Anything else (ARP, NDP, traffic to the sim's own address) passes.
+ */
+#include <linux/bpf.h>
+#include <linux/icmpv6.h>
+#include <linux/in.h>
+#include <linux/ip.h>
+#include <linux/ipv6.h>
+#include <linux/udp.h>
+#include <bpf/bpf_endian.h>
+#include <bpf/bpf_helpers.h>
+
+#include "hopscope/abi/probe.h"
+#include "hopscope/abi/sim.h"
+#include "lib/csum.h"
+#include "lib/headers.h"
+
+char LICENSE[] SEC("license") = "Dual MIT/GPL";
+
+/* Seed of the ECMP flow hash (the topology's seed). */
+const volatile __u64 hs_sim_hash_seed = 0;
+
+struct hs_in6 {
+	__u8 b[16];
+};
+
+struct {
+	__uint(type, BPF_MAP_TYPE_HASH);
+	__uint(max_entries, 1);	/* set by the loader */
+	__type(key, __u32);
+	__type(value, struct hs_sim_dest);
+} hs_sim_dests4 SEC(".maps");
+
+struct {
+	__uint(type, BPF_MAP_TYPE_HASH);
+	__uint(max_entries, 1);
+	__type(key, struct hs_in6);
+	__type(value, struct hs_sim_dest);
+} hs_sim_dests6 SEC(".maps");
+
+struct {
+	__uint(type, BPF_MAP_TYPE_ARRAY);
+	__uint(max_entries, 1);
+	__type(key, __u32);
+	__type(value, struct hs_sim_hop);
+} hs_sim_hops SEC(".maps");
+
+struct {
+	__uint(type, BPF_MAP_TYPE_ARRAY);
+	__uint(max_entries, 1);
+	__type(key, __u32);
+	__type(value, struct hs_sim_router);
+} hs_sim_routers SEC(".maps");
+
+struct {
+	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
+	__uint(max_entries, HS_SIM_CNT_MAX);
+	__type(key, __u32);
+	__type(value, __u64);
+} hs_sim_counters SEC(".maps");
+
+#define ETH_LEN 14
+#define QUOTE_MAX 512 /* bpf_csum_diff covers at most 512 bytes per call */
+#define MIN_QUOTE4 28 /* IP header + 8 bytes (RFC 792) */
+
+static __always_inline int count(__u32 idx, int action)
+{
+	__u64 *v = bpf_map_lookup_elem(&hs_sim_counters, &idx);
+
+	if (v)
+		*v += 1;
+	return action;
+}
+
+static __always_inline __u16 fold(__u64 s)
+{
+	s = (s & 0xffffffff) + (s >> 32);
+	s = (s & 0xffff) + (s >> 16);
+	s = (s & 0xffff) + (s >> 16);
+	return (__u16)~s;
+}
+
+/* One's-complement sum (unfolded) of `len` bytes at p (len a multiple of 4, <= QUOTE_MAX). */
+static __always_inline __s64 sum_region(void *p, __u32 len, void *end, __s64 seed)
+{
+	__u32 off = 0;
+
+	for (int i = 0; i < QUOTE_MAX / 64; i++) {
+		if (off + 64 > len || p + off + 64 > end)
+			break;
+		seed = bpf_csum_diff(0, 0, p + off, 64, seed);
+		off += 64;
+	}
+	for (int i = 0; i < 16; i++) {
+		if (off + 4 > len || off > QUOTE_MAX - 4 || p + off + 4 > end)
+			break;
+		seed = bpf_csum_diff(0, 0, p + off, 4, seed);
+		off += 4;
+	}
+	return seed;
+}
+
+/* Flow hash over what per-flow load balancers look at: addresses, protocol, first 4 L4 bytes. */
+static __always_inline __u64 flow_hash(const __u32 *src, const __u32 *dst, int words, __u8 proto,
+				       __u32 l4word)
+{
+	__u64 h = hs_sim_hash_seed;
+
+	for (int i = 0; i < 4; i++) {
+		if (i >= words)
+			break;
+		h = hs_mix64(h, ((__u64)src[i] << 32) | dst[i]);
+	}
+	return hs_mix64(h, ((__u64)proto << 32) | l4word);
+}
+
+/* Router that answers at hop `ttl` (1-based) of `d`, or NULL. */
+static __always_inline struct hs_sim_router *router_at(const struct hs_sim_dest *d, __u32 ttl,
+						       __u64 hash)
+{
+	__u32 key = d->path_id * HS_SIM_MAX_HOPS + (ttl - 1);
+	struct hs_sim_hop *hop = bpf_map_lookup_elem(&hs_sim_hops, &key);
+
+	if (!hop)
+		return 0;
+	__u32 id = hop->router;
+
+	if (hop->width > 1)
+		id += (__u32)(hash % hop->width);
+	return bpf_map_lookup_elem(&hs_sim_routers, &id);
+}
+
+static __always_inline int router_drops(const struct hs_sim_router *r)
+{
+	if (r->flags & HS_SIM_R_SILENT)
+		return HS_SIM_CNT_SILENT;
+	if (r->loss && (bpf_get_prandom_u32() & 0xffff) < r->loss)
+		return HS_SIM_CNT_LOST;
+	return -1;
+}
+
+static __always_inline void swap_macs(struct ethhdr *eth)
+{
+	__u8 tmp[6];
+
+	__builtin_memcpy(tmp, eth->h_source, 6);
+	__builtin_memcpy(eth->h_source, eth->h_dest, 6);
+	__builtin_memcpy(eth->h_dest, tmp, 6);
+}
+
+/* ---- IPv4 ------------------------------------------------------------- */
+
+/*
+ * Turns the IPv4 probe in the frame into an ICMP error from `from`, quoting
+ * 28 bytes or (full) the whole probe up to QUOTE_MAX. The probe's IP packet
+ * stays where it is: the new Ethernet + IP + ICMP headers (42 bytes) take
+ * the old Ethernet header's place plus 28 bytes of new headroom.
+ */
+static __always_inline int icmp4_error(struct xdp_md *ctx, __u32 from, __u8 type, __u8 code,
+				       __u16 mtu, int full, __u8 ttl)
+{
+	void *data = (void *)(long)ctx->data;
+	void *end = (void *)(long)ctx->data_end;
+	struct ethhdr *eth = HS_PTR(data, 0, ETH_LEN, end);
+	struct iphdr *ip = HS_PTR(data, ETH_LEN, sizeof(*ip), end);
+
+	if (!eth || !ip)
+		return -1;
+	__u32 ip_len = bpf_ntohs(ip->tot_len);
+
+	if (ip_len < sizeof(*ip) || (long)ETH_LEN + ip_len > (long)(end - data))
+		return -1;
+	__u32 q = full ? ip_len : MIN_QUOTE4;
+
+	if (q > ip_len)
+		q = ip_len;
+	if (q > QUOTE_MAX)
+		q = QUOTE_MAX;
+	q &= ~3U;
+
+	__u8 macs[12];
+	__u32 prober = ip->saddr;
+
+	__builtin_memcpy(macs, eth, 12);
+	if (bpf_xdp_adjust_head(ctx, -28))
+		return -1;
+	data = (void *)(long)ctx->data;
+	end = (void *)(long)ctx->data_end;
+	long cur = end - data, want = 42 + q;
+
+	if (cur > want && bpf_xdp_adjust_tail(ctx, -(int)(cur - want)))
+		return -1;
+	data = (void *)(long)ctx->data;
+	end = (void *)(long)ctx->data_end;
+	eth = HS_PTR(data, 0, 42, end);
+	if (!eth)
+		return -1;
+	__builtin_memcpy(eth->h_dest, macs + 6, 6);
+	__builtin_memcpy(eth->h_source, macs, 6);
+	eth->h_proto = bpf_htons(ETH_P_IP);
+
+	ip = data + ETH_LEN;
+	ip->version = 4;
+	ip->ihl = 5;
+	ip->tos = 0xc0; /* internetwork control, as Linux sends ICMP errors */
+	ip->tot_len = bpf_htons(28 + q);
+	ip->id = 0;
+	ip->frag_off = 0;
+	ip->ttl = ttl;
+	ip->protocol = IPPROTO_ICMP;
+	ip->check = 0;
+	ip->saddr = from;
+	ip->daddr = prober;
+	ip->check = fold(bpf_csum_diff(0, 0, (void *)ip, sizeof(*ip), 0));
+
+	struct hs_icmphdr *ic = data + ETH_LEN + sizeof(*ip);
+
+	ic->type = type;
+	ic->code = code;
+	ic->checksum = 0;
+	ic->un.frag.unused = 0;
+	ic->un.frag.mtu = bpf_htons(mtu);
+	__s64 s = bpf_csum_diff(0, 0, (void *)ic, sizeof(*ic), 0);
+
+	s = sum_region(data + 42, q, end, s);
+	ic->checksum = fold(s);
+	return 0;
+}
+
+static __always_inline int echo_reply4(struct xdp_md *ctx, __u8 ttl)
+{
+	void *data = (void *)(long)ctx->data;
+	void *end = (void *)(long)ctx->data_end;
+	struct ethhdr *eth = HS_PTR(data, 0, ETH_LEN, end);
+	struct iphdr *ip = HS_PTR(data, ETH_LEN, sizeof(*ip), end);
+	struct hs_icmphdr *ic = HS_PTR(data, ETH_LEN + sizeof(*ip), sizeof(*ic), end);
+
+	if (!eth || !ip || !ic)
+		return -1;
+	swap_macs(eth);
+	__u32 a = ip->saddr;
+
+	ip->saddr = ip->daddr;
+	ip->daddr = a;
+	ip->ttl = ttl;
+	ip->check = 0;
+	ip->check = fold(bpf_csum_diff(0, 0, (void *)ip, sizeof(*ip), 0));
+	ic->type = HS_ICMP_ECHOREPLY;
+	/* type 8 -> 0 lowers the sum by 0x0800: the checksum rises by as much */
+	ic->checksum = bpf_htons(hs_ones_add(bpf_ntohs(ic->checksum), 0x0800));
+	return 0;
+}
+
+static __always_inline int handle_v4(struct xdp_md *ctx, void *data, void *end)
+{
+	struct iphdr *ip = HS_PTR(data, ETH_LEN, sizeof(*ip), end);
+
+	if (!ip || ip->version != 4 || ip->ihl != 5)
+		return count(HS_SIM_CNT_NOT_SIM, XDP_PASS);
+	__u32 daddr = ip->daddr;
+	struct hs_sim_dest *d = bpf_map_lookup_elem(&hs_sim_dests4, &daddr);
+
+	if (!d)
+		return count(HS_SIM_CNT_NOT_SIM, XDP_PASS);
+	__u8 ttl = ip->ttl;
+	__u8 proto = ip->protocol;
+	__u32 *l4 = HS_PTR(data, ETH_LEN + sizeof(*ip), 8, end);
+
+	if (!l4 || ttl == 0)
+		return count(HS_SIM_CNT_ERROR, XDP_DROP);
+	__u32 s[1] = {ip->saddr}, t[1] = {daddr};
+	__u64 h = flow_hash(s, t, 1, proto, l4[0]);
+	struct hs_sim_router *r;
+
+	/* A DF probe larger than a small link's MTU is refused before that link. */
+	if (d->mtu_hop && ttl > d->mtu_hop && bpf_ntohs(ip->tot_len) > d->mtu &&
+	    (ip->frag_off & bpf_htons(0x4000))) {
+		r = router_at(d, d->mtu_hop, h);
+		if (!r)
+			return count(HS_SIM_CNT_ERROR, XDP_DROP);
+		int why = router_drops(r);
+
+		if (why >= 0)
+			return count(why, XDP_DROP);
+		if (icmp4_error(ctx, r->addr4, HS_ICMP_DEST_UNREACH, HS_ICMP_FRAG_NEEDED, d->mtu,
+				r->flags & HS_SIM_R_FULL_QUOTE, 64 - (d->mtu_hop - 1)))
+			return count(HS_SIM_CNT_ERROR, XDP_DROP);
+		return count(HS_SIM_CNT_FRAG_NEEDED, XDP_TX);
+	}
+
+	if (ttl <= d->path_len) {
+		r = router_at(d, ttl, h);
+		if (!r)
+			return count(HS_SIM_CNT_ERROR, XDP_DROP);
+		int why = router_drops(r);
+
+		if (why >= 0)
+			return count(why, XDP_DROP);
+		if (icmp4_error(ctx, r->addr4, HS_ICMP_TIME_EXCEEDED, 0, 0,
+				r->flags & HS_SIM_R_FULL_QUOTE, 64 - (ttl - 1)))
+			return count(HS_SIM_CNT_ERROR, XDP_DROP);
+		return count(HS_SIM_CNT_TIME_EXCEEDED, XDP_TX);
+	}
+
+	/* The destination. */
+	if (d->reply == HS_SIM_DEST_SILENT)
+		return count(HS_SIM_CNT_SILENT, XDP_DROP);
+	__u8 back = 64 - d->path_len;
+
+	if (proto == IPPROTO_ICMP) {
+		struct hs_icmphdr *ic = (void *)l4;
+
+		if (ic->type != HS_ICMP_ECHO)
+			return count(HS_SIM_CNT_SILENT, XDP_DROP);
+		if (echo_reply4(ctx, back))
+			return count(HS_SIM_CNT_ERROR, XDP_DROP);
+		return count(HS_SIM_CNT_DEST_REPLY, XDP_TX);
+	}
+	if (proto == IPPROTO_UDP) {
+		/* Hosts quote the whole datagram (up to 576 bytes of ICMP). */
+		if (icmp4_error(ctx, daddr, HS_ICMP_DEST_UNREACH, 3, 0, 1, back))
+			return count(HS_SIM_CNT_ERROR, XDP_DROP);
+		return count(HS_SIM_CNT_DEST_REPLY, XDP_TX);
+	}
+	return count(HS_SIM_CNT_SILENT, XDP_DROP);
+}
+
+/* ---- IPv6 ------------------------------------------------------------- */
+
+struct pseudo6 {
+	__u8 src[16];
+	__u8 dst[16];
+	__be32 len;
+	__be32 nh;
+};
+
+/*
+ * ICMPv6 error from `from` quoting the probe (IPv6 routers quote as much as
+ * fits; here up to QUOTE_MAX). 48 new bytes of headroom: Ethernet + IPv6 +
+ * ICMPv6 headers take the old Ethernet header's place plus 48 bytes.
+ */
+static __always_inline int icmp6_error(struct xdp_md *ctx, const __u8 *from, __u8 type, __u8 code,
+				       __u32 mtu, __u8 hlim)
+{
+	void *data = (void *)(long)ctx->data;
+	void *end = (void *)(long)ctx->data_end;
+	struct ethhdr *eth = HS_PTR(data, 0, ETH_LEN, end);
+	struct ipv6hdr *ip = HS_PTR(data, ETH_LEN, sizeof(*ip), end);
+
+	if (!eth || !ip)
+		return -1;
+	__u32 ip_len = sizeof(*ip) + bpf_ntohs(ip->payload_len);
+
+	if ((long)ETH_LEN + ip_len > (long)(end - data))
+		return -1;
+	__u32 q = ip_len > QUOTE_MAX ? QUOTE_MAX : ip_len;
+
+	q &= ~3U;
+	struct pseudo6 ph = {};
+	__u8 macs[12];
+
+	__builtin_memcpy(ph.dst, &ip->saddr, 16);
+	__builtin_memcpy(ph.src, from, 16);
+	__builtin_memcpy(macs, eth, 12);
+	if (bpf_xdp_adjust_head(ctx, -48))
+		return -1;
+	data = (void *)(long)ctx->data;
+	end = (void *)(long)ctx->data_end;
+	long cur = end - data, want = 62 + q;
+
+	if (cur > want && bpf_xdp_adjust_tail(ctx, -(int)(cur - want)))
+		return -1;
+	data = (void *)(long)ctx->data;
+	end = (void *)(long)ctx->data_end;
+	eth = HS_PTR(data, 0, 62, end);
+	if (!eth)
+		return -1;
+	__builtin_memcpy(eth->h_dest, macs + 6, 6);
+	__builtin_memcpy(eth->h_source, macs, 6);
+	eth->h_proto = bpf_htons(ETH_P_IPV6);
+
+	ip = data + ETH_LEN;
+	__builtin_memset(ip, 0, sizeof(*ip));
+	ip->version = 6;
+	ip->payload_len = bpf_htons(8 + q);
+	ip->nexthdr = IPPROTO_ICMPV6;
+	ip->hop_limit = hlim;
+	__builtin_memcpy(&ip->saddr, ph.src, 16);
+	__builtin_memcpy(&ip->daddr, ph.dst, 16);
+
+	struct icmp6hdr *ic = data + ETH_LEN + sizeof(*ip);
+
+	ic->icmp6_type = type;
+	ic->icmp6_code = code;
+	ic->icmp6_cksum = 0;
+	ic->icmp6_mtu = bpf_htonl(mtu);
+	ph.len = bpf_htonl(8 + q);
+	ph.nh = bpf_htonl(IPPROTO_ICMPV6);
+	__s64 s = bpf_csum_diff(0, 0, (void *)&ph, sizeof(ph), 0);
+
+	s = bpf_csum_diff(0, 0, (void *)ic, sizeof(*ic), s);
+	s = sum_region(data + 62, q, end, s);
+	ic->icmp6_cksum = fold(s);
+	return 0;
+}
+
+static __always_inline int echo_reply6(struct xdp_md *ctx, __u8 hlim)
+{
+	void *data = (void *)(long)ctx->data;
+	void *end = (void *)(long)ctx->data_end;
+	struct ethhdr *eth = HS_PTR(data, 0, ETH_LEN, end);
+	struct ipv6hdr *ip = HS_PTR(data, ETH_LEN, sizeof(*ip), end);
+	struct icmp6hdr *ic = HS_PTR(data, ETH_LEN + sizeof(*ip), sizeof(*ic), end);
+
+	if (!eth || !ip || !ic)
+		return -1;
+	swap_macs(eth);
+	struct in6_addr a = ip->saddr;
+
+	ip->saddr = ip->daddr;
+	ip->daddr = a;
+	ip->hop_limit = hlim;
+	ic->icmp6_type = 129;
+	/* type 128 -> 129 raises the sum by 0x0100: the checksum drops by as much */
+	ic->icmp6_cksum = bpf_htons(hs_ones_sub(bpf_ntohs(ic->icmp6_cksum), 0x0100));
+	return 0;
+}
+
+static __always_inline int handle_v6(struct xdp_md *ctx, void *data, void *end)
+{
+	struct ipv6hdr *ip = HS_PTR(data, ETH_LEN, sizeof(*ip), end);
+
+	if (!ip || ip->version != 6)
+		return count(HS_SIM_CNT_NOT_SIM, XDP_PASS);
+	struct hs_in6 daddr;
+
+	__builtin_memcpy(&daddr, &ip->daddr, 16);
+	struct hs_sim_dest *d = bpf_map_lookup_elem(&hs_sim_dests6, &daddr);
+
+	if (!d)
+		return count(HS_SIM_CNT_NOT_SIM, XDP_PASS);
+	__u8 ttl = ip->hop_limit;
+	__u8 proto = ip->nexthdr;
+	__u32 *l4 = HS_PTR(data, ETH_LEN + sizeof(*ip), 8, end);
+
+	if (!l4 || ttl == 0)
+		return count(HS_SIM_CNT_ERROR, XDP_DROP);
+	__u32 s[4], t[4];
+
+	__builtin_memcpy(s, &ip->saddr, 16);
+	__builtin_memcpy(t, &ip->daddr, 16);
+	__u64 h = flow_hash(s, t, 4, proto, l4[0]);
+	struct hs_sim_router *r;
+	__u32 plen = sizeof(*ip) + bpf_ntohs(ip->payload_len);
+
+	/* IPv6 routers never fragment: a larger probe gets Packet Too Big. */
+	if (d->mtu_hop && ttl > d->mtu_hop && plen > d->mtu) {
+		r = router_at(d, d->mtu_hop, h);
+		if (!r)
+			return count(HS_SIM_CNT_ERROR, XDP_DROP);
+		int why = router_drops(r);
+
+		if (why >= 0)
+			return count(why, XDP_DROP);
+		if (icmp6_error(ctx, r->addr6, ICMPV6_PKT_TOOBIG, 0, d->mtu, 64 - (d->mtu_hop - 1)))
+			return count(HS_SIM_CNT_ERROR, XDP_DROP);
+		return count(HS_SIM_CNT_FRAG_NEEDED, XDP_TX);
+	}
+
+	if (ttl <= d->path_len) {
+		r = router_at(d, ttl, h);
+		if (!r)
+			return count(HS_SIM_CNT_ERROR, XDP_DROP);
+		int why = router_drops(r);
+
+		if (why >= 0)
+			return count(why, XDP_DROP);
+		if (icmp6_error(ctx, r->addr6, ICMPV6_TIME_EXCEED, 0, 0, 64 - (ttl - 1)))
+			return count(HS_SIM_CNT_ERROR, XDP_DROP);
+		return count(HS_SIM_CNT_TIME_EXCEEDED, XDP_TX);
+	}
+
+	if (d->reply == HS_SIM_DEST_SILENT)
+		return count(HS_SIM_CNT_SILENT, XDP_DROP);
+	__u8 back = 64 - d->path_len;
+
+	if (proto == IPPROTO_ICMPV6) {
+		struct icmp6hdr *ic = (void *)l4;
+
+		if (ic->icmp6_type != 128)
+			return count(HS_SIM_CNT_SILENT, XDP_DROP);
+		if (echo_reply6(ctx, back))
+			return count(HS_SIM_CNT_ERROR, XDP_DROP);
+		return count(HS_SIM_CNT_DEST_REPLY, XDP_TX);
+	}
+	if (proto == IPPROTO_UDP) {
+		if (icmp6_error(ctx, daddr.b, ICMPV6_DEST_UNREACH, ICMPV6_PORT_UNREACH, 0, back))
+			return count(HS_SIM_CNT_ERROR, XDP_DROP);
+		return count(HS_SIM_CNT_DEST_REPLY, XDP_TX);
+	}
+	return count(HS_SIM_CNT_SILENT, XDP_DROP);
+}
+
+SEC("xdp")
+int hs_sim_responder(struct xdp_md *ctx)
+{
+	void *data = (void *)(long)ctx->data;
+	void *end = (void *)(long)ctx->data_end;
+	struct ethhdr *eth = HS_PTR(data, 0, ETH_LEN, end);
+
+	count(HS_SIM_CNT_SEEN, 0);
+	if (!eth)
+		return count(HS_SIM_CNT_NOT_SIM, XDP_PASS);
+	if (eth->h_proto == bpf_htons(ETH_P_IP))
+		return handle_v4(ctx, data, end);
+	if (eth->h_proto == bpf_htons(ETH_P_IPV6))
+		return handle_v6(ctx, data, end);
+	return count(HS_SIM_CNT_NOT_SIM, XDP_PASS);
+}
+
+/*
+ * Passes everything: attached on the prober's side of the veth only while
+ * `sim up` checks that the responder answers. A veth delivers frames sent
+ * with XDP_TX by its peer only when it runs an XDP program (NAPI); hopscope's
+ * reply matcher plays that role during traces.
+ */
+SEC("xdp")
+int hs_sim_napi_pass(struct xdp_md *ctx)
+{
+	return XDP_PASS;
+}

@@ -1,0 +1,72 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * Simulated Internet: the maps the XDP responder reads (filled by
+ * `hopscope sim up` from the topology generator).
+ *
+ *   dest map (per family):  destination address -> hs_sim_dest
+ *   hs_sim_hops:            path_id * HS_SIM_MAX_HOPS + (ttl - 1) -> hs_sim_hop
+ *   hs_sim_routers:         router id -> hs_sim_router
+ *
+ * A probe with TTL t to a destination whose path has n routers expires at
+ * router t (t <= n) or reaches the destination (t > n). At an ECMP hop of
+ * width w the router is hop.router + flow_hash % w, with the same hash at
+ * every hop of a path, so parallel branches stay parallel.
+ */
+#ifndef HOPSCOPE_ABI_SIM_H
+#define HOPSCOPE_ABI_SIM_H
+
+#include "types.h"
+
+#define HS_SIM_MAX_HOPS 32
+
+/* How the destination answers (hs_sim_dest.reply). */
+enum hs_sim_dest_reply {
+	HS_SIM_DEST_ANSWERS = 0, /* Echo Reply to ICMP, Port Unreachable to UDP */
+	HS_SIM_DEST_SILENT = 1,  /* never answers */
+};
+
+struct hs_sim_dest {
+	__u32 path_id;
+	__u8 path_len;  /* routers before the destination: it is at TTL path_len + 1 */
+	__u8 reply;     /* enum hs_sim_dest_reply */
+	__u8 mtu_hop;   /* 0: no small link; else the router (1-based) before the small link */
+	__u8 _pad;
+	__u16 mtu;      /* MTU of that link */
+	__u16 _pad2;
+};
+HS_STATIC_ASSERT(sizeof(struct hs_sim_dest) == 12, "hs_sim_dest layout");
+
+struct hs_sim_hop {
+	__u32 router; /* first router id of this hop */
+	__u16 width;  /* 1, or the ECMP width (routers router .. router + width - 1) */
+	__u16 _pad;
+};
+HS_STATIC_ASSERT(sizeof(struct hs_sim_hop) == 8, "hs_sim_hop layout");
+
+/* Router flags. */
+#define HS_SIM_R_SILENT 0x01     /* never sends ICMP */
+#define HS_SIM_R_FULL_QUOTE 0x02 /* quotes the whole probe (up to 512 bytes) instead of IP header + 8 */
+
+struct hs_sim_router {
+	__u8 addr6[16];  /* IPv6 interface address */
+	__u32 addr4;     /* IPv4 interface address (network order) */
+	__u16 loss;      /* probability of ignoring a probe, in 1/65536 */
+	__u8 flags;      /* HS_SIM_R_* */
+	__u8 _pad;
+};
+HS_STATIC_ASSERT(sizeof(struct hs_sim_router) == 24, "hs_sim_router layout");
+
+/* Responder counters (per CPU). */
+enum hs_sim_counter {
+	HS_SIM_CNT_SEEN = 0,
+	HS_SIM_CNT_TIME_EXCEEDED,
+	HS_SIM_CNT_DEST_REPLY,     /* echo reply / port unreachable from the destination */
+	HS_SIM_CNT_FRAG_NEEDED,    /* Frag Needed / Packet Too Big */
+	HS_SIM_CNT_SILENT,         /* a silent router or destination swallowed it */
+	HS_SIM_CNT_LOST,           /* dropped by the loss model */
+	HS_SIM_CNT_NOT_SIM,        /* not for a simulated destination: passed to the stack */
+	HS_SIM_CNT_ERROR,          /* could not build the reply */
+	HS_SIM_CNT_MAX,
+};
+
+#endif
