@@ -63,7 +63,8 @@ class Builder {
 
     // The prober's upstream (shared by every path), a core, regional aggregation.
     std::uint32_t acc = add_routers(t, 2);
-    const std::uint32_t ncore = 24 + groups / 8;
+    // Larger than the longest core walk (22 hops, step <= 3): no router twice on a path.
+    const std::uint32_t ncore = 72 + groups / 8;
     std::uint32_t core = add_routers(t, ncore);
     const std::uint32_t nregion = 1 + groups / 16;
     std::uint32_t region = add_routers(t, nregion);
