@@ -1,0 +1,138 @@
+// End to end through the simulated Internet: `hopscope sim up` (the CLI),
+// then `hopscope trace` to chosen destinations must reproduce the ground
+// truth written by the generator: a diamond branch, a silent hop, a silent
+// destination, IPv4 and IPv6.
+#include <gtest/gtest.h>
+#include <unistd.h>
+
+#include <fstream>
+#include <map>
+#include <nlohmann/json.hpp>
+#include <set>
+#include <sstream>
+
+#include "../support/privileges.hpp"
+#include "hopscope/process.hpp"
+
+using namespace hopscope;
+using nlohmann::json;
+
+namespace {
+
+const std::string kCli = HOPSCOPE_CLI;
+
+struct Truth {
+  std::map<int, json> paths;           // id -> path
+  std::vector<json> dests;             // "dest" lines
+};
+
+Truth read_truth(const std::string& file) {
+  Truth t;
+  std::ifstream in(file);
+  for (std::string line; std::getline(in, line);) {
+    json j = json::parse(line);
+    if (j["type"] == "path") t.paths[j["id"].get<int>()] = j;
+    if (j["type"] == "dest") t.dests.push_back(j);
+  }
+  return t;
+}
+
+class SimTrace : public ::testing::TestWithParam<int> {
+ protected:
+  static std::string ns(int family) { return "hse2e-sim" + std::to_string(family); }
+  static std::string truth_file(int family) { return "/tmp/hopscope-e2e-truth" + std::to_string(family) + ".ndjson"; }
+
+  void SetUp() override {
+    HS_REQUIRE_ROOT();
+    const int family = GetParam();
+    CommandResult r = run_command({kCli, "sim", "up", "--seed", "11", "--destinations", "20000",
+                                   "--family", std::to_string(family), "--netns", ns(family), "--truth",
+                                   truth_file(family)});
+    ASSERT_EQ(r.status, 0) << r.output;
+    std::string last = r.output.substr(r.output.rfind('\n', r.output.size() - 2) + 1);
+    EXPECT_EQ(last, ns(family) + "\n") << "the namespace name is the last line";
+    truth_ = read_truth(truth_file(family));
+    ASSERT_FALSE(truth_.dests.empty());
+  }
+  void TearDown() override {
+    if (geteuid() != 0) return;
+    CommandResult r = run_command({kCli, "sim", "down", "--netns", ns(GetParam())});
+    EXPECT_EQ(r.status, 0) << r.output;
+    std::remove(truth_file(GetParam()).c_str());
+  }
+
+  // Traces `dest` and checks every hop against the truth.
+  void check(const json& dest) {
+    const std::string dst = dest["dst"];
+    SCOPED_TRACE("destination " + dst);
+    const json& path = truth_.paths.at(dest["path"].get<int>());
+    CommandResult r =
+        run_command({kCli, "trace", "--netns", ns(GetParam()), dst, "-q", "1", "-w", "0.5", "-o", "json"});
+    ASSERT_EQ(r.status, 0) << r.output;
+    json j = json::parse(r.output);
+    const auto& hops = j["hops"];
+    const std::size_t n = path["hops"].size();
+    ASSERT_GE(hops.size(), std::min<std::size_t>(n, 5));
+    for (std::size_t i = 0; i < n && i < hops.size(); i++) {
+      std::set<std::string> can_answer;
+      bool some_silent = false;
+      for (const auto& rt : path["hops"][i]["routers"]) {
+        if (rt["silent"].get<bool>()) some_silent = true;
+        else can_answer.insert(rt["addr"].get<std::string>());
+      }
+      const auto& replies = hops[i]["replies"];
+      if (can_answer.empty()) {
+        EXPECT_TRUE(replies.empty()) << "ttl " << i + 1 << " is silent";
+      } else if (replies.empty()) {
+        EXPECT_TRUE(some_silent) << "ttl " << i + 1 << " should answer";
+      } else {
+        EXPECT_TRUE(can_answer.count(replies[0]["addr"].get<std::string>()))
+            << "ttl " << i + 1 << ": " << replies[0]["addr"];
+      }
+    }
+    if (dest["reply"] == "answers") {
+      EXPECT_EQ(j["stop_reason"], "completed");
+      ASSERT_EQ(hops.size(), n + 1);
+      EXPECT_EQ(hops[n]["replies"][0]["addr"], dst);
+    } else {
+      EXPECT_EQ(j["stop_reason"], "gaplimit");
+    }
+  }
+
+  Truth truth_;
+};
+
+}  // namespace
+
+TEST_P(SimTrace, ReproducesTheGroundTruth) {
+  // A destination behind a diamond, one behind a silent router, a silent one, and a few others.
+  const json *diamond = nullptr, *silent_hop = nullptr, *silent_dest = nullptr;
+  for (const auto& d : truth_.dests) {
+    const json& p = truth_.paths.at(d["path"].get<int>());
+    bool has_diamond = false, has_silent = false;
+    for (const auto& h : p["hops"]) {
+      has_diamond |= h.contains("diamond");
+      if (h["routers"].size() == 1 && h["routers"][0]["silent"].get<bool>()) has_silent = true;
+    }
+    if (d["reply"] == "silent") {
+      if (!silent_dest) silent_dest = &d;
+      continue;
+    }
+    if (has_diamond && !diamond) diamond = &d;
+    if (has_silent && !silent_hop) silent_hop = &d;
+  }
+  ASSERT_TRUE(diamond && silent_hop && silent_dest) << "seed 11 has all three cases";
+  check(*diamond);
+  check(*silent_hop);
+  check(*silent_dest);
+  for (std::size_t i = 0; i < truth_.dests.size(); i += truth_.dests.size() / 4) check(truth_.dests[i]);
+}
+
+TEST_P(SimTrace, StatusShowsTheResponderCounters) {
+  CommandResult r = run_command({kCli, "sim", "status", "--netns", ns(GetParam())});
+  ASSERT_EQ(r.status, 0) << r.output;
+  EXPECT_NE(r.output.find("dest_reply=1"), std::string::npos) << "the readiness ping: " << r.output;
+}
+
+INSTANTIATE_TEST_SUITE_P(Families, SimTrace, ::testing::Values(4, 6),
+                         [](const auto& p) { return "IPv" + std::to_string(p.param); });
