@@ -69,6 +69,8 @@ class SimTrace : public ::testing::TestWithParam<int> {
     CommandResult r =
         run_command({kCli, "trace", "--netns", ns(GetParam()), dst, "-q", "1", "-w", "0.5", "-o", "json"});
     ASSERT_EQ(r.status, 0) << r.output;
+    results_ += r.output;
+    traced_++;
     json j = json::parse(r.output);
     const auto& hops = j["hops"];
     const std::size_t n = path["hops"].size();
@@ -100,6 +102,8 @@ class SimTrace : public ::testing::TestWithParam<int> {
   }
 
   Truth truth_;
+  std::string results_;  // every trace's JSON line
+  int traced_ = 0;
 };
 
 }  // namespace
@@ -126,6 +130,17 @@ TEST_P(SimTrace, ReproducesTheGroundTruth) {
   check(*silent_hop);
   check(*silent_dest);
   for (std::size_t i = 0; i < truth_.dests.size(); i += truth_.dests.size() / 4) check(truth_.dests[i]);
+
+  // The same traces scored by `hopscope score`: every path exact, nothing wrong found.
+  const std::string res = "/tmp/hopscope-e2e-results" + std::to_string(GetParam()) + ".ndjson";
+  std::ofstream(res) << results_;
+  CommandResult sc = run_command({kCli, "score", "--truth", truth_file(GetParam()), res});
+  std::remove(res.c_str());
+  ASSERT_EQ(sc.status, 0) << sc.output;
+  const std::string n = std::to_string(traced_);
+  EXPECT_NE(sc.output.find("node_precision=1.0000 link_precision=1.0000 paths_exact=" + n + "/" + n + "\n"),
+            std::string::npos)
+      << sc.output;
 }
 
 TEST_P(SimTrace, StatusShowsTheResponderCounters) {

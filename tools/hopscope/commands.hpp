@@ -8,6 +8,7 @@ namespace hopscope::cli {
 void add_trace_command(CLI::App& app);
 void add_lab_command(CLI::App& app);
 void add_sim_command(CLI::App& app);
+void add_score_command(CLI::App& app);
 
 // Exit codes.
 constexpr int kExitOk = 0;

@@ -1,0 +1,217 @@
+#include "hopscope/sim/score.hpp"
+
+#include <fmt/format.h>
+
+#include <map>
+#include <nlohmann/json.hpp>
+#include <set>
+#include <stdexcept>
+#include <unordered_map>
+#include <unordered_set>
+#include <vector>
+
+namespace hopscope::sim {
+namespace {
+
+using nlohmann::json;
+
+struct TruthHop {
+  std::vector<std::string> addrs;  // every router of the hop
+  std::vector<bool> silent;
+  int diamond = 0;
+  [[nodiscard]] bool any_silent() const {
+    for (bool s : silent)
+      if (s) return true;
+    return false;
+  }
+};
+
+struct TruthDest {
+  int path = 0;
+  bool answers = true;
+};
+
+struct Truth {
+  std::unordered_map<int, std::vector<TruthHop>> paths;
+  std::unordered_map<std::string, TruthDest> dests;
+};
+
+json parse_line(const std::string& line, std::size_t n, const char* what) {
+  try {
+    return json::parse(line);
+  } catch (const json::exception& e) {
+    throw std::runtime_error(fmt::format("{} line {}: {}", what, n, e.what()));
+  }
+}
+
+void add_truth_line(Truth& t, const json& j);
+
+Truth read_truth(std::istream& in) {
+  Truth t;
+  std::size_t n = 0;
+  for (std::string line; std::getline(in, line);) {
+    n++;
+    if (line.empty()) continue;
+    json j = parse_line(line, n, "truth");
+    try {
+      add_truth_line(t, j);
+    } catch (const json::exception& e) {
+      throw std::runtime_error(fmt::format("truth line {}: {}", n, e.what()));
+    }
+  }
+  if (t.dests.empty()) throw std::runtime_error("truth: no destinations (is this a `hopscope sim up --truth` file?)");
+  return t;
+}
+
+void add_truth_line(Truth& t, const json& j) {
+  {
+    const std::string type = j.value("type", "");
+    if (type == "path") {
+      std::vector<TruthHop> hops;
+      for (const auto& h : j.at("hops")) {
+        TruthHop th;
+        th.diamond = h.value("diamond", 0);
+        for (const auto& r : h.at("routers")) {
+          th.addrs.push_back(r.at("addr").get<std::string>());
+          th.silent.push_back(r.at("silent").get<bool>());
+        }
+        hops.push_back(std::move(th));
+      }
+      t.paths[j.at("id").get<int>()] = std::move(hops);
+    } else if (type == "dest") {
+      t.dests[j.at("dst").get<std::string>()] = {j.at("path").get<int>(), j.at("reply") == "answers"};
+    }
+  }
+}
+
+std::string link_key(const std::string& a, const std::string& b) { return a + ">" + b; }
+
+}  // namespace
+
+Score score(std::istream& truth_in, std::istream& results) {
+  const Truth truth = read_truth(truth_in);
+  Score s;
+  std::set<int> scored_paths;
+  std::unordered_set<std::string> found_nodes, found_links;
+
+  auto score_trace = [&](const json& j) {
+    s.traces++;
+    const std::string dst = j.at("dst").get<std::string>();
+    auto it = truth.dests.find(dst);
+    if (it == truth.dests.end()) {
+      s.unknown_dests++;
+      return;
+    }
+    const TruthDest& d = it->second;
+    const std::vector<TruthHop>& path = truth.paths.at(d.path);
+    scored_paths.insert(d.path);
+
+    // ttl -> reply addresses, and flow -> ttl -> router addresses (for links).
+    std::map<int, std::set<std::string>> at_ttl;
+    std::map<int, std::map<int, std::set<std::string>>> by_flow;
+    for (const auto& hop : j.at("hops")) {
+      const int ttl = hop.at("ttl").get<int>();
+      for (const auto& r : hop.at("replies")) {
+        const std::string addr = r.at("addr").get<std::string>();
+        at_ttl[ttl].insert(addr);
+        if (addr == dst) continue;
+        found_nodes.insert(addr);
+        by_flow[r.value("flow", 0)][ttl].insert(addr);
+      }
+    }
+    for (const auto& [flow, ttls] : by_flow)
+      for (const auto& [ttl, addrs] : ttls) {
+        auto next = ttls.find(ttl + 1);
+        if (next == ttls.end()) continue;
+        for (const auto& a : addrs)
+          for (const auto& b : next->second) found_links.insert(link_key(a, b));
+      }
+
+    // Exactness.
+    s.paths++;
+    bool exact = true;
+    for (std::size_t t = 0; t < path.size() && exact; t++) {
+      const TruthHop& th = path[t];
+      auto got = at_ttl.find(static_cast<int>(t + 1));
+      if (got == at_ttl.end() || got->second.empty()) {
+        exact = th.any_silent();
+        continue;
+      }
+      for (const auto& a : got->second) {
+        bool ok = false;
+        for (std::size_t k = 0; k < th.addrs.size(); k++) ok |= !th.silent[k] && th.addrs[k] == a;
+        exact &= ok;
+      }
+    }
+    auto last = at_ttl.find(static_cast<int>(path.size() + 1));
+    if (d.answers) exact &= last != at_ttl.end() && last->second.count(dst) == 1;
+    else exact &= last == at_ttl.end() || last->second.empty();
+    s.paths_exact += exact;
+  };
+
+  std::size_t n = 0;
+  for (std::string line; std::getline(results, line);) {
+    n++;
+    if (line.empty() || line[0] != '{') continue;
+    json j = parse_line(line, n, "results");
+    if (j.value("type", "") != "trace") continue;
+    try {
+      score_trace(j);
+    } catch (const json::exception& e) {
+      throw std::runtime_error(fmt::format("results line {}: {}", n, e.what()));
+    }
+  }
+
+  // Truth nodes, links and diamonds of the scored paths.
+  std::unordered_set<std::string> truth_nodes, truth_links;
+  std::map<int, std::set<std::string>> diamond_branches;
+  for (int id : scored_paths) {
+    const auto& path = truth.paths.at(id);
+    for (std::size_t t = 0; t < path.size(); t++) {
+      const TruthHop& h = path[t];
+      for (std::size_t k = 0; k < h.addrs.size(); k++) {
+        if (h.silent[k]) continue;
+        truth_nodes.insert(h.addrs[k]);
+        if (h.diamond) diamond_branches[h.diamond].insert(h.addrs[k]);
+      }
+      if (t + 1 == path.size()) continue;
+      const TruthHop& nx = path[t + 1];
+      const bool aligned = h.diamond && h.diamond == nx.diamond;
+      for (std::size_t a = 0; a < h.addrs.size(); a++)
+        for (std::size_t b = 0; b < nx.addrs.size(); b++) {
+          if (h.silent[a] || nx.silent[b] || (aligned && a != b)) continue;
+          truth_links.insert(link_key(h.addrs[a], nx.addrs[b]));
+        }
+    }
+  }
+  s.truth_nodes = truth_nodes.size();
+  s.found_nodes = found_nodes.size();
+  for (const auto& a : found_nodes) s.correct_nodes += truth_nodes.count(a);
+  s.truth_links = truth_links.size();
+  s.found_links = found_links.size();
+  for (const auto& l : found_links) s.correct_links += truth_links.count(l);
+  double sum = 0;
+  for (const auto& [id, branches] : diamond_branches) {
+    std::size_t got = 0;
+    for (const auto& b : branches) got += found_nodes.count(b);
+    s.diamonds++;
+    s.diamonds_complete += got == branches.size();
+    sum += static_cast<double>(got) / static_cast<double>(branches.size());
+  }
+  s.diamond_branch_recall = s.diamonds ? sum / static_cast<double>(s.diamonds) : 1.0;
+  return s;
+}
+
+std::string score_report(const Score& s) {
+  std::string out;
+  out += fmt::format("traces={} unknown_destinations={}\n", s.traces, s.unknown_dests);
+  out += fmt::format("nodes: truth={} found={} correct={}\n", s.truth_nodes, s.found_nodes, s.correct_nodes);
+  out += fmt::format("links: truth={} found={} correct={}\n", s.truth_links, s.found_links, s.correct_links);
+  out += fmt::format("diamonds: {} crossed, {} complete, branch recall {:.4f}\n", s.diamonds, s.diamonds_complete,
+                     s.diamond_branch_recall);
+  out += fmt::format("node_recall={:.4f} link_recall={:.4f} node_precision={:.4f} link_precision={:.4f} paths_exact={}/{}\n",
+                     s.node_recall(), s.link_recall(), s.node_precision(), s.link_precision(), s.paths_exact, s.paths);
+  return out;
+}
+
+}  // namespace hopscope::sim
