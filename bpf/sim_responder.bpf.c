@@ -57,6 +57,21 @@ struct {
 	__type(value, struct hs_sim_router);
 } hs_sim_routers SEC(".maps");
 
+/* Per-router ICMP token bucket (kernel-side state, same index as hs_sim_routers). */
+struct hs_sim_bucket {
+	struct bpf_spin_lock lock;
+	__u32 _pad;
+	__u64 last_ns;
+	__u64 nanotokens; /* tokens x 1e9 */
+};
+
+struct {
+	__uint(type, BPF_MAP_TYPE_ARRAY);
+	__uint(max_entries, 1);
+	__type(key, __u32);
+	__type(value, struct hs_sim_bucket);
+} hs_sim_buckets SEC(".maps");
+
 struct {
 	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
 	__uint(max_entries, HS_SIM_CNT_MAX);
@@ -119,28 +134,62 @@ static __always_inline __u64 flow_hash(const __u32 *src, const __u32 *dst, int w
 	return hs_mix64(h, ((__u64)proto << 32) | l4word);
 }
 
-/* Router that answers at hop `ttl` (1-based) of `d`, or NULL. */
+/* Router that answers at hop `ttl` (1-based) of `d`, or NULL; its id in *id. */
 static __always_inline struct hs_sim_router *router_at(const struct hs_sim_dest *d, __u32 ttl,
-						       __u64 hash)
+						       __u64 hash, __u32 *id)
 {
 	__u32 key = d->path_id * HS_SIM_MAX_HOPS + (ttl - 1);
 	struct hs_sim_hop *hop = bpf_map_lookup_elem(&hs_sim_hops, &key);
 
 	if (!hop)
 		return 0;
-	__u32 id = hop->router;
-
+	*id = hop->router;
 	if (hop->width > 1)
-		id += (__u32)(hash % hop->width);
-	return bpf_map_lookup_elem(&hs_sim_routers, &id);
+		*id += (__u32)(hash % hop->width);
+	return bpf_map_lookup_elem(&hs_sim_routers, id);
 }
 
-static __always_inline int router_drops(const struct hs_sim_router *r)
+/* Token bucket: may router `id` send one more ICMP message now? */
+static __always_inline int rate_allows(const struct hs_sim_router *r, __u32 id)
+{
+	if (!r->icmp_rate)
+		return 1;
+	struct hs_sim_bucket *b = bpf_map_lookup_elem(&hs_sim_buckets, &id);
+
+	if (!b)
+		return 1;
+	const __u64 one = 1000000000ULL;
+	__u64 now = bpf_ktime_get_ns();
+	__u64 cap = (__u64)r->icmp_burst * one;
+	int ok = 0;
+
+	bpf_spin_lock(&b->lock);
+	__u64 elapsed = now - b->last_ns;
+
+	if (b->last_ns == 0 || elapsed > 10 * one) /* first use, or idle long enough to be full */
+		b->nanotokens = cap;
+	else
+		b->nanotokens += elapsed * r->icmp_rate;
+	if (b->nanotokens > cap)
+		b->nanotokens = cap;
+	b->last_ns = now;
+	if (b->nanotokens >= one) {
+		b->nanotokens -= one;
+		ok = 1;
+	}
+	bpf_spin_unlock(&b->lock);
+	return ok;
+}
+
+/* Why router `id` stays quiet (a counter index), or -1 if it answers. */
+static __always_inline int router_drops(const struct hs_sim_router *r, __u32 id)
 {
 	if (r->flags & HS_SIM_R_SILENT)
 		return HS_SIM_CNT_SILENT;
 	if (r->loss && (bpf_get_prandom_u32() & 0xffff) < r->loss)
 		return HS_SIM_CNT_LOST;
+	if (!rate_allows(r, id))
+		return HS_SIM_CNT_RATE_LIMITED;
 	return -1;
 }
 
@@ -276,14 +325,15 @@ static __always_inline int handle_v4(struct xdp_md *ctx, void *data, void *end)
 	__u32 s[1] = {ip->saddr}, t[1] = {daddr};
 	__u64 h = flow_hash(s, t, 1, proto, l4[0]);
 	struct hs_sim_router *r;
+	__u32 rid = 0;
 
 	/* A DF probe larger than a small link's MTU is refused before that link. */
 	if (d->mtu_hop && ttl > d->mtu_hop && bpf_ntohs(ip->tot_len) > d->mtu &&
 	    (ip->frag_off & bpf_htons(0x4000))) {
-		r = router_at(d, d->mtu_hop, h);
+		r = router_at(d, d->mtu_hop, h, &rid);
 		if (!r)
 			return count(HS_SIM_CNT_ERROR, XDP_DROP);
-		int why = router_drops(r);
+		int why = router_drops(r, rid);
 
 		if (why >= 0)
 			return count(why, XDP_DROP);
@@ -294,10 +344,10 @@ static __always_inline int handle_v4(struct xdp_md *ctx, void *data, void *end)
 	}
 
 	if (ttl <= d->path_len) {
-		r = router_at(d, ttl, h);
+		r = router_at(d, ttl, h, &rid);
 		if (!r)
 			return count(HS_SIM_CNT_ERROR, XDP_DROP);
-		int why = router_drops(r);
+		int why = router_drops(r, rid);
 
 		if (why >= 0)
 			return count(why, XDP_DROP);
@@ -456,14 +506,15 @@ static __always_inline int handle_v6(struct xdp_md *ctx, void *data, void *end)
 	__builtin_memcpy(t, &ip->daddr, 16);
 	__u64 h = flow_hash(s, t, 4, proto, l4[0]);
 	struct hs_sim_router *r;
+	__u32 rid = 0;
 	__u32 plen = sizeof(*ip) + bpf_ntohs(ip->payload_len);
 
 	/* IPv6 routers never fragment: a larger probe gets Packet Too Big. */
 	if (d->mtu_hop && ttl > d->mtu_hop && plen > d->mtu) {
-		r = router_at(d, d->mtu_hop, h);
+		r = router_at(d, d->mtu_hop, h, &rid);
 		if (!r)
 			return count(HS_SIM_CNT_ERROR, XDP_DROP);
-		int why = router_drops(r);
+		int why = router_drops(r, rid);
 
 		if (why >= 0)
 			return count(why, XDP_DROP);
@@ -473,10 +524,10 @@ static __always_inline int handle_v6(struct xdp_md *ctx, void *data, void *end)
 	}
 
 	if (ttl <= d->path_len) {
-		r = router_at(d, ttl, h);
+		r = router_at(d, ttl, h, &rid);
 		if (!r)
 			return count(HS_SIM_CNT_ERROR, XDP_DROP);
-		int why = router_drops(r);
+		int why = router_drops(r, rid);
 
 		if (why >= 0)
 			return count(why, XDP_DROP);

@@ -10,6 +10,7 @@
 #include <map>
 #include <memory>
 #include <set>
+#include <thread>
 
 #include "../support/privileges.hpp"
 #include "../support/reference_checksum.hpp"
@@ -26,8 +27,8 @@ namespace {
 IpAddress A(const std::string& s) { return *IpAddress::parse(s); }
 
 // Routers: 0 plain (28-byte quote), 1 full quote, 2..5 a width-4 diamond,
-// 6 silent, 7 always loses, 8 before a 1280-MTU link.
-// Path 0: 0, 1, diamond, 6, 8 -> destination at TTL 6. Path 1: 0, 7.
+// 6 silent, 7 always loses, 8 before a 1280-MTU link, 9 sends at most 10 ICMP/s (burst 3).
+// Path 0: 0, 1, diamond, 6, 8 -> destination at TTL 6. Path 1: 0, 7. Path 2: 0, 9.
 Topology hand(int family) {
   Topology t;
   t.seed = 99;
@@ -35,12 +36,16 @@ Topology hand(int family) {
   auto raddr = [&](int i) {
     return family == 4 ? A("198.18.0." + std::to_string(16 + i)) : A("2001:2:0:ffff::" + std::to_string(i + 1));
   };
-  for (int i = 0; i < 9; i++) {
+  for (int i = 0; i < 10; i++) {
     Router r;
     r.addr = raddr(i);
     if (i == 1) r.flags |= HS_SIM_R_FULL_QUOTE;
     if (i == 6) r.flags |= HS_SIM_R_SILENT;
     if (i == 7) r.loss = 65535;
+    if (i == 9) {
+      r.icmp_rate = 10;
+      r.icmp_burst = 3;
+    }
     t.routers.push_back(r);
   }
   Path p0;
@@ -49,9 +54,12 @@ Topology hand(int family) {
   p0.mtu = 1280;
   Path p1;
   p1.hops = {{0, 1, 0}, {7, 1, 0}};
-  t.paths = {p0, p1};
+  Path p2;
+  p2.hops = {{0, 1, 0}, {9, 1, 0}};
+  t.paths = {p0, p1, p2};
   const std::string d = family == 4 ? "198.19.0." : "2001:2:0:1::";
-  t.dests = {{A(d + "1"), 0, HS_SIM_DEST_ANSWERS}, {A(d + "2"), 0, HS_SIM_DEST_SILENT}, {A(d + "3"), 1, HS_SIM_DEST_ANSWERS}};
+  t.dests = {{A(d + "1"), 0, HS_SIM_DEST_ANSWERS}, {A(d + "2"), 0, HS_SIM_DEST_SILENT}, {A(d + "3"), 1, HS_SIM_DEST_ANSWERS},
+             {A(d + "4"), 2, HS_SIM_DEST_ANSWERS}};
   t.prober = family == 4 ? A("198.18.0.1") : A("2001:2::1");
   return t;
 }
@@ -245,6 +253,22 @@ TEST_F(SimResponderV4, LossyRouterDrops) {
   for (int i = 0; i < 20; i++)
     lost += static_cast<int>(h_->run(probe(tmpl(4, Method::UdpParis, "198.19.0.3"), 2)).delta[HS_SIM_CNT_LOST]);
   EXPECT_GE(lost, 19);
+}
+
+TEST_F(SimResponderV4, IcmpRateLimitIsATokenBucket) {
+  ProbeTemplate t = tmpl(4, Method::UdpParis, "198.19.0.4");
+  int sent = 0, limited = 0;
+  for (int i = 0; i < 10; i++) {
+    Out o = h_->run(probe(t, 2));
+    sent += o.action == XDP_TX;
+    limited += static_cast<int>(o.delta[HS_SIM_CNT_RATE_LIMITED]);
+  }
+  EXPECT_EQ(sent, 3) << "the burst";
+  EXPECT_EQ(limited, 7);
+  EXPECT_EQ(h_->run(probe(t, 1)).action, XDP_TX) << "other routers are not limited";
+  std::this_thread::sleep_for(std::chrono::milliseconds(150));  // 10/s: one token per 100 ms
+  EXPECT_EQ(h_->run(probe(t, 2)).action, XDP_TX);
+  EXPECT_EQ(h_->run(probe(t, 2)).action, XDP_DROP);
 }
 
 TEST_F(SimResponderV4, PortUnreachableFromTheDestination) {

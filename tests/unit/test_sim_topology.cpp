@@ -90,6 +90,27 @@ TEST(SimTopology, WholeIPv4RangeAndLimits) {
   EXPECT_GE(max_destinations(6), 1000000u);
 }
 
+TEST(SimTopology, IcmpLimitChangesOnlyTheLimits) {
+  Topology plain = generate({4, 5000, 4, 0, 0});
+  Topology limited = generate({4, 5000, 4, 0, 200});
+  ASSERT_EQ(plain.routers.size(), limited.routers.size());
+  ASSERT_EQ(plain.paths.size(), limited.paths.size());
+  std::size_t n = 0;
+  for (std::size_t i = 0; i < plain.routers.size(); i++) {
+    EXPECT_EQ(plain.routers[i].addr, limited.routers[i].addr);
+    EXPECT_EQ(plain.routers[i].flags, limited.routers[i].flags);
+    EXPECT_EQ(plain.routers[i].icmp_rate, 0u);
+    if (limited.routers[i].icmp_rate) {
+      n++;
+      EXPECT_EQ(limited.routers[i].icmp_rate, 200u);
+      EXPECT_EQ(limited.routers[i].icmp_burst, 20u);
+      EXPECT_GE(i, 2u) << "the shared upstream is never limited";
+    }
+  }
+  EXPECT_GT(n, limited.routers.size() / 20);
+  EXPECT_LT(n, limited.routers.size() / 5);
+}
+
 TEST(SimTopology, LossAppliesToEveryRouter) {
   Topology t = generate({3, 500, 4, 0.01});
   for (const Router& r : t.routers) EXPECT_EQ(r.loss, 655);

@@ -18,13 +18,14 @@ struct SimArgs {
   std::uint32_t destinations = 0;
   int family = 4;
   double loss = 0;
+  std::uint32_t icmp_limit = 0;
   std::string netns = "hssim";
   std::string truth;
 };
 
 void up(const SimArgs& a) {
   auto t0 = std::chrono::steady_clock::now();
-  sim::Topology t = sim::generate({a.seed, a.destinations, a.family, a.loss});
+  sim::Topology t = sim::generate({a.seed, a.destinations, a.family, a.loss, a.icmp_limit});
   {
     std::ofstream out(a.truth);
     if (!out) throw std::runtime_error("cannot write the truth file '" + a.truth + "'");
@@ -53,6 +54,9 @@ void add_sim_command(CLI::App& app) {
   u->add_option("--destinations", a->destinations, "Number of destinations")->required()->check(CLI::PositiveNumber);
   u->add_option("--family", a->family, "4 or 6")->check(CLI::IsMember({4, 6}))->capture_default_str();
   u->add_option("--loss", a->loss, "Per-router probability of ignoring a probe")->check(CLI::Range(0.0, 1.0))
+      ->capture_default_str();
+  u->add_option("--icmp-limit", a->icmp_limit,
+                 "Give 10% of the routers (not the shared upstream) an ICMP rate limit of this many per second")
       ->capture_default_str();
   u->add_option("--netns", a->netns, "Prober-side namespace name")->capture_default_str();
   u->add_option("--truth", a->truth, "Where to write the ground truth (NDJSON)")->required();

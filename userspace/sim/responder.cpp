@@ -37,8 +37,9 @@ SimCounters read_counters(int map_fd) {
 }  // namespace
 
 const char* sim_counter_name(int idx) {
-  static const char* names[] = {"seen",       "time_exceeded", "dest_reply", "frag_needed",
-                                "silent",     "lost",          "not_sim",    "error"};
+  static const char* names[] = {"seen", "time_exceeded", "dest_reply", "frag_needed", "silent",
+                                "lost", "rate_limited",  "not_sim",    "error"};
+  static_assert(sizeof names / sizeof *names == HS_SIM_CNT_MAX);
   return idx >= 0 && idx < HS_SIM_CNT_MAX ? names[idx] : "?";
 }
 
@@ -56,6 +57,7 @@ Responder::Responder(const Topology& t) {
     bpf_map__set_max_entries(skel_->maps.hs_sim_hops,
                              static_cast<__u32>(std::max<std::size_t>(1, t.paths.size()) * HS_SIM_MAX_HOPS));
     bpf_map__set_max_entries(skel_->maps.hs_sim_routers, static_cast<__u32>(std::max<std::size_t>(1, t.routers.size())));
+    bpf_map__set_max_entries(skel_->maps.hs_sim_buckets, static_cast<__u32>(std::max<std::size_t>(1, t.routers.size())));
     *const_cast<__u64*>(&skel_->rodata->hs_sim_hash_seed) = t.seed;
     if (int err = hs_sim_responder__load(skel_)) throw_errno("sim: load BPF program (needs root)", err);
 
@@ -70,6 +72,8 @@ Responder::Responder(const Topology& t) {
       else std::memcpy(r.addr6, src.addr.data(), 16);
       r.loss = src.loss;
       r.flags = src.flags;
+      r.icmp_rate = src.icmp_rate;
+      r.icmp_burst = src.icmp_burst;
     }
     update_batch(bpf_map__fd(skel_->maps.hs_sim_routers), rkeys, rvals, "routers");
 

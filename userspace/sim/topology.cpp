@@ -57,6 +57,7 @@ class Builder {
     t.seed = o_.seed;
     t.family = o_.family;
     t.loss = o_.loss;
+    t.icmp_limit = o_.icmp_limit;
     t.prober = o_.family == 4 ? v4(kV4Base + 1) : v6(0, 1);
     t.gateway = o_.family == 4 ? v4(kV4Base + 2) : v6(0, 2);
     const std::uint32_t groups = (o_.destinations + kGroupSize - 1) / kGroupSize;
@@ -133,6 +134,12 @@ class Builder {
       if (rng_.chance(0.02)) r.flags |= HS_SIM_R_SILENT;
       if (rng_.chance(0.5)) r.flags |= HS_SIM_R_FULL_QUOTE;
       r.loss = static_cast<std::uint16_t>(std::lround(o_.loss * 65535.0));
+      // Always drawn, so --icmp-limit changes the limits and nothing else.
+      const bool limited = rng_.chance(0.10) && id >= 2;  // never the shared upstream (ids 0, 1)
+      if (limited && o_.icmp_limit) {
+        r.icmp_rate = o_.icmp_limit;
+        r.icmp_burst = std::max<std::uint32_t>(1, o_.icmp_limit / 10);
+      }
       t.routers.push_back(r);
     }
     return first;
@@ -163,9 +170,9 @@ Topology generate(const GeneratorOptions& o) {
 
 void write_truth(const Topology& t, std::ostream& out) {
   out << fmt::format(
-      R"({{"type":"sim","seed":{},"family":{},"loss":{},"prober":"{}","destinations":{},"routers":{},"paths":{}}})"
+      R"({{"type":"sim","seed":{},"family":{},"loss":{},"icmp_limit":{},"prober":"{}","destinations":{},"routers":{},"paths":{}}})"
       "\n",
-      t.seed, t.family, t.loss, t.prober.str(), t.dests.size(), t.routers.size(), t.paths.size());
+      t.seed, t.family, t.loss, t.icmp_limit, t.prober.str(), t.dests.size(), t.routers.size(), t.paths.size());
   std::string line;
   for (std::size_t i = 0; i < t.paths.size(); i++) {
     const Path& p = t.paths[i];
@@ -175,8 +182,10 @@ void write_truth(const Topology& t, std::ostream& out) {
       line += fmt::format(R"({}{{"ttl":{},"routers":[)", h ? "," : "", h + 1);
       for (std::uint32_t w = 0; w < hop.width; w++) {
         const Router& r = t.routers[hop.router + w];
-        line += fmt::format(R"({}{{"addr":"{}","silent":{}}})", w ? "," : "", r.addr.str(),
+        line += fmt::format(R"({}{{"addr":"{}","silent":{})", w ? "," : "", r.addr.str(),
                             (r.flags & HS_SIM_R_SILENT) ? "true" : "false");
+        if (r.icmp_rate) line += fmt::format(R"(,"icmp_rate":{},"icmp_burst":{})", r.icmp_rate, r.icmp_burst);
+        line += "}";
       }
       line += "]";
       if (hop.diamond) line += fmt::format(R"(,"diamond":{})", hop.diamond);

@@ -53,8 +53,11 @@ struct hs_sim_router {
 	__u16 loss;      /* probability of ignoring a probe, in 1/65536 */
 	__u8 flags;      /* HS_SIM_R_* */
 	__u8 _pad;
+	__u32 icmp_rate; /* ICMP messages per second this router sends at most; 0 = no limit */
+	__u32 icmp_burst; /* token-bucket depth (messages) */
 };
-HS_STATIC_ASSERT(sizeof(struct hs_sim_router) == 24, "hs_sim_router layout");
+HS_STATIC_ASSERT(sizeof(struct hs_sim_router) == 32, "hs_sim_router layout");
+
 
 /* Responder counters (per CPU). */
 enum hs_sim_counter {
@@ -64,6 +67,7 @@ enum hs_sim_counter {
 	HS_SIM_CNT_FRAG_NEEDED,    /* Frag Needed / Packet Too Big */
 	HS_SIM_CNT_SILENT,         /* a silent router or destination swallowed it */
 	HS_SIM_CNT_LOST,           /* dropped by the loss model */
+	HS_SIM_CNT_RATE_LIMITED,   /* the router's ICMP rate limit swallowed the reply */
 	HS_SIM_CNT_NOT_SIM,        /* not for a simulated destination: passed to the stack */
 	HS_SIM_CNT_ERROR,          /* could not build the reply */
 	HS_SIM_CNT_MAX,

@@ -16,6 +16,8 @@ struct Router {
   IpAddress addr;
   std::uint8_t flags = 0;  // HS_SIM_R_*
   std::uint16_t loss = 0;  // 1/65536
+  std::uint32_t icmp_rate = 0;   // ICMP messages per second at most; 0 = no limit
+  std::uint32_t icmp_burst = 0;  // token-bucket depth
 };
 
 struct PathHop {
@@ -40,6 +42,7 @@ struct Topology {
   std::uint64_t seed = 0;
   int family = 4;
   double loss = 0;
+  std::uint32_t icmp_limit = 0;
   IpAddress prober;   // the prober's address
   IpAddress gateway;  // the simulated Internet's own address (next hop)
   std::vector<Router> routers;
@@ -52,6 +55,7 @@ struct GeneratorOptions {
   std::uint32_t destinations = 1000;
   int family = 4;
   double loss = 0;  // per-router probability of ignoring a probe
+  std::uint32_t icmp_limit = 0;  // if > 0: 10% of routers (not the shared upstream) send at most this many ICMP/s
 };
 
 // Largest number of destinations per family.
