@@ -11,6 +11,7 @@
 #include <linux/in.h>
 #include <linux/ip.h>
 #include <linux/ipv6.h>
+#include <linux/tcp.h>
 #include <linux/udp.h>
 #include <bpf/bpf_endian.h>
 #include <bpf/bpf_helpers.h>
@@ -19,6 +20,9 @@
 #include "hopscope/abi/sim.h"
 #include "lib/csum.h"
 #include "lib/headers.h"
+#include "lib/sim_common.h"
+#include "lib/sim_reply4.h"
+#include "lib/sim_reply6.h"
 
 char LICENSE[] SEC("license") = "Dual MIT/GPL";
 
@@ -31,7 +35,7 @@ struct hs_in6 {
 
 struct {
 	__uint(type, BPF_MAP_TYPE_HASH);
-	__uint(max_entries, 1);	/* set by the loader */
+	__uint(max_entries, 1); /* set by the loader */
 	__type(key, __u32);
 	__type(value, struct hs_sim_dest);
 } hs_sim_dests4 SEC(".maps");
@@ -79,10 +83,6 @@ struct {
 	__type(value, __u64);
 } hs_sim_counters SEC(".maps");
 
-#define ETH_LEN 14
-#define QUOTE_MAX 512 /* bpf_csum_diff covers at most 512 bytes per call */
-#define MIN_QUOTE4 28 /* IP header + 8 bytes (RFC 792) */
-
 static __always_inline int count(__u32 idx, int action)
 {
 	__u64 *v = bpf_map_lookup_elem(&hs_sim_counters, &idx);
@@ -90,34 +90,6 @@ static __always_inline int count(__u32 idx, int action)
 	if (v)
 		*v += 1;
 	return action;
-}
-
-static __always_inline __u16 fold(__u64 s)
-{
-	s = (s & 0xffffffff) + (s >> 32);
-	s = (s & 0xffff) + (s >> 16);
-	s = (s & 0xffff) + (s >> 16);
-	return (__u16)~s;
-}
-
-/* One's-complement sum (unfolded) of `len` bytes at p (len a multiple of 4, <= QUOTE_MAX). */
-static __always_inline __s64 sum_region(void *p, __u32 len, void *end, __s64 seed)
-{
-	__u32 off = 0;
-
-	for (int i = 0; i < QUOTE_MAX / 64; i++) {
-		if (off + 64 > len || p + off + 64 > end)
-			break;
-		seed = bpf_csum_diff(0, 0, p + off, 64, seed);
-		off += 64;
-	}
-	for (int i = 0; i < 16; i++) {
-		if (off + 4 > len || off > QUOTE_MAX - 4 || p + off + 4 > end)
-			break;
-		seed = bpf_csum_diff(0, 0, p + off, 4, seed);
-		off += 4;
-	}
-	return seed;
 }
 
 /* Flow hash over what per-flow load balancers look at: addresses, protocol, first 4 L4 bytes. */
@@ -193,118 +165,6 @@ static __always_inline int router_drops(const struct hs_sim_router *r, __u32 id)
 	return -1;
 }
 
-static __always_inline void swap_macs(struct ethhdr *eth)
-{
-	__u8 tmp[6];
-
-	__builtin_memcpy(tmp, eth->h_source, 6);
-	__builtin_memcpy(eth->h_source, eth->h_dest, 6);
-	__builtin_memcpy(eth->h_dest, tmp, 6);
-}
-
-/* ---- IPv4 ------------------------------------------------------------- */
-
-/*
- * Turns the IPv4 probe in the frame into an ICMP error from `from`, quoting
- * 28 bytes or (full) the whole probe up to QUOTE_MAX. The probe's IP packet
- * stays where it is: the new Ethernet + IP + ICMP headers (42 bytes) take
- * the old Ethernet header's place plus 28 bytes of new headroom.
- */
-static __always_inline int icmp4_error(struct xdp_md *ctx, __u32 from, __u8 type, __u8 code,
-				       __u16 mtu, int full, __u8 ttl)
-{
-	void *data = (void *)(long)ctx->data;
-	void *end = (void *)(long)ctx->data_end;
-	struct ethhdr *eth = HS_PTR(data, 0, ETH_LEN, end);
-	struct iphdr *ip = HS_PTR(data, ETH_LEN, sizeof(*ip), end);
-
-	if (!eth || !ip)
-		return -1;
-	__u32 ip_len = bpf_ntohs(ip->tot_len);
-
-	if (ip_len < sizeof(*ip) || (long)ETH_LEN + ip_len > (long)(end - data))
-		return -1;
-	__u32 q = full ? ip_len : MIN_QUOTE4;
-
-	if (q > ip_len)
-		q = ip_len;
-	if (q > QUOTE_MAX)
-		q = QUOTE_MAX;
-	q &= ~3U;
-
-	__u8 macs[12];
-	__u32 prober = ip->saddr;
-
-	__builtin_memcpy(macs, eth, 12);
-	if (bpf_xdp_adjust_head(ctx, -28))
-		return -1;
-	data = (void *)(long)ctx->data;
-	end = (void *)(long)ctx->data_end;
-	long cur = end - data, want = 42 + q;
-
-	if (cur > want && bpf_xdp_adjust_tail(ctx, -(int)(cur - want)))
-		return -1;
-	data = (void *)(long)ctx->data;
-	end = (void *)(long)ctx->data_end;
-	eth = HS_PTR(data, 0, 42, end);
-	if (!eth)
-		return -1;
-	__builtin_memcpy(eth->h_dest, macs + 6, 6);
-	__builtin_memcpy(eth->h_source, macs, 6);
-	eth->h_proto = bpf_htons(ETH_P_IP);
-
-	ip = data + ETH_LEN;
-	ip->version = 4;
-	ip->ihl = 5;
-	ip->tos = 0xc0; /* internetwork control, as Linux sends ICMP errors */
-	ip->tot_len = bpf_htons(28 + q);
-	ip->id = 0;
-	ip->frag_off = 0;
-	ip->ttl = ttl;
-	ip->protocol = IPPROTO_ICMP;
-	ip->check = 0;
-	ip->saddr = from;
-	ip->daddr = prober;
-	ip->check = fold(bpf_csum_diff(0, 0, (void *)ip, sizeof(*ip), 0));
-
-	struct hs_icmphdr *ic = data + ETH_LEN + sizeof(*ip);
-
-	ic->type = type;
-	ic->code = code;
-	ic->checksum = 0;
-	ic->un.frag.unused = 0;
-	ic->un.frag.mtu = bpf_htons(mtu);
-	__s64 s = bpf_csum_diff(0, 0, (void *)ic, sizeof(*ic), 0);
-
-	s = sum_region(data + 42, q, end, s);
-	ic->checksum = fold(s);
-	return 0;
-}
-
-static __always_inline int echo_reply4(struct xdp_md *ctx, __u8 ttl)
-{
-	void *data = (void *)(long)ctx->data;
-	void *end = (void *)(long)ctx->data_end;
-	struct ethhdr *eth = HS_PTR(data, 0, ETH_LEN, end);
-	struct iphdr *ip = HS_PTR(data, ETH_LEN, sizeof(*ip), end);
-	struct hs_icmphdr *ic = HS_PTR(data, ETH_LEN + sizeof(*ip), sizeof(*ic), end);
-
-	if (!eth || !ip || !ic)
-		return -1;
-	swap_macs(eth);
-	__u32 a = ip->saddr;
-
-	ip->saddr = ip->daddr;
-	ip->daddr = a;
-	ip->ttl = ttl;
-	ip->check = 0;
-	ip->check = fold(bpf_csum_diff(0, 0, (void *)ip, sizeof(*ip), 0));
-	ic->type = HS_ICMP_ECHOREPLY;
-	/* type 8 -> 0 lowers the sum by 0x0800: the checksum rises by as much */
-	ic->checksum = bpf_htons(hs_ones_add(bpf_ntohs(ic->checksum), 0x0800));
-	return 0;
-}
-
 static __always_inline int handle_v4(struct xdp_md *ctx, void *data, void *end)
 {
 	struct iphdr *ip = HS_PTR(data, ETH_LEN, sizeof(*ip), end);
@@ -371,6 +231,11 @@ static __always_inline int handle_v4(struct xdp_md *ctx, void *data, void *end)
 			return count(HS_SIM_CNT_ERROR, XDP_DROP);
 		return count(HS_SIM_CNT_DEST_REPLY, XDP_TX);
 	}
+	if (proto == IPPROTO_TCP) {
+		if (tcp_reply4(ctx, d->flags & HS_SIM_D_TCP_OPEN, back, hs_sim_hash_seed))
+			return count(HS_SIM_CNT_SILENT, XDP_DROP);
+		return count(HS_SIM_CNT_DEST_REPLY, XDP_TX);
+	}
 	if (proto == IPPROTO_UDP) {
 		/* Hosts quote the whole datagram (up to 576 bytes of ICMP). */
 		if (icmp4_error(ctx, daddr, HS_ICMP_DEST_UNREACH, 3, 0, 1, back))
@@ -378,107 +243,6 @@ static __always_inline int handle_v4(struct xdp_md *ctx, void *data, void *end)
 		return count(HS_SIM_CNT_DEST_REPLY, XDP_TX);
 	}
 	return count(HS_SIM_CNT_SILENT, XDP_DROP);
-}
-
-/* ---- IPv6 ------------------------------------------------------------- */
-
-struct pseudo6 {
-	__u8 src[16];
-	__u8 dst[16];
-	__be32 len;
-	__be32 nh;
-};
-
-/*
- * ICMPv6 error from `from` quoting the probe (IPv6 routers quote as much as
- * fits; here up to QUOTE_MAX). 48 new bytes of headroom: Ethernet + IPv6 +
- * ICMPv6 headers take the old Ethernet header's place plus 48 bytes.
- */
-static __always_inline int icmp6_error(struct xdp_md *ctx, const __u8 *from, __u8 type, __u8 code,
-				       __u32 mtu, __u8 hlim)
-{
-	void *data = (void *)(long)ctx->data;
-	void *end = (void *)(long)ctx->data_end;
-	struct ethhdr *eth = HS_PTR(data, 0, ETH_LEN, end);
-	struct ipv6hdr *ip = HS_PTR(data, ETH_LEN, sizeof(*ip), end);
-
-	if (!eth || !ip)
-		return -1;
-	__u32 ip_len = sizeof(*ip) + bpf_ntohs(ip->payload_len);
-
-	if ((long)ETH_LEN + ip_len > (long)(end - data))
-		return -1;
-	__u32 q = ip_len > QUOTE_MAX ? QUOTE_MAX : ip_len;
-
-	q &= ~3U;
-	struct pseudo6 ph = {};
-	__u8 macs[12];
-
-	__builtin_memcpy(ph.dst, &ip->saddr, 16);
-	__builtin_memcpy(ph.src, from, 16);
-	__builtin_memcpy(macs, eth, 12);
-	if (bpf_xdp_adjust_head(ctx, -48))
-		return -1;
-	data = (void *)(long)ctx->data;
-	end = (void *)(long)ctx->data_end;
-	long cur = end - data, want = 62 + q;
-
-	if (cur > want && bpf_xdp_adjust_tail(ctx, -(int)(cur - want)))
-		return -1;
-	data = (void *)(long)ctx->data;
-	end = (void *)(long)ctx->data_end;
-	eth = HS_PTR(data, 0, 62, end);
-	if (!eth)
-		return -1;
-	__builtin_memcpy(eth->h_dest, macs + 6, 6);
-	__builtin_memcpy(eth->h_source, macs, 6);
-	eth->h_proto = bpf_htons(ETH_P_IPV6);
-
-	ip = data + ETH_LEN;
-	__builtin_memset(ip, 0, sizeof(*ip));
-	ip->version = 6;
-	ip->payload_len = bpf_htons(8 + q);
-	ip->nexthdr = IPPROTO_ICMPV6;
-	ip->hop_limit = hlim;
-	__builtin_memcpy(&ip->saddr, ph.src, 16);
-	__builtin_memcpy(&ip->daddr, ph.dst, 16);
-
-	struct icmp6hdr *ic = data + ETH_LEN + sizeof(*ip);
-
-	ic->icmp6_type = type;
-	ic->icmp6_code = code;
-	ic->icmp6_cksum = 0;
-	ic->icmp6_mtu = bpf_htonl(mtu);
-	ph.len = bpf_htonl(8 + q);
-	ph.nh = bpf_htonl(IPPROTO_ICMPV6);
-	__s64 s = bpf_csum_diff(0, 0, (void *)&ph, sizeof(ph), 0);
-
-	s = bpf_csum_diff(0, 0, (void *)ic, sizeof(*ic), s);
-	s = sum_region(data + 62, q, end, s);
-	ic->icmp6_cksum = fold(s);
-	return 0;
-}
-
-static __always_inline int echo_reply6(struct xdp_md *ctx, __u8 hlim)
-{
-	void *data = (void *)(long)ctx->data;
-	void *end = (void *)(long)ctx->data_end;
-	struct ethhdr *eth = HS_PTR(data, 0, ETH_LEN, end);
-	struct ipv6hdr *ip = HS_PTR(data, ETH_LEN, sizeof(*ip), end);
-	struct icmp6hdr *ic = HS_PTR(data, ETH_LEN + sizeof(*ip), sizeof(*ic), end);
-
-	if (!eth || !ip || !ic)
-		return -1;
-	swap_macs(eth);
-	struct in6_addr a = ip->saddr;
-
-	ip->saddr = ip->daddr;
-	ip->daddr = a;
-	ip->hop_limit = hlim;
-	ic->icmp6_type = 129;
-	/* type 128 -> 129 raises the sum by 0x0100: the checksum drops by as much */
-	ic->icmp6_cksum = bpf_htons(hs_ones_sub(bpf_ntohs(ic->icmp6_cksum), 0x0100));
-	return 0;
 }
 
 static __always_inline int handle_v6(struct xdp_md *ctx, void *data, void *end)
@@ -547,6 +311,11 @@ static __always_inline int handle_v6(struct xdp_md *ctx, void *data, void *end)
 			return count(HS_SIM_CNT_SILENT, XDP_DROP);
 		if (echo_reply6(ctx, back))
 			return count(HS_SIM_CNT_ERROR, XDP_DROP);
+		return count(HS_SIM_CNT_DEST_REPLY, XDP_TX);
+	}
+	if (proto == IPPROTO_TCP) {
+		if (tcp_reply6(ctx, d->flags & HS_SIM_D_TCP_OPEN, back, hs_sim_hash_seed))
+			return count(HS_SIM_CNT_SILENT, XDP_DROP);
 		return count(HS_SIM_CNT_DEST_REPLY, XDP_TX);
 	}
 	if (proto == IPPROTO_UDP) {

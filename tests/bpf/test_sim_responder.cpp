@@ -58,8 +58,8 @@ Topology hand(int family) {
   p2.hops = {{0, 1, 0}, {9, 1, 0}};
   t.paths = {p0, p1, p2};
   const std::string d = family == 4 ? "198.19.0." : "2001:2:0:1::";
-  t.dests = {{A(d + "1"), 0, HS_SIM_DEST_ANSWERS}, {A(d + "2"), 0, HS_SIM_DEST_SILENT}, {A(d + "3"), 1, HS_SIM_DEST_ANSWERS},
-             {A(d + "4"), 2, HS_SIM_DEST_ANSWERS}};
+  t.dests = {{A(d + "1"), 0, HS_SIM_DEST_ANSWERS, true}, {A(d + "2"), 0, HS_SIM_DEST_SILENT, false},
+             {A(d + "3"), 1, HS_SIM_DEST_ANSWERS, false}, {A(d + "4"), 2, HS_SIM_DEST_ANSWERS, false}};
   t.prober = family == 4 ? A("198.18.0.1") : A("2001:2::1");
   return t;
 }
@@ -271,6 +271,55 @@ TEST_F(SimResponderV4, IcmpRateLimitIsATokenBucket) {
   EXPECT_EQ(h_->run(probe(t, 2)).action, XDP_DROP);
 }
 
+// The destination's TCP answer: checks addresses, ports, flags, seq/ack and checksums.
+void check_tcp(const Out& o, const std::string& from, std::uint8_t flags, std::uint32_t seq, std::uint32_t ack,
+               bool check_seq = true) {
+  ASSERT_EQ(o.action, XDP_TX);
+  const bool v4 = o.frame[12] == 0x08;
+  const std::size_t iph = v4 ? 20 : 40;
+  ASSERT_EQ(o.frame.size(), 14 + iph + 20) << "no options, no payload";
+  Bytes ip(o.frame.begin() + 14, o.frame.end());
+  Bytes t(ip.begin() + static_cast<long>(iph), ip.end());
+  EXPECT_EQ(v4 ? IpAddress::v4(&ip[12]) : IpAddress::v6(&ip[8]), A(from));
+  EXPECT_EQ((t[0] << 8 | t[1]), 80) << "ports swapped";
+  EXPECT_EQ((t[2] << 8 | t[3]), 40000);
+  EXPECT_EQ(t[12], 0x50);
+  EXPECT_EQ(t[13], flags);
+  auto u32 = [&](std::size_t o2) {
+    return static_cast<std::uint32_t>(t[o2] << 24 | t[o2 + 1] << 16 | t[o2 + 2] << 8 | t[o2 + 3]);
+  };
+  if (check_seq) {
+    EXPECT_EQ(u32(4), seq);
+  }
+  EXPECT_EQ(u32(8), ack);
+  if (v4) {
+    EXPECT_EQ(test::reference_checksum(Bytes(ip.begin(), ip.begin() + 20)), 0);
+    EXPECT_EQ((ip[2] << 8 | ip[3]), 40);
+  }
+  EXPECT_EQ(test::reference_checksum(test::with_pseudo_header(v4 ? &ip[12] : &ip[8], v4 ? &ip[16] : &ip[24],
+                                                              v4 ? 4 : 16, 6, t)),
+            0)
+      << "TCP checksum";
+}
+
+TEST_F(SimResponderV4, TcpAnswersFromTheDestination) {
+  const IpAddress me = A("198.18.0.1");
+  // Open destination: SYN -> SYN-ACK acknowledging seq + 1.
+  Out o = h_->run(test::tcp_segment(me, A("198.19.0.1"), 40000, 80, 0x02, 1000, 0, 9, 8));
+  check_tcp(o, "198.19.0.1", 0x12, 0, 1001, false);
+  EXPECT_EQ(o.delta[HS_SIM_CNT_DEST_REPLY], 1u);
+  // Closed destination: SYN (with 10 bytes of data) -> RST-ACK acknowledging seq + 1 + 10.
+  o = h_->run(test::tcp_segment(me, A("198.19.0.3"), 40000, 80, 0x02, 5000, 0, 9, 0, 10));
+  check_tcp(o, "198.19.0.3", 0x14, 0, 5011);
+  // An ACK (tcp-ack probing) -> RST whose seq is the probe's ack.
+  o = h_->run(test::tcp_segment(me, A("198.19.0.1"), 40000, 80, 0x10, 7, 123456, 9));
+  check_tcp(o, "198.19.0.1", 0x04, 123456, 0);
+  // No answer to a RST; routers on the way still send Time Exceeded.
+  EXPECT_EQ(h_->run(test::tcp_segment(me, A("198.19.0.1"), 40000, 80, 0x04, 1, 0, 9)).action, XDP_DROP);
+  Bytes p = test::tcp_segment(me, A("198.19.0.1"), 40000, 80, 0x02, 1, 0, 1);
+  check_error(h_->run(p), p, "198.18.0.16", 11, 0);
+}
+
 TEST_F(SimResponderV4, PortUnreachableFromTheDestination) {
   ProbeTemplate t = tmpl(4, Method::UdpParis, "198.19.0.1");
   Bytes p = probe(t, 6);
@@ -374,6 +423,14 @@ TEST_F(SimResponderV6, DestinationReplies) {
   auto rec = h_->match(o.frame);
   ASSERT_TRUE(rec);
   EXPECT_EQ(rec->kind, HS_REPLY_ECHO_REPLY);
+}
+
+TEST_F(SimResponderV6, TcpAnswersFromTheDestination) {
+  const IpAddress me = A("2001:2::1");
+  Out o = h_->run(test::tcp_segment(me, A("2001:2:0:1::1"), 40000, 80, 0x02, 1000, 0, 9, 4));
+  check_tcp(o, "2001:2:0:1::1", 0x12, 0, 1001, false);
+  o = h_->run(test::tcp_segment(me, A("2001:2:0:1::3"), 40000, 80, 0x02, 1000, 0, 9));
+  check_tcp(o, "2001:2:0:1::3", 0x14, 0, 1001);
 }
 
 TEST_F(SimResponderV6, PacketTooBig) {

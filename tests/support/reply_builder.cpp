@@ -119,6 +119,30 @@ Bytes echo_reply(const Bytes& probe_frame, std::uint8_t reply_ttl) {
   return frame;
 }
 
+Bytes tcp_segment(const IpAddress& src, const IpAddress& dst, std::uint16_t sport, std::uint16_t dport,
+                  std::uint8_t flags, std::uint32_t seq, std::uint32_t ack, std::uint8_t ttl, int options, int payload) {
+  const std::size_t hl = 20 + static_cast<std::size_t>(options);
+  Bytes tcp(hl + static_cast<std::size_t>(payload), 0x11);
+  put16(tcp, 0, sport);
+  put16(tcp, 2, dport);
+  for (int i = 0; i < 4; i++) {
+    tcp[4 + static_cast<std::size_t>(i)] = static_cast<std::uint8_t>(seq >> (24 - 8 * i));
+    tcp[8 + static_cast<std::size_t>(i)] = static_cast<std::uint8_t>(ack >> (24 - 8 * i));
+  }
+  tcp[12] = static_cast<std::uint8_t>((hl / 4) << 4);
+  tcp[13] = flags;
+  put16(tcp, 14, 1024);
+  put16(tcp, 16, 0);
+  put16(tcp, 18, 0);
+  const bool v4 = src.is_v4();
+  put16(tcp, 16, reference_checksum(with_pseudo_header(src.data(), dst.data(), v4 ? 4 : 16, 6, tcp)));
+  Bytes frame = ether(v4 ? 0x0800 : 0x86dd, 0);
+  Bytes ip = v4 ? ipv4_header(src, dst, 6, ttl, tcp.size(), 0) : ipv6_header(src, dst, 6, ttl, tcp.size());
+  frame.insert(frame.end(), ip.begin(), ip.end());
+  frame.insert(frame.end(), tcp.begin(), tcp.end());
+  return frame;
+}
+
 Bytes plain_udp(const IpAddress& src, const IpAddress& dst, std::uint16_t sport, std::uint16_t dport) {
   Bytes udp(12, 0);
   put16(udp, 0, sport);

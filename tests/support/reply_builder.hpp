@@ -31,6 +31,11 @@ Bytes ip_packet_of(const Bytes& frame);
 Bytes icmp_error(const Bytes& probe_frame, const ReplySpec& spec);
 // The echo reply a host sends to an echo-request probe.
 Bytes echo_reply(const Bytes& probe_frame, std::uint8_t reply_ttl = 64);
+// A TCP segment (Ethernet frame) with a valid checksum; `options` bytes of
+// options (a multiple of 4) and `payload` bytes of data.
+Bytes tcp_segment(const IpAddress& src, const IpAddress& dst, std::uint16_t sport, std::uint16_t dport,
+                  std::uint8_t flags, std::uint32_t seq, std::uint32_t ack, std::uint8_t ttl, int options = 0,
+                  int payload = 0);
 // A plain UDP datagram (not a reply to anything).
 Bytes plain_udp(const IpAddress& src, const IpAddress& dst, std::uint16_t sport, std::uint16_t dport);
 

@@ -96,6 +96,7 @@ Responder::Responder(const Topology& t) {
       dvals[i].reply = d.reply;
       dvals[i].mtu_hop = p.mtu_hop;
       dvals[i].mtu = p.mtu;
+      dvals[i].flags = d.tcp_open ? HS_SIM_D_TCP_OPEN : 0;
     }
     if (t.family == 4) {
       std::vector<__u32> keys(t.dests.size());

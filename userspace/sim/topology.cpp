@@ -118,6 +118,7 @@ class Builder {
       d.addr = o_.family == 4 ? v4(v4_dest(i))
                               : v6(static_cast<std::uint16_t>(1 + i / kGroupSize), 1 + i % kGroupSize);
       d.reply = rng_.chance(0.03) ? HS_SIM_DEST_SILENT : HS_SIM_DEST_ANSWERS;
+      d.tcp_open = rng_.chance(0.3);
       t.dests.push_back(d);
     }
     return t;
@@ -197,10 +198,10 @@ void write_truth(const Topology& t, std::ostream& out) {
     out << line;
   }
   for (const Destination& d : t.dests)
-    out << fmt::format(R"({{"type":"dest","dst":"{}","path":{},"ttl":{},"reply":"{}"}})"
+    out << fmt::format(R"({{"type":"dest","dst":"{}","path":{},"ttl":{},"reply":"{}","tcp":"{}"}})"
                        "\n",
                        d.addr.str(), d.path, t.paths[d.path].hops.size() + 1,
-                       d.reply == HS_SIM_DEST_SILENT ? "silent" : "answers");
+                       d.reply == HS_SIM_DEST_SILENT ? "silent" : "answers", d.tcp_open ? "open" : "closed");
 }
 
 }  // namespace hopscope::sim

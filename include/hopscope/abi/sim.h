@@ -21,16 +21,19 @@
 
 /* How the destination answers (hs_sim_dest.reply). */
 enum hs_sim_dest_reply {
-	HS_SIM_DEST_ANSWERS = 0, /* Echo Reply to ICMP, Port Unreachable to UDP */
+	HS_SIM_DEST_ANSWERS = 0, /* Echo Reply to ICMP, Port Unreachable to UDP, RST or SYN-ACK to TCP */
 	HS_SIM_DEST_SILENT = 1,  /* never answers */
 };
+
+/* Destination flags (hs_sim_dest.flags). */
+#define HS_SIM_D_TCP_OPEN 0x01 /* answers a TCP SYN on any port with SYN-ACK (else RST) */
 
 struct hs_sim_dest {
 	__u32 path_id;
 	__u8 path_len;  /* routers before the destination: it is at TTL path_len + 1 */
 	__u8 reply;     /* enum hs_sim_dest_reply */
 	__u8 mtu_hop;   /* 0: no small link; else the router (1-based) before the small link */
-	__u8 _pad;
+	__u8 flags;     /* HS_SIM_D_* */
 	__u16 mtu;      /* MTU of that link */
 	__u16 _pad2;
 };
@@ -63,7 +66,7 @@ HS_STATIC_ASSERT(sizeof(struct hs_sim_router) == 32, "hs_sim_router layout");
 enum hs_sim_counter {
 	HS_SIM_CNT_SEEN = 0,
 	HS_SIM_CNT_TIME_EXCEEDED,
-	HS_SIM_CNT_DEST_REPLY,     /* echo reply / port unreachable from the destination */
+	HS_SIM_CNT_DEST_REPLY,     /* echo reply / port unreachable / TCP reply from the destination */
 	HS_SIM_CNT_FRAG_NEEDED,    /* Frag Needed / Packet Too Big */
 	HS_SIM_CNT_SILENT,         /* a silent router or destination swallowed it */
 	HS_SIM_CNT_LOST,           /* dropped by the loss model */

@@ -36,6 +36,7 @@ struct Destination {
   IpAddress addr;
   std::uint32_t path = 0;
   std::uint8_t reply = HS_SIM_DEST_ANSWERS;
+  bool tcp_open = false;  // SYN-ACK to a TCP SYN on any port (else RST)
 };
 
 struct Topology {

@@ -1,0 +1,123 @@
+/* SPDX-License-Identifier: MIT */
+/* Simulated Internet: helpers shared by the reply builders (checksums, MACs, TCP answers). */
+#ifndef HOPSCOPE_BPF_SIM_COMMON_H
+#define HOPSCOPE_BPF_SIM_COMMON_H
+
+#include <linux/bpf.h>
+#include <linux/if_ether.h>
+#include <bpf/bpf_endian.h>
+#include <bpf/bpf_helpers.h>
+
+#include "hopscope/abi/probe.h"
+#include "lib/headers.h"
+
+#define ETH_LEN	   14
+#define QUOTE_MAX  512 /* bpf_csum_diff covers at most 512 bytes per call */
+#define MIN_QUOTE4 28  /* IP header + 8 bytes (RFC 792) */
+
+struct pseudo4 {
+	__be32 src;
+	__be32 dst;
+	__u8 zero;
+	__u8 proto;
+	__be16 len;
+};
+
+struct pseudo6 {
+	__u8 src[16];
+	__u8 dst[16];
+	__be32 len;
+	__be32 nh;
+};
+
+static __always_inline __u16 fold(__u64 s)
+{
+	s = (s & 0xffffffff) + (s >> 32);
+	s = (s & 0xffff) + (s >> 16);
+	s = (s & 0xffff) + (s >> 16);
+	return (__u16)~s;
+}
+
+/* One's-complement sum (unfolded) of `len` bytes at p (len a multiple of 4, <= QUOTE_MAX). */
+static __always_inline __s64 sum_region(void *p, __u32 len, void *end, __s64 seed)
+{
+	__u32 off = 0;
+
+	for (int i = 0; i < QUOTE_MAX / 64; i++) {
+		if (off + 64 > len || p + off + 64 > end)
+			break;
+		seed = bpf_csum_diff(0, 0, p + off, 64, seed);
+		off += 64;
+	}
+	for (int i = 0; i < 16; i++) {
+		if (off + 4 > len || off > QUOTE_MAX - 4 || p + off + 4 > end)
+			break;
+		seed = bpf_csum_diff(0, 0, p + off, 4, seed);
+		off += 4;
+	}
+	return seed;
+}
+
+static __always_inline void swap_macs(struct ethhdr *eth)
+{
+	__u8 tmp[6];
+
+	__builtin_memcpy(tmp, eth->h_source, 6);
+	__builtin_memcpy(eth->h_source, eth->h_dest, 6);
+	__builtin_memcpy(eth->h_dest, tmp, 6);
+}
+
+/* ---- TCP at the destination -------------------------------------------- */
+
+#define TCP_FIN 0x01
+#define TCP_SYN 0x02
+#define TCP_RST 0x04
+#define TCP_ACK 0x10
+
+/*
+ * Fills the 20-byte TCP header `t` (the probe's, in place) with the
+ * destination's answer: SYN -> SYN-ACK if open, else RST-ACK; a segment
+ * with ACK -> RST with seq = its ack (RFC 793); a RST gets no answer
+ * (returns -1). `seg_len` = the probe's payload length.
+ */
+static __always_inline int tcp_answer(__u8 *t, int open, __u32 seg_len, __u64 seed)
+{
+	__u8 fl = t[13];
+
+	if (fl & TCP_RST)
+		return -1;
+	__u32 seq = bpf_ntohl(*(__be32 *)(t + 4));
+	__u32 ack = bpf_ntohl(*(__be32 *)(t + 8));
+	__u16 sport = *(__u16 *)t;
+	__u32 consumed = seg_len + ((fl & TCP_SYN) ? 1 : 0) + ((fl & TCP_FIN) ? 1 : 0);
+	__u32 nseq, nack;
+	__u8 nfl;
+	__u16 win = 0;
+
+	*(__u16 *)t = *(__u16 *)(t + 2); /* swap ports */
+	*(__u16 *)(t + 2) = sport;
+	if ((fl & TCP_SYN) && !(fl & TCP_ACK) && open) {
+		nseq = (__u32)hs_mix64(seed, ((__u64)seq << 16) | sport);
+		nack = seq + 1;
+		nfl = TCP_SYN | TCP_ACK;
+		win = 65535;
+	} else if (fl & TCP_ACK) {
+		nseq = ack;
+		nack = 0;
+		nfl = TCP_RST;
+	} else {
+		nseq = 0;
+		nack = seq + consumed;
+		nfl = TCP_RST | TCP_ACK;
+	}
+	*(__be32 *)(t + 4) = bpf_htonl(nseq);
+	*(__be32 *)(t + 8) = bpf_htonl(nack);
+	t[12] = 5 << 4; /* no options */
+	t[13] = nfl;
+	*(__be16 *)(t + 14) = bpf_htons(win);
+	*(__u16 *)(t + 16) = 0; /* checksum, filled by the caller */
+	*(__u16 *)(t + 18) = 0; /* urgent pointer */
+	return 0;
+}
+
+#endif

@@ -1,0 +1,144 @@
+/* SPDX-License-Identifier: MIT */
+/* Simulated Internet: IPv6 replies built in place (ICMPv6 errors, Echo Reply, TCP). */
+#ifndef HOPSCOPE_BPF_SIM_REPLY6_H
+#define HOPSCOPE_BPF_SIM_REPLY6_H
+
+#include <linux/icmpv6.h>
+#include <linux/in.h>
+#include <linux/ipv6.h>
+
+#include "lib/csum.h"
+#include "lib/sim_common.h"
+
+/*
+ * ICMPv6 error from `from` quoting the probe (IPv6 routers quote as much as
+ * fits; here up to QUOTE_MAX). 48 new bytes of headroom: Ethernet + IPv6 +
+ * ICMPv6 headers take the old Ethernet header's place plus 48 bytes.
+ */
+static __always_inline int icmp6_error(struct xdp_md *ctx, const __u8 *from, __u8 type, __u8 code,
+				       __u32 mtu, __u8 hlim)
+{
+	void *data = (void *)(long)ctx->data;
+	void *end = (void *)(long)ctx->data_end;
+	struct ethhdr *eth = HS_PTR(data, 0, ETH_LEN, end);
+	struct ipv6hdr *ip = HS_PTR(data, ETH_LEN, sizeof(*ip), end);
+
+	if (!eth || !ip)
+		return -1;
+	__u32 ip_len = sizeof(*ip) + bpf_ntohs(ip->payload_len);
+
+	if ((long)ETH_LEN + ip_len > (long)(end - data))
+		return -1;
+	__u32 q = ip_len > QUOTE_MAX ? QUOTE_MAX : ip_len;
+
+	q &= ~3U;
+	struct pseudo6 ph = {};
+	__u8 macs[12];
+
+	__builtin_memcpy(ph.dst, &ip->saddr, 16);
+	__builtin_memcpy(ph.src, from, 16);
+	__builtin_memcpy(macs, eth, 12);
+	if (bpf_xdp_adjust_head(ctx, -48))
+		return -1;
+	data = (void *)(long)ctx->data;
+	end = (void *)(long)ctx->data_end;
+	long cur = end - data, want = 62 + q;
+
+	if (cur > want && bpf_xdp_adjust_tail(ctx, -(int)(cur - want)))
+		return -1;
+	data = (void *)(long)ctx->data;
+	end = (void *)(long)ctx->data_end;
+	eth = HS_PTR(data, 0, 62, end);
+	if (!eth)
+		return -1;
+	__builtin_memcpy(eth->h_dest, macs + 6, 6);
+	__builtin_memcpy(eth->h_source, macs, 6);
+	eth->h_proto = bpf_htons(ETH_P_IPV6);
+
+	ip = data + ETH_LEN;
+	__builtin_memset(ip, 0, sizeof(*ip));
+	ip->version = 6;
+	ip->payload_len = bpf_htons(8 + q);
+	ip->nexthdr = IPPROTO_ICMPV6;
+	ip->hop_limit = hlim;
+	__builtin_memcpy(&ip->saddr, ph.src, 16);
+	__builtin_memcpy(&ip->daddr, ph.dst, 16);
+
+	struct icmp6hdr *ic = data + ETH_LEN + sizeof(*ip);
+
+	ic->icmp6_type = type;
+	ic->icmp6_code = code;
+	ic->icmp6_cksum = 0;
+	ic->icmp6_mtu = bpf_htonl(mtu);
+	ph.len = bpf_htonl(8 + q);
+	ph.nh = bpf_htonl(IPPROTO_ICMPV6);
+	__s64 s = bpf_csum_diff(0, 0, (void *)&ph, sizeof(ph), 0);
+
+	s = bpf_csum_diff(0, 0, (void *)ic, sizeof(*ic), s);
+	s = sum_region(data + 62, q, end, s);
+	ic->icmp6_cksum = fold(s);
+	return 0;
+}
+
+static __always_inline int echo_reply6(struct xdp_md *ctx, __u8 hlim)
+{
+	void *data = (void *)(long)ctx->data;
+	void *end = (void *)(long)ctx->data_end;
+	struct ethhdr *eth = HS_PTR(data, 0, ETH_LEN, end);
+	struct ipv6hdr *ip = HS_PTR(data, ETH_LEN, sizeof(*ip), end);
+	struct icmp6hdr *ic = HS_PTR(data, ETH_LEN + sizeof(*ip), sizeof(*ic), end);
+
+	if (!eth || !ip || !ic)
+		return -1;
+	swap_macs(eth);
+	struct in6_addr a = ip->saddr;
+
+	ip->saddr = ip->daddr;
+	ip->daddr = a;
+	ip->hop_limit = hlim;
+	ic->icmp6_type = 129;
+	/* type 128 -> 129 raises the sum by 0x0100: the checksum drops by as much */
+	ic->icmp6_cksum = bpf_htons(hs_ones_sub(bpf_ntohs(ic->icmp6_cksum), 0x0100));
+	return 0;
+}
+
+static __always_inline int tcp_reply6(struct xdp_md *ctx, int open, __u8 hlim, __u64 seed)
+{
+	void *data = (void *)(long)ctx->data;
+	void *end = (void *)(long)ctx->data_end;
+	struct ethhdr *eth = HS_PTR(data, 0, ETH_LEN, end);
+	struct ipv6hdr *ip = HS_PTR(data, ETH_LEN, sizeof(*ip), end);
+	__u8 *t = HS_PTR(data, ETH_LEN + sizeof(*ip), 20, end);
+
+	if (!eth || !ip || !t)
+		return -1;
+	__u32 hl = (t[12] >> 4) * 4, plen = bpf_ntohs(ip->payload_len);
+	__u32 seg = plen > hl ? plen - hl : 0;
+
+	if (tcp_answer(t, open, seg, seed))
+		return -1;
+	swap_macs(eth);
+	struct in6_addr a = ip->saddr;
+
+	ip->saddr = ip->daddr;
+	ip->daddr = a;
+	ip->hop_limit = hlim;
+	ip->payload_len = bpf_htons(20);
+	struct pseudo6 ph = {};
+
+	__builtin_memcpy(ph.src, &ip->saddr, 16);
+	__builtin_memcpy(ph.dst, &ip->daddr, 16);
+	ph.len = bpf_htonl(20);
+	ph.nh = bpf_htonl(IPPROTO_TCP);
+	__s64 sum = bpf_csum_diff(0, 0, (void *)&ph, sizeof(ph), 0);
+
+	sum = bpf_csum_diff(0, 0, (void *)t, 20, sum);
+	*(__u16 *)(t + 16) = fold(sum);
+	long cur = end - data;
+
+	if (cur > 74 && bpf_xdp_adjust_tail(ctx, -(int)(cur - 74)))
+		return -1;
+	return 0;
+}
+
+#endif
