@@ -198,7 +198,7 @@ static __always_inline int handle_v4(struct xdp_md *ctx, void *data, void *end)
 		if (why >= 0)
 			return count(why, XDP_DROP);
 		if (icmp4_error(ctx, r->addr4, HS_ICMP_DEST_UNREACH, HS_ICMP_FRAG_NEEDED, d->mtu,
-				r->flags & HS_SIM_R_FULL_QUOTE, 64 - (d->mtu_hop - 1)))
+				r->flags & HS_SIM_R_FULL_QUOTE, 64 - (d->mtu_hop - 1), 0, 0))
 			return count(HS_SIM_CNT_ERROR, XDP_DROP);
 		return count(HS_SIM_CNT_FRAG_NEEDED, XDP_TX);
 	}
@@ -212,7 +212,8 @@ static __always_inline int handle_v4(struct xdp_md *ctx, void *data, void *end)
 		if (why >= 0)
 			return count(why, XDP_DROP);
 		if (icmp4_error(ctx, r->addr4, HS_ICMP_TIME_EXCEEDED, 0, 0,
-				r->flags & HS_SIM_R_FULL_QUOTE, 64 - (ttl - 1)))
+				r->flags & HS_SIM_R_FULL_QUOTE, 64 - (ttl - 1), r->mpls_label,
+				r->mpls_depth))
 			return count(HS_SIM_CNT_ERROR, XDP_DROP);
 		return count(HS_SIM_CNT_TIME_EXCEEDED, XDP_TX);
 	}
@@ -238,7 +239,7 @@ static __always_inline int handle_v4(struct xdp_md *ctx, void *data, void *end)
 	}
 	if (proto == IPPROTO_UDP) {
 		/* Hosts quote the whole datagram (up to 576 bytes of ICMP). */
-		if (icmp4_error(ctx, daddr, HS_ICMP_DEST_UNREACH, 3, 0, 1, back))
+		if (icmp4_error(ctx, daddr, HS_ICMP_DEST_UNREACH, 3, 0, 1, back, 0, 0))
 			return count(HS_SIM_CNT_ERROR, XDP_DROP);
 		return count(HS_SIM_CNT_DEST_REPLY, XDP_TX);
 	}
@@ -282,7 +283,8 @@ static __always_inline int handle_v6(struct xdp_md *ctx, void *data, void *end)
 
 		if (why >= 0)
 			return count(why, XDP_DROP);
-		if (icmp6_error(ctx, r->addr6, ICMPV6_PKT_TOOBIG, 0, d->mtu, 64 - (d->mtu_hop - 1)))
+		if (icmp6_error(ctx, r->addr6, ICMPV6_PKT_TOOBIG, 0, d->mtu, 64 - (d->mtu_hop - 1),
+				0, 0))
 			return count(HS_SIM_CNT_ERROR, XDP_DROP);
 		return count(HS_SIM_CNT_FRAG_NEEDED, XDP_TX);
 	}
@@ -295,7 +297,8 @@ static __always_inline int handle_v6(struct xdp_md *ctx, void *data, void *end)
 
 		if (why >= 0)
 			return count(why, XDP_DROP);
-		if (icmp6_error(ctx, r->addr6, ICMPV6_TIME_EXCEED, 0, 0, 64 - (ttl - 1)))
+		if (icmp6_error(ctx, r->addr6, ICMPV6_TIME_EXCEED, 0, 0, 64 - (ttl - 1),
+				r->mpls_label, r->mpls_depth))
 			return count(HS_SIM_CNT_ERROR, XDP_DROP);
 		return count(HS_SIM_CNT_TIME_EXCEEDED, XDP_TX);
 	}
@@ -319,7 +322,8 @@ static __always_inline int handle_v6(struct xdp_md *ctx, void *data, void *end)
 		return count(HS_SIM_CNT_DEST_REPLY, XDP_TX);
 	}
 	if (proto == IPPROTO_UDP) {
-		if (icmp6_error(ctx, daddr.b, ICMPV6_DEST_UNREACH, ICMPV6_PORT_UNREACH, 0, back))
+		if (icmp6_error(ctx, daddr.b, ICMPV6_DEST_UNREACH, ICMPV6_PORT_UNREACH, 0, back, 0,
+				0))
 			return count(HS_SIM_CNT_ERROR, XDP_DROP);
 		return count(HS_SIM_CNT_DEST_REPLY, XDP_TX);
 	}

@@ -38,6 +38,55 @@ static __always_inline __u16 fold(__u64 s)
 	return (__u16)~s;
 }
 
+/* Zeroes [from, to) of the packet at `base` (from, to multiples of 4, to - from <= 128). */
+static __always_inline void zero_fill(void *base, __u32 from, __u32 to, void *end)
+{
+	for (int i = 0; i < 32; i++) {
+		__u32 off = from + 4 * i;
+
+		if (off + 4 > to || off > 1024)
+			break;
+		__u32 *w = HS_PTR(base, off, 4, end);
+
+		if (!w)
+			break;
+		*w = 0;
+	}
+}
+
+/*
+ * Writes an RFC 4884 extension structure holding one RFC 4950 MPLS label
+ * stack object (depth 1 or 2 entries, TTL 1, the last with S=1) at `p`.
+ * Returns its length, or -1.
+ */
+static __always_inline int write_mpls_ext(void *p, void *end, __u32 label, __u8 depth)
+{
+	const int len = depth == 2 ? 16 : 12;
+	__u8 *e = HS_PTR(p, 0, 16, end);
+
+	if (depth == 1)
+		e = HS_PTR(p, 0, 12, end);
+	if (!e)
+		return -1;
+	e[0] = 2 << 4; /* version 2 */
+	e[1] = 0;
+	e[2] = e[3] = 0;			 /* checksum */
+	*(__be16 *)(e + 4) = bpf_htons(len - 4); /* object length */
+	e[6] = 1;				 /* class: MPLS label stack */
+	e[7] = 1;				 /* c-type: incoming stack */
+	__u32 lse = (label & 0xfffff) << 12 | 1; /* TC 0, TTL 1 */
+
+	if (depth == 2) {
+		*(__be32 *)(e + 8) = bpf_htonl(lse);
+		*(__be32 *)(e + 12) = bpf_htonl(((label + 1) & 0xfffff) << 12 | 1 << 8 | 1);
+		*(__u16 *)(e + 2) = fold(bpf_csum_diff(0, 0, (void *)e, 16, 0));
+	} else {
+		*(__be32 *)(e + 8) = bpf_htonl(lse | 1 << 8);
+		*(__u16 *)(e + 2) = fold(bpf_csum_diff(0, 0, (void *)e, 12, 0));
+	}
+	return len;
+}
+
 /* One's-complement sum (unfolded) of `len` bytes at p (len a multiple of 4, <= QUOTE_MAX). */
 static __always_inline __s64 sum_region(void *p, __u32 len, void *end, __s64 seed)
 {

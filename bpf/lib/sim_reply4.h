@@ -13,10 +13,13 @@
  * Turns the IPv4 probe in the frame into an ICMP error from `from`, quoting
  * 28 bytes or (full) the whole probe up to QUOTE_MAX. The probe's IP packet
  * stays where it is: the new Ethernet + IP + ICMP headers (42 bytes) take
- * the old Ethernet header's place plus 28 bytes of new headroom.
+ * the old Ethernet header's place plus 28 bytes of new headroom. With
+ * mpls_depth > 0 the quote is cut or zero-padded to 128 bytes and an RFC
+ * 4884 extension with an MPLS label stack follows (RFC 4950).
  */
 static __always_inline int icmp4_error(struct xdp_md *ctx, __u32 from, __u8 type, __u8 code,
-				       __u16 mtu, int full, __u8 ttl)
+				       __u16 mtu, int full, __u8 ttl, __u32 mpls_label,
+				       __u8 mpls_depth)
 {
 	void *data = (void *)(long)ctx->data;
 	void *end = (void *)(long)ctx->data_end;
@@ -33,9 +36,13 @@ static __always_inline int icmp4_error(struct xdp_md *ctx, __u32 from, __u8 type
 
 	if (q > ip_len)
 		q = ip_len;
+	if (mpls_depth && q > HS_SIM_EXT_QUOTE)
+		q = HS_SIM_EXT_QUOTE;
 	if (q > QUOTE_MAX)
 		q = QUOTE_MAX;
 	q &= ~3U;
+	/* ICMP payload: the quote, or the padded quote + extension. */
+	__u32 body = mpls_depth ? HS_SIM_EXT_QUOTE + 8 + 4 * (mpls_depth == 2 ? 2 : 1) : q;
 
 	__u8 macs[12];
 	__u32 prober = ip->saddr;
@@ -45,9 +52,9 @@ static __always_inline int icmp4_error(struct xdp_md *ctx, __u32 from, __u8 type
 		return -1;
 	data = (void *)(long)ctx->data;
 	end = (void *)(long)ctx->data_end;
-	long cur = end - data, want = 42 + q;
+	long cur = end - data, want = 42 + body;
 
-	if (cur > want && bpf_xdp_adjust_tail(ctx, -(int)(cur - want)))
+	if (cur != want && bpf_xdp_adjust_tail(ctx, (int)(want - cur)))
 		return -1;
 	data = (void *)(long)ctx->data;
 	end = (void *)(long)ctx->data_end;
@@ -62,7 +69,7 @@ static __always_inline int icmp4_error(struct xdp_md *ctx, __u32 from, __u8 type
 	ip->version = 4;
 	ip->ihl = 5;
 	ip->tos = 0xc0; /* internetwork control, as Linux sends ICMP errors */
-	ip->tot_len = bpf_htons(28 + q);
+	ip->tot_len = bpf_htons(28 + body);
 	ip->id = 0;
 	ip->frag_off = 0;
 	ip->ttl = ttl;
@@ -79,9 +86,15 @@ static __always_inline int icmp4_error(struct xdp_md *ctx, __u32 from, __u8 type
 	ic->checksum = 0;
 	ic->un.frag.unused = 0;
 	ic->un.frag.mtu = bpf_htons(mtu);
+	if (mpls_depth) {
+		((__u8 *)ic)[5] = HS_SIM_EXT_QUOTE / 4; /* RFC 4884 length, 32-bit words */
+		zero_fill(data + 42, q, HS_SIM_EXT_QUOTE, end);
+		if (write_mpls_ext(data + 42 + HS_SIM_EXT_QUOTE, end, mpls_label, mpls_depth) < 0)
+			return -1;
+	}
 	__s64 s = bpf_csum_diff(0, 0, (void *)ic, sizeof(*ic), 0);
 
-	s = sum_region(data + 42, q, end, s);
+	s = sum_region(data + 42, body, end, s);
 	ic->checksum = fold(s);
 	return 0;
 }

@@ -16,7 +16,7 @@
  * ICMPv6 headers take the old Ethernet header's place plus 48 bytes.
  */
 static __always_inline int icmp6_error(struct xdp_md *ctx, const __u8 *from, __u8 type, __u8 code,
-				       __u32 mtu, __u8 hlim)
+				       __u32 mtu, __u8 hlim, __u32 mpls_label, __u8 mpls_depth)
 {
 	void *data = (void *)(long)ctx->data;
 	void *end = (void *)(long)ctx->data_end;
@@ -31,7 +31,10 @@ static __always_inline int icmp6_error(struct xdp_md *ctx, const __u8 *from, __u
 		return -1;
 	__u32 q = ip_len > QUOTE_MAX ? QUOTE_MAX : ip_len;
 
+	if (mpls_depth && q > HS_SIM_EXT_QUOTE)
+		q = HS_SIM_EXT_QUOTE;
 	q &= ~3U;
+	__u32 body = mpls_depth ? HS_SIM_EXT_QUOTE + 8 + 4 * (mpls_depth == 2 ? 2 : 1) : q;
 	struct pseudo6 ph = {};
 	__u8 macs[12];
 
@@ -42,9 +45,9 @@ static __always_inline int icmp6_error(struct xdp_md *ctx, const __u8 *from, __u
 		return -1;
 	data = (void *)(long)ctx->data;
 	end = (void *)(long)ctx->data_end;
-	long cur = end - data, want = 62 + q;
+	long cur = end - data, want = 62 + body;
 
-	if (cur > want && bpf_xdp_adjust_tail(ctx, -(int)(cur - want)))
+	if (cur != want && bpf_xdp_adjust_tail(ctx, (int)(want - cur)))
 		return -1;
 	data = (void *)(long)ctx->data;
 	end = (void *)(long)ctx->data_end;
@@ -58,7 +61,7 @@ static __always_inline int icmp6_error(struct xdp_md *ctx, const __u8 *from, __u
 	ip = data + ETH_LEN;
 	__builtin_memset(ip, 0, sizeof(*ip));
 	ip->version = 6;
-	ip->payload_len = bpf_htons(8 + q);
+	ip->payload_len = bpf_htons(8 + body);
 	ip->nexthdr = IPPROTO_ICMPV6;
 	ip->hop_limit = hlim;
 	__builtin_memcpy(&ip->saddr, ph.src, 16);
@@ -70,12 +73,18 @@ static __always_inline int icmp6_error(struct xdp_md *ctx, const __u8 *from, __u
 	ic->icmp6_code = code;
 	ic->icmp6_cksum = 0;
 	ic->icmp6_mtu = bpf_htonl(mtu);
-	ph.len = bpf_htonl(8 + q);
+	if (mpls_depth) {
+		((__u8 *)ic)[4] = HS_SIM_EXT_QUOTE / 8; /* RFC 4884 length, 64-bit words */
+		zero_fill(data + 62, q, HS_SIM_EXT_QUOTE, end);
+		if (write_mpls_ext(data + 62 + HS_SIM_EXT_QUOTE, end, mpls_label, mpls_depth) < 0)
+			return -1;
+	}
+	ph.len = bpf_htonl(8 + body);
 	ph.nh = bpf_htonl(IPPROTO_ICMPV6);
 	__s64 s = bpf_csum_diff(0, 0, (void *)&ph, sizeof(ph), 0);
 
 	s = bpf_csum_diff(0, 0, (void *)ic, sizeof(*ic), s);
-	s = sum_region(data + 62, q, end, s);
+	s = sum_region(data + 62, body, end, s);
 	ic->icmp6_cksum = fold(s);
 	return 0;
 }

@@ -27,8 +27,9 @@ namespace {
 IpAddress A(const std::string& s) { return *IpAddress::parse(s); }
 
 // Routers: 0 plain (28-byte quote), 1 full quote, 2..5 a width-4 diamond,
-// 6 silent, 7 always loses, 8 before a 1280-MTU link, 9 sends at most 10 ICMP/s (burst 3).
-// Path 0: 0, 1, diamond, 6, 8 -> destination at TTL 6. Path 1: 0, 7. Path 2: 0, 9.
+// 6 silent, 7 always loses, 8 before a 1280-MTU link, 9 sends at most 10 ICMP/s (burst 3),
+// 10 reports MPLS labels 1000 and 1001 (RFC 4950).
+// Path 0: 0, 1, diamond, 6, 8 -> destination at TTL 6. Path 1: 0, 7. Path 2: 0, 9. Path 3: 0, 10.
 Topology hand(int family) {
   Topology t;
   t.seed = 99;
@@ -36,7 +37,7 @@ Topology hand(int family) {
   auto raddr = [&](int i) {
     return family == 4 ? A("198.18.0." + std::to_string(16 + i)) : A("2001:2:0:ffff::" + std::to_string(i + 1));
   };
-  for (int i = 0; i < 10; i++) {
+  for (int i = 0; i < 11; i++) {
     Router r;
     r.addr = raddr(i);
     if (i == 1) r.flags |= HS_SIM_R_FULL_QUOTE;
@@ -45,6 +46,11 @@ Topology hand(int family) {
     if (i == 9) {
       r.icmp_rate = 10;
       r.icmp_burst = 3;
+    }
+    if (i == 10) {
+      r.mpls_label = 1000;
+      r.mpls_depth = 2;
+      r.flags |= HS_SIM_R_FULL_QUOTE;
     }
     t.routers.push_back(r);
   }
@@ -56,10 +62,13 @@ Topology hand(int family) {
   p1.hops = {{0, 1, 0}, {7, 1, 0}};
   Path p2;
   p2.hops = {{0, 1, 0}, {9, 1, 0}};
-  t.paths = {p0, p1, p2};
+  Path p3;
+  p3.hops = {{0, 1, 0}, {10, 1, 0}};
+  t.paths = {p0, p1, p2, p3};
   const std::string d = family == 4 ? "198.19.0." : "2001:2:0:1::";
   t.dests = {{A(d + "1"), 0, HS_SIM_DEST_ANSWERS, true}, {A(d + "2"), 0, HS_SIM_DEST_SILENT, false},
-             {A(d + "3"), 1, HS_SIM_DEST_ANSWERS, false}, {A(d + "4"), 2, HS_SIM_DEST_ANSWERS, false}};
+             {A(d + "3"), 1, HS_SIM_DEST_ANSWERS, false}, {A(d + "4"), 2, HS_SIM_DEST_ANSWERS, false},
+             {A(d + "5"), 3, HS_SIM_DEST_ANSWERS, false}};
   t.prober = family == 4 ? A("198.18.0.1") : A("2001:2::1");
   return t;
 }
@@ -320,6 +329,45 @@ TEST_F(SimResponderV4, TcpAnswersFromTheDestination) {
   check_error(h_->run(p), p, "198.18.0.16", 11, 0);
 }
 
+// Checks the RFC 4884 layout of an ICMP error's payload: the quote padded
+// to 128 bytes, then an extension structure with the MPLS stack 1000, 1001.
+void check_mpls(const Bytes& icmp_payload, const Bytes& probe_ip) {
+  ASSERT_EQ(icmp_payload.size(), 128u + 16u);
+  const std::size_t q = std::min<std::size_t>(probe_ip.size(), 128);
+  EXPECT_TRUE(std::equal(icmp_payload.begin(), icmp_payload.begin() + static_cast<long>(q), probe_ip.begin()));
+  for (std::size_t i = q; i < 128; i++) ASSERT_EQ(icmp_payload[i], 0) << "zero padding at " << i;
+  Bytes ext(icmp_payload.begin() + 128, icmp_payload.end());
+  EXPECT_EQ(ext[0], 0x20) << "extension version 2";
+  EXPECT_EQ(test::reference_checksum(ext), 0) << "extension checksum";
+  EXPECT_EQ((ext[4] << 8 | ext[5]), 12) << "object length";
+  EXPECT_EQ(ext[6], 1) << "class MPLS";
+  EXPECT_EQ(ext[7], 1) << "c-type incoming stack";
+  auto lse = [&](std::size_t o) { return static_cast<std::uint32_t>(ext[o] << 24 | ext[o + 1] << 16 | ext[o + 2] << 8 | ext[o + 3]); };
+  EXPECT_EQ(lse(8) >> 12, 1000u);
+  EXPECT_EQ(lse(8) >> 8 & 1, 0u) << "not bottom of stack";
+  EXPECT_EQ(lse(8) & 0xff, 1u) << "TTL 1";
+  EXPECT_EQ(lse(12) >> 12, 1001u);
+  EXPECT_EQ(lse(12) >> 8 & 1, 1u) << "bottom of stack";
+}
+
+TEST_F(SimResponderV4, MplsLabelStackExtension) {
+  ProbeTemplate t = tmpl(4, Method::UdpParis, "198.19.0.5");
+  Bytes p = probe(t, 2);
+  Out o = h_->run(p);
+  ASSERT_EQ(o.action, XDP_TX);
+  Bytes ip(o.frame.begin() + 14, o.frame.end());
+  EXPECT_EQ(test::reference_checksum(Bytes(ip.begin(), ip.begin() + 20)), 0);
+  EXPECT_EQ((ip[2] << 8 | ip[3]), static_cast<int>(ip.size()));
+  Bytes icmp(ip.begin() + 20, ip.end());
+  EXPECT_EQ(icmp[0], 11);
+  EXPECT_EQ(icmp[5], 32) << "RFC 4884 length: 128 bytes in 32-bit words";
+  EXPECT_EQ(test::reference_checksum(icmp), 0) << "ICMP checksum covers the extension";
+  check_mpls(Bytes(icmp.begin() + 8, icmp.end()), Bytes(p.begin() + 14, p.end()));
+  auto rec = h_->match(o.frame);
+  ASSERT_TRUE(rec) << "the matcher still decodes the (padded) quote";
+  EXPECT_EQ(rec->seq, 500);
+}
+
 TEST_F(SimResponderV4, PortUnreachableFromTheDestination) {
   ProbeTemplate t = tmpl(4, Method::UdpParis, "198.19.0.1");
   Bytes p = probe(t, 6);
@@ -431,6 +479,19 @@ TEST_F(SimResponderV6, TcpAnswersFromTheDestination) {
   check_tcp(o, "2001:2:0:1::1", 0x12, 0, 1001, false);
   o = h_->run(test::tcp_segment(me, A("2001:2:0:1::3"), 40000, 80, 0x02, 1000, 0, 9));
   check_tcp(o, "2001:2:0:1::3", 0x14, 0, 1001);
+}
+
+TEST_F(SimResponderV6, MplsLabelStackExtension) {
+  ProbeTemplate t = tmpl(6, Method::IcmpParis, "2001:2:0:1::5");
+  Bytes p = probe(t, 2);
+  Out o = h_->run(p);
+  ASSERT_EQ(o.action, XDP_TX);
+  Bytes ip(o.frame.begin() + 14, o.frame.end());
+  Bytes icmp(ip.begin() + 40, ip.end());
+  EXPECT_EQ(icmp[4], 16) << "RFC 4884 length: 128 bytes in 64-bit words";
+  EXPECT_EQ(test::reference_checksum(test::with_pseudo_header(&ip[8], &ip[24], 16, 58, icmp)), 0);
+  check_mpls(Bytes(icmp.begin() + 8, icmp.end()), Bytes(p.begin() + 14, p.end()));
+  ASSERT_TRUE(h_->match(o.frame));
 }
 
 TEST_F(SimResponderV6, PacketTooBig) {

@@ -111,6 +111,24 @@ TEST(SimTopology, IcmpLimitChangesOnlyTheLimits) {
   EXPECT_LT(n, limited.routers.size() / 5);
 }
 
+TEST(SimTopology, SomeRoutersReportMplsStacks) {
+  Topology t = generate({8, 20000, 4, 0, 0});
+  std::size_t n = 0;
+  for (std::size_t i = 0; i < t.routers.size(); i++) {
+    const Router& r = t.routers[i];
+    if (!r.mpls_depth) continue;
+    n++;
+    EXPECT_GE(i, 2u);
+    EXPECT_LE(r.mpls_depth, 2);
+    EXPECT_GE(r.mpls_label, 16u) << "labels 0-15 are reserved";
+    EXPECT_LT(r.mpls_label + 1, 1u << 20);
+  }
+  EXPECT_GT(n, 0u);
+  std::ostringstream truth;
+  write_truth(t, truth);
+  EXPECT_NE(truth.str().find(R"("mpls":[)"), std::string::npos);
+}
+
 TEST(SimTopology, LossAppliesToEveryRouter) {
   Topology t = generate({3, 500, 4, 0.01});
   for (const Router& r : t.routers) EXPECT_EQ(r.loss, 655);

@@ -74,6 +74,8 @@ Responder::Responder(const Topology& t) {
       r.flags = src.flags;
       r.icmp_rate = src.icmp_rate;
       r.icmp_burst = src.icmp_burst;
+      r.mpls_label = src.mpls_label;
+      r.mpls_depth = src.mpls_depth;
     }
     update_batch(bpf_map__fd(skel_->maps.hs_sim_routers), rkeys, rvals, "routers");
 

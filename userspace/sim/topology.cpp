@@ -137,6 +137,10 @@ class Builder {
       r.loss = static_cast<std::uint16_t>(std::lround(o_.loss * 65535.0));
       // Always drawn, so --icmp-limit changes the limits and nothing else.
       const bool limited = rng_.chance(0.10) && id >= 2;  // never the shared upstream (ids 0, 1)
+      if (rng_.chance(0.05) && id >= 2) {  // inside an MPLS tunnel
+        r.mpls_label = 16 + rng_.below((1u << 20) - 17);
+        r.mpls_depth = static_cast<std::uint8_t>(rng_.between(1, 2));
+      }
       if (limited && o_.icmp_limit) {
         r.icmp_rate = o_.icmp_limit;
         r.icmp_burst = std::max<std::uint32_t>(1, o_.icmp_limit / 10);
@@ -186,6 +190,8 @@ void write_truth(const Topology& t, std::ostream& out) {
         line += fmt::format(R"({}{{"addr":"{}","silent":{})", w ? "," : "", r.addr.str(),
                             (r.flags & HS_SIM_R_SILENT) ? "true" : "false");
         if (r.icmp_rate) line += fmt::format(R"(,"icmp_rate":{},"icmp_burst":{})", r.icmp_rate, r.icmp_burst);
+        if (r.mpls_depth == 1) line += fmt::format(R"(,"mpls":[{}])", r.mpls_label);
+        if (r.mpls_depth == 2) line += fmt::format(R"(,"mpls":[{},{}])", r.mpls_label, r.mpls_label + 1);
         line += "}";
       }
       line += "]";

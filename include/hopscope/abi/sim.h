@@ -58,8 +58,14 @@ struct hs_sim_router {
 	__u8 _pad;
 	__u32 icmp_rate; /* ICMP messages per second this router sends at most; 0 = no limit */
 	__u32 icmp_burst; /* token-bucket depth (messages) */
+	__u32 mpls_label; /* top label of the stack its Time Exceeded reports (RFC 4950) */
+	__u8 mpls_depth;  /* 0: no MPLS extension; 1 or 2 labels (the second is mpls_label + 1) */
+	__u8 _pad2[3];
 };
-HS_STATIC_ASSERT(sizeof(struct hs_sim_router) == 32, "hs_sim_router layout");
+HS_STATIC_ASSERT(sizeof(struct hs_sim_router) == 40, "hs_sim_router layout");
+
+/* RFC 4884: an ICMP message with extensions pads the quote to this many bytes. */
+#define HS_SIM_EXT_QUOTE 128
 
 
 /* Responder counters (per CPU). */

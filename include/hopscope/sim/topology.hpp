@@ -18,6 +18,8 @@ struct Router {
   std::uint16_t loss = 0;  // 1/65536
   std::uint32_t icmp_rate = 0;   // ICMP messages per second at most; 0 = no limit
   std::uint32_t icmp_burst = 0;  // token-bucket depth
+  std::uint32_t mpls_label = 0;  // top of the MPLS stack its Time Exceeded reports (RFC 4950)
+  std::uint8_t mpls_depth = 0;   // 0, 1 or 2 labels (the second is mpls_label + 1)
 };
 
 struct PathHop {
