@@ -9,6 +9,7 @@
 #include <bpf/bpf_helpers.h>
 
 #include "hopscope/abi/probe.h"
+#include "hopscope/abi/sim.h"
 #include "lib/headers.h"
 
 #define ETH_LEN	   14
@@ -36,6 +37,50 @@ static __always_inline __u16 fold(__u64 s)
 	s = (s & 0xffff) + (s >> 16);
 	s = (s & 0xffff) + (s >> 16);
 	return (__u16)~s;
+}
+
+/*
+ * Resizes the frame to `want` bytes when the ICMP payload starts at offset
+ * `quote` and holds `q` bytes of the probe. Shrinking and growing at the
+ * tail is tried first; where the driver has no tailroom (veth frames that
+ * came from a socket) the frame grows at the head instead and the quote is
+ * moved down into place (q <= 128: a 4-byte word copy in ascending order is
+ * safe as the destination lies below the source).
+ */
+static __always_inline int resize_for_reply(struct xdp_md *ctx, __u32 quote, __u32 q, long want)
+{
+	void *data = (void *)(long)ctx->data;
+	void *end = (void *)(long)ctx->data_end;
+	long cur = end - data;
+
+	if (cur == want || !bpf_xdp_adjust_tail(ctx, (int)(want - cur)))
+		return 0;
+	if (want < cur || q > HS_SIM_EXT_QUOTE)
+		return -1;
+	__u32 grow = (__u32)(want - cur);
+
+	if (grow > 200)
+		return -1;
+	/* Keep the checked value: without the barrier the compiler recomputes it from the packet pointers. */
+	barrier_var(grow);
+	grow &= 0xff;
+	if (bpf_xdp_adjust_head(ctx, -(int)grow))
+		return -1;
+	data = (void *)(long)ctx->data;
+	end = (void *)(long)ctx->data_end;
+	for (int i = 0; i < HS_SIM_EXT_QUOTE / 4; i++) {
+		__u32 off = 4 * i;
+
+		if (off >= q)
+			break;
+		__u32 *dst = HS_PTR(data, quote + off, 4, end);
+		__u32 *src = HS_PTR(data, quote + grow + off, 4, end);
+
+		if (!dst || !src)
+			return -1;
+		*dst = *src;
+	}
+	return 0;
 }
 
 /* Zeroes [from, to) of the packet at `base` (from, to multiples of 4, to - from <= 128). */

@@ -52,9 +52,7 @@ static __always_inline int icmp4_error(struct xdp_md *ctx, __u32 from, __u8 type
 		return -1;
 	data = (void *)(long)ctx->data;
 	end = (void *)(long)ctx->data_end;
-	long cur = end - data, want = 42 + body;
-
-	if (cur != want && bpf_xdp_adjust_tail(ctx, (int)(want - cur)))
+	if (resize_for_reply(ctx, 42, q, 42 + body))
 		return -1;
 	data = (void *)(long)ctx->data;
 	end = (void *)(long)ctx->data_end;

@@ -45,9 +45,7 @@ static __always_inline int icmp6_error(struct xdp_md *ctx, const __u8 *from, __u
 		return -1;
 	data = (void *)(long)ctx->data;
 	end = (void *)(long)ctx->data_end;
-	long cur = end - data, want = 62 + body;
-
-	if (cur != want && bpf_xdp_adjust_tail(ctx, (int)(want - cur)))
+	if (resize_for_reply(ctx, 62, q, 62 + body))
 		return -1;
 	data = (void *)(long)ctx->data;
 	end = (void *)(long)ctx->data_end;

@@ -109,14 +109,18 @@ class SimTrace : public ::testing::TestWithParam<int> {
 }  // namespace
 
 TEST_P(SimTrace, ReproducesTheGroundTruth) {
-  // A destination behind a diamond, one behind a silent router, a silent one, and a few others.
-  const json *diamond = nullptr, *silent_hop = nullptr, *silent_dest = nullptr;
+  // A destination behind a diamond, one behind a silent router, one behind an
+  // MPLS router (its reply grows the frame: on a veth, at the head), a silent
+  // one, and a few others.
+  const json *diamond = nullptr, *silent_hop = nullptr, *silent_dest = nullptr, *mpls = nullptr;
   for (const auto& d : truth_.dests) {
     const json& p = truth_.paths.at(d["path"].get<int>());
-    bool has_diamond = false, has_silent = false;
+    bool has_diamond = false, has_silent = false, has_mpls = false;
     for (const auto& h : p["hops"]) {
       has_diamond |= h.contains("diamond");
       if (h["routers"].size() == 1 && h["routers"][0]["silent"].get<bool>()) has_silent = true;
+      if (h["routers"].size() == 1 && h["routers"][0].contains("mpls") && !h["routers"][0]["silent"].get<bool>())
+        has_mpls = true;
     }
     if (d["reply"] == "silent") {
       if (!silent_dest) silent_dest = &d;
@@ -124,8 +128,10 @@ TEST_P(SimTrace, ReproducesTheGroundTruth) {
     }
     if (has_diamond && !diamond) diamond = &d;
     if (has_silent && !silent_hop) silent_hop = &d;
+    if (has_mpls && !mpls) mpls = &d;
   }
-  ASSERT_TRUE(diamond && silent_hop && silent_dest) << "seed 11 has all three cases";
+  ASSERT_TRUE(diamond && silent_hop && silent_dest && mpls) << "seed 11 has all four cases";
+  check(*mpls);
   check(*diamond);
   check(*silent_hop);
   check(*silent_dest);
@@ -141,6 +147,10 @@ TEST_P(SimTrace, ReproducesTheGroundTruth) {
   EXPECT_NE(sc.output.find("node_precision=1.0000 link_precision=1.0000 paths_exact=" + n + "/" + n + "\n"),
             std::string::npos)
       << sc.output;
+
+  // The responder never failed to build a reply on the real veth.
+  CommandResult st = run_command({kCli, "sim", "status", "--netns", ns(GetParam())});
+  EXPECT_NE(st.output.find(" error=0"), std::string::npos) << st.output;
 }
 
 TEST_P(SimTrace, StatusShowsTheResponderCounters) {
