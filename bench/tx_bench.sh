@@ -1,5 +1,6 @@
 #!/usr/bin/env bash
-# AF_XDP send rate (vs AF_PACKET sendmmsg, same run) and send-timestamp error
+# Send rate: hopscope's AF_XDP sender vs a bare AF_XDP sender, AF_PACKET and raw-socket
+# sendmmsg and zmap (same run, same veth pair, frames counted on arrival), and the send-timestamp error
 # on a veth pair between two namespaces this script creates and always removes.
 set -euo pipefail
 BUILD=${HOPSCOPE_BUILD_DIR:-$(dirname "$0")/../build}
@@ -12,4 +13,11 @@ ip netns add "$RX"
 ip link add name tx0 netns "$TX" numtxqueues 1 numrxqueues 1 type veth peer name rx0 netns "$RX" numtxqueues 1 numrxqueues 1
 ip -n "$TX" link set tx0 up
 ip -n "$RX" link set rx0 up
+# For the raw-socket sender: an address, a route via the peer, a permanent
+# neighbour entry (the sink drops ARP).
+RXMAC=$(ip -n "$RX" -o link show rx0 | sed -n 's/.*link\/ether \([0-9a-f:]*\).*/\1/p')
+ip -n "$TX" addr add 198.18.200.1/32 dev tx0
+ip -n "$TX" route add 198.18.200.2/32 dev tx0
+ip -n "$TX" route add 198.18.0.0/15 via 198.18.200.2 dev tx0
+ip -n "$TX" neigh replace 198.18.200.2 lladdr "$RXMAC" dev tx0 nud permanent
 ip netns exec "$TX" "$BUILD/bench/bench_tx" --if tx0 --peer-ns "$RX" --peer-if rx0 "$@"
