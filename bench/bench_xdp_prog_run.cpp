@@ -10,6 +10,7 @@
 
 #include "bench_sink.skel.h"
 #include "hopscope/reply_matcher.hpp"
+#include "hopscope/sim/responder.hpp"
 #include "reply_builder.hpp"
 
 using namespace hopscope;
@@ -33,6 +34,22 @@ double ns_per_packet(int prog_fd, Bytes frame, ReplyMatcher* drain) {
     if (drain)
       while (drain->poll(0, [](const hs_reply_record&) {}) > 0) {
       }
+  }
+  std::sort(v.begin(), v.end());
+  return v[v.size() / 2];
+}
+
+// Median duration of single runs (repeat = 1): for programs that rewrite the
+// packet in place, which `repeat` would rerun on their own output.
+double single_run_ns(int prog_fd, const Bytes& frame, int runs = 3001) {
+  std::vector<double> v;
+  Bytes out(4096);
+  for (int r = 0; r < runs; r++) {
+    LIBBPF_OPTS(bpf_test_run_opts, opts, .data_in = frame.data(), .data_out = out.data(),
+                .data_size_in = static_cast<__u32>(frame.size()), .data_size_out = static_cast<__u32>(out.size()),
+                .repeat = 1);
+    if (bpf_prog_test_run_opts(prog_fd, &opts) != 0) return -1;
+    v.push_back(opts.duration);
   }
   std::sort(v.begin(), v.end());
   return v[v.size() / 2];
@@ -105,6 +122,52 @@ int main() {
   auto c = matcher.counters();
   std::printf("matcher counters: matched=%llu ringbuf_full=%llu\n", (unsigned long long)c[HS_CNT_MATCHED],
               (unsigned long long)c[HS_CNT_RINGBUF_FULL]);
+
+  // The sim responder, on a generated 20,000-destination Internet, one packet per run.
+  for (int family : {4, 6}) {
+    sim::Topology topo = sim::generate({1, 20000, family, 0, 0});
+    sim::Responder responder(topo);
+    // A destination whose path has a plain router, a full-quote router and an MPLS router.
+    const sim::Destination& d = topo.dests[0];
+    const sim::Path& path = topo.paths[d.path];
+    auto ttl_where = [&](auto pred) {
+      for (std::size_t i = 0; i < path.hops.size(); i++)
+        if (path.hops[i].width == 1 && pred(topo.routers[path.hops[i].router])) return static_cast<int>(i + 1);
+      return 0;
+    };
+    const int plain = ttl_where([](const sim::Router& r) { return r.flags == 0 && !r.mpls_depth; });
+    const int full = ttl_where([](const sim::Router& r) { return r.flags == HS_SIM_R_FULL_QUOTE && !r.mpls_depth; });
+    ProbeTemplate pt;
+    pt.src = topo.prober;
+    pt.dst = d.addr;
+    pt.key = key;
+    auto frame = [&](Method m, int ttl) {
+      pt.method = m;
+      Bytes f(2048);
+      f.resize(build_probe(pt, {0, 77, static_cast<std::uint8_t>(ttl)}, f));
+      return f;
+    };
+    const double ref1 = single_run_ns(ref_fd, rows[0].frame);
+    std::printf("\nsim responder, IPv%d, single runs (median of 3001; same method for the reference)\n", family);
+    std::printf("%-55s %10.1f %12s\n", "reference: empty XDP program", ref1, "1.00x");
+    struct Case {
+      std::string name;
+      Bytes f;
+    };
+    std::vector<Case> cases;
+    if (family == 4) {
+      if (plain) cases.push_back({"Time Exceeded, IP header + 8 quote", frame(Method::UdpParis, plain)});
+      if (full) cases.push_back({"Time Exceeded, full quote", frame(Method::UdpParis, full)});
+    } else if (plain) {
+      cases.push_back({"Time Exceeded (IPv6 routers quote the whole probe)", frame(Method::UdpParis, plain)});
+    }
+    cases.push_back({"Port Unreachable from the destination", frame(Method::UdpParis, 31)});
+    cases.push_back({"Echo Reply from the destination", frame(Method::IcmpParis, 31)});
+    for (const auto& cs : cases) {
+      const double ns = single_run_ns(responder.prog_fd(), cs.f);
+      std::printf("%-55s %10.1f %11.2fx\n", cs.name.c_str(), ns, ns / ref1);
+    }
+  }
   hs_bench_sink__destroy(ref);
   return 0;
 }
