@@ -4,6 +4,8 @@
 # up and always takes it down.
 set -euo pipefail
 cd "$(dirname "$0")/.."
+./scripts/install-deps.sh >/dev/null
+./scripts/build.sh >/dev/null
 BUILD=${HOPSCOPE_BUILD_DIR:-build}
 NS=hsbench-loop-$$
 TRUTH=$(mktemp /tmp/hopscope-loop-truth.XXXXXX)

@@ -3,7 +3,10 @@
 # sendmmsg and zmap (same run, same veth pair, frames counted on arrival), and the send-timestamp error
 # on a veth pair between two namespaces this script creates and always removes.
 set -euo pipefail
-BUILD=${HOPSCOPE_BUILD_DIR:-$(dirname "$0")/../build}
+cd "$(dirname "$0")/.."
+./scripts/install-deps.sh >/dev/null
+./scripts/build.sh >/dev/null
+BUILD=${HOPSCOPE_BUILD_DIR:-build}
 TX=hsbench-tx-$$
 RX=hsbench-rx-$$
 cleanup() { ip netns del "$TX" 2>/dev/null || true; ip netns del "$RX" 2>/dev/null || true; }
