@@ -1,0 +1,58 @@
+// Survey targets: addresses and CIDR blocks from a file (one per line, '#'
+// comments) and/or the command line, kept as blocks — never expanded into an
+// array: target i is computed from the blocks.
+#pragma once
+
+#include <cstdint>
+#include <istream>
+#include <stdexcept>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "hopscope/address.hpp"
+
+namespace hopscope::survey {
+
+struct TargetBlock {
+  IpAddress base;  // network address (host bits zero)
+  int prefix_len = 32;
+  [[nodiscard]] std::uint64_t size() const;  // addresses in the block
+};
+
+// A bad line: the message names the source and the line number.
+class TargetError : public std::runtime_error {
+ public:
+  using std::runtime_error::runtime_error;
+};
+
+class TargetList {
+ public:
+  // Largest number of targets one survey accepts (2^32).
+  static constexpr std::uint64_t kMaxTargets = 1ull << 32;
+
+  // Adds "ADDR" or "ADDR/LEN"; throws TargetError with `where` in the message.
+  void add(std::string_view text, const std::string& where);
+  // Reads a target file. With skip_bad, bad lines are recorded in skipped()
+  // instead of throwing.
+  void add_file(std::istream& in, const std::string& name, bool skip_bad);
+
+  [[nodiscard]] std::uint64_t size() const { return count_; }
+  [[nodiscard]] int family() const { return family_; }  // 0 while empty
+  [[nodiscard]] const std::vector<TargetBlock>& blocks() const { return blocks_; }
+  [[nodiscard]] const std::vector<std::string>& skipped() const { return skipped_; }
+  // The i-th target (0 <= i < size()), O(log blocks).
+  [[nodiscard]] IpAddress at(std::uint64_t i) const;
+
+ private:
+  std::vector<TargetBlock> blocks_;
+  std::vector<std::uint64_t> starts_;  // index of each block's first target
+  std::vector<std::string> skipped_;
+  std::uint64_t count_ = 0;
+  int family_ = 0;
+};
+
+// Parses "ADDR" or "ADDR/LEN" into a block; throws std::invalid_argument with the reason.
+TargetBlock parse_block(std::string_view text);
+
+}  // namespace hopscope::survey

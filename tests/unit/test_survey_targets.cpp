@@ -1,0 +1,78 @@
+#include <gtest/gtest.h>
+
+#include <set>
+#include <sstream>
+
+#include "hopscope/survey/targets.hpp"
+
+using namespace hopscope;
+using namespace hopscope::survey;
+
+TEST(Targets, FileWithCommentsAddressesAndBlocks) {
+  std::istringstream in(
+      "# a survey list\n"
+      "198.18.0.1\n"
+      "\n"
+      "   198.19.0.0/30   # four addresses\n"
+      "198.18.5.5/32\n");
+  TargetList t;
+  t.add_file(in, "list.txt", false);
+  ASSERT_EQ(t.size(), 6u);
+  EXPECT_EQ(t.family(), 4);
+  EXPECT_EQ(t.at(0).str(), "198.18.0.1");
+  EXPECT_EQ(t.at(1).str(), "198.19.0.0");
+  EXPECT_EQ(t.at(4).str(), "198.19.0.3");
+  EXPECT_EQ(t.at(5).str(), "198.18.5.5");
+}
+
+TEST(Targets, CommandLineCidrsAndIpv6) {
+  TargetList t;
+  t.add("2001:2:0:1::/120", "argument 1");
+  t.add("2001:2::ff", "argument 2");
+  ASSERT_EQ(t.size(), 257u);
+  EXPECT_EQ(t.family(), 6);
+  EXPECT_EQ(t.at(255).str(), "2001:2:0:1::ff");
+  EXPECT_EQ(t.at(256).str(), "2001:2::ff");
+}
+
+TEST(Targets, WholeRangesWithoutExpanding) {
+  TargetList t;
+  t.add("198.18.0.0/15", "x");
+  EXPECT_EQ(t.size(), 131072u);
+  EXPECT_EQ(t.at(131071).str(), "198.19.255.255");
+  EXPECT_EQ(t.at(256).str(), "198.18.1.0") << "carry across bytes";
+  TargetList big;
+  big.add("2001:2::/96", "y");
+  EXPECT_EQ(big.size(), 1ull << 32);
+  EXPECT_EQ(big.at((1ull << 32) - 1).str(), "2001:2::ffff:ffff");
+}
+
+TEST(Targets, BadLinesNameTheLine) {
+  auto error_of = [](const std::string& text) {
+    std::istringstream in(text);
+    TargetList t;
+    try {
+      t.add_file(in, "list.txt", false);
+    } catch (const TargetError& e) {
+      return std::string(e.what());
+    }
+    return std::string("no error");
+  };
+  EXPECT_EQ(error_of("198.18.0.1\nnot-an-ip\n"), "list.txt line 2: 'not-an-ip' is not an IPv4 or IPv6 address");
+  EXPECT_EQ(error_of("198.18.0.1/24\n"), "list.txt line 1: host bits set in '198.18.0.1/24' (did you mean 198.18.0.0/24?)");
+  EXPECT_EQ(error_of("198.18.0.0/33\n"), "list.txt line 1: bad prefix length '/33' (0..32)");
+  EXPECT_EQ(error_of("198.18.0.0/x\n"), "list.txt line 1: bad prefix length '/x' (0..32)");
+  EXPECT_EQ(error_of("198.18.0.1\n2001:2::1\n"),
+            "list.txt line 2: mixes IPv6 with the IPv4 targets before it (one family per survey)");
+  EXPECT_EQ(error_of("2001:2::/64\n"), "list.txt line 1: more than 4294967296 targets in all");
+}
+
+TEST(Targets, SkipBadRecordsEverySkippedLine) {
+  std::istringstream in("198.18.0.1\nbogus\n198.18.0.2\n198.18.0.3/16\n");
+  TargetList t;
+  t.add_file(in, "l", true);
+  EXPECT_EQ(t.size(), 2u);
+  ASSERT_EQ(t.skipped().size(), 2u);
+  EXPECT_NE(t.skipped()[0].find("l line 2"), std::string::npos);
+  EXPECT_NE(t.skipped()[1].find("l line 4"), std::string::npos);
+}
