@@ -35,6 +35,10 @@ class XdpTransport final : public ProbeTransport {
   [[nodiscard]] const ProbeTemplate& probe_template() const { return tmpl_; }
   [[nodiscard]] const char* tx_mode() const { return xsk_->mode(); }
   [[nodiscard]] MatcherCounters counters() const { return matcher_->counters(); }
+  // For engines that build their own probes (survey): the sender belongs to
+  // the sending thread, the matcher to the receiving thread.
+  [[nodiscard]] XskSender& sender() { return *xsk_; }
+  [[nodiscard]] ReplyMatcher& matcher() { return *matcher_; }
 
  private:
   Route route_;

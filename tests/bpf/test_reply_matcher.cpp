@@ -178,6 +178,8 @@ std::vector<Case> cases() {
          expect_identity(r, I4, "198.18.8.2");
          EXPECT_EQ(r.kind, HS_REPLY_ECHO_REPLY);
          EXPECT_EQ(r.icmp_type, 0);
+         EXPECT_EQ(r.quoted_len, 60) << "the request's length";
+         EXPECT_FALSE(r.flags & HS_RF_QUOTE_FULL) << "an echo reply quotes nothing";
        }},
       {"v4_outer_ip_options",
        [] {
@@ -295,6 +297,7 @@ std::vector<Case> cases() {
          expect_identity(r, I6, "2001:2:0:8::2");
          EXPECT_EQ(r.kind, HS_REPLY_ECHO_REPLY);
          EXPECT_EQ(r.icmp_type, 129);
+         EXPECT_EQ(r.quoted_len, 80) << "the request's length";
        }},
       {"v6_outer_hop_by_hop_header",
        [] {

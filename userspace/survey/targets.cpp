@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <charconv>
+#include <cstring>
 
 namespace hopscope::survey {
 namespace {
@@ -98,6 +99,55 @@ void TargetList::add_file(std::istream& in, const std::string& name, bool skip_b
       skipped_.push_back(e.what());
     }
   }
+}
+
+namespace {
+// Offset of `a` from `base` if `a` lies in the block, else nullopt.
+std::optional<std::uint64_t> offset_in(const TargetBlock& b, const IpAddress& a) {
+  if (a.family() != b.base.family()) return std::nullopt;
+  const auto& x = a.bytes();
+  const auto& y = b.base.bytes();
+  const auto full = static_cast<std::size_t>(b.prefix_len / 8);
+  if (std::memcmp(x.data(), y.data(), full) != 0) return std::nullopt;
+  if (const int rem = b.prefix_len % 8) {
+    const auto m = static_cast<std::uint8_t>(0xff << (8 - rem));
+    if ((x[full] & m) != (y[full] & m)) return std::nullopt;
+  }
+  // Host bits of the base are zero and blocks hold at most 2^32 addresses,
+  // so the offset is the difference of the low 64 bits.
+  const std::size_t len = a.size();
+  std::uint64_t off = 0, base_low = 0;
+  for (std::size_t i = len >= 8 ? len - 8 : 0; i < len; i++) {
+    off = off << 8 | x[i];
+    base_low = base_low << 8 | y[i];
+  }
+  return off - base_low;
+}
+}  // namespace
+
+void TargetList::freeze() {
+  by_base_.resize(blocks_.size());
+  for (std::size_t i = 0; i < blocks_.size(); i++) by_base_[i] = i;
+  std::sort(by_base_.begin(), by_base_.end(),
+            [&](std::size_t a, std::size_t b) { return blocks_[a].base < blocks_[b].base; });
+  for (std::size_t i = 1; i < by_base_.size(); i++) {
+    const TargetBlock& prev = blocks_[by_base_[i - 1]];
+    const TargetBlock& cur = blocks_[by_base_[i]];
+    if (offset_in(prev, cur.base))
+      throw TargetError("overlapping targets: " + cur.base.str() + "/" + std::to_string(cur.prefix_len) +
+                        " lies inside " + prev.base.str() + "/" + std::to_string(prev.prefix_len) +
+                        " (each target must appear once)");
+  }
+}
+
+std::optional<std::uint64_t> TargetList::index_of(const IpAddress& addr) const {
+  auto it = std::upper_bound(by_base_.begin(), by_base_.end(), addr,
+                             [&](const IpAddress& a, std::size_t b) { return a < blocks_[b].base; });
+  if (it == by_base_.begin()) return std::nullopt;
+  const std::size_t k = *(it - 1);
+  const auto off = offset_in(blocks_[k], addr);
+  if (!off) return std::nullopt;
+  return starts_[k] + *off;
 }
 
 IpAddress TargetList::at(std::uint64_t i) const {

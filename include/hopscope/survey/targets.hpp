@@ -5,6 +5,7 @@
 
 #include <cstdint>
 #include <istream>
+#include <optional>
 #include <stdexcept>
 #include <string>
 #include <string_view>
@@ -43,10 +44,16 @@ class TargetList {
   [[nodiscard]] const std::vector<std::string>& skipped() const { return skipped_; }
   // The i-th target (0 <= i < size()), O(log blocks).
   [[nodiscard]] IpAddress at(std::uint64_t i) const;
+  // Sorts the lookup index and refuses overlapping blocks (TargetError): after
+  // it, every target has exactly one index. Call once all targets are added.
+  void freeze();
+  // Index of `addr` among the targets (after freeze()), O(log blocks).
+  [[nodiscard]] std::optional<std::uint64_t> index_of(const IpAddress& addr) const;
 
  private:
   std::vector<TargetBlock> blocks_;
   std::vector<std::uint64_t> starts_;  // index of each block's first target
+  std::vector<std::size_t> by_base_;   // block numbers sorted by base address (freeze())
   std::vector<std::string> skipped_;
   std::uint64_t count_ = 0;
   int family_ = 0;

@@ -1,0 +1,49 @@
+// `hopscope survey`: many destinations, every (target, TTL) pair once in a
+// keyed random order at a fixed rate, through AF_XDP, replies matched in XDP.
+#pragma once
+
+#include <chrono>
+#include <cstdint>
+#include <cstdio>
+#include <ostream>
+#include <string>
+
+#include "hopscope/probe_builder.hpp"
+#include "hopscope/reply_matcher.hpp"
+#include "hopscope/survey/targets.hpp"
+
+namespace hopscope::survey {
+
+struct SurveyOptions {
+  Method method = Method::UdpParis;
+  int max_ttl = 32;
+  double rate = 100000;                  // probes per second
+  std::uint64_t seed = 1;                // order of the (target, TTL) pairs
+  std::chrono::milliseconds wait{1000};  // for replies after the last probe (< 2.1 s)
+  std::string ifname;                    // empty: from the route to the first target
+  std::FILE* progress = nullptr;         // where to draw a live progress line (a terminal)
+};
+
+struct SurveySummary {
+  std::uint64_t targets = 0;
+  std::uint64_t pairs = 0;     // (target, TTL) pairs in the space
+  std::uint64_t probes_sent = 0;
+  std::uint64_t skipped = 0;   // pairs beyond a destination already reached
+  std::uint64_t replies = 0;   // decoded replies
+  std::uint64_t unmatched = 0; // validated but not decodable as a survey reply
+  std::uint64_t reached = 0;   // destinations that answered
+  std::uint64_t dropped = 0;   // lost inside hopscope (ring buffer full)
+  double probing_s = 0;        // first to last probe
+  double duration_s = 0;       // whole survey, the final wait included
+  std::string tx_mode;
+  std::string ifname;
+  MatcherCounters matcher{};
+};
+
+// Runs the survey; writes one trace object (NDJSON) per target to `out`.
+SurveySummary run_survey(const TargetList& targets, const SurveyOptions& opts, std::ostream& out);
+// The summary; its last line is
+// "probes_sent=… replies=… destinations=… duration_s=… rate_pps=… dropped=…".
+std::string summary_text(const SurveySummary& s);
+
+}  // namespace hopscope::survey

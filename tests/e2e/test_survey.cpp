@@ -1,0 +1,139 @@
+// End to end: `hopscope survey` through the simulated Internet (scored
+// against its truth) and through the real-router lab.
+#include <gtest/gtest.h>
+#include <unistd.h>
+
+#include <fstream>
+#include <nlohmann/json.hpp>
+#include <regex>
+#include <sstream>
+
+#include "../support/privileges.hpp"
+#include "hopscope/lab.hpp"
+#include "hopscope/process.hpp"
+
+using namespace hopscope;
+using nlohmann::json;
+
+namespace {
+
+const std::string kCli = HOPSCOPE_CLI;
+
+std::string last_line(const std::string& s) {
+  const auto end = s.find_last_not_of('\n');
+  const auto start = s.rfind('\n', end);
+  return s.substr(start == std::string::npos ? 0 : start + 1, end - (start == std::string::npos ? 0 : start + 1) + 1);
+}
+
+class SurveySim : public ::testing::TestWithParam<int> {
+ protected:
+  std::string ns() const { return "hse2e-survey" + std::to_string(GetParam()); }
+  std::string file(const char* what) const {
+    return "/tmp/hopscope-e2e-" + std::string(what) + std::to_string(GetParam()) + ".ndjson";
+  }
+  void TearDown() override {
+    if (geteuid() != 0) return;
+    run_command({kCli, "sim", "down", "--netns", ns()});
+    std::remove(file("truth").c_str());
+    std::remove(file("survey").c_str());
+  }
+};
+
+}  // namespace
+
+TEST_P(SurveySim, FindsTheWholeTopology) {
+  HS_REQUIRE_ROOT();
+  const int family = GetParam();
+  CommandResult up = run_command({kCli, "sim", "up", "--seed", "21", "--destinations", "4096", "--family",
+                                  std::to_string(family), "--netns", ns(), "--truth", file("truth")});
+  ASSERT_EQ(up.status, 0) << up.output;
+  // The sim's destinations: IPv4 from the top of the /15, IPv6 2001:2:0:G::H in blocks of 256.
+  std::vector<std::string> args = {kCli, "survey", "--netns", ns(), "-r", "40000", "-O", file("survey"), "--seed", "9"};
+  if (family == 4) {
+    args.push_back("198.19.240.0/20");
+  } else {
+    std::ofstream t("/tmp/hopscope-e2e-targets6.txt");
+    t << "# the sim's first 16 groups of 256\n";
+    for (int g = 1; g <= 16; g++) t << "2001:2:0:" << std::hex << g << "::/120\n";
+    args.insert(args.end(), {"--targets", "/tmp/hopscope-e2e-targets6.txt"});
+  }
+  CommandResult r = run_command(args);
+  ASSERT_EQ(r.status, 0) << r.output;
+  const std::string summary = last_line(r.output);
+  std::smatch m;
+  ASSERT_TRUE(std::regex_match(summary, m,
+                               std::regex(R"(probes_sent=(\d+) replies=(\d+) destinations=(\d+) duration_s=([\d.]+) )"
+                                          R"(rate_pps=(\d+) dropped=(\d+))")))
+      << summary;
+  EXPECT_EQ(m[3], "4096");
+  EXPECT_EQ(m[6], "0") << "nothing lost inside hopscope";
+  EXPECT_NEAR(std::stod(m[5]), 40000, 40000 * 0.02) << "the rate, within 2%";
+
+  // One trace object per destination, in the trace schema.
+  std::ifstream in(file("survey"));
+  std::size_t lines = 0;
+  for (std::string l; std::getline(in, l); lines++) {
+    json j = json::parse(l);
+    ASSERT_EQ(j["type"], "trace");
+    ASSERT_TRUE(j["hops"].is_array());
+  }
+  EXPECT_EQ(lines, 4096u);
+
+  // IPv6: the sim's hosts are ::1..::100, so each /120 holds one address (::0)
+  // that is no destination and misses one (::100): 16 unknown, 4080 scored.
+  const std::string exact = family == 4 ? "4096/4096" : "4080/4080";
+  CommandResult sc = run_command({kCli, "score", "--truth", file("truth"), file("survey")});
+  ASSERT_EQ(sc.status, 0) << sc.output;
+  EXPECT_EQ(last_line(sc.output),
+            "node_recall=1.0000 link_recall=1.0000 node_precision=1.0000 link_precision=1.0000 paths_exact=" + exact)
+      << sc.output;
+  EXPECT_NE(sc.output.find(family == 4 ? "unknown_destinations=0" : "unknown_destinations=16"), std::string::npos);
+}
+
+INSTANTIATE_TEST_SUITE_P(Families, SurveySim, ::testing::Values(4, 6),
+                         [](const auto& p) { return "IPv" + std::to_string(p.param); });
+
+TEST(SurveyLab, RealRoutersMatchTheTrace) {
+  HS_REQUIRE_ROOT();
+  Lab lab("hse2e-sv");
+  lab.up();
+  struct Down {
+    Lab& l;
+    ~Down() { l.down(); }
+  } down{lab};
+  const std::string out = "/tmp/hopscope-e2e-lab-survey.ndjson";
+  CommandResult r = run_command({kCli, "survey", "--netns", lab.info().prober_ns, "198.18.8.2", "198.18.7.2",
+                                 "198.18.2.2", "-r", "2000", "-m", "10", "-O", out});
+  ASSERT_EQ(r.status, 0) << r.output;
+  std::ifstream in(out);
+  std::map<std::string, json> by_dst;
+  for (std::string l; std::getline(in, l);) {
+    json j = json::parse(l);
+    by_dst[j["dst"]] = j;
+  }
+  std::remove(out.c_str());
+  ASSERT_EQ(by_dst.size(), 3u);
+  const json& d = by_dst["198.18.8.2"];
+  EXPECT_EQ(d["stop_reason"], "completed");
+  ASSERT_EQ(d["hops"].size(), 6u);
+  EXPECT_EQ(d["hops"][0]["replies"][0]["addr"], "198.18.1.2");
+  EXPECT_TRUE(d["hops"][3]["replies"].empty()) << "the silent router";
+  EXPECT_EQ(d["hops"][5]["replies"][0]["addr"], "198.18.8.2");
+  EXPECT_EQ(by_dst["198.18.7.2"]["hops"].size(), 5u);
+  EXPECT_EQ(by_dst["198.18.2.2"]["hops"].size(), 2u);
+}
+
+TEST(SurveyCli, BadTargetsAreNamed) {
+  const std::string f = "/tmp/hopscope-e2e-badtargets.txt";
+  std::ofstream(f) << "198.18.0.1\n# fine\n198.18.0.300\n";
+  CommandResult r = run_command({kCli, "survey", "--targets", f});
+  EXPECT_NE(r.status, 0);
+  EXPECT_NE(r.output.find(f + " line 3: '198.18.0.300' is not an IPv4 or IPv6 address"), std::string::npos) << r.output;
+  r = run_command({kCli, "survey"});
+  EXPECT_NE(r.status, 0);
+  EXPECT_NE(r.output.find("no targets"), std::string::npos) << r.output;
+  r = run_command({kCli, "survey", "198.18.0.0/24", "198.18.0.5"});
+  EXPECT_NE(r.status, 0);
+  EXPECT_NE(r.output.find("overlapping targets"), std::string::npos) << r.output;
+  std::remove(f.c_str());
+}

@@ -1,0 +1,94 @@
+// hopscope survey [CIDR...] [--targets FILE] [-r RATE] [-m MAXTTL] [-M METHOD] [--seed S] [-O FILE]
+#include <unistd.h>
+
+#include <cstdio>
+#include <fstream>
+#include <iostream>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "commands.hpp"
+#include "hopscope/netns.hpp"
+#include "hopscope/survey/survey.hpp"
+
+namespace hopscope::cli {
+namespace {
+
+struct SurveyArgs {
+  std::vector<std::string> cidrs;
+  std::string targets_file;
+  bool skip_bad = false;
+  double rate = 100000;
+  int max_ttl = 32;
+  std::string method = "udp-paris";
+  std::uint64_t seed = 1;
+  std::string output;
+  double wait_s = 1.0;
+  std::string iface;
+  std::string netns;
+};
+
+void run(const SurveyArgs& a) {
+  survey::SurveyOptions o;
+  if (!parse_method(a.method, o.method)) throw CLI::ValidationError("--method", "must be udp-paris or icmp-paris");
+  survey::TargetList targets;
+  if (!a.targets_file.empty()) {
+    std::ifstream file;
+    std::istream* in = &std::cin;
+    if (a.targets_file != "-") {
+      file.open(a.targets_file);
+      if (!file) throw std::runtime_error("cannot read the target file '" + a.targets_file + "'");
+      in = &file;
+    }
+    targets.add_file(*in, a.targets_file == "-" ? "stdin" : a.targets_file, a.skip_bad);
+  }
+  for (std::size_t i = 0; i < a.cidrs.size(); i++) targets.add(a.cidrs[i], "argument '" + a.cidrs[i] + "'");
+  for (const auto& why : targets.skipped()) std::fprintf(stderr, "hopscope: skipped %s\n", why.c_str());
+  if (targets.size() == 0) throw std::runtime_error("no targets: give CIDRs or --targets FILE");
+  targets.freeze();
+
+  o.max_ttl = a.max_ttl;
+  o.rate = a.rate;
+  o.seed = a.seed;
+  o.wait = std::chrono::milliseconds(static_cast<long>(a.wait_s * 1000));
+  o.ifname = a.iface;
+  o.progress = isatty(STDERR_FILENO) ? stderr : nullptr;
+  if (!a.netns.empty()) enter_netns(a.netns);
+
+  std::ofstream file;
+  std::ostream* out = &std::cout;
+  if (!a.output.empty()) {
+    file.open(a.output);
+    if (!file) throw std::runtime_error("cannot write '" + a.output + "'");
+    out = &file;
+  }
+  survey::SurveySummary s = survey::run_survey(targets, o, *out);
+  out->flush();
+  if (!*out) throw std::runtime_error("error writing the results");
+  // The summary goes to stdout when the results go to a file, else to stderr.
+  std::fputs(survey::summary_text(s).c_str(), a.output.empty() ? stderr : stdout);
+}
+
+}  // namespace
+
+void add_survey_command(CLI::App& app) {
+  auto a = std::make_shared<SurveyArgs>();
+  auto* s = app.add_subcommand("survey", "Trace many destinations at a fixed probing rate");
+  s->add_option("CIDR", a->cidrs, "Targets: addresses or CIDR blocks");
+  s->add_option("--targets", a->targets_file, "File of targets, one address or CIDR per line, '#' comments; - for stdin");
+  s->add_flag("--skip-bad", a->skip_bad, "Skip bad target lines (each is reported) instead of stopping");
+  s->add_option("-r,--rate", a->rate, "Probes per second")->check(CLI::Range(1.0, 1e8))->capture_default_str();
+  s->add_option("-m,--max-ttl", a->max_ttl, "Max TTL")->check(CLI::Range(1, 64))->capture_default_str();
+  s->add_option("-M,--method", a->method, "udp-paris | icmp-paris")->capture_default_str();
+  s->add_option("--seed", a->seed, "Seed of the random (target, TTL) order")->capture_default_str();
+  s->add_option("-O,--output", a->output, "Write the traces (NDJSON, one per destination) here instead of stdout");
+  s->add_option("-w,--wait", a->wait_s, "Seconds to wait for replies after the last probe")
+      ->check(CLI::Range(0.0, 2.0))
+      ->capture_default_str();
+  s->add_option("-i,--interface", a->iface, "Egress interface (default: from the route)");
+  s->add_option("--netns", a->netns, "Run inside this network namespace (ip netns name)");
+  s->callback([a] { run(*a); });
+}
+
+}  // namespace hopscope::cli

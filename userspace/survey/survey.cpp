@@ -1,0 +1,139 @@
+#include "hopscope/survey/survey.hpp"
+
+#include <array>
+#include <chrono>
+#include <memory>
+#include <stdexcept>
+#include <thread>
+
+#include <fmt/format.h>
+
+#include "hopscope/clock.hpp"
+#include "hopscope/survey/collector.hpp"
+#include "hopscope/survey/probe_codec.hpp"
+#include "hopscope/survey/scheduler.hpp"
+#include "hopscope/survey/token_bucket.hpp"
+#include "hopscope/xdp_transport.hpp"
+
+namespace hopscope::survey {
+namespace {
+
+constexpr std::size_t kBatch = 64;
+
+void draw_progress(std::FILE* f, const Scheduler& s, std::uint64_t sent, const Collector& c, double elapsed) {
+  const double rate = elapsed > 0 ? static_cast<double>(sent) / elapsed : 0;
+  const double left = static_cast<double>(s.total() - s.position());
+  const double eta = rate > 0 ? left / rate : 0;
+  std::fprintf(f, "\r\033[Ksent %llu (%.0f pps), replies %llu, destinations reached %llu, %.1f%% of pairs, ETA %.0f s",
+               (unsigned long long)sent, rate, (unsigned long long)c.replies(), (unsigned long long)c.reached(),
+               100.0 * static_cast<double>(s.position()) / static_cast<double>(s.total()), eta);
+  std::fflush(f);
+}
+
+}  // namespace
+
+SurveySummary run_survey(const TargetList& targets, const SurveyOptions& o, std::ostream& out) {
+  if (targets.size() == 0) throw std::invalid_argument("no targets");
+  if (o.max_ttl < 1 || o.max_ttl > ProbeCodec::kMaxTtl)
+    throw std::invalid_argument("max TTL must be 1.." + std::to_string(ProbeCodec::kMaxTtl) + " for a survey");
+  if (!(o.rate > 0)) throw std::invalid_argument("rate must be positive");
+  if (o.wait.count() < 0 || static_cast<std::uint64_t>(o.wait.count()) * 1'000'000 >= ProbeCodec::kWrapNs)
+    throw std::invalid_argument("wait must be below 2.09 s (the probes' send time wraps after 2.097 s)");
+
+  const ProbeCodec codec(targets.family(), o.method);
+  XdpTransportConfig tc;
+  tc.dst = targets.at(0);
+  tc.method = o.method;
+  tc.ifname = o.ifname;
+  tc.ip_len = codec.ip_len(o.max_ttl);  // the largest probe must fit the MTU
+  XdpTransport transport(tc);
+  ProbeTemplate tmpl = transport.probe_template();
+
+  // Per destination: one byte, the TTL where it answered (0 = not yet).
+  auto dist = std::make_unique<std::atomic<std::uint8_t>[]>(targets.size());
+  Collector collector(targets, codec, dist.get());
+  Scheduler scheduler(targets.size(), o.max_ttl, o.seed, dist.get());
+  const auto start_ms =
+      std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::system_clock::now().time_since_epoch())
+          .count();
+
+  std::jthread rx([&](std::stop_token st) {
+    auto handler = [&](const hs_reply_record& r) { collector.on_reply(r); };
+    while (!st.stop_requested()) transport.matcher().poll(5, handler);
+    while (transport.matcher().poll(0, handler) > 0) {
+    }
+  });
+
+  SurveySummary s;
+  s.targets = targets.size();
+  s.pairs = scheduler.total();
+  s.tx_mode = std::string("af_xdp-") + transport.tx_mode();
+  s.ifname = transport.route().ifname;
+  TokenBucket bucket(o.rate, TokenBucket::default_burst(o.rate), mono_ns());
+  std::array<SurveyProbe, kBatch> batch;
+  std::array<std::uint64_t, kBatch> stamps;
+  const std::uint64_t t0 = mono_ns();
+  std::uint64_t next_progress = t0;
+  while (!scheduler.done()) {
+    const std::uint64_t now = mono_ns();
+    const std::uint64_t avail = bucket.available(now);
+    if (avail == 0) {
+      const std::uint64_t wait = bucket.wait_ns(1);
+      if (wait > 50'000) std::this_thread::sleep_for(std::chrono::nanoseconds(wait));
+      continue;
+    }
+    const std::size_t n = scheduler.next(std::span(batch.data(), std::min<std::uint64_t>(kBatch, avail)));
+    std::size_t done = 0;
+    while (done < n) {
+      done += transport.sender().send(
+          n - done,
+          [&](std::size_t i, std::span<std::uint8_t> buf) {
+            const SurveyProbe& p = batch[done + i];
+            tmpl.dst = targets.at(p.target);
+            tmpl.ip_len = codec.ip_len(p.ttl);
+            return build_probe(tmpl, {0, ProbeCodec::seq_at(mono_ns()), p.ttl}, buf);
+          },
+          std::span(stamps));
+    }
+    bucket.consume(n);
+    s.probes_sent += n;
+    if (o.progress && now >= next_progress) {
+      draw_progress(o.progress, scheduler, s.probes_sent, collector, static_cast<double>(now - t0) / 1e9);
+      next_progress = now + 500'000'000;
+    }
+  }
+  const std::uint64_t t1 = mono_ns();
+  std::this_thread::sleep_for(o.wait);  // the last replies
+  rx.request_stop();
+  rx.join();
+  if (o.progress) {
+    draw_progress(o.progress, scheduler, s.probes_sent, collector, static_cast<double>(t1 - t0) / 1e9);
+    std::fputc('\n', o.progress);
+  }
+
+  s.probing_s = static_cast<double>(t1 - t0) / 1e9;
+  s.duration_s = static_cast<double>(mono_ns() - t0) / 1e9;
+  s.skipped = scheduler.skipped();
+  s.replies = collector.replies();
+  s.unmatched = collector.unmatched();
+  s.reached = collector.reached();
+  s.matcher = transport.counters();
+  s.dropped = s.matcher[HS_CNT_RINGBUF_FULL];
+  collector.write(out, {transport.route().src, o.method, o.max_ttl, start_ms, s.tx_mode});
+  return s;
+}
+
+std::string summary_text(const SurveySummary& s) {
+  std::string m;
+  for (int i = 0; i < HS_CNT_MAX; i++) m += fmt::format(" {}={}", counter_name(i), s.matcher[i]);
+  return fmt::format(
+      "survey: {} targets, {} (target, TTL) pairs in a random order; {} skipped beyond a reached destination\n"
+      "survey: {} destinations answered; {} replies not decodable as survey replies\n"
+      "survey: {} on {}; probing {:.3f} s; XDP matcher:{}\n"
+      "probes_sent={} replies={} destinations={} duration_s={:.3f} rate_pps={:.0f} dropped={}\n",
+      s.targets, s.pairs, s.skipped, s.reached, s.unmatched, s.tx_mode, s.ifname, s.probing_s, m, s.probes_sent,
+      s.replies, s.targets, s.duration_s, s.probing_s > 0 ? static_cast<double>(s.probes_sent) / s.probing_s : 0.0,
+      s.dropped);
+}
+
+}  // namespace hopscope::survey
