@@ -157,14 +157,7 @@ int main(int argc, char** argv) {
   t.method = Method::UdpParis;
   t.key = random_key();
 
-  hs_matcher_config mc{};
-  mc.key = t.key;
-  mc.udp_sport_base = t.udp_sport_base;
-  mc.udp_dport = t.udp_dport;
-  mc.icmp_csum_base = t.icmp_csum_base;
-  mc.nflows = 1;
-  mc.wakeup_bytes = kWakeupBytes;
-  ReplyMatcher matcher(mc);
+  ReplyMatcher matcher(matcher_config_for(t));
   matcher.attach(route.ifindex);
   XskSender xsk(route.ifname);
 

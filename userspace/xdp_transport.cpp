@@ -15,6 +15,17 @@ hs_key random_key() {
   return k;
 }
 
+hs_matcher_config matcher_config_for(const ProbeTemplate& t, std::uint16_t nflows) {
+  hs_matcher_config mc{};
+  mc.key = t.key;
+  mc.udp_sport_base = t.udp_sport_base;
+  mc.udp_dport = t.udp_dport;
+  mc.icmp_csum_base = t.icmp_csum_base;
+  mc.nflows = nflows;
+  mc.wakeup_bytes = kWakeupBytes;
+  return mc;
+}
+
 XdpTransport::XdpTransport(const XdpTransportConfig& cfg) {
   Netlink nl;
   int oif = 0;
@@ -37,14 +48,7 @@ XdpTransport::XdpTransport(const XdpTransportConfig& cfg) {
     throw std::invalid_argument("probe size " + std::to_string(effective_ip_len(tmpl_)) + " exceeds the MTU " +
                                 std::to_string(link.mtu) + " of " + link.name);
 
-  hs_matcher_config mc{};
-  mc.key = tmpl_.key;
-  mc.udp_sport_base = tmpl_.udp_sport_base;
-  mc.udp_dport = tmpl_.udp_dport;
-  mc.icmp_csum_base = tmpl_.icmp_csum_base;
-  mc.nflows = 1;
-  mc.wakeup_bytes = kWakeupBytes;
-  matcher_ = std::make_unique<ReplyMatcher>(mc);
+  matcher_ = std::make_unique<ReplyMatcher>(matcher_config_for(tmpl_));
   matcher_->attach(route_.ifindex);  // before the first probe leaves
 
   XskOptions xo;

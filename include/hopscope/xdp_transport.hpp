@@ -49,5 +49,8 @@ class XdpTransport final : public ProbeTransport {
 
 // 128 random bits for the validation key.
 hs_key random_key();
+// The reply matcher's configuration for probes built from `t` (same key, ports,
+// checksum base), with batched ring-buffer wake-ups.
+hs_matcher_config matcher_config_for(const ProbeTemplate& t, std::uint16_t nflows = 1);
 
 }  // namespace hopscope
