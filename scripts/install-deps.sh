@@ -14,7 +14,7 @@ PACKAGES=(
   # tests and benchmarks
   libgtest-dev libgmock-dev libbenchmark-dev
   # lab and peers
-  iproute2 nftables procps scamper traceroute zmap
+  iproute2 nftables procps scamper traceroute zmap bc
 )
 
 missing=()

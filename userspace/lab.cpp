@@ -41,7 +41,8 @@ struct LinkDef {
   unsigned mtu;
 };
 
-// `dst_net` 0 = the whole lab (198.18.0.0/15, 2001:2::/48), else one link's subnet.
+// `dst_net` 0 = the whole lab (198.18.0.0/15, 2001:2::/48), kBlockNet = the
+// destination's target block (IPv4 only), else one link's subnet.
 // Next hops are (link net, end) pairs: end 1 = left, 2 = right.
 struct RouteDef {
   const char* node;
@@ -60,6 +61,9 @@ const std::vector<LinkDef> kLinks = {
     {5, "r3a", "r4", 1500},    {6, "r3b", "r4", 1500}, {7, "r4", "r5", 1500},  {8, "r5", "dst", kSmallMtu},
 };
 
+constexpr int kBlockNet = -1;
+constexpr const char* kBlock4 = "198.18.64.0/19";
+
 const std::vector<RouteDef> kRoutes = {
     {"prober", 0, {{1, 2}}},     {"r1", 0, {{2, 2}}},         {"r2", 1, {{2, 1}}},
     {"r2", 0, {{3, 2}, {4, 2}}},  // the ECMP diamond
@@ -67,6 +71,7 @@ const std::vector<RouteDef> kRoutes = {
     {"r3b", 1, {{4, 1}}},        {"r3b", 2, {{4, 1}}},        {"r3b", 0, {{6, 2}}},
     {"r4", 1, {{5, 1}, {6, 1}}}, {"r4", 2, {{5, 1}, {6, 1}}}, {"r4", 3, {{5, 1}}},
     {"r4", 4, {{6, 1}}},         {"r4", 0, {{7, 2}}},         {"r5", 0, {{7, 1}}},
+    {"r5", kBlockNet, {{8, 2}}},
     {"dst", 0, {{8, 1}}},
 };
 
@@ -75,6 +80,7 @@ constexpr int kDstNet = 8;
 std::string v4_addr(int net, int host) { return fmt::format("198.18.{}.{}", net, host); }
 std::string v6_addr(int net, int host) { return fmt::format("2001:2:0:{}::{}", net, host); }
 std::string prefix_of(int family, int net) {
+  if (net == kBlockNet) return kBlock4;
   if (net == 0) return family == 4 ? "198.18.0.0/15" : "2001:2::/48";
   return family == 4 ? fmt::format("198.18.{}.0/24", net) : fmt::format("2001:2:0:{}::/64", net);
 }
@@ -153,6 +159,7 @@ Lab::Lab(std::string prefix) : prefix_(std::move(prefix)) {
   info_.dst_v4 = *IpAddress::parse(v4_addr(kDstNet, 2));
   info_.dst_v6 = *IpAddress::parse(v6_addr(kDstNet, 2));
   info_.small_mtu = kSmallMtu;
+  info_.target_block = kBlock4;
 }
 
 std::vector<std::string> Lab::namespaces() const {
@@ -217,6 +224,7 @@ void Lab::up() {
     for (const auto& r : kRoutes) {
       std::string ns = prefix_ + "-" + r.node;
       for (int family : {4, 6}) {
+        if (r.dst_net == kBlockNet && family == 6) continue;
         std::vector<std::string> cmd = {
             "ip", "-n", ns, family == 4 ? "-4" : "-6", "route", "add", prefix_of(family, r.dst_net)};
         for (auto [net, end] : r.via) {
@@ -234,6 +242,8 @@ void Lab::up() {
                      "add chain inet hopscope_lab out { type filter hook output priority 0; policy accept; }; "
                      "add rule inet hopscope_lab out icmp type time-exceeded drop; "
                      "add rule inet hopscope_lab out icmpv6 type time-exceeded drop"});
+    // The destination answers for a whole block (thousands of real-router targets).
+    run_checked({"ip", "-n", prefix_ + "-dst", "route", "add", "local", kBlock4, "dev", "lo"});
     start_listener();
     wait_ready();
   } catch (...) {
@@ -336,6 +346,8 @@ std::string truth_text(const Lab& lab) {
                      i.prober_v6.str());
   out += fmt::format("destination ports: tcp {} open, tcp {} closed, udp {} closed; last link MTU {}\n",
                      i.open_tcp_port, i.closed_tcp_port, i.closed_udp_port, i.small_mtu);
+  out += fmt::format("the destination also answers for every address of {} (same path as {})\n", i.target_block,
+                     i.dst_v4.str());
   for (const auto& p : lab.truth()) {
     out += fmt::format("path to {}\n", p.dst.str());
     for (const auto& h : p.hops) {

@@ -6,7 +6,8 @@
 //
 // r2 splits flows over r3a/r3b (ECMP, L4 hash); r4 drops its own Time
 // Exceeded; the r5–dst link has a small MTU; dst has TCP 80 open, TCP 443
-// closed and UDP 33434 closed. IPv4 in 198.18.0.0/15, IPv6 in 2001:2::/48.
+// closed and UDP 33434 closed, and answers for all of 198.18.64.0/19 (many
+// targets behind real routers). IPv4 in 198.18.0.0/15, IPv6 in 2001:2::/48.
 #pragma once
 
 #include <string>
@@ -39,6 +40,7 @@ struct LabInfo {
   int closed_tcp_port = 443;
   int closed_udp_port = 33434;
   unsigned small_mtu = 1280;
+  std::string target_block;  // IPv4 block the destination answers for (a local route)
 };
 
 class Lab {
