@@ -37,6 +37,12 @@ void IpAddress::words(std::uint32_t out[4]) const {
   std::memcpy(out, bytes_.data(), size());
 }
 
+const char* IpAddress::to_chars(char* buf) const {
+  buf[0] = 0;
+  if (family_) inet_ntop(is_v4() ? AF_INET : AF_INET6, bytes_.data(), buf, INET6_ADDRSTRLEN);
+  return buf;
+}
+
 std::string IpAddress::str() const {
   char buf[INET6_ADDRSTRLEN] = {};
   if (family_ == 0) return "";

@@ -2,7 +2,9 @@
 
 #include <fmt/format.h>
 
-#include <nlohmann/json.hpp>
+#include <arpa/inet.h>
+
+#include <iterator>
 
 namespace hopscope {
 
@@ -67,45 +69,42 @@ std::string trace_text_hops(const TraceResult& r) {
   return out;
 }
 
-std::string trace_json(const TraceResult& r) {
-  nlohmann::ordered_json j;
-  j["type"] = "trace";
-  j["version"] = 1;
-  j["dst"] = r.dst.str();
-  j["src"] = r.src.str();
-  j["method"] = method_name(r.method);
-  j["start_ms"] = r.start_unix_ms;
-  j["first_ttl"] = r.first_ttl;
-  j["max_ttl"] = r.max_ttl;
-  j["probes_per_hop"] = r.probes_per_hop;
-  j["packet_size"] = r.packet_size;
-  j["stop_reason"] = stop_reason_name(r.stop_reason);
-  j["hop_count"] = r.hops.empty() ? 0 : r.hops.back().ttl;
-  auto& hops = j["hops"] = nlohmann::ordered_json::array();
-  for (const Hop& hop : r.hops) {
-    nlohmann::ordered_json h;
-    h["ttl"] = hop.ttl;
-    h["probes_sent"] = hop.probes_sent;
-    auto& replies = h["replies"] = nlohmann::ordered_json::array();
-    for (const HopReply& x : hop.replies) {
-      nlohmann::ordered_json o;
-      o["addr"] = x.addr.str();
-      o["rtt_ms"] = std::round(x.rtt_ms * 1000.0) / 1000.0;
-      o["icmp_type"] = x.icmp_type;
-      o["icmp_code"] = x.icmp_code;
-      o["reply_ttl"] = x.reply_ttl;
-      o["quoted_ttl"] = x.quoted_ttl;
-      o["attempt"] = x.attempt;
-      o["flow"] = x.flow;
-      if (x.mtu) o["mtu"] = x.mtu;
-      replies.push_back(std::move(o));
+void append_trace_json(std::string& out, const TraceResult& r) {
+  // Every string in the schema is an address or a fixed name: nothing to escape.
+  auto it = std::back_inserter(out);
+  char a[INET6_ADDRSTRLEN], b[INET6_ADDRSTRLEN];
+  fmt::format_to(it,
+                 R"({{"type":"trace","version":1,"dst":"{}","src":"{}","method":"{}","start_ms":{},"first_ttl":{},)"
+                 R"("max_ttl":{},"probes_per_hop":{},"packet_size":{},"stop_reason":"{}","hop_count":{},"hops":[)",
+                 r.dst.to_chars(a), r.src.to_chars(b), method_name(r.method), r.start_unix_ms, r.first_ttl, r.max_ttl,
+                 r.probes_per_hop, r.packet_size, stop_reason_name(r.stop_reason),
+                 r.hops.empty() ? 0 : r.hops.back().ttl);
+  for (std::size_t i = 0; i < r.hops.size(); i++) {
+    const Hop& hop = r.hops[i];
+    fmt::format_to(it, R"({}{{"ttl":{},"probes_sent":{},"replies":[)", i ? "," : "", hop.ttl, hop.probes_sent);
+    for (std::size_t k = 0; k < hop.replies.size(); k++) {
+      const HopReply& x = hop.replies[k];
+      fmt::format_to(it,
+                     R"({}{{"addr":"{}","rtt_ms":{:.3f},"icmp_type":{},"icmp_code":{},"reply_ttl":{},"quoted_ttl":{},)"
+                     R"("attempt":{},"flow":{})",
+                     k ? "," : "", x.addr.to_chars(a), x.rtt_ms, x.icmp_type, x.icmp_code, x.reply_ttl,
+                     x.quoted_ttl, x.attempt, x.flow);
+      if (x.mtu) fmt::format_to(it, R"(,"mtu":{})", x.mtu);
+      out += '}';
     }
-    hops.push_back(std::move(h));
+    out += "]}";
   }
-  if (!r.tx_mode.empty()) j["tx_mode"] = r.tx_mode;
-  if (r.late_replies) j["late_replies"] = r.late_replies;
-  if (r.dropped_replies) j["dropped_replies"] = r.dropped_replies;
-  return j.dump();
+  out += ']';
+  if (!r.tx_mode.empty()) fmt::format_to(it, R"(,"tx_mode":"{}")", r.tx_mode);
+  if (r.late_replies) fmt::format_to(it, R"(,"late_replies":{})", r.late_replies);
+  if (r.dropped_replies) fmt::format_to(it, R"(,"dropped_replies":{})", r.dropped_replies);
+  out += '}';
+}
+
+std::string trace_json(const TraceResult& r) {
+  std::string out;
+  append_trace_json(out, r);
+  return out;
 }
 
 }  // namespace hopscope

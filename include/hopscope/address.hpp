@@ -29,6 +29,8 @@ class IpAddress {
   // As the four 32-bit words the validation hash takes (network order, IPv4: word 0).
   void words(std::uint32_t out[4]) const;
   [[nodiscard]] std::string str() const;
+  // Writes the text form into buf (>= 46 bytes) and returns buf: no allocation.
+  const char* to_chars(char* buf) const;
 
   auto operator<=>(const IpAddress&) const = default;
 

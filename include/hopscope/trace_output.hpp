@@ -13,6 +13,8 @@ std::string trace_text_header(const TraceOptions& o, const std::string& ifname);
 std::string trace_text_hops(const TraceResult& r);
 // One line of JSON, no trailing newline. Schema: README "JSON output".
 std::string trace_json(const TraceResult& r);
+// The same, appended to `out` (no allocation once `out` has grown: for surveys).
+void append_trace_json(std::string& out, const TraceResult& r);
 // traceroute's annotation for an ICMP unreachable ("!H", "!N", "!F-1280"...), "" for none.
 std::string unreach_annotation(const HopReply& h, const IpAddress& dst);
 

@@ -60,6 +60,7 @@ std::uint64_t Collector::write(std::ostream& out, const SurveyMeta& meta) {
     return a.target != b.target ? a.target < b.target : a.ttl < b.ttl;
   });
   std::size_t k = 0;
+  std::string buf;
   for (std::uint64_t t = 0; t < targets_.size(); t++) {
     std::size_t e = k;
     while (e < replies_.size() && replies_[e].target == t) e++;
@@ -104,7 +105,10 @@ std::uint64_t Collector::write(std::ostream& out, const SurveyMeta& meta) {
                       : unreach ? StopReason::Unreach
                       : last + 5 <= meta.max_ttl ? StopReason::GapLimit
                                                  : StopReason::HopLimit;
-    out << trace_json(res) << '\n';
+    buf.clear();
+    append_trace_json(buf, res);
+    buf += '\n';
+    out.write(buf.data(), static_cast<std::streamsize>(buf.size()));
     k = e;
   }
   return targets_.size();
