@@ -20,6 +20,7 @@ struct XdpTransportConfig {
   std::string ifname;        // empty: from the route
   std::uint16_t ip_len = 0;  // 0: default probe size
   std::uint16_t udp_dport = 33434;
+  std::uint16_t nflows = 1;  // Paris flows the matcher accepts (0..nflows-1)
   bool force_copy = false;
 };
 

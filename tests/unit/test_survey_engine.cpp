@@ -121,3 +121,76 @@ TEST(Collector, BuildsOneTracePerTarget) {
   EXPECT_TRUE(t["hops"][2]["replies"].empty()) << "silent TTL 3";
   EXPECT_EQ(t["hops"][3]["replies"][0]["icmp_code"], 3);
 }
+
+TEST(Scheduler, HintsFirstThenTheRestForUnreachedDestinations) {
+  const int ttls = 10;
+  auto dist = std::make_unique<std::atomic<std::uint8_t>[]>(3);
+  auto hint = std::make_unique<std::atomic<std::uint8_t>[]>(3);
+  hint[0].store(4);  // right: the destination answers at 4
+  hint[1].store(3);  // too small: it answers at 6
+  // target 2: no hint (silent to the pre-probe)
+  Scheduler s(3, ttls, 11, dist.get(), hint.get());
+  std::vector<SurveyProbe> first, second;
+  std::array<SurveyProbe, 1> batch;  // one at a time: position() tells the pass
+  for (std::size_t n; (n = s.next(batch)) > 0;) {
+    for (std::size_t i = 0; i < n; i++) {
+      const SurveyProbe& p = batch[i];
+      (s.position() <= s.total() / 2 ? first : second).push_back(p);
+      // The network: target 0 answers at TTL 4, target 1 at 6, target 2 at 8.
+      const int at[] = {4, 6, 8};
+      if (p.ttl >= at[p.target] && (!dist[p.target].load() || p.ttl < dist[p.target].load()))
+        dist[p.target].store(p.ttl);
+    }
+  }
+  for (const auto& p : first) {
+    if (p.target == 0) {
+      EXPECT_LE(p.ttl, 4);
+    }
+    if (p.target == 1) {
+      EXPECT_LE(p.ttl, 3);
+    }
+  }
+  for (const auto& p : second) EXPECT_NE(p.target, 0u) << "reached in the first pass: nothing more";
+  auto sent = [&](std::uint32_t t, int ttl) {
+    for (const auto* v : {&first, &second})
+      for (const auto& p : *v)
+        if (p.target == t && p.ttl == ttl) return true;
+    return false;
+  };
+  for (int ttl = 1; ttl <= 6; ttl++) EXPECT_TRUE(sent(1, ttl)) << "the wrong hint costs a pass, not coverage";
+  for (int ttl = 1; ttl <= 8; ttl++) EXPECT_TRUE(sent(2, ttl));
+  EXPECT_TRUE(s.done());
+}
+
+TEST(Collector, DistanceFromTheReplyTtl) {
+  EXPECT_EQ(distance_from_reply_ttl(59), 6);   // a Linux host (64) six hops away
+  EXPECT_EQ(distance_from_reply_ttl(64), 1);
+  EXPECT_EQ(distance_from_reply_ttl(120), 9);  // initial 128
+  EXPECT_EQ(distance_from_reply_ttl(250), 6);  // initial 255
+}
+
+TEST(Collector, PreprobeRepliesOnlySetHintsWhileOpen) {
+  TargetList targets;
+  targets.add("198.19.0.0/31", "x");
+  targets.freeze();
+  ProbeCodec codec(4, Method::UdpParis);
+  auto dist = std::make_unique<std::atomic<std::uint8_t>[]>(2);
+  auto hint = std::make_unique<std::atomic<std::uint8_t>[]>(2);
+  std::atomic<bool> open{true};
+  Collector c(targets, codec, dist.get(), hint.get(), &open);
+  const IpAddress d0 = *IpAddress::parse("198.19.0.0"), d1 = *IpAddress::parse("198.19.0.1");
+  hs_reply_record r = record(d0, d0, HS_REPLY_DEST_UNREACH, 3, 3, codec.ip_len(32), 1000, 1);
+  r.flow = kPreprobeFlow;
+  r.reply_ttl = 58;
+  c.on_reply(r);
+  EXPECT_EQ(hint[0].load(), 7);
+  EXPECT_EQ(c.replies(), 0u) << "a pre-probe reply is not a hop";
+  EXPECT_EQ(dist[0].load(), 0) << "nor a distance measured";
+  open = false;
+  hs_reply_record late = record(d1, d1, HS_REPLY_DEST_UNREACH, 3, 3, codec.ip_len(32), 1000, 1);
+  late.flow = kPreprobeFlow;
+  late.reply_ttl = 60;
+  c.on_reply(late);
+  EXPECT_EQ(hint[1].load(), 0) << "hints are fixed once the scheduler relies on them";
+  EXPECT_EQ(c.hinted(), 1u);
+}

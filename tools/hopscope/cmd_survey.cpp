@@ -27,6 +27,7 @@ struct SurveyArgs {
   double wait_s = 1.0;
   std::string iface;
   std::string netns;
+  bool no_preprobe = false;
 };
 
 void run(const SurveyArgs& a) {
@@ -53,6 +54,7 @@ void run(const SurveyArgs& a) {
   o.seed = a.seed;
   o.wait = std::chrono::milliseconds(static_cast<long>(a.wait_s * 1000));
   o.ifname = a.iface;
+  o.preprobe = !a.no_preprobe;
   o.progress = isatty(STDERR_FILENO) ? stderr : nullptr;
   if (!a.netns.empty()) enter_netns(a.netns);
 
@@ -88,6 +90,8 @@ void add_survey_command(CLI::App& app) {
       ->capture_default_str();
   s->add_option("-i,--interface", a->iface, "Egress interface (default: from the route)");
   s->add_option("--netns", a->netns, "Run inside this network namespace (ip netns name)");
+  s->add_flag("--no-preprobe", a->no_preprobe,
+              "Skip the distance pre-probe (one probe per target at the max TTL before tracing)");
   s->callback([a] { run(*a); });
 }
 

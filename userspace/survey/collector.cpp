@@ -15,8 +15,14 @@ std::size_t AddressHash::operator()(const IpAddress& a) const noexcept {
   return static_cast<std::size_t>(hs_mix64(hs_mix64(static_cast<std::uint64_t>(a.family()), w[0]), w[1]));
 }
 
-Collector::Collector(const TargetList& targets, ProbeCodec codec, std::atomic<std::uint8_t>* dist)
-    : targets_(targets), codec_(codec), dist_(dist) {}
+std::uint8_t distance_from_reply_ttl(std::uint8_t reply_ttl) {
+  const int initial = reply_ttl <= 64 ? 64 : reply_ttl <= 128 ? 128 : 255;
+  return static_cast<std::uint8_t>(initial - reply_ttl + 1);
+}
+
+Collector::Collector(const TargetList& targets, ProbeCodec codec, std::atomic<std::uint8_t>* dist,
+                     std::atomic<std::uint8_t>* hint, const std::atomic<bool>* hints_open)
+    : targets_(targets), codec_(codec), dist_(dist), hint_(hint), hints_open_(hints_open) {}
 
 std::uint32_t Collector::intern(const IpAddress& a) {
   auto [it, fresh] = addr_ids_.try_emplace(a, static_cast<std::uint32_t>(addrs_.size()));
@@ -29,10 +35,19 @@ void Collector::on_reply(const hs_reply_record& r) {
   const auto target = targets_.index_of(dst);
   const auto ttl = codec_.ttl_of(r.quoted_len);
   if (!target || !ttl) {
-    unmatched_++;
+    unmatched_.fetch_add(1, std::memory_order_relaxed);
     return;
   }
   const IpAddress from = IpAddress::from_record(r.family, r.responder);
+  if (r.flow == kPreprobeFlow) {  // only a distance hint, never a hop of the trace
+    if (hint_ && hints_open_ && hints_open_->load(std::memory_order_relaxed) && from == dst &&
+        (r.kind == HS_REPLY_ECHO_REPLY || r.kind == HS_REPLY_DEST_UNREACH) &&
+        !hint_[*target].load(std::memory_order_relaxed)) {
+      hint_[*target].store(distance_from_reply_ttl(r.reply_ttl), std::memory_order_relaxed);
+      hinted_.fetch_add(1, std::memory_order_relaxed);
+    }
+    return;
+  }
   Stored s{};
   s.target = static_cast<std::uint32_t>(*target);
   s.addr = intern(from);
@@ -45,12 +60,13 @@ void Collector::on_reply(const hs_reply_record& r) {
   s.quoted_ttl = r.quoted_ttl;
   s.mtu = r.mtu;
   replies_.push_back(s);
+  n_replies_.fetch_add(1, std::memory_order_relaxed);
   // The destination itself answered: no need to probe beyond this TTL.
   const bool from_dst = from == dst && (r.kind == HS_REPLY_ECHO_REPLY || r.kind == HS_REPLY_DEST_UNREACH);
   if (from_dst) {
     std::atomic<std::uint8_t>& d = dist_[s.target];
     const std::uint8_t cur = d.load(std::memory_order_relaxed);
-    if (!cur) reached_++;
+    if (!cur) reached_.fetch_add(1, std::memory_order_relaxed);
     if (!cur || s.ttl < cur) d.store(s.ttl, std::memory_order_relaxed);
   }
 }

@@ -10,6 +10,7 @@
 
 #include "hopscope/clock.hpp"
 #include "hopscope/survey/collector.hpp"
+#include "hopscope/survey/permutation.hpp"
 #include "hopscope/survey/probe_codec.hpp"
 #include "hopscope/survey/scheduler.hpp"
 #include "hopscope/survey/token_bucket.hpp"
@@ -46,13 +47,17 @@ SurveySummary run_survey(const TargetList& targets, const SurveyOptions& o, std:
   tc.method = o.method;
   tc.ifname = o.ifname;
   tc.ip_len = codec.ip_len(o.max_ttl);  // the largest probe must fit the MTU
+  tc.nflows = 2;                        // flow 0: trace probes, flow 1: pre-probes
   XdpTransport transport(tc);
   ProbeTemplate tmpl = transport.probe_template();
 
-  // Per destination: one byte, the TTL where it answered (0 = not yet).
+  // Per destination: the TTL where it answered (0 = not yet) and the distance
+  // a pre-probe suggested (0 = none): two bytes.
   auto dist = std::make_unique<std::atomic<std::uint8_t>[]>(targets.size());
-  Collector collector(targets, codec, dist.get());
-  Scheduler scheduler(targets.size(), o.max_ttl, o.seed, dist.get());
+  auto hint = std::make_unique<std::atomic<std::uint8_t>[]>(targets.size());
+  std::atomic<bool> hints_open{true};
+  Collector collector(targets, codec, dist.get(), hint.get(), &hints_open);
+  Scheduler scheduler(targets.size(), o.max_ttl, o.seed, dist.get(), o.preprobe ? hint.get() : nullptr);
   const auto start_ms =
       std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::system_clock::now().time_since_epoch())
           .count();
@@ -66,7 +71,7 @@ SurveySummary run_survey(const TargetList& targets, const SurveyOptions& o, std:
 
   SurveySummary s;
   s.targets = targets.size();
-  s.pairs = scheduler.total();
+  s.pairs = targets.size() * static_cast<std::uint64_t>(o.max_ttl);
   s.tx_mode = std::string("af_xdp-") + transport.tx_mode();
   s.ifname = transport.route().ifname;
   TokenBucket bucket(o.rate, TokenBucket::default_burst(o.rate), mono_ns());
@@ -74,34 +79,70 @@ SurveySummary run_survey(const TargetList& targets, const SurveyOptions& o, std:
   std::array<std::uint64_t, kBatch> stamps;
   const std::uint64_t t0 = mono_ns();
   std::uint64_t next_progress = t0;
-  while (!scheduler.done()) {
-    const std::uint64_t now = mono_ns();
-    const std::uint64_t avail = bucket.available(now);
-    if (avail == 0) {
-      const std::uint64_t wait = bucket.wait_ns(1);
-      if (wait > 50'000) std::this_thread::sleep_for(std::chrono::nanoseconds(wait));
-      continue;
+
+  // Sends probes as `next(span) -> count` yields them, paced by the bucket.
+  auto pump = [&](auto&& next, std::uint16_t flow, auto&& finished) {
+    while (!finished()) {
+      const std::uint64_t now = mono_ns();
+      const std::uint64_t avail = bucket.available(now);
+      if (avail == 0) {
+        const std::uint64_t wait = bucket.wait_ns(1);
+        if (wait > 50'000) std::this_thread::sleep_for(std::chrono::nanoseconds(wait));
+        continue;
+      }
+      const std::size_t n = next(std::span(batch.data(), std::min<std::uint64_t>(kBatch, avail)));
+      std::size_t done = 0;
+      while (done < n) {
+        done += transport.sender().send(
+            n - done,
+            [&](std::size_t i, std::span<std::uint8_t> buf) {
+              const SurveyProbe& p = batch[done + i];
+              tmpl.dst = targets.at(p.target);
+              tmpl.ip_len = codec.ip_len(p.ttl);
+              return build_probe(tmpl, {flow, ProbeCodec::seq_at(mono_ns()), p.ttl}, buf);
+            },
+            std::span(stamps));
+      }
+      bucket.consume(n);
+      s.probes_sent += n;
+      if (o.progress && now >= next_progress) {
+        draw_progress(o.progress, scheduler, s.probes_sent, collector, static_cast<double>(now - t0) / 1e9);
+        next_progress = now + 500'000'000;
+      }
     }
-    const std::size_t n = scheduler.next(std::span(batch.data(), std::min<std::uint64_t>(kBatch, avail)));
-    std::size_t done = 0;
-    while (done < n) {
-      done += transport.sender().send(
-          n - done,
-          [&](std::size_t i, std::span<std::uint8_t> buf) {
-            const SurveyProbe& p = batch[done + i];
-            tmpl.dst = targets.at(p.target);
-            tmpl.ip_len = codec.ip_len(p.ttl);
-            return build_probe(tmpl, {0, ProbeCodec::seq_at(mono_ns()), p.ttl}, buf);
-          },
-          std::span(stamps));
+  };
+
+  if (o.preprobe) {
+    // One probe per target at the max TTL, in a random order: its reply's TTL tells the distance.
+    const Permutation order(targets.size(), o.seed ^ 0x5eedf00dULL);
+    std::uint64_t i = 0;
+    pump(
+        [&](std::span<SurveyProbe> slots) {
+          std::size_t n = 0;
+          for (; n < slots.size() && i < targets.size(); n++)
+            slots[n] = {static_cast<std::uint32_t>(order.at(i++)), static_cast<std::uint8_t>(o.max_ttl)};
+          return n;
+        },
+        kPreprobeFlow, [&] { return i >= targets.size(); });
+    s.preprobes = s.probes_sent;
+    // Wait for the pre-probes' replies: until every target has a hint, or no
+    // hint came for 200 ms (a late one only costs probes), at most --wait.
+    const std::uint64_t pause0 = mono_ns();
+    const std::uint64_t until = pause0 + static_cast<std::uint64_t>(o.wait.count()) * 1'000'000;
+    const std::uint64_t quiet = std::min<std::uint64_t>(200'000'000, until - pause0);
+    std::uint64_t last_change = pause0, seen = collector.hinted();
+    for (std::uint64_t now = pause0; now < until && seen < targets.size() && now - last_change < quiet;
+         now = mono_ns()) {
+      std::this_thread::sleep_for(std::chrono::milliseconds(1));
+      if (collector.hinted() != seen) {
+        seen = collector.hinted();
+        last_change = mono_ns();
+      }
     }
-    bucket.consume(n);
-    s.probes_sent += n;
-    if (o.progress && now >= next_progress) {
-      draw_progress(o.progress, scheduler, s.probes_sent, collector, static_cast<double>(now - t0) / 1e9);
-      next_progress = now + 500'000'000;
-    }
+    hints_open = false;
+    s.paused_s = static_cast<double>(mono_ns() - pause0) / 1e9;  // hints are fixed from here on: the scheduler relies on it
   }
+  pump([&](std::span<SurveyProbe> slots) { return scheduler.next(slots); }, 0, [&] { return scheduler.done(); });
   const std::uint64_t t1 = mono_ns();
   std::this_thread::sleep_for(o.wait);  // the last replies
   rx.request_stop();
@@ -117,6 +158,7 @@ SurveySummary run_survey(const TargetList& targets, const SurveyOptions& o, std:
   s.replies = collector.replies();
   s.unmatched = collector.unmatched();
   s.reached = collector.reached();
+  s.hinted = collector.hinted();
   s.matcher = transport.counters();
   s.dropped = s.matcher[HS_CNT_RINGBUF_FULL];
   collector.write(out, {transport.route().src, o.method, o.max_ttl, start_ms, s.tx_mode});
@@ -128,11 +170,13 @@ std::string summary_text(const SurveySummary& s) {
   for (int i = 0; i < HS_CNT_MAX; i++) m += fmt::format(" {}={}", counter_name(i), s.matcher[i]);
   return fmt::format(
       "survey: {} targets, {} (target, TTL) pairs in a random order; {} skipped beyond a reached destination\n"
+      "survey: {} pre-probes gave the distance of {} destinations (waited {:.3f} s for them)\n"
       "survey: {} destinations answered; {} replies not decodable as survey replies\n"
       "survey: {} on {}; probing {:.3f} s; XDP matcher:{}\n"
       "probes_sent={} replies={} destinations={} duration_s={:.3f} rate_pps={:.0f} dropped={}\n",
-      s.targets, s.pairs, s.skipped, s.reached, s.unmatched, s.tx_mode, s.ifname, s.probing_s, m, s.probes_sent,
-      s.replies, s.targets, s.duration_s, s.probing_s > 0 ? static_cast<double>(s.probes_sent) / s.probing_s : 0.0,
+      s.targets, s.pairs, s.skipped, s.preprobes, s.hinted, s.paused_s, s.reached, s.unmatched, s.tx_mode, s.ifname, s.probing_s, m, s.probes_sent,
+      s.replies, s.targets, s.duration_s,
+      s.probing_s > s.paused_s ? static_cast<double>(s.probes_sent) / (s.probing_s - s.paused_s) : 0.0,
       s.dropped);
 }
 

@@ -26,14 +26,26 @@ struct SurveyMeta {
   std::string tx_mode;
 };
 
+// Pre-probes (one per target at the max TTL, to learn its distance) use this
+// Paris flow; every trace probe uses flow 0.
+constexpr std::uint16_t kPreprobeFlow = 1;
+// A destination's distance from the TTL of its reply (initial 64, 128 or 255).
+std::uint8_t distance_from_reply_ttl(std::uint8_t reply_ttl);
+
 class Collector {
  public:
-  Collector(const TargetList& targets, ProbeCodec codec, std::atomic<std::uint8_t>* dist);
+  // hint (may be null): distances learnt from pre-probe replies, written only
+  // while *hints_open is true.
+  Collector(const TargetList& targets, ProbeCodec codec, std::atomic<std::uint8_t>* dist,
+            std::atomic<std::uint8_t>* hint = nullptr, const std::atomic<bool>* hints_open = nullptr);
 
   void on_reply(const hs_reply_record& r);
-  [[nodiscard]] std::uint64_t replies() const { return replies_.size(); }
-  [[nodiscard]] std::uint64_t unmatched() const { return unmatched_; }  // not a target, or no TTL in the length
-  [[nodiscard]] std::uint64_t reached() const { return reached_; }      // destinations that answered
+  // Counters: written by the receiving thread, readable from any thread.
+  [[nodiscard]] std::uint64_t replies() const { return n_replies_.load(std::memory_order_relaxed); }
+  // validated replies that are not survey replies (not a target, or no TTL in the length)
+  [[nodiscard]] std::uint64_t unmatched() const { return unmatched_.load(std::memory_order_relaxed); }
+  [[nodiscard]] std::uint64_t reached() const { return reached_.load(std::memory_order_relaxed); }
+  [[nodiscard]] std::uint64_t hinted() const { return hinted_.load(std::memory_order_relaxed); }
 
   // One `hopscope trace -o json` object per target, in target order; returns how many.
   std::uint64_t write(std::ostream& out, const SurveyMeta& meta);
@@ -56,11 +68,15 @@ class Collector {
   const TargetList& targets_;
   ProbeCodec codec_;
   std::atomic<std::uint8_t>* dist_;
+  std::atomic<std::uint8_t>* hint_;
+  const std::atomic<bool>* hints_open_;
+  std::atomic<std::uint64_t> hinted_{0};
+  std::atomic<std::uint64_t> n_replies_{0};
   std::vector<Stored> replies_;
   std::vector<IpAddress> addrs_;
   std::unordered_map<IpAddress, std::uint32_t, AddressHash> addr_ids_;
-  std::uint64_t unmatched_ = 0;
-  std::uint64_t reached_ = 0;
+  std::atomic<std::uint64_t> unmatched_{0};
+  std::atomic<std::uint64_t> reached_{0};
 };
 
 }  // namespace hopscope::survey

@@ -1,7 +1,9 @@
 // Which (target, TTL) to probe next: a keyed random permutation of the whole
-// space, walked once, skipping TTLs beyond a destination already reached.
-// The distances are written by the reply collector (another thread) and read
-// here with relaxed atomics: no lock on either side.
+// space, skipping TTLs beyond a destination already reached. With distance
+// hints (from pre-probes) the space is walked twice: first only TTLs up to
+// hint + kHintSlack, then the rest for destinations not reached yet, so a
+// wrong hint costs probes, never coverage. Distances are written by the reply
+// collector (another thread) and read here with relaxed atomics: no locks.
 #pragma once
 
 #include <atomic>
@@ -19,20 +21,26 @@ struct SurveyProbe {
 
 class Scheduler {
  public:
-  // dist[t] = 0 while unknown, else the TTL where target t answered.
-  Scheduler(std::uint64_t targets, int max_ttl, std::uint64_t seed, const std::atomic<std::uint8_t>* dist);
+  static constexpr int kHintSlack = 0;  // a missed destination is caught by the second pass
+  // dist[t] = 0 while unknown, else the TTL where target t answered;
+  // hint[t] (may be null) = 0 or its estimated distance, fixed before next() is called.
+  Scheduler(std::uint64_t targets, int max_ttl, std::uint64_t seed, const std::atomic<std::uint8_t>* dist,
+            const std::atomic<std::uint8_t>* hint = nullptr);
 
   // Fills up to out.size() probes; returns how many (0 once the space is done).
   std::size_t next(std::span<SurveyProbe> out);
-  [[nodiscard]] bool done() const { return pos_ >= perm_.size(); }
-  [[nodiscard]] std::uint64_t total() const { return perm_.size(); }
-  [[nodiscard]] std::uint64_t position() const { return pos_; }
+  [[nodiscard]] bool done() const { return pass_ >= passes_; }
+  [[nodiscard]] std::uint64_t total() const { return perm_.size() * passes_; }
+  [[nodiscard]] std::uint64_t position() const { return perm_.size() * pass_ + pos_; }
   [[nodiscard]] std::uint64_t skipped() const { return skipped_; }  // beyond a reached destination
 
  private:
   Permutation perm_;
   int max_ttl_;
   const std::atomic<std::uint8_t>* dist_;
+  const std::atomic<std::uint8_t>* hint_;
+  int passes_;
+  int pass_ = 0;
   std::uint64_t pos_ = 0;
   std::uint64_t skipped_ = 0;
 };
