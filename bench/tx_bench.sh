@@ -13,7 +13,7 @@ cleanup() { ip netns del "$TX" 2>/dev/null || true; ip netns del "$RX" 2>/dev/nu
 trap cleanup EXIT INT TERM
 ip netns add "$TX"
 ip netns add "$RX"
-ip link add name tx0 netns "$TX" numtxqueues 1 numrxqueues 1 type veth peer name rx0 netns "$RX" numtxqueues 1 numrxqueues 1
+ip link add name tx0 netns "$TX" numtxqueues 2 numrxqueues 2 type veth peer name rx0 netns "$RX" numtxqueues 2 numrxqueues 2
 ip -n "$TX" link set tx0 up
 ip -n "$RX" link set rx0 up
 # For the raw-socket sender: an address, a route via the peer, a permanent
@@ -23,4 +23,20 @@ ip -n "$TX" addr add 198.18.200.1/32 dev tx0
 ip -n "$TX" route add 198.18.200.2/32 dev tx0
 ip -n "$TX" route add 198.18.0.0/15 via 198.18.200.2 dev tx0
 ip -n "$TX" neigh replace 198.18.200.2 lladdr "$RXMAC" dev tx0 nud permanent
-ip netns exec "$TX" "$BUILD/bench/bench_tx" --if tx0 --peer-ns "$RX" --peer-if rx0 "$@"
+OUT=$(mktemp /tmp/hopscope-txbench.XXXXXX)
+ip netns exec "$TX" "$BUILD/bench/bench_tx" --if tx0 --peer-ns "$RX" --peer-if rx0 "$@" | tee "$OUT"
+bare=$(sed -n 's/^ *bare AF_XDP copy-mode sender[^0-9]*\([0-9.]*\) Mpps.*/\1/p' "$OUT")
+zbest=$(sed -n 's/^ *zmap 2.1.1, [0-9] send thread(s) *\([0-9.]*\) Mpps.*/\1/p' "$OUT" | sort -g | tail -1)
+rm -f "$OUT"
+
+# hopscope survey itself, probing the whole /15 (nothing answers: every pair is
+# sent) into the same sink, with one and two sending threads (2 TX queues).
+echo
+echo "hopscope survey send rate into the sink (198.18.0.0/15, max TTL 32, no answers):"
+for threads in 1 2; do
+  line=$("$BUILD/tools/hopscope" survey --netns "$TX" 198.18.0.0/15 -r 10000000 -w 0 --no-preprobe \
+           --threads "$threads" -O /dev/null | tail -1)
+  rate=$(echo "$line" | sed -n 's/.*rate_pps=\([0-9]*\).*/\1/p')
+  printf "  %-52s %8.3f Mpps  %5.2fx bare  %5.2fx zmap best\n" "survey --threads $threads" \
+    "$(echo "$rate / 1000000" | bc -l)" "$(echo "$rate / 1000000 / $bare" | bc -l)" "$(echo "$rate / 1000000 / $zbest" | bc -l)"
+done

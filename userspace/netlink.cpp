@@ -71,6 +71,7 @@ int link_cb(const nlmsghdr* nlh, void* data) {
   AttrTable tb = parse_attrs(nlh, sizeof(*ifi));
   if (tb[IFLA_IFNAME]) l->name = mnl_attr_get_str(tb[IFLA_IFNAME]);
   if (tb[IFLA_MTU]) l->mtu = mnl_attr_get_u32(tb[IFLA_MTU]);
+  if (tb[IFLA_NUM_TX_QUEUES]) l->tx_queues = mnl_attr_get_u32(tb[IFLA_NUM_TX_QUEUES]);
   if (tb[IFLA_ADDRESS] && mnl_attr_get_payload_len(tb[IFLA_ADDRESS]) == 6)
     std::memcpy(l->mac.data(), mnl_attr_get_payload(tb[IFLA_ADDRESS]), 6);
   return MNL_CB_OK;

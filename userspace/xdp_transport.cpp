@@ -51,16 +51,22 @@ XdpTransport::XdpTransport(const XdpTransportConfig& cfg) {
   matcher_ = std::make_unique<ReplyMatcher>(matcher_config_for(tmpl_, cfg.nflows));
   matcher_->attach(route_.ifindex);  // before the first probe leaves
 
-  XskOptions xo;
-  xo.force_copy = cfg.force_copy;
-  xsk_ = std::make_unique<XskSender>(route_.ifname, xo);
+  if (cfg.tx_queues < 1 || cfg.tx_queues > link.tx_queues)
+    throw std::invalid_argument(route_.ifname + " has " + std::to_string(link.tx_queues) + " TX queue(s): cannot send on " +
+                                std::to_string(cfg.tx_queues));
+  for (unsigned q = 0; q < cfg.tx_queues; q++) {
+    XskOptions xo;
+    xo.queue = q;
+    xo.force_copy = cfg.force_copy;
+    xsks_.push_back(std::make_unique<XskSender>(route_.ifname, xo));
+  }
 }
 
 void XdpTransport::send(std::span<const ProbeRequest> probes, std::span<std::uint64_t> stamps) {
   std::size_t done = 0;
   while (done < probes.size()) {
     auto chunk = probes.subspan(done);
-    std::size_t n = xsk_->send(
+    std::size_t n = xsks_[0]->send(
         chunk.size(),
         [&](std::size_t i, std::span<std::uint8_t> buf) {
           const ProbeRequest& p = chunk[i];

@@ -28,6 +28,7 @@ struct Link {
   std::string name;
   MacAddress mac{};
   unsigned mtu = 0;
+  unsigned tx_queues = 1;
 };
 
 class Netlink {

@@ -5,6 +5,7 @@
 
 #include <memory>
 #include <string>
+#include <vector>
 
 #include "hopscope/netlink.hpp"
 #include "hopscope/probe_builder.hpp"
@@ -21,6 +22,7 @@ struct XdpTransportConfig {
   std::uint16_t ip_len = 0;  // 0: default probe size
   std::uint16_t udp_dport = 33434;
   std::uint16_t nflows = 1;  // Paris flows the matcher accepts (0..nflows-1)
+  unsigned tx_queues = 1;    // AF_XDP sockets, one per TX queue 0..n-1 (one sending thread each)
   bool force_copy = false;
 };
 
@@ -34,18 +36,19 @@ class XdpTransport final : public ProbeTransport {
 
   [[nodiscard]] const Route& route() const { return route_; }
   [[nodiscard]] const ProbeTemplate& probe_template() const { return tmpl_; }
-  [[nodiscard]] const char* tx_mode() const { return xsk_->mode(); }
+  [[nodiscard]] const char* tx_mode() const { return xsks_[0]->mode(); }
   [[nodiscard]] MatcherCounters counters() const { return matcher_->counters(); }
   // For engines that build their own probes (survey): the sender belongs to
   // the sending thread, the matcher to the receiving thread.
-  [[nodiscard]] XskSender& sender() { return *xsk_; }
+  [[nodiscard]] XskSender& sender(unsigned queue = 0) { return *xsks_.at(queue); }
+  [[nodiscard]] unsigned tx_queues() const { return static_cast<unsigned>(xsks_.size()); }
   [[nodiscard]] ReplyMatcher& matcher() { return *matcher_; }
 
  private:
   Route route_;
   ProbeTemplate tmpl_;
   std::unique_ptr<ReplyMatcher> matcher_;
-  std::unique_ptr<XskSender> xsk_;
+  std::vector<std::unique_ptr<XskSender>> xsks_;
 };
 
 // 128 random bits for the validation key.

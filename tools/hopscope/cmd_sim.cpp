@@ -19,6 +19,7 @@ struct SimArgs {
   int family = 4;
   double loss = 0;
   std::uint32_t icmp_limit = 0;
+  unsigned queues = 1;
   std::string netns = "hssim";
   std::string truth;
 };
@@ -33,7 +34,7 @@ void up(const SimArgs& a) {
     out.flush();
     if (!out) throw std::runtime_error("error writing the truth file '" + a.truth + "'");
   }
-  sim::sim_up(t, a.netns);
+  sim::sim_up(t, a.netns, a.queues);
   const double secs = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
   std::printf("sim: IPv%d, seed %llu, %zu destinations, %zu routers, %zu paths, loss %g\n", t.family,
               (unsigned long long)t.seed, t.dests.size(), t.routers.size(), t.paths.size(), t.loss);
@@ -57,6 +58,9 @@ void add_sim_command(CLI::App& app) {
       ->capture_default_str();
   u->add_option("--icmp-limit", a->icmp_limit,
                  "Give 10% of the routers (not the shared upstream) an ICMP rate limit of this many per second")
+      ->capture_default_str();
+  u->add_option("--queues", a->queues, "TX/RX queues of the veth pair (one survey sender thread each)")
+      ->check(CLI::Range(1, 64))
       ->capture_default_str();
   u->add_option("--netns", a->netns, "Prober-side namespace name")->capture_default_str();
   u->add_option("--truth", a->truth, "Where to write the ground truth (NDJSON)")->required();

@@ -28,6 +28,7 @@ struct SurveyArgs {
   std::string iface;
   std::string netns;
   bool no_preprobe = false;
+  unsigned threads = 1;
 };
 
 void run(const SurveyArgs& a) {
@@ -55,6 +56,7 @@ void run(const SurveyArgs& a) {
   o.wait = std::chrono::milliseconds(static_cast<long>(a.wait_s * 1000));
   o.ifname = a.iface;
   o.preprobe = !a.no_preprobe;
+  o.threads = a.threads;
   o.progress = isatty(STDERR_FILENO) ? stderr : nullptr;
   if (!a.netns.empty()) enter_netns(a.netns);
 
@@ -90,6 +92,9 @@ void add_survey_command(CLI::App& app) {
       ->capture_default_str();
   s->add_option("-i,--interface", a->iface, "Egress interface (default: from the route)");
   s->add_option("--netns", a->netns, "Run inside this network namespace (ip netns name)");
+  s->add_option("--threads", a->threads, "Sending threads, one AF_XDP socket each on TX queues 0..N-1")
+      ->check(CLI::Range(1, 64))
+      ->capture_default_str();
   s->add_flag("--no-preprobe", a->no_preprobe,
               "Skip the distance pre-probe (one probe per target at the max TTL before tracing)");
   s->callback([a] { run(*a); });

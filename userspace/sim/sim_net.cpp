@@ -102,14 +102,16 @@ void sim_down(const std::string& netns) {
     if (netns_exists(ns)) run_command({"ip", "netns", "del", ns});
 }
 
-void sim_up(const Topology& t, const std::string& netns) {
+void sim_up(const Topology& t, const std::string& netns, unsigned queues) {
+  if (queues < 1 || queues > 64) throw std::invalid_argument("--queues must be 1..64");
+  const std::string nq = std::to_string(queues);
   SimNames n = sim_names(netns);
   sim_down(netns);
   try {
     ip({"netns", "add", n.netns});
     ip({"netns", "add", n.inet_ns});
-    ip({"link", "add", "name", n.prober_if, "netns", n.netns, "numtxqueues", "1", "numrxqueues", "1", "type", "veth",
-        "peer", "name", n.inet_if, "netns", n.inet_ns, "numtxqueues", "1", "numrxqueues", "1"});
+    ip({"link", "add", "name", n.prober_if, "netns", n.netns, "numtxqueues", nq, "numrxqueues", nq, "type", "veth",
+        "peer", "name", n.inet_if, "netns", n.inet_ns, "numtxqueues", nq, "numrxqueues", nq});
     for (const auto& [ns, ifn] : {std::pair{n.netns, n.prober_if}, std::pair{n.inet_ns, n.inet_if}}) {
       ip({"-n", ns, "link", "set", "lo", "up"});
       ip({"-n", ns, "link", "set", ifn, "up"});

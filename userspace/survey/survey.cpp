@@ -14,6 +14,7 @@
 #include "hopscope/survey/probe_codec.hpp"
 #include "hopscope/survey/scheduler.hpp"
 #include "hopscope/survey/token_bucket.hpp"
+#include "hopscope/survey/tx_pool.hpp"
 #include "hopscope/xdp_transport.hpp"
 
 namespace hopscope::survey {
@@ -48,8 +49,8 @@ SurveySummary run_survey(const TargetList& targets, const SurveyOptions& o, std:
   tc.ifname = o.ifname;
   tc.ip_len = codec.ip_len(o.max_ttl);  // the largest probe must fit the MTU
   tc.nflows = 2;                        // flow 0: trace probes, flow 1: pre-probes
+  tc.tx_queues = o.threads;
   XdpTransport transport(tc);
-  ProbeTemplate tmpl = transport.probe_template();
 
   // Per destination: the TTL where it answered (0 = not yet) and the distance
   // a pre-probe suggested (0 = none): two bytes.
@@ -74,14 +75,15 @@ SurveySummary run_survey(const TargetList& targets, const SurveyOptions& o, std:
   s.pairs = targets.size() * static_cast<std::uint64_t>(o.max_ttl);
   s.tx_mode = std::string("af_xdp-") + transport.tx_mode();
   s.ifname = transport.route().ifname;
+  s.threads = transport.tx_queues();
+  TxPool pool(transport, targets, codec);
   TokenBucket bucket(o.rate, TokenBucket::default_burst(o.rate), mono_ns());
   std::array<SurveyProbe, kBatch> batch;
-  std::array<std::uint64_t, kBatch> stamps;
   const std::uint64_t t0 = mono_ns();
   std::uint64_t next_progress = t0;
 
-  // Sends probes as `next(span) -> count` yields them, paced by the bucket.
-  auto pump = [&](auto&& next, std::uint16_t flow, auto&& finished) {
+  // Feeds the senders as `next(span) -> count` yields probes, paced by the bucket.
+  auto feed = [&](auto&& next, auto&& finished) {
     while (!finished()) {
       const std::uint64_t now = mono_ns();
       const std::uint64_t avail = bucket.available(now);
@@ -91,40 +93,30 @@ SurveySummary run_survey(const TargetList& targets, const SurveyOptions& o, std:
         continue;
       }
       const std::size_t n = next(std::span(batch.data(), std::min<std::uint64_t>(kBatch, avail)));
-      std::size_t done = 0;
-      while (done < n) {
-        done += transport.sender().send(
-            n - done,
-            [&](std::size_t i, std::span<std::uint8_t> buf) {
-              const SurveyProbe& p = batch[done + i];
-              tmpl.dst = targets.at(p.target);
-              tmpl.ip_len = codec.ip_len(p.ttl);
-              return build_probe(tmpl, {flow, ProbeCodec::seq_at(mono_ns()), p.ttl}, buf);
-            },
-            std::span(stamps));
-      }
+      pool.push(std::span(batch.data(), n));
       bucket.consume(n);
-      s.probes_sent += n;
       if (o.progress && now >= next_progress) {
-        draw_progress(o.progress, scheduler, s.probes_sent, collector, static_cast<double>(now - t0) / 1e9);
+        draw_progress(o.progress, scheduler, pool.sent(), collector, static_cast<double>(now - t0) / 1e9);
         next_progress = now + 500'000'000;
       }
     }
+    pool.drain();
   };
 
   if (o.preprobe) {
     // One probe per target at the max TTL, in a random order: its reply's TTL tells the distance.
     const Permutation order(targets.size(), o.seed ^ 0x5eedf00dULL);
     std::uint64_t i = 0;
-    pump(
+    feed(
         [&](std::span<SurveyProbe> slots) {
           std::size_t n = 0;
           for (; n < slots.size() && i < targets.size(); n++)
-            slots[n] = {static_cast<std::uint32_t>(order.at(i++)), static_cast<std::uint8_t>(o.max_ttl)};
+            slots[n] = {static_cast<std::uint32_t>(order.at(i++)), static_cast<std::uint8_t>(o.max_ttl),
+                        static_cast<std::uint8_t>(kPreprobeFlow)};
           return n;
         },
-        kPreprobeFlow, [&] { return i >= targets.size(); });
-    s.preprobes = s.probes_sent;
+        [&] { return i >= targets.size(); });
+    s.preprobes = pool.sent();
     // Wait for the pre-probes' replies: until every target has a hint, or no
     // hint came for 200 ms (a late one only costs probes), at most --wait.
     const std::uint64_t pause0 = mono_ns();
@@ -139,10 +131,12 @@ SurveySummary run_survey(const TargetList& targets, const SurveyOptions& o, std:
         last_change = mono_ns();
       }
     }
-    hints_open = false;
-    s.paused_s = static_cast<double>(mono_ns() - pause0) / 1e9;  // hints are fixed from here on: the scheduler relies on it
+    hints_open = false;  // hints are fixed from here on: the scheduler relies on it
+    s.paused_s = static_cast<double>(mono_ns() - pause0) / 1e9;
   }
-  pump([&](std::span<SurveyProbe> slots) { return scheduler.next(slots); }, 0, [&] { return scheduler.done(); });
+  feed([&](std::span<SurveyProbe> slots) { return scheduler.next(slots); }, [&] { return scheduler.done(); });
+  s.probes_sent = pool.sent();
+  s.queue_full_waits = pool.full_waits();
   const std::uint64_t t1 = mono_ns();
   std::this_thread::sleep_for(o.wait);  // the last replies
   rx.request_stop();
@@ -172,9 +166,9 @@ std::string summary_text(const SurveySummary& s) {
       "survey: {} targets, {} (target, TTL) pairs in a random order; {} skipped beyond a reached destination\n"
       "survey: {} pre-probes gave the distance of {} destinations (waited {:.3f} s for them)\n"
       "survey: {} destinations answered; {} replies not decodable as survey replies\n"
-      "survey: {} on {}; probing {:.3f} s; XDP matcher:{}\n"
+      "survey: {} on {} ({} sending thread(s), {} waits on a full queue); probing {:.3f} s; XDP matcher:{}\n"
       "probes_sent={} replies={} destinations={} duration_s={:.3f} rate_pps={:.0f} dropped={}\n",
-      s.targets, s.pairs, s.skipped, s.preprobes, s.hinted, s.paused_s, s.reached, s.unmatched, s.tx_mode, s.ifname, s.probing_s, m, s.probes_sent,
+      s.targets, s.pairs, s.skipped, s.preprobes, s.hinted, s.paused_s, s.reached, s.unmatched, s.tx_mode, s.ifname, s.threads, s.queue_full_waits, s.probing_s, m, s.probes_sent,
       s.replies, s.targets, s.duration_s,
       s.probing_s > s.paused_s ? static_cast<double>(s.probes_sent) / (s.probing_s - s.paused_s) : 0.0,
       s.dropped);

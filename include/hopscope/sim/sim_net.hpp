@@ -20,8 +20,9 @@ struct SimNames {
 
 SimNames sim_names(const std::string& netns);
 // Builds everything (replacing a stale sim of the same name) and returns once
-// a destination answers a ping through it. Cleans up on failure.
-void sim_up(const Topology& t, const std::string& netns);
+// a destination answers a ping through it; the veth pair gets `queues` TX/RX
+// queues (one AF_XDP sender thread each). Cleans up on failure.
+void sim_up(const Topology& t, const std::string& netns, unsigned queues = 1);
 // Removes the namespaces and the pinned responder; fine if absent.
 void sim_down(const std::string& netns);
 bool sim_is_up(const std::string& netns);

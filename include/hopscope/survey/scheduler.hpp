@@ -17,6 +17,7 @@ namespace hopscope::survey {
 struct SurveyProbe {
   std::uint32_t target = 0;
   std::uint8_t ttl = 1;
+  std::uint8_t flow = 0;  // Paris flow (1: pre-probe)
 };
 
 class Scheduler {

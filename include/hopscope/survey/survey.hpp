@@ -21,6 +21,7 @@ struct SurveyOptions {
   std::uint64_t seed = 1;                // order of the (target, TTL) pairs
   std::chrono::milliseconds wait{1000};  // for replies after the last probe (< 2.1 s)
   bool preprobe = true;                  // learn each destination's distance first (one probe per target)
+  unsigned threads = 1;                  // sending threads = AF_XDP sockets on TX queues 0..threads-1
   std::string ifname;                    // empty: from the route to the first target
   std::FILE* progress = nullptr;         // where to draw a live progress line (a terminal)
 };
@@ -41,6 +42,8 @@ struct SurveySummary {
   double duration_s = 0;       // whole survey, the final wait included
   std::string tx_mode;
   std::string ifname;
+  unsigned threads = 1;
+  std::uint64_t queue_full_waits = 0;  // the pacing thread found a sender's queue full (backpressure, no loss)
   MatcherCounters matcher{};
 };
 
