@@ -137,3 +137,30 @@ TEST(SurveyCli, BadTargetsAreNamed) {
   EXPECT_NE(r.output.find("overlapping targets"), std::string::npos) << r.output;
   std::remove(f.c_str());
 }
+
+TEST(SurveySimThreads, TwoSendersOnTwoQueues) {
+  HS_REQUIRE_ROOT();
+  const std::string ns = "hse2e-survey2q", truth = "/tmp/hopscope-e2e-truth2q.ndjson",
+                    res = "/tmp/hopscope-e2e-survey2q.ndjson";
+  struct Down {
+    std::string ns;
+    ~Down() { run_command({kCli, "sim", "down", "--netns", ns}); }
+  } down{ns};
+  CommandResult up = run_command({kCli, "sim", "up", "--seed", "5", "--destinations", "4096", "--queues", "2",
+                                  "--netns", ns, "--truth", truth});
+  ASSERT_EQ(up.status, 0) << up.output;
+  CommandResult r = run_command(
+      {kCli, "survey", "--netns", ns, "198.19.240.0/20", "-r", "100000", "--threads", "2", "-O", res});
+  ASSERT_EQ(r.status, 0) << r.output;
+  EXPECT_NE(r.output.find("(2 sending thread(s)"), std::string::npos) << r.output;
+  EXPECT_NE(r.output.find(" dropped=0"), std::string::npos) << r.output;
+  CommandResult sc = run_command({kCli, "score", "--truth", truth, res});
+  EXPECT_EQ(last_line(sc.output),
+            "node_recall=1.0000 link_recall=1.0000 node_precision=1.0000 link_precision=1.0000 paths_exact=4096/4096")
+      << sc.output;
+  r = run_command({kCli, "survey", "--netns", ns, "198.19.255.0/24", "--threads", "3", "-O", "/dev/null"});
+  EXPECT_NE(r.status, 0);
+  EXPECT_NE(r.output.find("sim0 has 2 TX queue(s): cannot send on 3"), std::string::npos) << r.output;
+  std::remove(truth.c_str());
+  std::remove(res.c_str());
+}
