@@ -4,6 +4,7 @@
 #include <bpf/libbpf.h>
 #include <linux/if_link.h>
 
+#include <stdexcept>
 #include <vector>
 
 #include "hopscope/error.hpp"
@@ -23,10 +24,13 @@ const char* counter_name(int idx) {
   }
 }
 
-ReplyMatcher::ReplyMatcher(const hs_matcher_config& cfg) {
+ReplyMatcher::ReplyMatcher(const hs_matcher_config& cfg, std::uint32_t ring_bytes) {
+  if (ring_bytes < 4096 || (ring_bytes & (ring_bytes - 1)))
+    throw std::invalid_argument("reply matcher: ring buffer size must be a power of two >= 4096");
   skel_ = hs_reply_matcher__open();
   if (!skel_) throw_errno("reply matcher: open BPF skeleton");
   *const_cast<hs_matcher_config*>(&skel_->rodata->hs_cfg) = cfg;
+  bpf_map__set_max_entries(skel_->maps.hs_replies, ring_bytes);
   if (int err = hs_reply_matcher__load(skel_)) {
     hs_reply_matcher__destroy(skel_);
     throw_errno("reply matcher: load BPF program (needs root/CAP_BPF)", err);

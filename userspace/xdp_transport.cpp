@@ -48,7 +48,7 @@ XdpTransport::XdpTransport(const XdpTransportConfig& cfg) {
     throw std::invalid_argument("probe size " + std::to_string(effective_ip_len(tmpl_)) + " exceeds the MTU " +
                                 std::to_string(link.mtu) + " of " + link.name);
 
-  matcher_ = std::make_unique<ReplyMatcher>(matcher_config_for(tmpl_, cfg.nflows));
+  matcher_ = std::make_unique<ReplyMatcher>(matcher_config_for(tmpl_, cfg.nflows), cfg.ring_bytes);
   matcher_->attach(route_.ifindex);  // before the first probe leaves
 
   if (cfg.tx_queues < 1 || cfg.tx_queues > link.tx_queues)

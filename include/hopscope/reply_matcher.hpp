@@ -28,8 +28,11 @@ class ReplyMatcher {
  public:
   using Handler = std::function<void(const hs_reply_record&)>;
 
-  // Opens and loads the program with `cfg` in its read-only data.
-  explicit ReplyMatcher(const hs_matcher_config& cfg);
+  static constexpr std::uint32_t kDefaultRingBytes = 4u << 20;  // ~58k records
+
+  // Opens and loads the program with `cfg` in its read-only data and a ring
+  // buffer of `ring_bytes` (a power of two, >= 4 KiB).
+  explicit ReplyMatcher(const hs_matcher_config& cfg, std::uint32_t ring_bytes = kDefaultRingBytes);
   ~ReplyMatcher();
   ReplyMatcher(const ReplyMatcher&) = delete;
   ReplyMatcher& operator=(const ReplyMatcher&) = delete;

@@ -50,6 +50,8 @@ SurveySummary run_survey(const TargetList& targets, const SurveyOptions& o, std:
   tc.ip_len = codec.ip_len(o.max_ttl);  // the largest probe must fit the MTU
   tc.nflows = 2;                        // flow 0: trace probes, flow 1: pre-probes
   tc.tx_queues = o.threads;
+  // 64 MiB: ~0.9M records, seconds of replies at survey rates if the consumer is starved of CPU.
+  tc.ring_bytes = 64u << 20;
   XdpTransport transport(tc);
 
   // Per destination: the TTL where it answered (0 = not yet) and the distance

@@ -13,7 +13,17 @@ TxPool::TxPool(XdpTransport& transport, const TargetList& targets, const ProbeCo
   for (unsigned q = 0; q < transport.tx_queues(); q++) {
     Worker& w = *workers_[q];
     XskSender& sender = transport.sender(q);
-    w.thread = std::jthread([this, &w, &sender](std::stop_token st) { run(w, sender, st); });
+    w.thread = std::jthread([this, &w, &sender](std::stop_token st) {
+      try {
+        run(w, sender, st);
+      } catch (const std::exception& e) {
+        // A sender stops on its first error; the pacing thread reports it.
+        if (!claimed_.exchange(true)) {
+          failure_ = e.what();
+          failed_.store(true, std::memory_order_release);
+        }
+      }
+    });
   }
 }
 
@@ -53,7 +63,12 @@ void TxPool::run(Worker& w, XskSender& sender, std::stop_token st) {
   }
 }
 
+void TxPool::check() const {
+  if (failed_.load(std::memory_order_acquire)) throw std::runtime_error("survey sender: " + failure_);
+}
+
 void TxPool::push(std::span<const SurveyProbe> probes) {
+  check();
   Worker& w = *workers_[next_];
   next_ = (next_ + 1) % static_cast<unsigned>(workers_.size());
   std::size_t done = 0;
@@ -61,6 +76,7 @@ void TxPool::push(std::span<const SurveyProbe> probes) {
     const std::size_t n = w.queue.push(probes.data() + done, probes.size() - done);
     if (n == 0) {
       full_waits_++;
+      check();
       std::this_thread::yield();
     }
     done += n;
@@ -69,7 +85,10 @@ void TxPool::push(std::span<const SurveyProbe> probes) {
 }
 
 void TxPool::drain() const {
-  while (sent() < pushed_) std::this_thread::sleep_for(std::chrono::microseconds(50));
+  while (sent() < pushed_) {
+    check();
+    std::this_thread::sleep_for(std::chrono::microseconds(50));
+  }
 }
 
 std::uint64_t TxPool::sent() const {

@@ -9,6 +9,7 @@
 #include <cstdint>
 #include <memory>
 #include <span>
+#include <string>
 #include <thread>
 #include <vector>
 
@@ -30,8 +31,9 @@ class TxPool {
   TxPool& operator=(const TxPool&) = delete;
 
   // Queues probes on the next sender; waits (yields) while its queue is full.
+  // Throws std::runtime_error if a sender failed.
   void push(std::span<const SurveyProbe> probes);
-  // Returns once every queued probe has been sent.
+  // Returns once every queued probe has been sent; throws if a sender failed.
   void drain() const;
   [[nodiscard]] std::uint64_t sent() const;
   [[nodiscard]] std::uint64_t full_waits() const { return full_waits_; }  // pushes that found a queue full
@@ -44,6 +46,7 @@ class TxPool {
     std::jthread thread;
   };
   void run(Worker& w, XskSender& sender, std::stop_token st);
+  void check() const;  // rethrows a sender's failure in the calling thread
 
   XdpTransport& transport_;
   const TargetList& targets_;
@@ -52,6 +55,9 @@ class TxPool {
   std::uint64_t pushed_ = 0;
   std::uint64_t full_waits_ = 0;
   unsigned next_ = 0;
+  std::atomic<bool> claimed_{false};  // the first failing sender claims failure_
+  std::string failure_;               // written by that sender before failed_ is published
+  std::atomic<bool> failed_{false};
 };
 
 }  // namespace hopscope::survey
