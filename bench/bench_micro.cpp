@@ -8,8 +8,15 @@
 #include <string>
 #include <vector>
 
+#include <boost/lockfree/spsc_queue.hpp>
+#include <memory>
+
 #include "hopscope/checksum.hpp"
 #include "hopscope/probe_builder.hpp"
+#include "hopscope/survey/collector.hpp"
+#include "hopscope/survey/permutation.hpp"
+#include "hopscope/survey/scheduler.hpp"
+#include "hopscope/survey/targets.hpp"
 
 using namespace hopscope;
 
@@ -57,6 +64,46 @@ void BM_Checksum64(benchmark::State& s) {
   for (auto _ : s) benchmark::DoNotOptimize(csum::finish(csum::add(0, b)));
 }
 
+// The survey's hand-off: 64 probes through a lock-free SPSC queue and back (per probe).
+void BM_SpscPushPop64(benchmark::State& s) {
+  boost::lockfree::spsc_queue<survey::SurveyProbe, boost::lockfree::capacity<8192>> q;
+  std::array<survey::SurveyProbe, 64> in{}, out{};
+  for (auto _ : s) {
+    q.push(in.data(), in.size());
+    benchmark::DoNotOptimize(q.pop(out.data(), out.size()));
+  }
+  s.SetItemsProcessed(s.iterations() * 64);
+}
+
+void BM_PermutationAt(benchmark::State& s) {
+  survey::Permutation p(131072ull * 32, 7);
+  std::uint64_t i = 0;
+  for (auto _ : s) benchmark::DoNotOptimize(p.at(i++ % p.size()));
+}
+
+// Reply decode in userspace: address -> target index, TTL and RTT from the probe, stored.
+void BM_CollectorOnReply(benchmark::State& s) {
+  survey::TargetList targets;
+  for (int b = 0; b < 512; b++) targets.add("198.19." + std::to_string(b / 2) + "." + std::to_string(b % 2 * 128) + "/25", "x");
+  targets.freeze();
+  survey::ProbeCodec codec(4, Method::UdpParis);
+  auto dist = std::make_unique<std::atomic<std::uint8_t>[]>(targets.size());
+  survey::Collector c(targets, codec, dist.get());
+  hs_reply_record r{};
+  r.family = 4;
+  r.kind = HS_REPLY_TIME_EXCEEDED;
+  r.quoted_len = codec.ip_len(5);
+  r.seq = 1;
+  const std::uint8_t from[4] = {198, 18, 0, 20};
+  std::memcpy(r.responder, from, 4);
+  std::uint32_t i = 0;
+  for (auto _ : s) {
+    const IpAddress dst = targets.at(i++ % targets.size());
+    std::memcpy(r.probe_dst, dst.data(), 4);
+    c.on_reply(r);
+  }
+}
+
 class RatioReporter : public benchmark::ConsoleReporter {
  public:
   void ReportRuns(const std::vector<Run>& runs) override {
@@ -83,6 +130,9 @@ BENCHMARK_CAPTURE(BM_BuildProbe, v6_udp_paris, 6, Method::UdpParis);
 BENCHMARK_CAPTURE(BM_BuildProbe, v6_icmp_paris, 6, Method::IcmpParis);
 BENCHMARK(BM_Validation);
 BENCHMARK(BM_Checksum64);
+BENCHMARK(BM_SpscPushPop64);
+BENCHMARK(BM_PermutationAt);
+BENCHMARK(BM_CollectorOnReply)->Iterations(2'000'000);
 
 int main(int argc, char** argv) {
   benchmark::Initialize(&argc, argv);
