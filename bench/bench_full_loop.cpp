@@ -102,14 +102,14 @@ Stage run(const std::vector<IpAddress>& dests, ProbeTemplate t, XskSender& xsk, 
 }
 
 void print(const char* name, const Stage& s) {
-  const std::uint64_t replied = s.sim[HS_SIM_CNT_TIME_EXCEEDED] + s.sim[HS_SIM_CNT_DEST_REPLY] +
-                                s.sim[HS_SIM_CNT_FRAG_NEEDED];
+  const std::uint64_t replied =
+      s.sim[HS_SIM_CNT_TIME_EXCEEDED] + s.sim[HS_SIM_CNT_DEST_REPLY] + s.sim[HS_SIM_CNT_FRAG_NEEDED];
   const std::uint64_t quiet = s.sim[HS_SIM_CNT_SILENT] + s.sim[HS_SIM_CNT_LOST] + s.sim[HS_SIM_CNT_RATE_LIMITED];
   std::printf("%s: %.2f s\n", name, s.seconds);
   std::printf("  %-44s %10llu  %8.3f Mpps\n", "1 probes sent (AF_XDP)", (unsigned long long)s.sent,
               static_cast<double>(s.sent) / s.seconds / 1e6);
-  std::printf("  %-44s %10llu\n", "2 reached the responder", (unsigned long long)(s.sim[HS_SIM_CNT_SEEN] -
-                                                                                   s.sim[HS_SIM_CNT_NOT_SIM]));
+  std::printf("  %-44s %10llu\n", "2 reached the responder",
+              (unsigned long long)(s.sim[HS_SIM_CNT_SEEN] - s.sim[HS_SIM_CNT_NOT_SIM]));
   std::printf("  %-44s %10llu  (+%llu silent by design, %llu errors)\n", "3 replies sent by the responder (XDP_TX)",
               (unsigned long long)replied, (unsigned long long)quiet, (unsigned long long)s.sim[HS_SIM_CNT_ERROR]);
   const std::uint64_t seen = s.matcher[HS_CNT_SEEN] - s.matcher[HS_CNT_NOT_OURS];  // minus ARP/ND
@@ -120,9 +120,8 @@ void print(const char* name, const Stage& s) {
   std::printf("  %-44s %10llu  %8.3f Mpps\n", "6 records consumed in userspace", (unsigned long long)s.consumed,
               static_cast<double>(s.consumed) / s.seconds / 1e6);
   const std::uint64_t reached = s.sim[HS_SIM_CNT_SEEN] - s.sim[HS_SIM_CNT_NOT_SIM];
-  std::printf("  losses: 1->2 %lld, 3->4 %lld, 4->5 %lld, 5->6 %lld\n",
-              (long long)s.sent - (long long)reached, (long long)replied - (long long)seen,
-              (long long)seen - (long long)s.matcher[HS_CNT_MATCHED],
+  std::printf("  losses: 1->2 %lld, 3->4 %lld, 4->5 %lld, 5->6 %lld\n", (long long)s.sent - (long long)reached,
+              (long long)replied - (long long)seen, (long long)seen - (long long)s.matcher[HS_CNT_MATCHED],
               (long long)s.matcher[HS_CNT_MATCHED] - (long long)s.consumed);
 }
 
@@ -165,10 +164,12 @@ int main(int argc, char** argv) {
               (unsigned long long)probes, xsk.mode(), route.ifname.c_str());
   Stage fast = run(dests, t, xsk, matcher, names.link_pin, probes, 0);
   print("as fast as possible", fast);
-  Stage slow = run(dests, t, xsk, matcher, names.link_pin, std::min<std::uint64_t>(probes, 4 * static_cast<std::uint64_t>(paced)), paced);
+  Stage slow = run(dests, t, xsk, matcher, names.link_pin,
+                   std::min<std::uint64_t>(probes, 4 * static_cast<std::uint64_t>(paced)), paced);
   std::printf("\n");
   print(("paced at " + std::to_string(static_cast<long>(paced)) + " probes/s").c_str(), slow);
-  std::printf("\nreply rate as fast as possible / paced: %.2fx\n",
-              (static_cast<double>(fast.consumed) / fast.seconds) / (static_cast<double>(slow.consumed) / slow.seconds));
+  std::printf(
+      "\nreply rate as fast as possible / paced: %.2fx\n",
+      (static_cast<double>(fast.consumed) / fast.seconds) / (static_cast<double>(slow.consumed) / slow.seconds));
   return 0;
 }

@@ -2,14 +2,13 @@
 // measured in the same run (copying a frame of the same size).
 #include <benchmark/benchmark.h>
 
+#include <boost/lockfree/spsc_queue.hpp>
 #include <cstdio>
 #include <cstring>
 #include <map>
+#include <memory>
 #include <string>
 #include <vector>
-
-#include <boost/lockfree/spsc_queue.hpp>
-#include <memory>
 
 #include "hopscope/checksum.hpp"
 #include "hopscope/probe_builder.hpp"
@@ -84,7 +83,8 @@ void BM_PermutationAt(benchmark::State& s) {
 // Reply decode in userspace: address -> target index, TTL and RTT from the probe, stored.
 void BM_CollectorOnReply(benchmark::State& s) {
   survey::TargetList targets;
-  for (int b = 0; b < 512; b++) targets.add("198.19." + std::to_string(b / 2) + "." + std::to_string(b % 2 * 128) + "/25", "x");
+  for (int b = 0; b < 512; b++)
+    targets.add("198.19." + std::to_string(b / 2) + "." + std::to_string(b % 2 * 128) + "/25", "x");
   targets.freeze();
   survey::ProbeCodec codec(4, Method::UdpParis);
   auto dist = std::make_unique<std::atomic<std::uint8_t>[]>(targets.size());

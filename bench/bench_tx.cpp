@@ -16,9 +16,9 @@
 #include <CLI/CLI.hpp>
 #include <algorithm>
 #include <atomic>
-#include <cstring>
 #include <chrono>
 #include <cstdio>
+#include <cstring>
 #include <thread>
 #include <vector>
 
@@ -139,7 +139,8 @@ double bare_xsk_rate(const std::string& ifname, const ProbeTemplate& t, const Si
   if (area == MAP_FAILED) throw_errno("mmap");
   std::vector<std::uint8_t> frame(kFrameSize);
   const auto len = static_cast<std::uint32_t>(build_probe(t, {0, 1, 64}, frame));
-  for (std::uint32_t i = 0; i < kFrames; i++) std::memcpy(static_cast<std::uint8_t*>(area) + i * kFrameSize, frame.data(), len);
+  for (std::uint32_t i = 0; i < kFrames; i++)
+    std::memcpy(static_cast<std::uint8_t*>(area) + i * kFrameSize, frame.data(), len);
   xsk_ring_prod fill, tx;
   xsk_ring_cons comp;
   xsk_umem* umem = nullptr;
@@ -377,9 +378,33 @@ int main(int argc, char** argv) {
   if (!zmap.empty()) {
     for (int threads : {1, 2, 4}) {
       std::string out;
-      double rate = external_rate({zmap, "-i", ifname, "-S", t.src.str(), "-G", mac_str(peer_mac), "-M", "udp", "-p",
-                                   "33434", "-r", "0", "-T", std::to_string(threads), "-P", "16", "-n", "131072",
-                                   "-b", "/dev/null", "-o", "/dev/null", "-c", "0", "-q", "--disable-syslog",
+      double rate = external_rate({zmap,
+                                   "-i",
+                                   ifname,
+                                   "-S",
+                                   t.src.str(),
+                                   "-G",
+                                   mac_str(peer_mac),
+                                   "-M",
+                                   "udp",
+                                   "-p",
+                                   "33434",
+                                   "-r",
+                                   "0",
+                                   "-T",
+                                   std::to_string(threads),
+                                   "-P",
+                                   "16",
+                                   "-n",
+                                   "131072",
+                                   "-b",
+                                   "/dev/null",
+                                   "-o",
+                                   "/dev/null",
+                                   "-c",
+                                   "0",
+                                   "-q",
+                                   "--disable-syslog",
                                    "198.18.0.0/15"},
                                   sink, &out);
       if (rate == 0) std::fprintf(stderr, "zmap -T %d failed:\n%s\n", threads, out.c_str());
@@ -393,13 +418,14 @@ int main(int argc, char** argv) {
   std::printf("send rate (frames that arrived at the peer's XDP / send time), median of 3:\n");
   std::printf("  %-52s %8.3f Mpps  %5.2fx bare\n", "hopscope XskSender (AF_XDP, builds every probe)", m_ours / 1e6,
               m_ours / m_bare);
-  std::printf("  %-52s %8.3f Mpps  %5.2fx bare\n", "bare AF_XDP copy-mode sender (pre-built frames)", m_bare / 1e6, 1.0);
+  std::printf("  %-52s %8.3f Mpps  %5.2fx bare\n", "bare AF_XDP copy-mode sender (pre-built frames)", m_bare / 1e6,
+              1.0);
   std::printf("  %-52s %8.3f Mpps  %5.2fx bare\n", "AF_PACKET sendmmsg + QDISC_BYPASS", median(pkt) / 1e6,
               median(pkt) / m_bare);
   std::printf("  %-52s %8.3f Mpps  %5.2fx bare\n", "raw IP socket sendmmsg", median(raw) / 1e6, median(raw) / m_bare);
   for (auto [threads, rate] : zrates)
-    std::printf("  %-52s %8.3f Mpps  %5.2fx bare\n", ("zmap 2.1.1, " + std::to_string(threads) + " send thread(s)").c_str(),
-                rate / 1e6, rate / m_bare);
+    std::printf("  %-52s %8.3f Mpps  %5.2fx bare\n",
+                ("zmap 2.1.1, " + std::to_string(threads) + " send thread(s)").c_str(), rate / 1e6, rate / m_bare);
   std::printf("  ratio hopscope / bare AF_XDP: %.2fx\n", m_ours / m_bare);
   if (zbest > 0) std::printf("  ratio hopscope / zmap best (%d threads): %.2fx\n", zbest_threads, m_ours / zbest);
   std::printf("\n");

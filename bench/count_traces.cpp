@@ -30,16 +30,20 @@ int main(int argc, char** argv) {
       probes += j["probe_count"].get<std::uint64_t>();
       for (const auto& h : j.value("hops", nlohmann::json::array())) {
         const std::string a = h.value("addr", "");
-        if (a == dst) got_dst = true;
-        else if (!a.empty()) interfaces.insert(a);
+        if (a == dst)
+          got_dst = true;
+        else if (!a.empty())
+          interfaces.insert(a);
       }
     } else {  // hopscope
       for (const auto& h : j["hops"]) {
         probes += h.value("probes_sent", 0);
         for (const auto& r : h["replies"]) {
           const std::string a = r["addr"];
-          if (a == dst) got_dst = true;
-          else interfaces.insert(a);
+          if (a == dst)
+            got_dst = true;
+          else
+            interfaces.insert(a);
         }
       }
     }

@@ -150,7 +150,8 @@ static __always_inline int match_v4(void *l3, void *end, struct hs_reply_record 
 		if (ih->code != 0)
 			return V_NOT_OURS;
 		rec->kind = HS_REPLY_ECHO_REPLY;
-		rec->quoted_len = bpf_ntohs(iph->tot_len); /* an echo reply is as long as its request */
+		rec->quoted_len =
+			bpf_ntohs(iph->tot_len); /* an echo reply is as long as its request */
 		/* The probe went from our address (reply dst) to the replier. */
 		id->src[0] = iph->daddr;
 		id->dst[0] = iph->saddr;
@@ -260,7 +261,8 @@ static __always_inline int match_v6(void *l3, void *end, struct hs_reply_record 
 		if (ih->icmp6_code != 0)
 			return V_NOT_OURS;
 		rec->kind = HS_REPLY_ECHO_REPLY;
-		rec->quoted_len = bpf_ntohs(ip6->payload_len) + sizeof(*ip6); /* as long as its request */
+		rec->quoted_len =
+			bpf_ntohs(ip6->payload_len) + sizeof(*ip6); /* as long as its request */
 		__builtin_memcpy(id->src, &ip6->daddr, 16);
 		__builtin_memcpy(id->dst, &ip6->saddr, 16);
 		__builtin_memcpy(rec->probe_dst, &ip6->saddr, 16);

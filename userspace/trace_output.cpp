@@ -1,8 +1,7 @@
 #include "hopscope/trace_output.hpp"
 
-#include <fmt/format.h>
-
 #include <arpa/inet.h>
+#include <fmt/format.h>
 
 #include <iterator>
 
@@ -87,8 +86,8 @@ void append_trace_json(std::string& out, const TraceResult& r) {
       fmt::format_to(it,
                      R"({}{{"addr":"{}","rtt_ms":{:.3f},"icmp_type":{},"icmp_code":{},"reply_ttl":{},"quoted_ttl":{},)"
                      R"("attempt":{},"flow":{})",
-                     k ? "," : "", x.addr.to_chars(a), x.rtt_ms, x.icmp_type, x.icmp_code, x.reply_ttl,
-                     x.quoted_ttl, x.attempt, x.flow);
+                     k ? "," : "", x.addr.to_chars(a), x.rtt_ms, x.icmp_type, x.icmp_code, x.reply_ttl, x.quoted_ttl,
+                     x.attempt, x.flow);
       if (x.mtu) fmt::format_to(it, R"(,"mtu":{})", x.mtu);
       out += '}';
     }

@@ -52,8 +52,8 @@ XdpTransport::XdpTransport(const XdpTransportConfig& cfg) {
   matcher_->attach(route_.ifindex);  // before the first probe leaves
 
   if (cfg.tx_queues < 1 || cfg.tx_queues > link.tx_queues)
-    throw std::invalid_argument(route_.ifname + " has " + std::to_string(link.tx_queues) + " TX queue(s): cannot send on " +
-                                std::to_string(cfg.tx_queues));
+    throw std::invalid_argument(route_.ifname + " has " + std::to_string(link.tx_queues) +
+                                " TX queue(s): cannot send on " + std::to_string(cfg.tx_queues));
   for (unsigned q = 0; q < cfg.tx_queues; q++) {
     XskOptions xo;
     xo.queue = q;

@@ -61,7 +61,8 @@ static __always_inline int resize_for_reply(struct xdp_md *ctx, __u32 quote, __u
 
 	if (grow > 200)
 		return -1;
-	/* Keep the checked value: without the barrier the compiler recomputes it from the packet pointers. */
+	/* Keep the checked value: without the barrier the compiler recomputes it from the packet
+	 * pointers. */
 	barrier_var(grow);
 	grow &= 0xff;
 	if (bpf_xdp_adjust_head(ctx, -(int)grow))

@@ -66,8 +66,10 @@ Topology hand(int family) {
   p3.hops = {{0, 1, 0}, {10, 1, 0}};
   t.paths = {p0, p1, p2, p3};
   const std::string d = family == 4 ? "198.19.0." : "2001:2:0:1::";
-  t.dests = {{A(d + "1"), 0, HS_SIM_DEST_ANSWERS, true}, {A(d + "2"), 0, HS_SIM_DEST_SILENT, false},
-             {A(d + "3"), 1, HS_SIM_DEST_ANSWERS, false}, {A(d + "4"), 2, HS_SIM_DEST_ANSWERS, false},
+  t.dests = {{A(d + "1"), 0, HS_SIM_DEST_ANSWERS, true},
+             {A(d + "2"), 0, HS_SIM_DEST_SILENT, false},
+             {A(d + "3"), 1, HS_SIM_DEST_ANSWERS, false},
+             {A(d + "4"), 2, HS_SIM_DEST_ANSWERS, false},
              {A(d + "5"), 3, HS_SIM_DEST_ANSWERS, false}};
   t.prober = family == 4 ? A("198.18.0.1") : A("2001:2::1");
   return t;
@@ -305,8 +307,8 @@ void check_tcp(const Out& o, const std::string& from, std::uint8_t flags, std::u
     EXPECT_EQ(test::reference_checksum(Bytes(ip.begin(), ip.begin() + 20)), 0);
     EXPECT_EQ((ip[2] << 8 | ip[3]), 40);
   }
-  EXPECT_EQ(test::reference_checksum(test::with_pseudo_header(v4 ? &ip[12] : &ip[8], v4 ? &ip[16] : &ip[24],
-                                                              v4 ? 4 : 16, 6, t)),
+  EXPECT_EQ(test::reference_checksum(
+                test::with_pseudo_header(v4 ? &ip[12] : &ip[8], v4 ? &ip[16] : &ip[24], v4 ? 4 : 16, 6, t)),
             0)
       << "TCP checksum";
 }
@@ -342,7 +344,9 @@ void check_mpls(const Bytes& icmp_payload, const Bytes& probe_ip) {
   EXPECT_EQ((ext[4] << 8 | ext[5]), 12) << "object length";
   EXPECT_EQ(ext[6], 1) << "class MPLS";
   EXPECT_EQ(ext[7], 1) << "c-type incoming stack";
-  auto lse = [&](std::size_t o) { return static_cast<std::uint32_t>(ext[o] << 24 | ext[o + 1] << 16 | ext[o + 2] << 8 | ext[o + 3]); };
+  auto lse = [&](std::size_t o) {
+    return static_cast<std::uint32_t>(ext[o] << 24 | ext[o + 1] << 16 | ext[o + 2] << 8 | ext[o + 3]);
+  };
   EXPECT_EQ(lse(8) >> 12, 1000u);
   EXPECT_EQ(lse(8) >> 8 & 1, 0u) << "not bottom of stack";
   EXPECT_EQ(lse(8) & 0xff, 1u) << "TTL 1";
@@ -466,8 +470,8 @@ TEST_F(SimResponderV6, DestinationReplies) {
   ASSERT_EQ(o.action, XDP_TX);
   Bytes ip(o.frame.begin() + 14, o.frame.end());
   EXPECT_EQ(ip[40], 129) << "echo reply";
-  EXPECT_EQ(test::reference_checksum(test::with_pseudo_header(&ip[8], &ip[24], 16, 58, Bytes(ip.begin() + 40, ip.end()))),
-            0);
+  EXPECT_EQ(
+      test::reference_checksum(test::with_pseudo_header(&ip[8], &ip[24], 16, 58, Bytes(ip.begin() + 40, ip.end()))), 0);
   auto rec = h_->match(o.frame);
   ASSERT_TRUE(rec);
   EXPECT_EQ(rec->kind, HS_REPLY_ECHO_REPLY);

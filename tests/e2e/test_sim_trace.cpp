@@ -22,8 +22,8 @@ namespace {
 const std::string kCli = HOPSCOPE_CLI;
 
 struct Truth {
-  std::map<int, json> paths;           // id -> path
-  std::vector<json> dests;             // "dest" lines
+  std::map<int, json> paths;  // id -> path
+  std::vector<json> dests;    // "dest" lines
 };
 
 Truth read_truth(const std::string& file) {
@@ -45,9 +45,8 @@ class SimTrace : public ::testing::TestWithParam<int> {
   void SetUp() override {
     HS_REQUIRE_ROOT();
     const int family = GetParam();
-    CommandResult r = run_command({kCli, "sim", "up", "--seed", "11", "--destinations", "20000",
-                                   "--family", std::to_string(family), "--netns", ns(family), "--truth",
-                                   truth_file(family)});
+    CommandResult r = run_command({kCli, "sim", "up", "--seed", "11", "--destinations", "20000", "--family",
+                                   std::to_string(family), "--netns", ns(family), "--truth", truth_file(family)});
     ASSERT_EQ(r.status, 0) << r.output;
     std::string last = r.output.substr(r.output.rfind('\n', r.output.size() - 2) + 1);
     EXPECT_EQ(last, ns(family) + "\n") << "the namespace name is the last line";
@@ -79,8 +78,10 @@ class SimTrace : public ::testing::TestWithParam<int> {
       std::set<std::string> can_answer;
       bool some_silent = false;
       for (const auto& rt : path["hops"][i]["routers"]) {
-        if (rt["silent"].get<bool>()) some_silent = true;
-        else can_answer.insert(rt["addr"].get<std::string>());
+        if (rt["silent"].get<bool>())
+          some_silent = true;
+        else
+          can_answer.insert(rt["addr"].get<std::string>());
       }
       const auto& replies = hops[i]["replies"];
       if (can_answer.empty()) {

@@ -146,11 +146,11 @@ TEST(SurveySimThreads, TwoSendersOnTwoQueues) {
     std::string ns;
     ~Down() { run_command({kCli, "sim", "down", "--netns", ns}); }
   } down{ns};
-  CommandResult up = run_command({kCli, "sim", "up", "--seed", "5", "--destinations", "4096", "--queues", "2",
-                                  "--netns", ns, "--truth", truth});
+  CommandResult up = run_command(
+      {kCli, "sim", "up", "--seed", "5", "--destinations", "4096", "--queues", "2", "--netns", ns, "--truth", truth});
   ASSERT_EQ(up.status, 0) << up.output;
-  CommandResult r = run_command(
-      {kCli, "survey", "--netns", ns, "198.19.240.0/20", "-r", "100000", "--threads", "2", "-O", res});
+  CommandResult r =
+      run_command({kCli, "survey", "--netns", ns, "198.19.240.0/20", "-r", "100000", "--threads", "2", "-O", res});
   ASSERT_EQ(r.status, 0) << r.output;
   EXPECT_NE(r.output.find("(2 sending thread(s)"), std::string::npos) << r.output;
   EXPECT_NE(r.output.find(" dropped=0"), std::string::npos) << r.output;

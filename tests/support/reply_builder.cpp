@@ -120,7 +120,8 @@ Bytes echo_reply(const Bytes& probe_frame, std::uint8_t reply_ttl) {
 }
 
 Bytes tcp_segment(const IpAddress& src, const IpAddress& dst, std::uint16_t sport, std::uint16_t dport,
-                  std::uint8_t flags, std::uint32_t seq, std::uint32_t ack, std::uint8_t ttl, int options, int payload) {
+                  std::uint8_t flags, std::uint32_t seq, std::uint32_t ack, std::uint8_t ttl, int options,
+                  int payload) {
   const std::size_t hl = 20 + static_cast<std::size_t>(options);
   Bytes tcp(hl + static_cast<std::size_t>(payload), 0x11);
   put16(tcp, 0, sport);

@@ -11,14 +11,19 @@ namespace {
 // Path 0: A, {B1 B2} (diamond 1), C (silent), D; destination X answers at TTL 5.
 // Path 1: A, E; destination Y is silent (TTL 3).
 const char* kTruth =
-    R"({"type":"sim","seed":1,"family":4,"destinations":2,"routers":6,"paths":2})" "\n"
+    R"({"type":"sim","seed":1,"family":4,"destinations":2,"routers":6,"paths":2})"
+    "\n"
     R"({"type":"path","id":0,"hops":[{"ttl":1,"routers":[{"addr":"A","silent":false}]},)"
     R"({"ttl":2,"routers":[{"addr":"B1","silent":false},{"addr":"B2","silent":false}],"diamond":1},)"
-    R"({"ttl":3,"routers":[{"addr":"C","silent":true}]},{"ttl":4,"routers":[{"addr":"D","silent":false}]}]})" "\n"
+    R"({"ttl":3,"routers":[{"addr":"C","silent":true}]},{"ttl":4,"routers":[{"addr":"D","silent":false}]}]})"
+    "\n"
     R"({"type":"path","id":1,"hops":[{"ttl":1,"routers":[{"addr":"A","silent":false}]},)"
-    R"({"ttl":2,"routers":[{"addr":"E","silent":false}]}]})" "\n"
-    R"({"type":"dest","dst":"X","path":0,"ttl":5,"reply":"answers"})" "\n"
-    R"({"type":"dest","dst":"Y","path":1,"ttl":3,"reply":"silent"})" "\n";
+    R"({"ttl":2,"routers":[{"addr":"E","silent":false}]}]})"
+    "\n"
+    R"({"type":"dest","dst":"X","path":0,"ttl":5,"reply":"answers"})"
+    "\n"
+    R"({"type":"dest","dst":"Y","path":1,"ttl":3,"reply":"silent"})"
+    "\n";
 
 std::string trace(const std::string& dst, const std::vector<std::vector<std::string>>& hops) {
   std::string s = R"({"type":"trace","dst":")" + dst + R"(","hops":[)";
@@ -39,8 +44,9 @@ Score run(const std::string& results) {
 }  // namespace
 
 TEST(Score, HandComputedExample) {
-  Score s = run(trace("X", {{"A"}, {"B1"}, {}, {"D"}, {"X"}}) + trace("Y", {{"A"}, {"E"}, {}}) +
-                trace("Z", {{"A"}}) + R"({"type":"something else"})" "\n");
+  Score s = run(trace("X", {{"A"}, {"B1"}, {}, {"D"}, {"X"}}) + trace("Y", {{"A"}, {"E"}, {}}) + trace("Z", {{"A"}}) +
+                R"({"type":"something else"})"
+                "\n");
   EXPECT_EQ(s.traces, 3u);
   EXPECT_EQ(s.unknown_dests, 1u);
   EXPECT_EQ(s.truth_nodes, 5u) << "A B1 B2 D E (C is silent)";
@@ -58,7 +64,8 @@ TEST(Score, HandComputedExample) {
   EXPECT_DOUBLE_EQ(s.diamond_branch_recall, 0.5);
   const std::string report = score_report(s);
   const std::string last = report.substr(report.rfind('\n', report.size() - 2) + 1);
-  EXPECT_EQ(last, "node_recall=0.8000 link_recall=0.6667 node_precision=1.0000 link_precision=1.0000 paths_exact=2/2\n");
+  EXPECT_EQ(last,
+            "node_recall=0.8000 link_recall=0.6667 node_precision=1.0000 link_precision=1.0000 paths_exact=2/2\n");
 }
 
 TEST(Score, WrongHopsAreNotExactAndLowerPrecision) {

@@ -163,7 +163,7 @@ TEST(Scheduler, HintsFirstThenTheRestForUnreachedDestinations) {
 }
 
 TEST(Collector, DistanceFromTheReplyTtl) {
-  EXPECT_EQ(distance_from_reply_ttl(59), 6);   // a Linux host (64) six hops away
+  EXPECT_EQ(distance_from_reply_ttl(59), 6);  // a Linux host (64) six hops away
   EXPECT_EQ(distance_from_reply_ttl(64), 1);
   EXPECT_EQ(distance_from_reply_ttl(120), 9);  // initial 128
   EXPECT_EQ(distance_from_reply_ttl(250), 6);  // initial 255

@@ -59,7 +59,8 @@ TEST(Targets, BadLinesNameTheLine) {
     return std::string("no error");
   };
   EXPECT_EQ(error_of("198.18.0.1\nnot-an-ip\n"), "list.txt line 2: 'not-an-ip' is not an IPv4 or IPv6 address");
-  EXPECT_EQ(error_of("198.18.0.1/24\n"), "list.txt line 1: host bits set in '198.18.0.1/24' (did you mean 198.18.0.0/24?)");
+  EXPECT_EQ(error_of("198.18.0.1/24\n"),
+            "list.txt line 1: host bits set in '198.18.0.1/24' (did you mean 198.18.0.0/24?)");
   EXPECT_EQ(error_of("198.18.0.0/33\n"), "list.txt line 1: bad prefix length '/33' (0..32)");
   EXPECT_EQ(error_of("198.18.0.0/x\n"), "list.txt line 1: bad prefix length '/x' (0..32)");
   EXPECT_EQ(error_of("198.18.0.1\n2001:2::1\n"),

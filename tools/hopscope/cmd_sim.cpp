@@ -54,10 +54,11 @@ void add_sim_command(CLI::App& app) {
   u->add_option("--seed", a->seed, "Topology seed (same seed, same Internet)")->capture_default_str();
   u->add_option("--destinations", a->destinations, "Number of destinations")->required()->check(CLI::PositiveNumber);
   u->add_option("--family", a->family, "4 or 6")->check(CLI::IsMember({4, 6}))->capture_default_str();
-  u->add_option("--loss", a->loss, "Per-router probability of ignoring a probe")->check(CLI::Range(0.0, 1.0))
+  u->add_option("--loss", a->loss, "Per-router probability of ignoring a probe")
+      ->check(CLI::Range(0.0, 1.0))
       ->capture_default_str();
   u->add_option("--icmp-limit", a->icmp_limit,
-                 "Give 10% of the routers (not the shared upstream) an ICMP rate limit of this many per second")
+                "Give 10% of the routers (not the shared upstream) an ICMP rate limit of this many per second")
       ->capture_default_str();
   u->add_option("--queues", a->queues, "TX/RX queues of the veth pair (one survey sender thread each)")
       ->check(CLI::Range(1, 64))

@@ -80,7 +80,8 @@ void add_survey_command(CLI::App& app) {
   auto a = std::make_shared<SurveyArgs>();
   auto* s = app.add_subcommand("survey", "Trace many destinations at a fixed probing rate");
   s->add_option("CIDR", a->cidrs, "Targets: addresses or CIDR blocks");
-  s->add_option("--targets", a->targets_file, "File of targets, one address or CIDR per line, '#' comments; - for stdin");
+  s->add_option("--targets", a->targets_file,
+                "File of targets, one address or CIDR per line, '#' comments; - for stdin");
   s->add_flag("--skip-bad", a->skip_bad, "Skip bad target lines (each is reported) instead of stopping");
   s->add_option("-r,--rate", a->rate, "Probes per second")->check(CLI::Range(1.0, 1e8))->capture_default_str();
   s->add_option("-m,--max-ttl", a->max_ttl, "Max TTL")->check(CLI::Range(1, 64))->capture_default_str();

@@ -56,8 +56,10 @@ Responder::Responder(const Topology& t) {
     }
     bpf_map__set_max_entries(skel_->maps.hs_sim_hops,
                              static_cast<__u32>(std::max<std::size_t>(1, t.paths.size()) * HS_SIM_MAX_HOPS));
-    bpf_map__set_max_entries(skel_->maps.hs_sim_routers, static_cast<__u32>(std::max<std::size_t>(1, t.routers.size())));
-    bpf_map__set_max_entries(skel_->maps.hs_sim_buckets, static_cast<__u32>(std::max<std::size_t>(1, t.routers.size())));
+    bpf_map__set_max_entries(skel_->maps.hs_sim_routers,
+                             static_cast<__u32>(std::max<std::size_t>(1, t.routers.size())));
+    bpf_map__set_max_entries(skel_->maps.hs_sim_buckets,
+                             static_cast<__u32>(std::max<std::size_t>(1, t.routers.size())));
     *const_cast<__u64*>(&skel_->rodata->hs_sim_hash_seed) = t.seed;
     if (int err = hs_sim_responder__load(skel_)) throw_errno("sim: load BPF program (needs root)", err);
 
@@ -68,8 +70,10 @@ Responder::Responder(const Topology& t) {
       hs_sim_router& r = rvals[i];
       r = {};
       const Router& src = t.routers[i];
-      if (src.addr.is_v4()) std::memcpy(&r.addr4, src.addr.data(), 4);
-      else std::memcpy(r.addr6, src.addr.data(), 16);
+      if (src.addr.is_v4())
+        std::memcpy(&r.addr4, src.addr.data(), 4);
+      else
+        std::memcpy(r.addr6, src.addr.data(), 16);
       r.loss = src.loss;
       r.flags = src.flags;
       r.icmp_rate = src.icmp_rate;

@@ -144,8 +144,10 @@ Score score(std::istream& truth_in, std::istream& results) {
       }
     }
     auto last = at_ttl.find(static_cast<int>(path.size() + 1));
-    if (d.answers) exact &= last != at_ttl.end() && last->second.count(dst) == 1;
-    else exact &= last == at_ttl.end() || last->second.empty();
+    if (d.answers)
+      exact &= last != at_ttl.end() && last->second.count(dst) == 1;
+    else
+      exact &= last == at_ttl.end() || last->second.empty();
     s.paths_exact += exact;
   };
 
@@ -209,8 +211,9 @@ std::string score_report(const Score& s) {
   out += fmt::format("links: truth={} found={} correct={}\n", s.truth_links, s.found_links, s.correct_links);
   out += fmt::format("diamonds: {} crossed, {} complete, branch recall {:.4f}\n", s.diamonds, s.diamonds_complete,
                      s.diamond_branch_recall);
-  out += fmt::format("node_recall={:.4f} link_recall={:.4f} node_precision={:.4f} link_precision={:.4f} paths_exact={}/{}\n",
-                     s.node_recall(), s.link_recall(), s.node_precision(), s.link_precision(), s.paths_exact, s.paths);
+  out += fmt::format(
+      "node_recall={:.4f} link_recall={:.4f} node_precision={:.4f} link_precision={:.4f} paths_exact={}/{}\n",
+      s.node_recall(), s.link_recall(), s.node_precision(), s.link_precision(), s.paths_exact, s.paths);
   return out;
 }
 

@@ -30,8 +30,14 @@ bool ping_once(const IpAddress& dst, std::uint16_t seq) {
   const bool v4 = dst.is_v4();
   int fd = socket(v4 ? AF_INET : AF_INET6, SOCK_RAW | SOCK_CLOEXEC, v4 ? int{IPPROTO_ICMP} : int{IPPROTO_ICMPV6});
   if (fd < 0) return false;
-  std::uint8_t pkt[16] = {static_cast<std::uint8_t>(v4 ? ICMP_ECHO : ICMP6_ECHO_REQUEST), 0, 0, 0, 0x68, 0x73,
-                          static_cast<std::uint8_t>(seq >> 8), static_cast<std::uint8_t>(seq)};
+  std::uint8_t pkt[16] = {static_cast<std::uint8_t>(v4 ? ICMP_ECHO : ICMP6_ECHO_REQUEST),
+                          0,
+                          0,
+                          0,
+                          0x68,
+                          0x73,
+                          static_cast<std::uint8_t>(seq >> 8),
+                          static_cast<std::uint8_t>(seq)};
   if (v4) {
     std::uint16_t c = csum::finish(csum::add(0, pkt));
     pkt[2] = static_cast<std::uint8_t>(c >> 8);
@@ -110,8 +116,8 @@ void sim_up(const Topology& t, const std::string& netns, unsigned queues) {
   try {
     ip({"netns", "add", n.netns});
     ip({"netns", "add", n.inet_ns});
-    ip({"link", "add", "name", n.prober_if, "netns", n.netns, "numtxqueues", nq, "numrxqueues", nq, "type", "veth",
-        "peer", "name", n.inet_if, "netns", n.inet_ns, "numtxqueues", nq, "numrxqueues", nq});
+    ip({"link", "add",  "name", n.prober_if, "netns", n.netns,   "numtxqueues", nq, "numrxqueues", nq, "type",
+        "veth", "peer", "name", n.inet_if,   "netns", n.inet_ns, "numtxqueues", nq, "numrxqueues", nq});
     for (const auto& [ns, ifn] : {std::pair{n.netns, n.prober_if}, std::pair{n.inet_ns, n.inet_if}}) {
       ip({"-n", ns, "link", "set", "lo", "up"});
       ip({"-n", ns, "link", "set", ifn, "up"});

@@ -1,13 +1,12 @@
 #include "hopscope/sim/topology.hpp"
 
 #include <arpa/inet.h>
+#include <fmt/format.h>
 
 #include <cmath>
 #include <ostream>
 #include <random>
 #include <stdexcept>
-
-#include <fmt/format.h>
 
 namespace hopscope::sim {
 namespace {
@@ -24,7 +23,7 @@ class Rng {
   std::mt19937_64 g_;
 };
 
-constexpr std::uint32_t kGroupSize = 256;  // destinations sharing a path (a /24, or 256 of a /64)
+constexpr std::uint32_t kGroupSize = 256;      // destinations sharing a path (a /24, or 256 of a /64)
 constexpr std::uint32_t kV4Base = 0xc6120000;  // 198.18.0.0
 constexpr std::uint32_t kV4Size = 1u << 17;    // the /15
 constexpr std::uint32_t kFirstRouterV4 = 16;   // 198.18.0.16 on; .1 prober, .2 gateway
@@ -39,8 +38,8 @@ IpAddress v4(std::uint32_t host_order) {
 
 // 2001:2:0:<group>::<host>
 IpAddress v6(std::uint16_t group, std::uint32_t host) {
-  std::uint8_t b[16] = {0x20, 0x01, 0x00, 0x02, 0, 0, static_cast<std::uint8_t>(group >> 8),
-                        static_cast<std::uint8_t>(group)};
+  std::uint8_t b[16] = {
+      0x20, 0x01, 0x00, 0x02, 0, 0, static_cast<std::uint8_t>(group >> 8), static_cast<std::uint8_t>(group)};
   b[12] = static_cast<std::uint8_t>(host >> 24);
   b[13] = static_cast<std::uint8_t>(host >> 16);
   b[14] = static_cast<std::uint8_t>(host >> 8);
@@ -115,8 +114,7 @@ class Builder {
     for (std::uint32_t i = 0; i < o_.destinations; i++) {
       Destination d;
       d.path = i / kGroupSize;
-      d.addr = o_.family == 4 ? v4(v4_dest(i))
-                              : v6(static_cast<std::uint16_t>(1 + i / kGroupSize), 1 + i % kGroupSize);
+      d.addr = o_.family == 4 ? v4(v4_dest(i)) : v6(static_cast<std::uint16_t>(1 + i / kGroupSize), 1 + i % kGroupSize);
       d.reply = rng_.chance(0.03) ? HS_SIM_DEST_SILENT : HS_SIM_DEST_ANSWERS;
       d.tcp_open = rng_.chance(0.3);
       t.dests.push_back(d);
@@ -137,7 +135,7 @@ class Builder {
       r.loss = static_cast<std::uint16_t>(std::lround(o_.loss * 65535.0));
       // Always drawn, so --icmp-limit changes the limits and nothing else.
       const bool limited = rng_.chance(0.10) && id >= 2;  // never the shared upstream (ids 0, 1)
-      if (rng_.chance(0.05) && id >= 2) {  // inside an MPLS tunnel
+      if (rng_.chance(0.05) && id >= 2) {                 // inside an MPLS tunnel
         r.mpls_label = 16 + rng_.below((1u << 20) - 17);
         r.mpls_depth = static_cast<std::uint8_t>(rng_.between(1, 2));
       }
@@ -164,8 +162,8 @@ std::uint32_t max_destinations(int family) {
 Topology generate(const GeneratorOptions& o) {
   if (o.family != 4 && o.family != 6) throw std::invalid_argument("family must be 4 or 6");
   if (o.destinations < 1 || o.destinations > max_destinations(o.family))
-    throw std::invalid_argument(fmt::format("destinations must be 1..{} for IPv{}", max_destinations(o.family),
-                                            o.family));
+    throw std::invalid_argument(
+        fmt::format("destinations must be 1..{} for IPv{}", max_destinations(o.family), o.family));
   if (!(o.loss >= 0 && o.loss <= 1)) throw std::invalid_argument("loss must be between 0 and 1");
   Topology t = Builder(o).build();
   if (o.family == 4 && kFirstRouterV4 + t.routers.size() > kV4Size / 2)

@@ -117,8 +117,8 @@ std::uint64_t Collector::write(std::ostream& out, const SurveyMeta& meta) {
       if (s.ttl == hops && !dist && s.kind == HS_REPLY_DEST_UNREACH) unreach = true;
       res.hops[static_cast<std::size_t>(s.ttl - 1)].replies.push_back(h);
     }
-    res.stop_reason = dist      ? StopReason::Completed
-                      : unreach ? StopReason::Unreach
+    res.stop_reason = dist                       ? StopReason::Completed
+                      : unreach                  ? StopReason::Unreach
                       : last + 5 <= meta.max_ttl ? StopReason::GapLimit
                                                  : StopReason::HopLimit;
     buf.clear();

@@ -1,12 +1,12 @@
 #include "hopscope/survey/survey.hpp"
 
+#include <fmt/format.h>
+
 #include <array>
 #include <chrono>
 #include <memory>
 #include <stdexcept>
 #include <thread>
-
-#include <fmt/format.h>
 
 #include "hopscope/clock.hpp"
 #include "hopscope/survey/collector.hpp"
@@ -170,10 +170,9 @@ std::string summary_text(const SurveySummary& s) {
       "survey: {} destinations answered; {} replies not decodable as survey replies\n"
       "survey: {} on {} ({} sending thread(s), {} waits on a full queue); probing {:.3f} s; XDP matcher:{}\n"
       "probes_sent={} replies={} destinations={} duration_s={:.3f} rate_pps={:.0f} dropped={}\n",
-      s.targets, s.pairs, s.skipped, s.preprobes, s.hinted, s.paused_s, s.reached, s.unmatched, s.tx_mode, s.ifname, s.threads, s.queue_full_waits, s.probing_s, m, s.probes_sent,
-      s.replies, s.targets, s.duration_s,
-      s.probing_s > s.paused_s ? static_cast<double>(s.probes_sent) / (s.probing_s - s.paused_s) : 0.0,
-      s.dropped);
+      s.targets, s.pairs, s.skipped, s.preprobes, s.hinted, s.paused_s, s.reached, s.unmatched, s.tx_mode, s.ifname,
+      s.threads, s.queue_full_waits, s.probing_s, m, s.probes_sent, s.replies, s.targets, s.duration_s,
+      s.probing_s > s.paused_s ? static_cast<double>(s.probes_sent) / (s.probing_s - s.paused_s) : 0.0, s.dropped);
 }
 
 }  // namespace hopscope::survey

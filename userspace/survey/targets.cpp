@@ -58,7 +58,8 @@ TargetBlock parse_block(std::string_view text) {
   for (int i = b.prefix_len; i < bits; i++)
     if (by[static_cast<std::size_t>(i / 8)] & (0x80 >> (i % 8))) {
       auto net = b.base.bytes();
-      for (int k = b.prefix_len; k < bits; k++) net[static_cast<std::size_t>(k / 8)] &= static_cast<std::uint8_t>(~(0x80 >> (k % 8)));
+      for (int k = b.prefix_len; k < bits; k++)
+        net[static_cast<std::size_t>(k / 8)] &= static_cast<std::uint8_t>(~(0x80 >> (k % 8)));
       const IpAddress fixed = b.base.is_v4() ? IpAddress::v4(net.data()) : IpAddress::v6(net.data());
       throw std::invalid_argument("host bits set in '" + std::string(text) + "' (did you mean " + fixed.str() + "/" +
                                   std::to_string(b.prefix_len) + "?)");

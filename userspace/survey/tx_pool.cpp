@@ -42,8 +42,10 @@ void TxPool::run(Worker& w, XskSender& sender, std::stop_token st) {
       if (st.stop_requested()) return;
       // Spin briefly, then sleep: an idle sender must not take the CPU the
       // reply path needs.
-      if (++idle < 64) std::this_thread::yield();
-      else std::this_thread::sleep_for(std::chrono::microseconds(50));
+      if (++idle < 64)
+        std::this_thread::yield();
+      else
+        std::this_thread::sleep_for(std::chrono::microseconds(50));
       continue;
     }
     idle = 0;

@@ -45,7 +45,8 @@ struct hs_reply_record {
 	__u16 seq;	    /* probe sequence (identity) */
 	__u16 flow;	    /* Paris flow id */
 	__u16 mtu;	    /* next-hop MTU of Frag Needed / Packet Too Big, else 0 */
-	__u16 quoted_len;   /* IP length of the probe (from the quote; for echo replies the reply's own, = the request's) */
+	__u16 quoted_len;   /* IP length of the probe (from the quote; for echo replies the reply's
+			       own, = the request's) */
 	__u8 family;	    /* enum hs_family */
 	__u8 method;	    /* enum hs_method of the probe */
 	__u8 kind;	    /* enum hs_reply_kind */

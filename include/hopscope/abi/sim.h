@@ -21,8 +21,9 @@
 
 /* How the destination answers (hs_sim_dest.reply). */
 enum hs_sim_dest_reply {
-	HS_SIM_DEST_ANSWERS = 0, /* Echo Reply to ICMP, Port Unreachable to UDP, RST or SYN-ACK to TCP */
-	HS_SIM_DEST_SILENT = 1,  /* never answers */
+	HS_SIM_DEST_ANSWERS =
+		0, /* Echo Reply to ICMP, Port Unreachable to UDP, RST or SYN-ACK to TCP */
+	HS_SIM_DEST_SILENT = 1, /* never answers */
 };
 
 /* Destination flags (hs_sim_dest.flags). */
@@ -30,11 +31,11 @@ enum hs_sim_dest_reply {
 
 struct hs_sim_dest {
 	__u32 path_id;
-	__u8 path_len;  /* routers before the destination: it is at TTL path_len + 1 */
-	__u8 reply;     /* enum hs_sim_dest_reply */
-	__u8 mtu_hop;   /* 0: no small link; else the router (1-based) before the small link */
-	__u8 flags;     /* HS_SIM_D_* */
-	__u16 mtu;      /* MTU of that link */
+	__u8 path_len; /* routers before the destination: it is at TTL path_len + 1 */
+	__u8 reply;    /* enum hs_sim_dest_reply */
+	__u8 mtu_hop;  /* 0: no small link; else the router (1-based) before the small link */
+	__u8 flags;    /* HS_SIM_D_* */
+	__u16 mtu;     /* MTU of that link */
 	__u16 _pad2;
 };
 HS_STATIC_ASSERT(sizeof(struct hs_sim_dest) == 12, "hs_sim_dest layout");
@@ -47,16 +48,17 @@ struct hs_sim_hop {
 HS_STATIC_ASSERT(sizeof(struct hs_sim_hop) == 8, "hs_sim_hop layout");
 
 /* Router flags. */
-#define HS_SIM_R_SILENT 0x01     /* never sends ICMP */
-#define HS_SIM_R_FULL_QUOTE 0x02 /* quotes the whole probe (up to 512 bytes) instead of IP header + 8 */
+#define HS_SIM_R_SILENT 0x01 /* never sends ICMP */
+#define HS_SIM_R_FULL_QUOTE                                                                        \
+	0x02 /* quotes the whole probe (up to 512 bytes) instead of IP header + 8 */
 
 struct hs_sim_router {
-	__u8 addr6[16];  /* IPv6 interface address */
-	__u32 addr4;     /* IPv4 interface address (network order) */
-	__u16 loss;      /* probability of ignoring a probe, in 1/65536 */
-	__u8 flags;      /* HS_SIM_R_* */
+	__u8 addr6[16]; /* IPv6 interface address */
+	__u32 addr4;	/* IPv4 interface address (network order) */
+	__u16 loss;	/* probability of ignoring a probe, in 1/65536 */
+	__u8 flags;	/* HS_SIM_R_* */
 	__u8 _pad;
-	__u32 icmp_rate; /* ICMP messages per second this router sends at most; 0 = no limit */
+	__u32 icmp_rate;  /* ICMP messages per second this router sends at most; 0 = no limit */
 	__u32 icmp_burst; /* token-bucket depth (messages) */
 	__u32 mpls_label; /* top label of the stack its Time Exceeded reports (RFC 4950) */
 	__u8 mpls_depth;  /* 0: no MPLS extension; 1 or 2 labels (the second is mpls_label + 1) */
@@ -67,18 +69,17 @@ HS_STATIC_ASSERT(sizeof(struct hs_sim_router) == 40, "hs_sim_router layout");
 /* RFC 4884: an ICMP message with extensions pads the quote to this many bytes. */
 #define HS_SIM_EXT_QUOTE 128
 
-
 /* Responder counters (per CPU). */
 enum hs_sim_counter {
 	HS_SIM_CNT_SEEN = 0,
 	HS_SIM_CNT_TIME_EXCEEDED,
-	HS_SIM_CNT_DEST_REPLY,     /* echo reply / port unreachable / TCP reply from the destination */
-	HS_SIM_CNT_FRAG_NEEDED,    /* Frag Needed / Packet Too Big */
-	HS_SIM_CNT_SILENT,         /* a silent router or destination swallowed it */
-	HS_SIM_CNT_LOST,           /* dropped by the loss model */
-	HS_SIM_CNT_RATE_LIMITED,   /* the router's ICMP rate limit swallowed the reply */
-	HS_SIM_CNT_NOT_SIM,        /* not for a simulated destination: passed to the stack */
-	HS_SIM_CNT_ERROR,          /* could not build the reply */
+	HS_SIM_CNT_DEST_REPLY,	/* echo reply / port unreachable / TCP reply from the destination */
+	HS_SIM_CNT_FRAG_NEEDED, /* Frag Needed / Packet Too Big */
+	HS_SIM_CNT_SILENT,	/* a silent router or destination swallowed it */
+	HS_SIM_CNT_LOST,	/* dropped by the loss model */
+	HS_SIM_CNT_RATE_LIMITED, /* the router's ICMP rate limit swallowed the reply */
+	HS_SIM_CNT_NOT_SIM,	 /* not for a simulated destination: passed to the stack */
+	HS_SIM_CNT_ERROR,	 /* could not build the reply */
 	HS_SIM_CNT_MAX,
 };
 

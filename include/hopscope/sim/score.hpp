@@ -36,7 +36,9 @@ struct Score {
   [[nodiscard]] double link_precision() const { return ratio(correct_links, found_links); }
 
  private:
-  static double ratio(std::uint64_t a, std::uint64_t b) { return b ? static_cast<double>(a) / static_cast<double>(b) : 1.0; }
+  static double ratio(std::uint64_t a, std::uint64_t b) {
+    return b ? static_cast<double>(a) / static_cast<double>(b) : 1.0;
+  }
 };
 
 // Throws std::runtime_error (with the line number) on malformed input.

@@ -10,12 +10,12 @@
 namespace hopscope::sim {
 
 struct SimNames {
-  std::string netns;      // prober side
-  std::string inet_ns;    // the simulated Internet's side
+  std::string netns;    // prober side
+  std::string inet_ns;  // the simulated Internet's side
   std::string prober_if = "sim0";
   std::string inet_if = "inet0";
-  std::string pin_dir;    // bpffs directory of the pinned link
-  std::string link_pin;   // the pinned XDP link
+  std::string pin_dir;   // bpffs directory of the pinned link
+  std::string link_pin;  // the pinned XDP link
 };
 
 SimNames sim_names(const std::string& netns);

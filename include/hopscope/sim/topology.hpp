@@ -14,8 +14,8 @@ namespace hopscope::sim {
 
 struct Router {
   IpAddress addr;
-  std::uint8_t flags = 0;  // HS_SIM_R_*
-  std::uint16_t loss = 0;  // 1/65536
+  std::uint8_t flags = 0;        // HS_SIM_R_*
+  std::uint16_t loss = 0;        // 1/65536
   std::uint32_t icmp_rate = 0;   // ICMP messages per second at most; 0 = no limit
   std::uint32_t icmp_burst = 0;  // token-bucket depth
   std::uint32_t mpls_label = 0;  // top of the MPLS stack its Time Exceeded reports (RFC 4950)
@@ -23,9 +23,9 @@ struct Router {
 };
 
 struct PathHop {
-  std::uint32_t router = 0;  // first router id
-  std::uint16_t width = 1;   // ECMP width (routers router..router+width-1)
-  std::uint32_t diamond = 0; // 0, or the diamond's id (1-based) when width > 1
+  std::uint32_t router = 0;   // first router id
+  std::uint16_t width = 1;    // ECMP width (routers router..router+width-1)
+  std::uint32_t diamond = 0;  // 0, or the diamond's id (1-based) when width > 1
 };
 
 struct Path {
@@ -57,7 +57,7 @@ struct GeneratorOptions {
   std::uint64_t seed = 1;
   std::uint32_t destinations = 1000;
   int family = 4;
-  double loss = 0;  // per-router probability of ignoring a probe
+  double loss = 0;               // per-router probability of ignoring a probe
   std::uint32_t icmp_limit = 0;  // if > 0: 10% of routers (not the shared upstream) send at most this many ICMP/s
 };
 

@@ -28,18 +28,18 @@ struct SurveyOptions {
 
 struct SurveySummary {
   std::uint64_t targets = 0;
-  std::uint64_t pairs = 0;     // (target, TTL) pairs in the space
+  std::uint64_t pairs = 0;        // (target, TTL) pairs in the space
   std::uint64_t probes_sent = 0;  // pre-probes included
   std::uint64_t preprobes = 0;
-  std::uint64_t hinted = 0;      // destinations whose distance a pre-probe gave
-  std::uint64_t skipped = 0;   // pairs beyond a destination already reached
-  std::uint64_t replies = 0;   // decoded replies
-  std::uint64_t unmatched = 0; // validated but not decodable as a survey reply
-  std::uint64_t reached = 0;   // destinations that answered
-  std::uint64_t dropped = 0;   // lost inside hopscope (ring buffer full)
-  double probing_s = 0;        // first to last probe
-  double paused_s = 0;         // of which waiting for the pre-probes' replies (rate_pps excludes it)
-  double duration_s = 0;       // whole survey, the final wait included
+  std::uint64_t hinted = 0;     // destinations whose distance a pre-probe gave
+  std::uint64_t skipped = 0;    // pairs beyond a destination already reached
+  std::uint64_t replies = 0;    // decoded replies
+  std::uint64_t unmatched = 0;  // validated but not decodable as a survey reply
+  std::uint64_t reached = 0;    // destinations that answered
+  std::uint64_t dropped = 0;    // lost inside hopscope (ring buffer full)
+  double probing_s = 0;         // first to last probe
+  double paused_s = 0;          // of which waiting for the pre-probes' replies (rate_pps excludes it)
+  double duration_s = 0;        // whole survey, the final wait included
   std::string tx_mode;
   std::string ifname;
   unsigned threads = 1;
