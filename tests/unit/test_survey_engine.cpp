@@ -41,26 +41,80 @@ TEST(ProbeCodec, RttFromSeqIsWithinHalfAUnit) {
   EXPECT_LT(ProbeCodec::rtt_ns(ProbeCodec::seq_at(0), ProbeCodec::kWrapNs + 100'000), 200'000u);
 }
 
-TEST(Scheduler, EveryPairOnceUntilADestinationIsReached) {
-  const int ttls = 8;
-  auto dist = std::make_unique<std::atomic<std::uint8_t>[]>(100);
-  Scheduler s(100, ttls, 5, dist.get());
-  std::set<std::pair<std::uint32_t, int>> seen;
-  std::array<SurveyProbe, 64> batch;
-  std::size_t n;
-  int rounds = 0;
-  while ((n = s.next(batch)) > 0) {
-    for (std::size_t i = 0; i < n; i++) EXPECT_TRUE(seen.insert({batch[i].target, batch[i].ttl}).second);
-    // Halfway, destination 7 answers at TTL 3: nothing beyond it is sent after.
-    if (++rounds == 6) dist[7].store(3);
-    if (rounds > 6) {
-      for (std::size_t i = 0; i < n; i++) EXPECT_FALSE(batch[i].target == 7 && batch[i].ttl > 3);
-    }
+namespace {
+// An instant network for the scheduler: target t's routers answer up to
+// routers[t], its destination answers from dest[t] on (0: silent).
+struct FakePaths {
+  std::vector<int> routers, dest;
+  std::unique_ptr<std::atomic<std::uint8_t>[]> dist, hint, alive;
+  explicit FakePaths(std::size_t n)
+      : routers(n), dest(n), dist(new std::atomic<std::uint8_t>[n]()), hint(new std::atomic<std::uint8_t>[n]()),
+        alive(new std::atomic<std::uint8_t>[n]()) {}
+  void answer(const SurveyProbe& p) {
+    const int t = p.target, ttl = p.ttl;
+    const bool from_dest = dest[t] && ttl >= dest[t];
+    if (!from_dest && ttl > routers[t]) return;  // silence
+    if (ttl > alive[t].load()) alive[t].store(static_cast<std::uint8_t>(ttl));
+    if (from_dest && (!dist[t].load() || ttl < dist[t].load())) dist[t].store(static_cast<std::uint8_t>(ttl));
   }
-  EXPECT_TRUE(s.done());
-  EXPECT_EQ(seen.size() + s.skipped(), 800u) << "every pair sent or skipped, once";
-  EXPECT_GT(s.skipped(), 0u);
-  for (int ttl = 1; ttl <= 3; ttl++) EXPECT_TRUE(seen.count({7u, ttl})) << "never skips up to the destination";
+  // Runs every pass; returns the probes sent, per target.
+  std::vector<std::set<int>> run(Scheduler& s) {
+    std::vector<std::set<int>> sent(routers.size());
+    std::array<SurveyProbe, 1> one;
+    do {
+      while (s.next(one) > 0) {
+        EXPECT_TRUE(sent[one[0].target].insert(one[0].ttl).second) << "a pair twice";
+        answer(one[0]);
+      }
+    } while (s.next_pass());
+    return sent;
+  }
+};
+std::set<int> range(int a, int b) {
+  std::set<int> r;
+  for (int i = a; i <= b; i++) r.insert(i);
+  return r;
+}
+}  // namespace
+
+TEST(Scheduler, EveryPairOnceUntilADestinationIsReached) {
+  FakePaths net(100);
+  for (int t = 0; t < 100; t++) {
+    net.routers[t] = 8;
+    net.dest[t] = t == 7 ? 3 : 0;  // target 7 answers at TTL 3, the rest are silent
+  }
+  Scheduler s(100, 8, 5, {net.dist.get(), nullptr, net.alive.get()});
+  auto sent = net.run(s);
+  for (int t = 0; t < 100; t++) {
+    if (t == 7) {
+      EXPECT_TRUE(sent[t].count(1) && sent[t].count(2) && sent[t].count(3)) << "never skips up to the destination";
+      continue;
+    }
+    EXPECT_EQ(sent[t], range(1, 8)) << "target " << t;
+  }
+  EXPECT_GT(s.skipped() + 0, 0u) << "TTLs beyond target 7 were skipped once it answered";
+}
+
+TEST(Scheduler, HintsThenForwardProbingWithAGapLimit) {
+  FakePaths net(4);
+  net.hint[0].store(6);  // right
+  net.routers[0] = 5;
+  net.dest[0] = 6;
+  net.hint[1].store(3);  // too small: the destination is at 9
+  net.routers[1] = 8;
+  net.dest[1] = 9;
+  net.routers[2] = 12;  // no hint, a silent destination: stop 5 silent TTLs after 12
+  net.routers[3] = 19;  // no hint, answers at 20: past the default frontier
+  net.dest[3] = 20;
+  Scheduler s(4, 32, 3, {net.dist.get(), net.hint.get(), net.alive.get()});
+  auto sent = net.run(s);
+  EXPECT_EQ(sent[0], range(1, 6)) << "the right hint: exactly the path";
+  for (int ttl = 1; ttl <= 9; ttl++) EXPECT_TRUE(sent[1].count(ttl)) << "a wrong hint costs passes, not coverage";
+  EXPECT_LE(*sent[1].rbegin(), 13) << "nothing past the band that reached it";
+  EXPECT_EQ(sent[2], range(1, 17)) << "forward probing stops at the gap limit";
+  for (int ttl = 1; ttl <= 20; ttl++) EXPECT_TRUE(sent[3].count(ttl));
+  EXPECT_LE(*sent[3].rbegin(), 21);
+  EXPECT_GE(s.pass(), 2);
 }
 
 namespace {
@@ -122,46 +176,6 @@ TEST(Collector, BuildsOneTracePerTarget) {
   EXPECT_EQ(t["hops"][3]["replies"][0]["icmp_code"], 3);
 }
 
-TEST(Scheduler, HintsFirstThenTheRestForUnreachedDestinations) {
-  const int ttls = 10;
-  auto dist = std::make_unique<std::atomic<std::uint8_t>[]>(3);
-  auto hint = std::make_unique<std::atomic<std::uint8_t>[]>(3);
-  hint[0].store(4);  // right: the destination answers at 4
-  hint[1].store(3);  // too small: it answers at 6
-  // target 2: no hint (silent to the pre-probe)
-  Scheduler s(3, ttls, 11, dist.get(), hint.get());
-  std::vector<SurveyProbe> first, second;
-  std::array<SurveyProbe, 1> batch;  // one at a time: position() tells the pass
-  for (std::size_t n; (n = s.next(batch)) > 0;) {
-    for (std::size_t i = 0; i < n; i++) {
-      const SurveyProbe& p = batch[i];
-      (s.position() <= s.total() / 2 ? first : second).push_back(p);
-      // The network: target 0 answers at TTL 4, target 1 at 6, target 2 at 8.
-      const int at[] = {4, 6, 8};
-      if (p.ttl >= at[p.target] && (!dist[p.target].load() || p.ttl < dist[p.target].load()))
-        dist[p.target].store(p.ttl);
-    }
-  }
-  for (const auto& p : first) {
-    if (p.target == 0) {
-      EXPECT_LE(p.ttl, 4);
-    }
-    if (p.target == 1) {
-      EXPECT_LE(p.ttl, 3);
-    }
-  }
-  for (const auto& p : second) EXPECT_NE(p.target, 0u) << "reached in the first pass: nothing more";
-  auto sent = [&](std::uint32_t t, int ttl) {
-    for (const auto* v : {&first, &second})
-      for (const auto& p : *v)
-        if (p.target == t && p.ttl == ttl) return true;
-    return false;
-  };
-  for (int ttl = 1; ttl <= 6; ttl++) EXPECT_TRUE(sent(1, ttl)) << "the wrong hint costs a pass, not coverage";
-  for (int ttl = 1; ttl <= 8; ttl++) EXPECT_TRUE(sent(2, ttl));
-  EXPECT_TRUE(s.done());
-}
-
 TEST(Collector, DistanceFromTheReplyTtl) {
   EXPECT_EQ(distance_from_reply_ttl(59), 6);  // a Linux host (64) six hops away
   EXPECT_EQ(distance_from_reply_ttl(64), 1);
@@ -193,4 +207,37 @@ TEST(Collector, PreprobeRepliesOnlySetHintsWhileOpen) {
   c.on_reply(late);
   EXPECT_EQ(hint[1].load(), 0) << "hints are fixed once the scheduler relies on them";
   EXPECT_EQ(c.hinted(), 1u);
+}
+
+TEST(Scheduler, ASilentHopAtTheFrontierLosesNothing) {
+  // Found by scoring the 131k sim: TTL 16 silent, the path answers on to 23,
+  // the destination is silent. Every answering TTL must be sent.
+  FakePaths net(1);
+  net.routers[0] = 23;
+  Scheduler s(1, 32, 1, {net.dist.get(), nullptr, net.alive.get()});
+  // The router at 16 is silent: model it by answering everything but 16.
+  std::set<int> sent;
+  std::array<SurveyProbe, 1> one;
+  do {
+    while (s.next(one) > 0) {
+      sent.insert(one[0].ttl);
+      if (one[0].ttl != 16) net.answer(one[0]);
+    }
+  } while (s.next_pass());
+  EXPECT_EQ(sent, range(1, 28)) << "1..23 answer, then 5 silent TTLs";
+}
+
+TEST(Scheduler, HintsGivenAfterConstructionAreUsed) {
+  // The engine builds the scheduler, then runs the pre-probes: pass 0 must
+  // still read the hints they set.
+  FakePaths net(1);
+  net.routers[0] = 3;
+  net.dest[0] = 4;
+  Scheduler s(1, 32, 1, {net.dist.get(), net.hint.get(), net.alive.get()});
+  net.hint[0].store(4);
+  std::array<SurveyProbe, 64> batch;
+  std::set<int> first_pass;
+  for (std::size_t n; (n = s.next(batch)) > 0;)
+    for (std::size_t i = 0; i < n; i++) first_pass.insert(batch[i].ttl);
+  EXPECT_EQ(first_pass, range(1, 4)) << "up to the hint, not the default frontier";
 }

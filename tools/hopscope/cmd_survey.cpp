@@ -88,7 +88,8 @@ void add_survey_command(CLI::App& app) {
   s->add_option("-M,--method", a->method, "udp-paris | icmp-paris")->capture_default_str();
   s->add_option("--seed", a->seed, "Seed of the random (target, TTL) order")->capture_default_str();
   s->add_option("-O,--output", a->output, "Write the traces (NDJSON, one per destination) here instead of stdout");
-  s->add_option("-w,--wait", a->wait_s, "Seconds to wait for replies after the last probe")
+  s->add_option("-w,--wait", a->wait_s,
+                "Longest wait for replies after a phase (less once none came for 3x the largest RTT, 20 ms at least)")
       ->check(CLI::Range(0.0, 2.0))
       ->capture_default_str();
   s->add_option("-i,--interface", a->iface, "Egress interface (default: from the route)");

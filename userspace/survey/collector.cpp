@@ -21,8 +21,9 @@ std::uint8_t distance_from_reply_ttl(std::uint8_t reply_ttl) {
 }
 
 Collector::Collector(const TargetList& targets, ProbeCodec codec, std::atomic<std::uint8_t>* dist,
-                     std::atomic<std::uint8_t>* hint, const std::atomic<bool>* hints_open)
-    : targets_(targets), codec_(codec), dist_(dist), hint_(hint), hints_open_(hints_open) {}
+                     std::atomic<std::uint8_t>* hint, const std::atomic<bool>* hints_open,
+                     std::atomic<std::uint8_t>* alive)
+    : targets_(targets), codec_(codec), dist_(dist), hint_(hint), hints_open_(hints_open), alive_(alive) {}
 
 std::uint32_t Collector::intern(const IpAddress& a) {
   auto [it, fresh] = addr_ids_.try_emplace(a, static_cast<std::uint32_t>(addrs_.size()));
@@ -61,6 +62,9 @@ void Collector::on_reply(const hs_reply_record& r) {
   s.mtu = r.mtu;
   replies_.push_back(s);
   n_replies_.fetch_add(1, std::memory_order_relaxed);
+  if (s.rtt_ns > max_rtt_ns_.load(std::memory_order_relaxed)) max_rtt_ns_.store(s.rtt_ns, std::memory_order_relaxed);
+  if (alive_ && s.ttl > alive_[s.target].load(std::memory_order_relaxed))
+    alive_[s.target].store(s.ttl, std::memory_order_relaxed);  // only this thread writes it
   // The destination itself answered: no need to probe beyond this TTL.
   const bool from_dst = from == dst && (r.kind == HS_REPLY_ECHO_REPLY || r.kind == HS_REPLY_DEST_UNREACH);
   if (from_dst) {

@@ -36,8 +36,10 @@ class Collector {
  public:
   // hint (may be null): distances learnt from pre-probe replies, written only
   // while *hints_open is true.
+  // alive (may be null): the highest TTL of each target that got an answer.
   Collector(const TargetList& targets, ProbeCodec codec, std::atomic<std::uint8_t>* dist,
-            std::atomic<std::uint8_t>* hint = nullptr, const std::atomic<bool>* hints_open = nullptr);
+            std::atomic<std::uint8_t>* hint = nullptr, const std::atomic<bool>* hints_open = nullptr,
+            std::atomic<std::uint8_t>* alive = nullptr);
 
   void on_reply(const hs_reply_record& r);
   // Counters: written by the receiving thread, readable from any thread.
@@ -46,6 +48,7 @@ class Collector {
   [[nodiscard]] std::uint64_t unmatched() const { return unmatched_.load(std::memory_order_relaxed); }
   [[nodiscard]] std::uint64_t reached() const { return reached_.load(std::memory_order_relaxed); }
   [[nodiscard]] std::uint64_t hinted() const { return hinted_.load(std::memory_order_relaxed); }
+  [[nodiscard]] std::uint64_t max_rtt_ns() const { return max_rtt_ns_.load(std::memory_order_relaxed); }
 
   // One `hopscope trace -o json` object per target, in target order; returns how many.
   std::uint64_t write(std::ostream& out, const SurveyMeta& meta);
@@ -70,6 +73,8 @@ class Collector {
   std::atomic<std::uint8_t>* dist_;
   std::atomic<std::uint8_t>* hint_;
   const std::atomic<bool>* hints_open_;
+  std::atomic<std::uint8_t>* alive_;
+  std::atomic<std::uint64_t> max_rtt_ns_{0};
   std::atomic<std::uint64_t> hinted_{0};
   std::atomic<std::uint64_t> n_replies_{0};
   std::vector<Stored> replies_;

@@ -38,7 +38,8 @@ struct SurveySummary {
   std::uint64_t reached = 0;    // destinations that answered
   std::uint64_t dropped = 0;    // lost inside hopscope (ring buffer full)
   double probing_s = 0;         // first to last probe
-  double paused_s = 0;          // of which waiting for the pre-probes' replies (rate_pps excludes it)
+  double paused_s = 0;          // of which waiting for replies between phases (rate_pps excludes it)
+  int passes = 1;               // passes of TTL bands (forward probing with a gap limit)
   double duration_s = 0;        // whole survey, the final wait included
   std::string tx_mode;
   std::string ifname;
