@@ -29,10 +29,11 @@ bare=$(sed -n 's/^ *bare AF_XDP copy-mode sender[^0-9]*\([0-9.]*\) Mpps.*/\1/p' 
 zbest=$(sed -n 's/^ *zmap 2.1.1, [0-9] send thread(s) *\([0-9.]*\) Mpps.*/\1/p' "$OUT" | sort -g | tail -1)
 rm -f "$OUT"
 
-# hopscope survey itself, probing the whole /15 (nothing answers: every pair is
-# sent) into the same sink, with one and two sending threads (2 TX queues).
+# hopscope survey itself, probing the whole /15 into the same sink (nothing
+# answers: TTLs 1..16 of every target, then forward probing stops), with one
+# and two sending threads (2 TX queues).
 echo
-echo "hopscope survey send rate into the sink (198.18.0.0/15, max TTL 32, no answers):"
+echo "hopscope survey send rate into the sink (198.18.0.0/15, no answers: 16 TTLs per target):"
 for threads in 1 2; do
   line=$("$BUILD/tools/hopscope" survey --netns "$TX" 198.18.0.0/15 -r 10000000 -w 0 --no-preprobe \
            --threads "$threads" -O /dev/null | tail -1)
