@@ -48,7 +48,10 @@ struct FakePaths {
   std::vector<int> routers, dest;
   std::unique_ptr<std::atomic<std::uint8_t>[]> dist, hint, alive;
   explicit FakePaths(std::size_t n)
-      : routers(n), dest(n), dist(new std::atomic<std::uint8_t>[n]()), hint(new std::atomic<std::uint8_t>[n]()),
+      : routers(n),
+        dest(n),
+        dist(new std::atomic<std::uint8_t>[n]()),
+        hint(new std::atomic<std::uint8_t>[n]()),
         alive(new std::atomic<std::uint8_t>[n]()) {}
   void answer(const SurveyProbe& p) {
     const int t = p.target, ttl = p.ttl;

@@ -18,7 +18,8 @@ Scheduler::Scheduler(std::uint64_t targets, int max_ttl, std::uint64_t seed, Tar
 
 void Scheduler::start() {
   // Pass 0's limits read the hints: only now are they fixed (after the pre-probes).
-  for (std::uint64_t t = 0; t < targets_; t++) limit_[t] = static_cast<std::uint8_t>(frontier(static_cast<std::uint32_t>(t)));
+  for (std::uint64_t t = 0; t < targets_; t++)
+    limit_[t] = static_cast<std::uint8_t>(frontier(static_cast<std::uint32_t>(t)));
   started_ = true;
 }
 

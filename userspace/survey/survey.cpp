@@ -62,8 +62,7 @@ SurveySummary run_survey(const TargetList& targets, const SurveyOptions& o, std:
   auto alive = std::make_unique<std::atomic<std::uint8_t>[]>(targets.size());
   std::atomic<bool> hints_open{true};
   Collector collector(targets, codec, dist.get(), hint.get(), &hints_open, alive.get());
-  Scheduler scheduler(targets.size(), o.max_ttl, o.seed,
-                      {dist.get(), o.preprobe ? hint.get() : nullptr, alive.get()});
+  Scheduler scheduler(targets.size(), o.max_ttl, o.seed, {dist.get(), o.preprobe ? hint.get() : nullptr, alive.get()});
   const auto start_ms =
       std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::system_clock::now().time_since_epoch())
           .count();
@@ -145,7 +144,8 @@ SurveySummary run_survey(const TargetList& targets, const SurveyOptions& o, std:
   // answers could end the survey early.
   auto settle = [&] {
     const std::uint64_t p0 = mono_ns();
-    const std::uint64_t cap = std::max<std::uint64_t>(static_cast<std::uint64_t>(o.wait.count()) * 1'000'000, 20'000'000);
+    const std::uint64_t cap =
+        std::max<std::uint64_t>(static_cast<std::uint64_t>(o.wait.count()) * 1'000'000, 20'000'000);
     const std::uint64_t quiet = std::clamp<std::uint64_t>(3 * collector.max_rtt_ns(), 20'000'000, cap);
     std::uint64_t last_change = p0, seen = collector.replies();
     for (std::uint64_t now = p0; now - last_change < quiet && now - p0 < cap; now = mono_ns()) {
@@ -192,12 +192,13 @@ std::string summary_text(const SurveySummary& s) {
   for (int i = 0; i < HS_CNT_MAX; i++) m += fmt::format(" {}={}", counter_name(i), s.matcher[i]);
   return fmt::format(
       "survey: {} targets, {} (target, TTL) pairs in a random order; {} skipped beyond a reached destination\n"
-      "survey: {} pre-probes gave the distance of {} destinations; {} passes of TTL bands; {:.3f} s waiting for replies between phases\n"
+      "survey: {} pre-probes gave the distance of {} destinations; {} passes of TTL bands; {:.3f} s waiting for "
+      "replies between phases\n"
       "survey: {} destinations answered; {} replies not decodable as survey replies\n"
       "survey: {} on {} ({} sending thread(s), {} waits on a full queue); probing {:.3f} s; XDP matcher:{}\n"
       "probes_sent={} replies={} destinations={} duration_s={:.3f} rate_pps={:.0f} dropped={}\n",
-      s.targets, s.pairs, s.skipped, s.preprobes, s.hinted, s.passes, s.paused_s, s.reached, s.unmatched, s.tx_mode, s.ifname,
-      s.threads, s.queue_full_waits, s.probing_s, m, s.probes_sent, s.replies, s.targets, s.duration_s,
+      s.targets, s.pairs, s.skipped, s.preprobes, s.hinted, s.passes, s.paused_s, s.reached, s.unmatched, s.tx_mode,
+      s.ifname, s.threads, s.queue_full_waits, s.probing_s, m, s.probes_sent, s.replies, s.targets, s.duration_s,
       s.probing_s > s.paused_s ? static_cast<double>(s.probes_sent) / (s.probing_s - s.paused_s) : 0.0, s.dropped);
 }
 
