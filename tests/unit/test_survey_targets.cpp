@@ -42,9 +42,12 @@ TEST(Targets, WholeRangesWithoutExpanding) {
   EXPECT_EQ(t.at(131071).str(), "198.19.255.255");
   EXPECT_EQ(t.at(256).str(), "198.18.1.0") << "carry across bytes";
   TargetList big;
-  big.add("2001:2::/96", "y");
-  EXPECT_EQ(big.size(), 1ull << 32);
-  EXPECT_EQ(big.at((1ull << 32) - 1).str(), "2001:2::ffff:ffff");
+  big.add("2001:2::/100", "y");
+  EXPECT_EQ(big.size(), 1ull << 28);
+  EXPECT_EQ(big.at((1ull << 28) - 1).str(), "2001:2::fff:ffff");
+  big.freeze();
+  EXPECT_EQ(big.index_of(*IpAddress::parse("2001:2::fff:ffff")), (1ull << 28) - 1);
+  EXPECT_FALSE(big.index_of(*IpAddress::parse("2001:2::1000:0")));
 }
 
 TEST(Targets, BadLinesNameTheLine) {
@@ -65,7 +68,16 @@ TEST(Targets, BadLinesNameTheLine) {
   EXPECT_EQ(error_of("198.18.0.0/x\n"), "list.txt line 1: bad prefix length '/x' (0..32)");
   EXPECT_EQ(error_of("198.18.0.1\n2001:2::1\n"),
             "list.txt line 2: mixes IPv6 with the IPv4 targets before it (one family per survey)");
-  EXPECT_EQ(error_of("2001:2::/64\n"), "list.txt line 1: more than 4294967296 targets in all");
+  EXPECT_EQ(error_of("2001:2::/64\n"), "list.txt line 1: more than 268435456 targets in all");
+  EXPECT_EQ(error_of("2001:2::/99\n"), "list.txt line 1: more than 268435456 targets in all");
+}
+
+TEST(Targets, LookupNeedsFreeze) {
+  TargetList t;
+  t.add("198.18.0.0/24", "x");
+  EXPECT_THROW((void)t.index_of(*IpAddress::parse("198.18.0.1")), std::logic_error);
+  t.freeze();
+  EXPECT_EQ(t.index_of(*IpAddress::parse("198.18.0.7")), 7u);
 }
 
 TEST(Targets, SkipBadRecordsEverySkippedLine) {

@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <charconv>
 #include <cstring>
+#include <stdexcept>
 
 namespace hopscope::survey {
 namespace {
@@ -142,6 +143,7 @@ void TargetList::freeze() {
 }
 
 std::optional<std::uint64_t> TargetList::index_of(const IpAddress& addr) const {
+  if (by_base_.size() != blocks_.size()) throw std::logic_error("TargetList::index_of before freeze()");
   auto it = std::upper_bound(by_base_.begin(), by_base_.end(), addr,
                              [&](const IpAddress& a, std::size_t b) { return a < blocks_[b].base; });
   if (it == by_base_.begin()) return std::nullopt;

@@ -29,8 +29,9 @@ class TargetError : public std::runtime_error {
 
 class TargetList {
  public:
-  // Largest number of targets one survey accepts (2^32).
-  static constexpr std::uint64_t kMaxTargets = 1ull << 32;
+  // Largest number of targets one survey accepts (2^28 = 268M: the survey
+  // keeps 5 bytes of state per target, ~1.3 GB at this size).
+  static constexpr std::uint64_t kMaxTargets = 1ull << 28;
 
   // Adds "ADDR" or "ADDR/LEN"; throws TargetError with `where` in the message.
   void add(std::string_view text, const std::string& where);
