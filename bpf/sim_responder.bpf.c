@@ -165,6 +165,29 @@ static __always_inline int router_drops(const struct hs_sim_router *r, __u32 id)
 	return -1;
 }
 
+/*
+ * The router at hop `ttl` of `d` if it answers this probe, else NULL after
+ * counting why not (silent, lost, rate-limited, or a map error).
+ */
+static __always_inline struct hs_sim_router *answering_router(const struct hs_sim_dest *d,
+							      __u32 ttl, __u64 hash)
+{
+	__u32 rid = 0;
+	struct hs_sim_router *r = router_at(d, ttl, hash, &rid);
+
+	if (!r) {
+		count(HS_SIM_CNT_ERROR, 0);
+		return 0;
+	}
+	int why = router_drops(r, rid);
+
+	if (why >= 0) {
+		count(why, 0);
+		return 0;
+	}
+	return r;
+}
+
 static __always_inline int handle_v4(struct xdp_md *ctx, void *data, void *end)
 {
 	struct iphdr *ip = HS_PTR(data, ETH_LEN, sizeof(*ip), end);
@@ -185,18 +208,13 @@ static __always_inline int handle_v4(struct xdp_md *ctx, void *data, void *end)
 	__u32 s[1] = {ip->saddr}, t[1] = {daddr};
 	__u64 h = flow_hash(s, t, 1, proto, l4[0]);
 	struct hs_sim_router *r;
-	__u32 rid = 0;
 
 	/* A DF probe larger than a small link's MTU is refused before that link. */
 	if (d->mtu_hop && ttl > d->mtu_hop && bpf_ntohs(ip->tot_len) > d->mtu &&
 	    (ip->frag_off & bpf_htons(0x4000))) {
-		r = router_at(d, d->mtu_hop, h, &rid);
+		r = answering_router(d, d->mtu_hop, h);
 		if (!r)
-			return count(HS_SIM_CNT_ERROR, XDP_DROP);
-		int why = router_drops(r, rid);
-
-		if (why >= 0)
-			return count(why, XDP_DROP);
+			return XDP_DROP;
 		if (icmp4_error(ctx, r->addr4, HS_ICMP_DEST_UNREACH, HS_ICMP_FRAG_NEEDED, d->mtu,
 				r->flags & HS_SIM_R_FULL_QUOTE, 64 - (d->mtu_hop - 1), 0, 0))
 			return count(HS_SIM_CNT_ERROR, XDP_DROP);
@@ -204,13 +222,9 @@ static __always_inline int handle_v4(struct xdp_md *ctx, void *data, void *end)
 	}
 
 	if (ttl <= d->path_len) {
-		r = router_at(d, ttl, h, &rid);
+		r = answering_router(d, ttl, h);
 		if (!r)
-			return count(HS_SIM_CNT_ERROR, XDP_DROP);
-		int why = router_drops(r, rid);
-
-		if (why >= 0)
-			return count(why, XDP_DROP);
+			return XDP_DROP;
 		if (icmp4_error(ctx, r->addr4, HS_ICMP_TIME_EXCEEDED, 0, 0,
 				r->flags & HS_SIM_R_FULL_QUOTE, 64 - (ttl - 1), r->mpls_label,
 				r->mpls_depth))
@@ -271,18 +285,13 @@ static __always_inline int handle_v6(struct xdp_md *ctx, void *data, void *end)
 	__builtin_memcpy(t, &ip->daddr, 16);
 	__u64 h = flow_hash(s, t, 4, proto, l4[0]);
 	struct hs_sim_router *r;
-	__u32 rid = 0;
 	__u32 plen = sizeof(*ip) + bpf_ntohs(ip->payload_len);
 
 	/* IPv6 routers never fragment: a larger probe gets Packet Too Big. */
 	if (d->mtu_hop && ttl > d->mtu_hop && plen > d->mtu) {
-		r = router_at(d, d->mtu_hop, h, &rid);
+		r = answering_router(d, d->mtu_hop, h);
 		if (!r)
-			return count(HS_SIM_CNT_ERROR, XDP_DROP);
-		int why = router_drops(r, rid);
-
-		if (why >= 0)
-			return count(why, XDP_DROP);
+			return XDP_DROP;
 		if (icmp6_error(ctx, r->addr6, ICMPV6_PKT_TOOBIG, 0, d->mtu, 64 - (d->mtu_hop - 1),
 				0, 0))
 			return count(HS_SIM_CNT_ERROR, XDP_DROP);
@@ -290,13 +299,9 @@ static __always_inline int handle_v6(struct xdp_md *ctx, void *data, void *end)
 	}
 
 	if (ttl <= d->path_len) {
-		r = router_at(d, ttl, h, &rid);
+		r = answering_router(d, ttl, h);
 		if (!r)
-			return count(HS_SIM_CNT_ERROR, XDP_DROP);
-		int why = router_drops(r, rid);
-
-		if (why >= 0)
-			return count(why, XDP_DROP);
+			return XDP_DROP;
 		if (icmp6_error(ctx, r->addr6, ICMPV6_TIME_EXCEED, 0, 0, 64 - (ttl - 1),
 				r->mpls_label, r->mpls_depth))
 			return count(HS_SIM_CNT_ERROR, XDP_DROP);
