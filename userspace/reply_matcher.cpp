@@ -67,10 +67,7 @@ void ReplyMatcher::attach(int ifindex) {
 
 int ReplyMatcher::on_record(void* ctx, void* data, std::size_t size) {
   auto* self = static_cast<ReplyMatcher*>(ctx);
-  if (size < sizeof(hs_reply_record)) {
-    self->short_records_++;
-    return 0;
-  }
+  if (size != sizeof(hs_reply_record)) return -EPROTO;  // the program and this binary disagree on the ABI
   (*self->handler_)(*static_cast<const hs_reply_record*>(data));
   return 0;
 }
@@ -80,8 +77,10 @@ int ReplyMatcher::poll(int timeout_ms, const Handler& handler) {
   // The program wakes us only every `wakeup_bytes`: after the wait, consume
   // whatever is queued even if no wake-up came.
   int n = ring_buffer__poll(rb_, timeout_ms);
+  int m = n == -EPROTO ? n : ring_buffer__consume(rb_);
+  if (n == -EPROTO || m == -EPROTO)
+    throw SystemError(EPROTO, "reply matcher: a ring-buffer record of the wrong size (ABI mismatch)");
   if (n < 0 && n != -EINTR) throw_errno("reply matcher: ring buffer poll", n);
-  int m = ring_buffer__consume(rb_);
   if (m < 0) throw_errno("reply matcher: ring buffer consume", m);
   handler_ = nullptr;
   return (n > 0 ? n : 0) + m;

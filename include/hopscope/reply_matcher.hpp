@@ -59,7 +59,6 @@ class ReplyMatcher {
   bpf_link* link_ = nullptr;
   const char* attach_mode_ = "none";
   const Handler* handler_ = nullptr;
-  std::uint64_t short_records_ = 0;
 };
 
 }  // namespace hopscope

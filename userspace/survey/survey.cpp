@@ -33,6 +33,22 @@ void draw_progress(std::FILE* f, const Scheduler& s, std::uint64_t sent, const C
   std::fflush(f);
 }
 
+// Sleeps until `counter()` has not moved for `quiet_ns`, or `done()`, or
+// `cap_ns` have passed; returns the seconds waited.
+template <class Counter, class Done>
+double wait_until_quiet(Counter&& counter, Done&& done, std::uint64_t quiet_ns, std::uint64_t cap_ns) {
+  const std::uint64_t t0 = mono_ns();
+  std::uint64_t last_change = t0, seen = counter();
+  for (std::uint64_t now = t0; !done() && now - last_change < quiet_ns && now - t0 < cap_ns; now = mono_ns()) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(1));
+    if (counter() != seen) {
+      seen = counter();
+      last_change = mono_ns();
+    }
+  }
+  return static_cast<double>(mono_ns() - t0) / 1e9;
+}
+
 }  // namespace
 
 SurveySummary run_survey(const TargetList& targets, const SurveyOptions& o, std::ostream& out) {
@@ -123,39 +139,21 @@ SurveySummary run_survey(const TargetList& targets, const SurveyOptions& o, std:
     s.preprobes = pool.sent();
     // Wait for the pre-probes' replies: until every target has a hint, or no
     // hint came for 200 ms (a late one only costs probes), at most --wait.
-    const std::uint64_t pause0 = mono_ns();
-    const std::uint64_t until = pause0 + static_cast<std::uint64_t>(o.wait.count()) * 1'000'000;
-    const std::uint64_t quiet = std::min<std::uint64_t>(200'000'000, until - pause0);
-    std::uint64_t last_change = pause0, seen = collector.hinted();
-    for (std::uint64_t now = pause0; now < until && seen < targets.size() && now - last_change < quiet;
-         now = mono_ns()) {
-      std::this_thread::sleep_for(std::chrono::milliseconds(1));
-      if (collector.hinted() != seen) {
-        seen = collector.hinted();
-        last_change = mono_ns();
-      }
-    }
+    const auto cap = static_cast<std::uint64_t>(o.wait.count()) * 1'000'000;
+    s.paused_s =
+        wait_until_quiet([&] { return collector.hinted(); }, [&] { return collector.hinted() >= targets.size(); },
+                         std::min<std::uint64_t>(200'000'000, cap), cap);
     hints_open = false;  // hints are fixed from here on: the scheduler relies on it
-    s.paused_s = static_cast<double>(mono_ns() - pause0) / 1e9;
   }
   // Passes of TTL bands. After each, the pass's replies are awaited (until none
   // came for 3x the largest RTT seen, 20 ms at least, --wait at most) before
   // the next pass's limits are computed from them: a decision on stale
   // answers could end the survey early.
   auto settle = [&] {
-    const std::uint64_t p0 = mono_ns();
     const std::uint64_t cap =
         std::max<std::uint64_t>(static_cast<std::uint64_t>(o.wait.count()) * 1'000'000, 20'000'000);
-    const std::uint64_t quiet = std::clamp<std::uint64_t>(3 * collector.max_rtt_ns(), 20'000'000, cap);
-    std::uint64_t last_change = p0, seen = collector.replies();
-    for (std::uint64_t now = p0; now - last_change < quiet && now - p0 < cap; now = mono_ns()) {
-      std::this_thread::sleep_for(std::chrono::milliseconds(1));
-      if (collector.replies() != seen) {
-        seen = collector.replies();
-        last_change = mono_ns();
-      }
-    }
-    s.paused_s += static_cast<double>(mono_ns() - p0) / 1e9;
+    s.paused_s += wait_until_quiet([&] { return collector.replies(); }, [] { return false; },
+                                   std::clamp<std::uint64_t>(3 * collector.max_rtt_ns(), 20'000'000, cap), cap);
   };
   for (;;) {
     feed([&](std::span<SurveyProbe> slots) { return scheduler.next(slots); },
