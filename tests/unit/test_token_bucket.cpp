@@ -51,8 +51,9 @@ TEST(TokenBucket, WaitTimeAndBurst) {
   EXPECT_THROW(TokenBucket(0, 1, 0), std::invalid_argument);
 }
 
-TEST(TokenBucket, ASlowSenderNeverGetsMoreThanTheRate) {
-  auto c = per_second(5e6, 250'000, 3);  // can send at most 256k/s
-  for (auto n : c) EXPECT_LE(static_cast<double>(n), 5e6);
-  for (auto n : c) EXPECT_GT(n, 250'000u);
+TEST(TokenBucket, ASenderSlowerThanTheRateIsNotStarved) {
+  // Polling every 250 us and taking at most 64 per poll, it can send 256k/s:
+  // below a 5M/s rate it must get (nearly) all of that, every second.
+  auto c = per_second(5e6, 250'000, 3);
+  for (auto n : c) EXPECT_GE(n, 255'000u);
 }
