@@ -87,8 +87,8 @@ void BM_CollectorOnReply(benchmark::State& s) {
     targets.add("198.19." + std::to_string(b / 2) + "." + std::to_string(b % 2 * 128) + "/25", "x");
   targets.freeze();
   survey::ProbeCodec codec(4, Method::UdpParis);
-  auto dist = std::make_unique<std::atomic<std::uint8_t>[]>(targets.size());
-  survey::Collector c(targets, codec, dist.get());
+  survey::TargetState state(targets.size());
+  survey::Collector c(targets, codec, state);
   hs_reply_record r{};
   r.family = 4;
   r.kind = HS_REPLY_TIME_EXCEEDED;

@@ -29,6 +29,8 @@ struct SurveyArgs {
   std::string netns;
   bool no_preprobe = false;
   unsigned threads = 1;
+  int retries = 1;
+  bool doubletree = false;
 };
 
 void run(const SurveyArgs& a) {
@@ -57,6 +59,8 @@ void run(const SurveyArgs& a) {
   o.ifname = a.iface;
   o.preprobe = !a.no_preprobe;
   o.threads = a.threads;
+  o.retries = a.retries;
+  o.doubletree = a.doubletree;
   o.progress = isatty(STDERR_FILENO) ? stderr : nullptr;
   if (!a.netns.empty()) enter_netns(a.netns);
 
@@ -87,7 +91,8 @@ void add_survey_command(CLI::App& app) {
   s->add_option("-m,--max-ttl", a->max_ttl, "Max TTL")->check(CLI::Range(1, 64))->capture_default_str();
   s->add_option("-M,--method", a->method, "udp-paris | icmp-paris")->capture_default_str();
   s->add_option("--seed", a->seed, "Seed of the random (target, TTL) order")->capture_default_str();
-  s->add_option("-O,--output", a->output, "Write the traces (NDJSON, one per destination) here instead of stdout");
+  s->add_option("-O,--output", a->output,
+                "Write the traces (NDJSON, one per destination, as each is finished) here instead of stdout");
   s->add_option("-w,--wait", a->wait_s,
                 "Longest wait for replies after a phase (less once none came for 3x the largest RTT, 20 ms at least)")
       ->check(CLI::Range(0.0, 2.0))
@@ -97,6 +102,12 @@ void add_survey_command(CLI::App& app) {
   s->add_option("--threads", a->threads, "Sending threads, one AF_XDP socket each on TX queues 0..N-1")
       ->check(CLI::Range(1, 64))
       ->capture_default_str();
+  s->add_option("--retries", a->retries, "Retry rounds: TTLs without an answer are probed again, up to this often")
+      ->check(CLI::Range(0, 3))
+      ->capture_default_str();
+  s->add_flag("--doubletree", a->doubletree,
+              "Doubletree stop set: probe backward from the estimated distance and stop at the first interface "
+              "another trace already found (fewer probes; may miss branches of multipath below it)");
   s->add_flag("--no-preprobe", a->no_preprobe,
               "Skip the distance pre-probe (one probe per target at the max TTL before tracing)");
   s->callback([a] { run(*a); });

@@ -6,6 +6,7 @@
 #include <array>
 #include <chrono>
 #include <memory>
+#include <mutex>
 #include <stdexcept>
 #include <thread>
 
@@ -15,6 +16,7 @@
 #include "hopscope/survey/probe_codec.hpp"
 #include "hopscope/survey/scheduler.hpp"
 #include "hopscope/survey/token_bucket.hpp"
+#include "hopscope/survey/trace_writer.hpp"
 #include "hopscope/survey/tx_pool.hpp"
 #include "hopscope/xdp_transport.hpp"
 
@@ -23,12 +25,16 @@ namespace {
 
 constexpr std::size_t kBatch = 64;
 
-void draw_progress(std::FILE* f, const Scheduler& s, std::uint64_t sent, const Collector& c, double elapsed) {
+void draw_progress(std::FILE* f, const Scheduler& s, std::uint64_t sent, const Collector& c, std::uint64_t done,
+                   double elapsed) {
   const double rate = elapsed > 0 ? static_cast<double>(sent) / elapsed : 0;
   const double left = static_cast<double>(s.total() - s.position());
   const double eta = rate > 0 ? left / rate : 0;
-  std::fprintf(f, "\r\033[Ksent %llu (%.0f pps), replies %llu, destinations reached %llu, %.1f%% of pairs, ETA %.0f s",
+  std::fprintf(f,
+               "\r\033[Ksent %llu (%.0f pps), replies %llu, destinations reached %llu, done %llu; pass %d: %.1f%% of "
+               "pairs, ETA %.0f s",
                (unsigned long long)sent, rate, (unsigned long long)c.replies(), (unsigned long long)c.reached(),
+               (unsigned long long)done, s.pass(),
                100.0 * static_cast<double>(s.position()) / static_cast<double>(s.total()), eta);
   std::fflush(f);
 }
@@ -71,24 +77,51 @@ SurveySummary run_survey(const TargetList& targets, const SurveyOptions& o, std:
   tc.ring_bytes = 64u << 20;
   XdpTransport transport(tc);
 
-  // Per destination, three bytes: the TTL where it answered (0 = not yet), the
-  // distance a pre-probe suggested (0 = none), the highest TTL that got an answer.
-  auto dist = std::make_unique<std::atomic<std::uint8_t>[]>(targets.size());
-  auto hint = std::make_unique<std::atomic<std::uint8_t>[]>(targets.size());
-  auto alive = std::make_unique<std::atomic<std::uint8_t>[]>(targets.size());
+  TargetState state(targets.size());
   std::atomic<bool> hints_open{true};
-  Collector collector(targets, codec, dist.get(), hint.get(), &hints_open, alive.get());
-  Scheduler scheduler(targets.size(), o.max_ttl, o.seed, {dist.get(), o.preprobe ? hint.get() : nullptr, alive.get()});
+  Collector collector(targets, codec, state, &hints_open);
+  Scheduler scheduler(state, {o.max_ttl, o.seed, o.preprobe, o.retries, o.doubletree});
   const auto start_ms =
       std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::system_clock::now().time_since_epoch())
           .count();
+  TraceWriter writer(
+      targets, state,
+      {transport.route().src, o.method, o.max_ttl, start_ms, std::string("af_xdp-") + transport.tx_mode()}, out);
+  // Destinations the scheduler finished go to the RX thread, which owns their
+  // replies, then to the writer. The lock is taken once per pass, not per reply.
+  std::mutex finished_mu;
+  std::vector<std::vector<FinishedTarget>> finished_lists;
+  std::atomic<bool> finished_pending{false};
+  std::atomic<std::uint64_t> done{0};
+  auto hand_over = [&] {
+    if (!finished_pending.exchange(false)) return;
+    std::vector<std::vector<FinishedTarget>> lists;
+    {
+      std::lock_guard lk(finished_mu);
+      lists.swap(finished_lists);
+    }
+    for (auto& l : lists) writer.push(collector.take(std::move(l)));
+  };
 
   std::jthread rx([&](std::stop_token st) {
     auto handler = [&](const hs_reply_record& r) { collector.on_reply(r); };
-    while (!st.stop_requested()) transport.matcher().poll(5, handler);
+    while (!st.stop_requested()) {
+      transport.matcher().poll(5, handler);
+      hand_over();
+    }
     while (transport.matcher().poll(0, handler) > 0) {
     }
+    hand_over();
   });
+  auto post_finished = [&] {
+    if (scheduler.finished().empty()) return;
+    done += scheduler.finished().size();
+    {
+      std::lock_guard lk(finished_mu);
+      finished_lists.push_back(scheduler.finished());
+    }
+    finished_pending = true;
+  };
 
   SurveySummary s;
   s.targets = targets.size();
@@ -96,6 +129,7 @@ SurveySummary run_survey(const TargetList& targets, const SurveyOptions& o, std:
   s.tx_mode = std::string("af_xdp-") + transport.tx_mode();
   s.ifname = transport.route().ifname;
   s.threads = transport.tx_queues();
+  s.doubletree = o.doubletree;
   TxPool pool(transport, targets, codec);
   TokenBucket bucket(o.rate, TokenBucket::default_burst(o.rate), mono_ns());
   std::array<SurveyProbe, kBatch> batch;
@@ -116,7 +150,7 @@ SurveySummary run_survey(const TargetList& targets, const SurveyOptions& o, std:
       pool.push(std::span(batch.data(), n));
       bucket.consume(n);
       if (o.progress && now >= next_progress) {
-        draw_progress(o.progress, scheduler, pool.sent(), collector, static_cast<double>(now - t0) / 1e9);
+        draw_progress(o.progress, scheduler, pool.sent(), collector, done, static_cast<double>(now - t0) / 1e9);
         next_progress = now + 500'000'000;
       }
     }
@@ -159,7 +193,10 @@ SurveySummary run_survey(const TargetList& targets, const SurveyOptions& o, std:
     feed([&](std::span<SurveyProbe> slots) { return scheduler.next(slots); },
          [&] { return scheduler.pass_finished(); });
     settle();
-    if (!scheduler.next_pass()) break;
+    const bool more = scheduler.next_pass();
+    if (more) s.streamed += scheduler.finished().size();
+    post_finished();
+    if (!more) break;
   }
   s.passes = scheduler.pass() + 1;
   s.probes_sent = pool.sent();
@@ -168,12 +205,19 @@ SurveySummary run_survey(const TargetList& targets, const SurveyOptions& o, std:
   rx.request_stop();
   rx.join();
   if (o.progress) {
-    draw_progress(o.progress, scheduler, s.probes_sent, collector, static_cast<double>(t1 - t0) / 1e9);
+    draw_progress(o.progress, scheduler, s.probes_sent, collector, done, static_cast<double>(t1 - t0) / 1e9);
     std::fputc('\n', o.progress);
   }
 
+  s.written = writer.finish();
+  if (writer.first_write_ns()) s.first_write_s = static_cast<double>(writer.first_write_ns() - t0) / 1e9;
   s.probing_s = static_cast<double>(t1 - t0) / 1e9;
   s.duration_s = static_cast<double>(mono_ns() - t0) / 1e9;
+  s.retried = scheduler.retried();
+  s.retry_rounds = scheduler.retry_round();
+  s.late = collector.late();
+  s.interfaces = collector.interfaces();
+  s.state_bytes = TargetState::bytes_per_target() + Scheduler::bytes_per_target();
   s.skipped = scheduler.skipped();
   s.replies = collector.replies();
   s.unmatched = collector.unmatched();
@@ -181,7 +225,8 @@ SurveySummary run_survey(const TargetList& targets, const SurveyOptions& o, std:
   s.hinted = collector.hinted();
   s.matcher = transport.counters();
   s.dropped = s.matcher[HS_CNT_RINGBUF_FULL];
-  collector.write(out, {transport.route().src, o.method, o.max_ttl, start_ms, s.tx_mode});
+  if (s.written != targets.size())
+    throw std::logic_error(fmt::format("survey: {} traces written for {} targets", s.written, targets.size()));
   return s;
 }
 
@@ -192,11 +237,16 @@ std::string summary_text(const SurveySummary& s) {
       "survey: {} targets, {} (target, TTL) pairs in a random order; {} skipped beyond a reached destination\n"
       "survey: {} pre-probes gave the distance of {} destinations; {} passes of TTL bands; {:.3f} s waiting for "
       "replies between phases\n"
-      "survey: {} destinations answered; {} replies not decodable as survey replies\n"
+      "survey: {} destinations answered; {} interfaces; {} replies not decodable as survey replies; {} late "
+      "(after their trace was written)\n"
+      "survey: {} retry probes in {} round(s); {}; {} bytes of scheduling state per destination\n"
+      "survey: {} traces written, {} of them while probing went on, the first {:.3f} s after the start\n"
       "survey: {} on {} ({} sending thread(s), {} waits on a full queue); probing {:.3f} s; XDP matcher:{}\n"
       "probes_sent={} replies={} destinations={} duration_s={:.3f} rate_pps={:.0f} dropped={}\n",
-      s.targets, s.pairs, s.skipped, s.preprobes, s.hinted, s.passes, s.paused_s, s.reached, s.unmatched, s.tx_mode,
-      s.ifname, s.threads, s.queue_full_waits, s.probing_s, m, s.probes_sent, s.replies, s.targets, s.duration_s,
+      s.targets, s.pairs, s.skipped, s.preprobes, s.hinted, s.passes, s.paused_s, s.reached, s.interfaces, s.unmatched,
+      s.late, s.retried, s.retry_rounds, s.doubletree ? "Doubletree stop set on" : "no stop set", s.state_bytes,
+      s.written, s.streamed, s.first_write_s, s.tx_mode, s.ifname, s.threads, s.queue_full_waits, s.probing_s, m,
+      s.probes_sent, s.replies, s.targets, s.duration_s,
       s.probing_s > s.paused_s ? static_cast<double>(s.probes_sent) / (s.probing_s - s.paused_s) : 0.0, s.dropped);
 }
 

@@ -1,29 +1,24 @@
 // Turns matched reply records into per-destination results (RX thread only,
-// no locks), and writes one trace object per destination at the end.
+// no locks) and hands over the replies of destinations the scheduler has
+// finished, so their traces are written while the survey goes on.
 #pragma once
 
 #include <atomic>
 #include <cstdint>
-#include <ostream>
 #include <unordered_map>
 #include <vector>
 
 #include "hopscope/abi/matcher.h"
 #include "hopscope/survey/probe_codec.hpp"
+#include "hopscope/survey/scheduler.hpp"
+#include "hopscope/survey/target_state.hpp"
 #include "hopscope/survey/targets.hpp"
+#include "hopscope/trace.hpp"
 
 namespace hopscope::survey {
 
 struct AddressHash {
   std::size_t operator()(const IpAddress& a) const noexcept;
-};
-
-struct SurveyMeta {
-  IpAddress src;
-  Method method = Method::UdpParis;
-  int max_ttl = 32;
-  std::int64_t start_unix_ms = 0;
-  std::string tx_mode;
 };
 
 // Pre-probes (one per target at the max TTL, to learn its distance) use this
@@ -32,26 +27,41 @@ constexpr std::uint16_t kPreprobeFlow = 1;
 // A destination's distance from the TTL of its reply (initial 64, 128 or 255).
 std::uint8_t distance_from_reply_ttl(std::uint8_t reply_ttl);
 
+// One reply of a finished destination; hop.attempt is the retry round it answered.
+struct TakenReply {
+  std::uint32_t target = 0;
+  std::uint8_t ttl = 0;
+  HopReply hop;
+};
+
+// Finished destinations and their replies, sorted by (target, TTL, arrival).
+struct FinishedBatch {
+  std::vector<FinishedTarget> targets;  // sorted by target
+  std::vector<TakenReply> replies;
+};
+
 class Collector {
  public:
-  // hint (may be null): distances learnt from pre-probe replies, written only
-  // while *hints_open is true.
-  // alive (may be null): the highest TTL of each target that got an answer.
-  Collector(const TargetList& targets, ProbeCodec codec, std::atomic<std::uint8_t>* dist,
-            std::atomic<std::uint8_t>* hint = nullptr, const std::atomic<bool>* hints_open = nullptr,
-            std::atomic<std::uint8_t>* alive = nullptr);
+  // hints_open (may be null): pre-probe replies set hints only while it is true.
+  Collector(const TargetList& targets, ProbeCodec codec, TargetState& state,
+            const std::atomic<bool>* hints_open = nullptr);
 
   void on_reply(const hs_reply_record& r);
+  // Moves out the replies of `finished` (destinations marked done). Call from
+  // the thread that calls on_reply().
+  FinishedBatch take(std::vector<FinishedTarget> finished);
+
   // Counters: written by the receiving thread, readable from any thread.
   [[nodiscard]] std::uint64_t replies() const { return n_replies_.load(std::memory_order_relaxed); }
   // validated replies that are not survey replies (not a target, or no TTL in the length)
   [[nodiscard]] std::uint64_t unmatched() const { return unmatched_.load(std::memory_order_relaxed); }
+  // replies for a destination whose trace was already final (not stored)
+  [[nodiscard]] std::uint64_t late() const { return late_.load(std::memory_order_relaxed); }
   [[nodiscard]] std::uint64_t reached() const { return reached_.load(std::memory_order_relaxed); }
   [[nodiscard]] std::uint64_t hinted() const { return hinted_.load(std::memory_order_relaxed); }
   [[nodiscard]] std::uint64_t max_rtt_ns() const { return max_rtt_ns_.load(std::memory_order_relaxed); }
-
-  // One `hopscope trace -o json` object per target, in target order; returns how many.
-  std::uint64_t write(std::ostream& out, const SurveyMeta& meta);
+  [[nodiscard]] std::uint64_t interfaces() const { return n_addrs_.load(std::memory_order_relaxed); }
+  [[nodiscard]] std::size_t held() const { return held_.load(std::memory_order_relaxed); }  // replies not yet taken
 
  private:
   struct Stored {
@@ -65,23 +75,26 @@ class Collector {
     std::uint8_t kind;
     std::uint8_t quoted_ttl;
     std::uint16_t mtu;
+    std::uint8_t round;
   };
-  std::uint32_t intern(const IpAddress& a);
+  // The address's id; `fresh` tells whether no earlier reply came from it.
+  std::uint32_t intern(const IpAddress& a, bool& fresh);
 
   const TargetList& targets_;
   ProbeCodec codec_;
-  std::atomic<std::uint8_t>* dist_;
-  std::atomic<std::uint8_t>* hint_;
+  TargetState& st_;
   const std::atomic<bool>* hints_open_;
-  std::atomic<std::uint8_t>* alive_;
-  std::atomic<std::uint64_t> max_rtt_ns_{0};
-  std::atomic<std::uint64_t> hinted_{0};
-  std::atomic<std::uint64_t> n_replies_{0};
   std::vector<Stored> replies_;
   std::vector<IpAddress> addrs_;
   std::unordered_map<IpAddress, std::uint32_t, AddressHash> addr_ids_;
+  std::atomic<std::uint64_t> max_rtt_ns_{0};
+  std::atomic<std::uint64_t> hinted_{0};
+  std::atomic<std::uint64_t> n_replies_{0};
   std::atomic<std::uint64_t> unmatched_{0};
+  std::atomic<std::uint64_t> late_{0};
   std::atomic<std::uint64_t> reached_{0};
+  std::atomic<std::uint64_t> n_addrs_{0};
+  std::atomic<std::size_t> held_{0};
 };
 
 }  // namespace hopscope::survey

@@ -1,25 +1,32 @@
 // Which (target, TTL) to probe next. Every pass walks a keyed random
-// permutation of the whole (target, TTL) space and sends, for each target,
-// the TTLs above what earlier passes covered and up to this pass's limit:
-//  - pass 0: limit = frontier = the distance the pre-probe suggested, else
-//    kDefaultFrontier;
-//  - pass k >= 1: limit = min(frontier + kGapLimit*k, the highest TTL that got
-//    an answer + kGapLimit) while the target is not reached (forward probing
-//    stops after kGapLimit silent TTLs, as traceroute), min(frontier +
-//    kGapLimit*k, its distance) once it is.
+// permutation of the whole (target, TTL) space and sends, for each target, the
+// TTLs this pass offers it:
+//  - band passes. Pass 0 offers the TTLs up to the frontier: the distance the
+//    pre-probe suggested, else kDefaultFrontier. Pass k >= 1 extends forward to
+//    min(frontier + kGapLimit*k, the highest TTL that answered + kGapLimit)
+//    while the target is not reached (forward probing stops after kGapLimit
+//    silent TTLs, as traceroute), to its distance once it is.
+//    With Doubletree stop sets, pass 0 offers only the kBackStep TTLs up to
+//    the frontier and each pass extends backward by kBackStep more, until the
+//    lowest TTL that answered did so from an interface an earlier reply had
+//    shown (the local stop set): the path below it is taken as known.
+//  - retry rounds, once no band moves any more: each resends the TTLs, up to
+//    the destination (or the last one offered), that got no answer yet.
 // Limits are fixed when a pass starts (the caller waits for the previous
 // pass's replies first), so a TTL left out once is sent in a later pass if the
 // path answers further on. A TTL beyond the distance where a destination
-// answered is never sent. Distances and answers are written by the reply
-// collector (another thread) and read here with relaxed atomics: no locks.
+// answered is never sent. When a pass starts, the destinations that will get
+// nothing more are marked done and listed in finished(): their traces can be
+// written out.
 #pragma once
 
-#include <atomic>
 #include <cstdint>
 #include <memory>
 #include <span>
+#include <vector>
 
 #include "hopscope/survey/permutation.hpp"
+#include "hopscope/survey/target_state.hpp"
 
 namespace hopscope::survey {
 
@@ -29,46 +36,75 @@ struct SurveyProbe {
   std::uint8_t flow = 0;  // Paris flow (1: pre-probe)
 };
 
-// Per-destination state shared with the collector: 3 bytes per target.
-struct TargetState {
-  const std::atomic<std::uint8_t>* dist = nullptr;   // TTL where the destination answered, 0 = not yet
-  const std::atomic<std::uint8_t>* hint = nullptr;   // pre-probe's distance estimate, 0 = none (may be null)
-  const std::atomic<std::uint8_t>* alive = nullptr;  // highest TTL that got any answer, 0 = none
+struct SchedulerOptions {
+  int max_ttl = 32;
+  std::uint64_t seed = 1;
+  bool use_hints = true;    // start at the pre-probes' distance estimates
+  int retries = 1;          // retry rounds for TTLs without an answer
+  bool doubletree = false;  // backward probing with a local stop set
+};
+
+// A destination nothing more will be sent to.
+struct FinishedTarget {
+  std::uint32_t target = 0;
+  std::uint8_t first = 1;    // TTLs first..last were probed (first > 1: Doubletree stopped below)
+  std::uint8_t last = 0;     //
+  std::uint8_t retries = 0;  // retry rounds it took part in: an unanswered TTL got 1 + retries probes
 };
 
 class Scheduler {
  public:
   static constexpr int kDefaultFrontier = 16;
   static constexpr int kGapLimit = 5;
+  static constexpr int kBackStep = 3;
+  static constexpr int kMaxTtl = 64;  // the answered bitmap has 64 bits
 
-  Scheduler(std::uint64_t targets, int max_ttl, std::uint64_t seed, TargetState state);
+  Scheduler(TargetState& state, const SchedulerOptions& opts);
 
   // Fills up to out.size() probes of the current pass; 0 once it is exhausted.
   std::size_t next(std::span<SurveyProbe> out);
   [[nodiscard]] bool pass_finished() const { return pos_ >= perm_.size(); }
-  // Starts the next pass; false when no target's limit moves any more.
+  // Starts the next pass (call once the replies to this one have arrived);
+  // false when there is none. Either way, finished() then lists the
+  // destinations that became done.
   bool next_pass();
+  [[nodiscard]] const std::vector<FinishedTarget>& finished() const { return finished_; }
   [[nodiscard]] int pass() const { return pass_; }
+  [[nodiscard]] int retry_round() const { return round_; }
   [[nodiscard]] std::uint64_t total() const { return perm_.size(); }  // per pass
   [[nodiscard]] std::uint64_t position() const { return pos_; }
-  [[nodiscard]] std::uint64_t skipped() const { return skipped_; }  // beyond a reached destination
+  [[nodiscard]] std::uint64_t skipped() const { return skipped_; }  // beyond a reached destination or a stop
+  [[nodiscard]] std::uint64_t retried() const { return retried_; }  // probes of retry rounds
+  // Bytes of scheduler-owned state per destination.
+  [[nodiscard]] static constexpr std::size_t bytes_per_target() { return 4; }
 
  private:
-  [[nodiscard]] int frontier(std::uint32_t target) const;
-  void start();  // pass 0's limits, at the first next(): the hints are fixed by then
+  [[nodiscard]] int frontier(std::uint64_t t) const;
+  // Doubletree: the lowest TTL >= ttl that answered did so from a known interface.
+  [[nodiscard]] bool stopped_at(std::uint64_t t, int ttl) const;
+  [[nodiscard]] int end(std::uint64_t t) const;       // highest TTL worth an answer
+  [[nodiscard]] bool missing(std::uint64_t t) const;  // a TTL in first..end without an answer
+  void start();       // pass 0's limits, at the first next(): the hints are fixed by then
+  bool band_pass();   // computes the next band pass; false if no target moves
+  bool retry_pass();  // computes the next retry round; false if none is left or needed
+  void finish(std::uint64_t t);
 
+  TargetState& st_;
+  SchedulerOptions o_;
   Permutation perm_;
   std::uint64_t targets_;
-  int max_ttl_;
-  TargetState state_;
-  // Scheduler-owned, per target: TTLs 1..covered were offered in earlier passes,
-  // this pass offers covered+1..limit (2 bytes per target).
-  std::unique_ptr<std::uint8_t[]> covered_;
-  std::unique_ptr<std::uint8_t[]> limit_;
+  // Scheduler-owned, per target: TTLs floor..covered were offered in earlier
+  // passes; this pass offers lo..floor-1 and covered+1..limit (band passes) or
+  // the unanswered ones in floor..end (retry rounds).
+  std::unique_ptr<std::uint8_t[]> floor_, covered_, lo_, limit_;
+  std::vector<FinishedTarget> finished_;
   bool started_ = false;
+  bool retrying_ = false;
   int pass_ = 0;
+  int round_ = 0;
   std::uint64_t pos_ = 0;
   std::uint64_t skipped_ = 0;
+  std::uint64_t retried_ = 0;
 };
 
 }  // namespace hopscope::survey

@@ -1,0 +1,57 @@
+// Per-destination survey state shared by the scheduler (pacing thread) and the
+// reply collector (RX thread): one array per field, relaxed atomics, no locks.
+// Each field has a single writer, named below. 14 bytes per destination with
+// the scheduler's own 4 (see scheduler.hpp): 24 bytes.
+#pragma once
+
+#include <atomic>
+#include <cstdint>
+#include <memory>
+
+namespace hopscope::survey {
+
+class TargetState {
+ public:
+  explicit TargetState(std::uint64_t targets)
+      : n_(targets),
+        dist_(new std::atomic<std::uint8_t>[targets]()),
+        hint_(new std::atomic<std::uint8_t>[targets]()),
+        alive_(new std::atomic<std::uint8_t>[targets]()),
+        done_(new std::atomic<std::uint8_t>[targets]()),
+        answered_(new std::atomic<std::uint64_t>[targets]()),
+        known_(new std::atomic<std::uint64_t>[targets]()) {}
+
+  [[nodiscard]] std::uint64_t size() const { return n_; }
+  // Collector: the lowest TTL where the destination itself answered, 0 = not yet.
+  std::atomic<std::uint8_t>& dist(std::uint64_t t) { return dist_[t]; }
+  // Collector, while pre-probe hints are open: the distance a pre-probe suggested, 0 = none.
+  std::atomic<std::uint8_t>& hint(std::uint64_t t) { return hint_[t]; }
+  // Collector: the highest TTL that got any answer, 0 = none.
+  std::atomic<std::uint8_t>& alive(std::uint64_t t) { return alive_[t]; }
+  // Scheduler: nothing more will be sent to this destination; its trace is final.
+  std::atomic<std::uint8_t>& done(std::uint64_t t) { return done_[t]; }
+  // Collector: bit TTL-1 is set once that TTL got an answer (retries).
+  std::atomic<std::uint64_t>& answered(std::uint64_t t) { return answered_[t]; }
+  // Collector: bit TTL-1 is set when that TTL's answer came from an interface
+  // an earlier reply had already shown (Doubletree's local stop set).
+  std::atomic<std::uint64_t>& known(std::uint64_t t) { return known_[t]; }
+  // Scheduler: 0 while first probes are sent, k during the k-th retry round
+  // (the collector tags replies with it).
+  std::atomic<std::uint8_t>& round() { return round_; }
+
+  [[nodiscard]] static constexpr std::size_t bytes_per_target() { return 4 + 2 * sizeof(std::uint64_t); }
+
+ private:
+  std::uint64_t n_;
+  std::unique_ptr<std::atomic<std::uint8_t>[]> dist_, hint_, alive_, done_;
+  std::unique_ptr<std::atomic<std::uint64_t>[]> answered_, known_;
+  std::atomic<std::uint8_t> round_{0};
+};
+
+// Relaxed load/store helpers: every field has one writer.
+inline std::uint8_t get(const std::atomic<std::uint8_t>& a) { return a.load(std::memory_order_relaxed); }
+inline void put(std::atomic<std::uint8_t>& a, int v) {
+  a.store(static_cast<std::uint8_t>(v), std::memory_order_relaxed);
+}
+
+}  // namespace hopscope::survey
