@@ -10,14 +10,15 @@
 #include <cstdint>
 #include <optional>
 
+#include "hopscope/abi/generator.h"
 #include "hopscope/probe_builder.hpp"
 
 namespace hopscope::survey {
 
 class ProbeCodec {
  public:
-  static constexpr std::uint64_t kUnitNs = 32'000;
-  static constexpr std::uint32_t kSeqSpan = 65534;  // seq 1..65534 (never 0 or 0xffff)
+  static constexpr std::uint64_t kUnitNs = HS_SEQ_UNIT_NS;  // shared with the kernel generator
+  static constexpr std::uint32_t kSeqSpan = HS_SEQ_SPAN;    // seq 1..65534 (never 0 or 0xffff)
   static constexpr std::uint64_t kWrapNs = kUnitNs * kSeqSpan;
   static constexpr int kMaxTtl = 64;
 

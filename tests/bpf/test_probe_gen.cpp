@@ -1,0 +1,104 @@
+// BPF_PROG_RUN tests of the kernel probe generator (`--tx xdp-live`): every
+// frame it builds must equal, byte for byte, what the userspace builder makes
+// for the same identity, whatever the page held before; bad descriptors are
+// refused; a survey probe's seq is its send time.
+#include <gtest/gtest.h>
+#include <linux/bpf.h>
+
+#include <array>
+#include <cstring>
+
+#include "../support/privileges.hpp"
+#include "hopscope/clock.hpp"
+#include "hopscope/survey/probe_codec.hpp"
+#include "hopscope/xdp_live_sender.hpp"
+
+using namespace hopscope;
+
+namespace {
+
+struct Case {
+  const char* name;
+  const char* src;
+  const char* dst;
+  Method method;
+  std::uint8_t ttl;
+  std::uint16_t flow;
+  std::uint16_t ip_len;
+  std::uint8_t tos;
+};
+
+std::uint16_t be16(const std::uint8_t* p) { return static_cast<std::uint16_t>(p[0] << 8 | p[1]); }
+
+// Where each encoding carries seq (abi/probe.h).
+std::uint16_t seq_of(const std::uint8_t* f, bool v4, Method m) {
+  if (m == Method::IcmpParis) return be16(f + 14 + (v4 ? 20 : 40) + 4);
+  return v4 ? be16(f + 14 + 4) : be16(f + 14 + 40 + 6);
+}
+
+class ProbeGen : public ::testing::TestWithParam<Case> {};
+
+}  // namespace
+
+TEST_P(ProbeGen, BuildsWhatTheUserspaceBuilderBuilds) {
+  HS_REQUIRE_ROOT();
+  const Case& c = GetParam();
+  ProbeTemplate t;
+  t.src = *IpAddress::parse(c.src);
+  t.dst = *IpAddress::parse(c.dst);
+  t.src_mac = {0x02, 0x00, 0x00, 0x00, 0x00, 0x01};
+  t.dst_mac = {0x02, 0x00, 0x00, 0x00, 0x00, 0x02};
+  t.method = c.method;
+  t.key = {0x0123456789abcdefULL, 0xfedcba9876543210ULL};
+  t.tos = c.tos;
+  t.udp_sport_base = 0xb000;
+  t.ip_len = c.ip_len;
+  XdpLiveSender gen(t, 1);
+  hs_gen_desc& d = gen.descriptors()[0];
+  d = {};
+  std::memcpy(d.dst, t.dst.data(), t.dst.size());
+  d.ip_len = c.ip_len;
+  d.flow = c.flow;
+  d.ttl = c.ttl;
+
+  std::array<std::uint8_t, HS_GEN_FRAME_CAP> got{};
+  const std::uint64_t before = mono_ns();
+  const std::size_t n = gen.build_one(got);
+  const std::uint64_t after = mono_ns();
+  ASSERT_EQ(n, 14u + c.ip_len) << "cut to the probe's length";
+  const std::uint16_t seq = seq_of(got.data(), t.dst.is_v4(), c.method);
+  const std::uint16_t lo = survey::ProbeCodec::seq_at(before), hi = survey::ProbeCodec::seq_at(after);
+  EXPECT_TRUE(seq == lo || seq == hi) << "seq is the send time: " << seq << " not in [" << lo << ", " << hi << "]";
+
+  std::array<std::uint8_t, HS_GEN_FRAME_CAP> want{};
+  ASSERT_EQ(build_probe(t, {c.flow, seq, c.ttl}, want), n);
+  for (std::size_t i = 0; i < n; i++) EXPECT_EQ(got[i], want[i]) << "byte " << i;
+}
+
+INSTANTIATE_TEST_SUITE_P(
+    Table, ProbeGen,
+    ::testing::Values(
+        Case{"v4_udp_paris", "198.18.1.1", "198.19.7.9", Method::UdpParis, 7, 0, 30 + 14, 0},
+        Case{"v4_udp_paris_flow_tos_long", "198.18.1.1", "198.19.255.254", Method::UdpParis, 64, 1, 30 + 128, 0x28},
+        Case{"v4_icmp_paris", "198.18.1.1", "198.19.0.1", Method::IcmpParis, 3, 0, 30 + 6, 0},
+        Case{"v6_udp_paris", "2001:2::1", "2001:2:0:1::9", Method::UdpParis, 12, 0, 52 + 24, 0},
+        Case{"v6_udp_paris_longest", "2001:2::1", "2001:2:0:ffff::ffff", Method::UdpParis, 64, 1, 52 + 128, 0xb8},
+        Case{"v6_icmp_paris", "2001:2::1", "2001:2:0:3::1", Method::IcmpParis, 1, 1, 50 + 2, 0}),
+    [](const auto& p) { return std::string(p.param.name); });
+
+TEST(ProbeGenDescriptors, BadLengthsAreRefused) {
+  HS_REQUIRE_ROOT();
+  ProbeTemplate t;
+  t.src = *IpAddress::parse("198.18.1.1");
+  t.dst = *IpAddress::parse("198.19.0.1");
+  XdpLiveSender gen(t, 1);
+  std::array<std::uint8_t, HS_GEN_FRAME_CAP> out{};
+  for (std::uint16_t len : {std::uint16_t{29}, std::uint16_t{HS_GEN_FRAME_CAP - 13}, std::uint16_t{0}}) {
+    gen.descriptors()[0] = {};
+    gen.descriptors()[0].ip_len = len;
+    gen.descriptors()[0].ttl = 1;
+    EXPECT_EQ(gen.build_one(out), 0u) << "IP length " << len << " dropped, not sent";
+  }
+  gen.descriptors()[0].ip_len = 30;
+  EXPECT_EQ(gen.build_one(out), 44u) << "the shortest UDP-Paris probe";
+}
