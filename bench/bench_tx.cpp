@@ -29,6 +29,7 @@
 #include "hopscope/netns.hpp"
 #include "hopscope/probe_builder.hpp"
 #include "hopscope/process.hpp"
+#include "hopscope/xdp_live_sender.hpp"
 #include "hopscope/xsk_sender.hpp"
 
 using namespace hopscope;
@@ -331,6 +332,9 @@ int main(int argc, char** argv) {
   app.add_option("--frames", frames);
   app.add_option("--batch", batch);
   app.add_option("--zmap", zmap, "zmap binary ('' to skip)");
+  std::string hopscope_cli;
+  app.add_option("--hopscope", hopscope_cli,
+                 "hopscope CLI: also measure `hopscope survey` (each --tx, 1 and 2 threads)");
   CLI11_PARSE(app, argc, argv);
 
   Sink sink;
@@ -429,6 +433,74 @@ int main(int argc, char** argv) {
   std::printf("  ratio hopscope / bare AF_XDP: %.2fx\n", m_ours / m_bare);
   if (zbest > 0) std::printf("  ratio hopscope / zmap best (%d threads): %.2fx\n", zbest_threads, m_ours / zbest);
   std::printf("\n");
+
+  // The kernel generator alone: runs of `live_batch` descriptors back to back.
+  {
+    XdpLiveSender gen(t, ifindex_by_name(ifname));
+    auto descs = gen.descriptors();
+    for (std::size_t i = 0; i < descs.size(); i++) {
+      descs[i] = {};
+      const std::uint32_t a = htonl(0xc6120000u + static_cast<std::uint32_t>(i));  // 198.18.0.0/16
+      std::memcpy(descs[i].dst, &a, 4);
+      descs[i].ip_len = static_cast<std::uint16_t>(30 + 2 * (1 + i % 16));
+      descs[i].ttl = static_cast<std::uint8_t>(1 + i % 16);
+    }
+    std::printf("kernel generator alone (BPF_PROG_RUN live frames, XDP_TX), %llu frames in all:\n",
+                (unsigned long long)frames);
+    // The floor: a program that only returns XDP_TX (the same 74-byte frame every time).
+    for (std::uint32_t per_run : {65536u, 1u << 20}) {
+      std::vector<std::uint8_t> frame(74);
+      build_probe(t, {0, 1, 5}, frame);
+      xdp_md ctx{};
+      ctx.data_end = static_cast<std::uint32_t>(frame.size());
+      ctx.ingress_ifindex = static_cast<std::uint32_t>(ifindex_by_name(ifname));
+      const std::uint64_t before = sink.frames(), t0 = mono_ns();
+      for (std::uint64_t sent = 0; sent < frames; sent += per_run) {
+        LIBBPF_OPTS(bpf_test_run_opts, o, .data_in = frame.data(), .data_size_in = 74, .ctx_in = &ctx,
+                    .ctx_size_in = sizeof(ctx), .repeat = static_cast<int>(per_run),
+                    .flags = BPF_F_TEST_XDP_LIVE_FRAMES);
+        if (int err = bpf_prog_test_run_opts(bpf_program__fd(sink.skel->progs.hs_bench_tx), &o))
+          throw_errno("live frames", err);
+      }
+      const std::uint64_t t1 = mono_ns();
+      drain_wait(sink);
+      const double rate = static_cast<double>(sink.frames() - before) / (static_cast<double>(t1 - t0) / 1e9);
+      std::printf("  %-52s %8.3f Mpps  %5.2fx bare  %5.2fx zmap best\n",
+                  ("reference: XDP_TX only, " + std::to_string(per_run) + " per run").c_str(), rate / 1e6,
+                  rate / m_bare, zbest > 0 ? rate / zbest : 0.0);
+    }
+    for (std::uint32_t per_run : {65536u, 1u << 20}) {
+      const std::uint64_t before = sink.frames(), t0 = mono_ns();
+      for (std::uint64_t sent = 0; sent < frames; sent += per_run) gen.send(per_run);
+      const std::uint64_t t1 = mono_ns();
+      drain_wait(sink);
+      const double rate = static_cast<double>(sink.frames() - before) / (static_cast<double>(t1 - t0) / 1e9);
+      std::printf("  %-52s %8.3f Mpps  %5.2fx bare  %5.2fx zmap best\n",
+                  ("XdpLiveSender, " + std::to_string(per_run) + " descriptors per run").c_str(), rate / 1e6,
+                  rate / m_bare, zbest > 0 ? rate / zbest : 0.0);
+    }
+    std::printf("\n");
+  }
+
+  // The survey engine itself, probing the whole /15 into the sink (nothing
+  // answers: TTLs 1..16 of every target, 2.1M probes), counted on arrival.
+  if (!hopscope_cli.empty()) {
+    std::printf("hopscope survey into the sink (198.18.0.0/15, 16 TTLs per target, counted on arrival):\n");
+    for (const char* tx : {"af_xdp", "xdp-live"})
+      for (int threads : {1, 2, 3}) {
+        if (threads == 3 && std::string(tx) == "af_xdp") continue;  // the veth has 2 TX queues
+        std::string out;
+        const double rate =
+            external_rate({hopscope_cli, "survey", "198.18.0.0/15", "-r", "100000000", "-w", "0", "--no-preprobe",
+                           "--retries", "0", "--tx", tx, "--threads", std::to_string(threads), "-O", "/dev/null"},
+                          sink, &out);
+        if (rate == 0) std::fprintf(stderr, "survey --tx %s --threads %d failed:\n%s\n", tx, threads, out.c_str());
+        std::printf("  %-52s %8.3f Mpps  %5.2fx bare  %5.2fx zmap best\n",
+                    ("survey --tx " + std::string(tx) + " --threads " + std::to_string(threads)).c_str(), rate / 1e6,
+                    rate / m_bare, zbest > 0 ? rate / zbest : 0.0);
+      }
+    std::printf("\n");
+  }
 
   auto xskp = make_xsk();
   XskSender& xsk = *xskp;

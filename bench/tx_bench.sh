@@ -23,21 +23,6 @@ ip -n "$TX" addr add 198.18.200.1/32 dev tx0
 ip -n "$TX" route add 198.18.200.2/32 dev tx0
 ip -n "$TX" route add 198.18.0.0/15 via 198.18.200.2 dev tx0
 ip -n "$TX" neigh replace 198.18.200.2 lladdr "$RXMAC" dev tx0 nud permanent
-OUT=$(mktemp /tmp/hopscope-txbench.XXXXXX)
-ip netns exec "$TX" "$BUILD/bench/bench_tx" --if tx0 --peer-ns "$RX" --peer-if rx0 "$@" | tee "$OUT"
-bare=$(sed -n 's/^ *bare AF_XDP copy-mode sender[^0-9]*\([0-9.]*\) Mpps.*/\1/p' "$OUT")
-zbest=$(sed -n 's/^ *zmap 2.1.1, [0-9] send thread(s) *\([0-9.]*\) Mpps.*/\1/p' "$OUT" | sort -g | tail -1)
-rm -f "$OUT"
-
-# hopscope survey itself, probing the whole /15 into the same sink (nothing
-# answers: TTLs 1..16 of every target, then forward probing stops), with one
-# and two sending threads (2 TX queues).
-echo
-echo "hopscope survey send rate into the sink (198.18.0.0/15, no answers: 16 TTLs per target):"
-for threads in 1 2; do
-  line=$("$BUILD/tools/hopscope" survey --netns "$TX" 198.18.0.0/15 -r 10000000 -w 0 --no-preprobe \
-           --threads "$threads" -O /dev/null | tail -1)
-  rate=$(echo "$line" | sed -n 's/.*rate_pps=\([0-9]*\).*/\1/p')
-  printf "  %-52s %8.3f Mpps  %5.2fx bare  %5.2fx zmap best\n" "survey --threads $threads" \
-    "$(echo "$rate / 1000000" | bc -l)" "$(echo "$rate / 1000000 / $bare" | bc -l)" "$(echo "$rate / 1000000 / $zbest" | bc -l)"
-done
+# The survey runs (both --tx backends) are measured by bench_tx at the sink too.
+ip netns exec "$TX" "$BUILD/bench/bench_tx" --if tx0 --peer-ns "$RX" --peer-if rx0 \
+  --hopscope "$(realpath "$BUILD/tools/hopscope")" "$@"

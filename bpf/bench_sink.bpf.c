@@ -4,6 +4,7 @@
  * hs_bench_sink: on the far end of a veth pair, counts every frame, stamps
  *   the arrival time of each IPv4 probe by its IP ID (= probe seq) and drops it.
  * hs_bench_pass: an empty XDP program, the reference for ns/packet figures.
+ * hs_bench_tx: returns XDP_TX, the reference for the kernel probe generator.
  */
 #include <linux/bpf.h>
 #include <linux/ip.h>
@@ -58,4 +59,12 @@ SEC("xdp")
 int hs_bench_pass(struct xdp_md *ctx)
 {
 	return XDP_PASS;
+}
+
+/* The floor of the kernel generator: live frames that only return XDP_TX
+ * (the frame given to BPF_PROG_RUN, unchanged). */
+SEC("xdp")
+int hs_bench_tx(struct xdp_md *ctx)
+{
+	return XDP_TX;
 }

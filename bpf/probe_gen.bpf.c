@@ -38,7 +38,7 @@ static __always_inline void put16(__u8 *p, __u16 v)
 }
 
 /* Sum of the big-endian 16-bit words of n bytes (n even, a constant). */
-static __always_inline __u32 sum_words(const volatile __u8 *p, int n)
+static __always_inline __u32 sum_words(const __u8 *p, int n)
 {
 	__u32 s = 0;
 
@@ -46,15 +46,6 @@ static __always_inline __u32 sum_words(const volatile __u8 *p, int n)
 	for (int i = 0; i < n; i += 2)
 		s += ((__u32)p[i] << 8) | p[i + 1];
 	return s;
-}
-
-/* Copies from the read-only config byte by byte: memcpy would let the compiler
- * fold the (zero) initializer in, the loader sets the real values. */
-static __always_inline void copy_cfg(void *to, const volatile __u8 *from, int n)
-{
-#pragma unroll
-	for (int i = 0; i < n; i++)
-		((__u8 *)to)[i] = from[i];
 }
 
 static __always_inline __u16 fold(__u32 s)
@@ -86,11 +77,27 @@ int hs_probe_gen(struct xdp_md *ctx)
 	if (ip_len < ip_hdr + 8 + (udp && !v4 ? 4 : 2) || 14 + ip_len > HS_GEN_FRAME_CAP)
 		goto bad;
 
-	/* Earlier frames (or the replies made of them) are still in the page. */
+	/* Earlier frames (or the replies made of them) are still in the page:
+	 * zero the probe's length, in 64-byte steps. */
 	__u64 *w = (__u64 *)f;
 #pragma unroll
-	for (int i = 0; i < HS_GEN_FRAME_CAP / 8; i++)
+	for (int i = 0; i < 8; i++)
 		w[i] = 0;
+	if (14 + ip_len > 64) {
+#pragma unroll
+		for (int i = 8; i < 16; i++)
+			w[i] = 0;
+	}
+	if (14 + ip_len > 128) {
+#pragma unroll
+		for (int i = 16; i < 24; i++)
+			w[i] = 0;
+	}
+	if (14 + ip_len > 192) {
+#pragma unroll
+		for (int i = 24; i < 32; i++)
+			w[i] = 0;
+	}
 
 #pragma unroll
 	for (int i = 0; i < 6; i++) {
@@ -99,19 +106,19 @@ int hs_probe_gen(struct xdp_md *ctx)
 	}
 	put16(f + 12, v4 ? 0x0800 : 0x86dd);
 
-	const __u64 now = bpf_ktime_get_ns();
+	/* The clock is read every HS_GEN_CLOCK_EVERY frames (~33 ns a read): at
+	 * 3+ Mpps that is 5 us old at most, well inside seq's 32 us unit. */
+	if ((idx & (HS_GEN_CLOCK_EVERY - 1)) == 0 || !hs_gen_state.now_ns)
+		hs_gen_state.now_ns = bpf_ktime_get_ns();
+	const __u64 now = hs_gen_state.now_ns;
 	const __u16 seq = 1 + (__u16)((now / HS_SEQ_UNIT_NS) % HS_SEQ_SPAN);
 	const __u16 flow = d->flow;
-	__u32 src[4] = {}, dst[4] = {};
+	__u32 dst[4];
 
-	copy_cfg(src, hs_gen_cfg.src, 16);
 	__builtin_memcpy(dst, d->dst, 16);
-	if (v4) {
-		src[1] = src[2] = src[3] = 0;
+	if (v4)
 		dst[1] = dst[2] = dst[3] = 0;
-	}
-	const struct hs_key key = {hs_gen_cfg.key.k0, hs_gen_cfg.key.k1};
-	const __u16 val = hs_validation(&key, src, dst, hs_gen_cfg.method, flow, seq);
+	const __u16 val = hs_validation_from(hs_gen_cfg.h_src, hs_gen_cfg.k1, dst, hs_gen_cfg.method, flow, seq);
 
 	__u8 *ip = f + 14;
 	__u8 *l4 = ip + (v4 ? 20 : 40);
@@ -120,8 +127,7 @@ int hs_probe_gen(struct xdp_md *ctx)
 	__u32 acc = 0;
 
 	/* Pseudo-header (UDP, ICMPv6): addresses, protocol, length. */
-	const __u32 addr_sum = v4 ? sum_words(hs_gen_cfg.src, 4) + sum_words(d->dst, 4)
-				  : sum_words(hs_gen_cfg.src, 16) + sum_words(d->dst, 16);
+	const __u32 addr_sum = hs_gen_cfg.src_sum + (v4 ? sum_words(d->dst, 4) : sum_words(d->dst, 16));
 	if (udp || !v4)
 		acc = addr_sum + proto + l4_len;
 
@@ -162,7 +168,7 @@ int hs_probe_gen(struct xdp_md *ctx)
 		put16(ip + 4, seq); /* IP ID carries seq */
 		ip[8] = ttl;
 		ip[9] = proto;
-		copy_cfg(ip + 12, hs_gen_cfg.src, 4);
+		*(__u32 *)(ip + 12) = hs_gen_cfg.src[0];
 		__builtin_memcpy(ip + 16, d->dst, 4);
 		const __u32 s = (0x4500 | hs_gen_cfg.tos) + ip_len + seq + ((__u32)ttl << 8) + proto + addr_sum;
 		put16(ip + 10, (__u16)~fold(s));
@@ -172,7 +178,9 @@ int hs_probe_gen(struct xdp_md *ctx)
 		put16(ip + 4, l4_len);
 		ip[6] = proto;
 		ip[7] = ttl;
-		copy_cfg(ip + 8, hs_gen_cfg.src, 16);
+#pragma unroll
+		for (int i = 0; i < 4; i++)
+			*(__u32 *)(ip + 8 + 4 * i) = hs_gen_cfg.src[i];
 		__builtin_memcpy(ip + 24, d->dst, 16);
 	}
 	if (bpf_xdp_adjust_tail(ctx, (int)(14 + ip_len) - HS_GEN_FRAME_CAP))

@@ -25,8 +25,14 @@ XdpLiveSender::XdpLiveSender(const ProbeTemplate& t, int ifindex) : ifindex_(ifi
   skel_ = hs_probe_gen__open();
   if (!skel_) throw_errno("xdp-live: open the probe generator");
   hs_gen_config& c = const_cast<hs_gen_config&>(skel_->rodata->hs_gen_cfg);
-  c.key = t.key;
-  std::memcpy(c.src, t.src.data(), t.src.size());
+  std::uint32_t src[4];
+  t.src.words(src);
+  c.h_src = hs_validation_src(&t.key, src);
+  c.k1 = t.key.k1;
+  std::memcpy(c.src, src, sizeof src);
+  c.src_sum = 0;
+  for (std::size_t i = 0; i < t.src.size(); i += 2)
+    c.src_sum += static_cast<std::uint32_t>(t.src.data()[i] << 8 | t.src.data()[i + 1]);
   std::memcpy(c.src_mac, t.src_mac.data(), 6);
   std::memcpy(c.dst_mac, t.dst_mac.data(), 6);
   c.family = static_cast<std::uint8_t>(t.src.family());
@@ -69,7 +75,7 @@ void XdpLiveSender::send(std::uint32_t n) {
   LIBBPF_OPTS(bpf_test_run_opts, opts, .data_in = kBlankFrame.data(), .data_size_in = HS_GEN_FRAME_CAP, .ctx_in = &ctx,
               .ctx_size_in = sizeof(ctx), .repeat = static_cast<int>(n), .flags = BPF_F_TEST_XDP_LIVE_FRAMES);
   const int err = bpf_prog_test_run_opts(bpf_program__fd(skel_->progs.hs_probe_gen), &opts);
-  runs_++;
+  runs_.fetch_add(1, std::memory_order_relaxed);
   if (err) throw_errno("xdp-live: BPF_PROG_RUN with live frames", err);
   if (st.bad != bad) throw SystemError(EINVAL, "xdp-live: the generator refused a descriptor (bad length)");
   if (st.next != n)

@@ -51,7 +51,7 @@ XdpTransport::XdpTransport(const XdpTransportConfig& cfg) {
   matcher_ = std::make_unique<ReplyMatcher>(matcher_config_for(tmpl_, cfg.nflows), cfg.ring_bytes);
   matcher_->attach(route_.ifindex);  // before the first probe leaves
 
-  if (cfg.tx_queues < 1 || cfg.tx_queues > link.tx_queues)
+  if (cfg.tx_queues > link.tx_queues)
     throw std::invalid_argument(route_.ifname + " has " + std::to_string(link.tx_queues) +
                                 " TX queue(s): cannot send on " + std::to_string(cfg.tx_queues));
   for (unsigned q = 0; q < cfg.tx_queues; q++) {
@@ -63,6 +63,7 @@ XdpTransport::XdpTransport(const XdpTransportConfig& cfg) {
 }
 
 void XdpTransport::send(std::span<const ProbeRequest> probes, std::span<std::uint64_t> stamps) {
+  if (xsks_.empty()) throw std::logic_error("XdpTransport::send: built without AF_XDP sockets");
   std::size_t done = 0;
   while (done < probes.size()) {
     auto chunk = probes.subspan(done);

@@ -7,6 +7,7 @@
 // and cursor.
 #pragma once
 
+#include <atomic>
 #include <cstdint>
 #include <span>
 
@@ -37,14 +38,14 @@ class XdpLiveSender {
   std::size_t build_one(std::span<std::uint8_t> out);
 
   [[nodiscard]] std::uint64_t built() const;
-  [[nodiscard]] std::uint64_t runs() const { return runs_; }  // BPF_PROG_RUN calls
+  [[nodiscard]] std::uint64_t runs() const { return runs_.load(std::memory_order_relaxed); }  // BPF_PROG_RUN calls
 
  private:
   hs_probe_gen* skel_ = nullptr;
   hs_gen_desc* descs_ = nullptr;
   std::size_t descs_bytes_ = 0;
   int ifindex_ = 0;
-  std::uint64_t runs_ = 0;
+  std::atomic<std::uint64_t> runs_{0};
 };
 
 }  // namespace hopscope

@@ -22,7 +22,7 @@ struct XdpTransportConfig {
   std::uint16_t ip_len = 0;  // 0: default probe size
   std::uint16_t udp_dport = 33434;
   std::uint16_t nflows = 1;  // Paris flows the matcher accepts (0..nflows-1)
-  unsigned tx_queues = 1;    // AF_XDP sockets, one per TX queue 0..n-1 (one sending thread each)
+  unsigned tx_queues = 1;    // AF_XDP sockets, one per TX queue 0..n-1 (one sending thread each); 0: none
   std::uint32_t ring_bytes = ReplyMatcher::kDefaultRingBytes;  // the reply ring buffer
   bool force_copy = false;
 };
@@ -37,7 +37,7 @@ class XdpTransport final : public ProbeTransport {
 
   [[nodiscard]] const Route& route() const { return route_; }
   [[nodiscard]] const ProbeTemplate& probe_template() const { return tmpl_; }
-  [[nodiscard]] const char* tx_mode() const { return xsks_[0]->mode(); }
+  [[nodiscard]] const char* tx_mode() const { return xsks_.empty() ? "none" : xsks_[0]->mode(); }
   [[nodiscard]] MatcherCounters counters() const { return matcher_->counters(); }
   // For engines that build their own probes (survey): the sender belongs to
   // the sending thread, the matcher to the receiving thread.

@@ -31,6 +31,7 @@ struct SurveyArgs {
   unsigned threads = 1;
   int retries = 1;
   bool doubletree = false;
+  std::string tx = "af_xdp";
 };
 
 void run(const SurveyArgs& a) {
@@ -61,6 +62,7 @@ void run(const SurveyArgs& a) {
   o.threads = a.threads;
   o.retries = a.retries;
   o.doubletree = a.doubletree;
+  o.tx = a.tx == "xdp-live" ? survey::TxBackend::XdpLive : survey::TxBackend::AfXdp;
   o.progress = isatty(STDERR_FILENO) ? stderr : nullptr;
   if (!a.netns.empty()) enter_netns(a.netns);
 
@@ -99,7 +101,13 @@ void add_survey_command(CLI::App& app) {
       ->capture_default_str();
   s->add_option("-i,--interface", a->iface, "Egress interface (default: from the route)");
   s->add_option("--netns", a->netns, "Run inside this network namespace (ip netns name)");
-  s->add_option("--threads", a->threads, "Sending threads, one AF_XDP socket each on TX queues 0..N-1")
+  s->add_option("--tx", a->tx,
+                "How probes leave: af_xdp (AF_XDP sockets) or xdp-live (built and sent by an XDP program through "
+                "BPF_PROG_RUN live frames; on veth the peer must run an XDP program)")
+      ->check(CLI::IsMember({"af_xdp", "xdp-live"}))
+      ->capture_default_str();
+  s->add_option("--threads", a->threads,
+                "Sending threads (af_xdp: one AF_XDP socket each on TX queues 0..N-1; xdp-live: one generator each)")
       ->check(CLI::Range(1, 64))
       ->capture_default_str();
   s->add_option("--retries", a->retries, "Retry rounds: TTLs without an answer are probed again, up to this often")

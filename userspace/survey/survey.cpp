@@ -72,7 +72,7 @@ SurveySummary run_survey(const TargetList& targets, const SurveyOptions& o, std:
   tc.ifname = o.ifname;
   tc.ip_len = codec.ip_len(o.max_ttl);  // the largest probe must fit the MTU
   tc.nflows = 2;                        // flow 0: trace probes, flow 1: pre-probes
-  tc.tx_queues = o.threads;
+  tc.tx_queues = o.tx == TxBackend::AfXdp ? o.threads : 0;
   // 64 MiB: ~0.9M records, seconds of replies at survey rates if the consumer is starved of CPU.
   tc.ring_bytes = 64u << 20;
   XdpTransport transport(tc);
@@ -84,9 +84,9 @@ SurveySummary run_survey(const TargetList& targets, const SurveyOptions& o, std:
   const auto start_ms =
       std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::system_clock::now().time_since_epoch())
           .count();
-  TraceWriter writer(
-      targets, state,
-      {transport.route().src, o.method, o.max_ttl, start_ms, std::string("af_xdp-") + transport.tx_mode()}, out);
+  const std::string tx_mode =
+      o.tx == TxBackend::XdpLive ? std::string("xdp-live") : std::string("af_xdp-") + transport.tx_mode();
+  TraceWriter writer(targets, state, {transport.route().src, o.method, o.max_ttl, start_ms, tx_mode}, out);
   // Destinations the scheduler finished go to the RX thread, which owns their
   // replies, then to the writer. The lock is taken once per pass, not per reply.
   std::mutex finished_mu;
@@ -126,11 +126,11 @@ SurveySummary run_survey(const TargetList& targets, const SurveyOptions& o, std:
   SurveySummary s;
   s.targets = targets.size();
   s.pairs = targets.size() * static_cast<std::uint64_t>(o.max_ttl);
-  s.tx_mode = std::string("af_xdp-") + transport.tx_mode();
+  s.tx_mode = tx_mode;
   s.ifname = transport.route().ifname;
-  s.threads = transport.tx_queues();
   s.doubletree = o.doubletree;
-  TxPool pool(transport, targets, codec);
+  TxPool pool(transport, targets, codec, o.tx, o.threads);
+  s.threads = pool.threads();
   TokenBucket bucket(o.rate, TokenBucket::default_burst(o.rate), mono_ns());
   std::array<SurveyProbe, kBatch> batch;
   const std::uint64_t t0 = mono_ns();
@@ -201,6 +201,7 @@ SurveySummary run_survey(const TargetList& targets, const SurveyOptions& o, std:
   s.passes = scheduler.pass() + 1;
   s.probes_sent = pool.sent();
   s.queue_full_waits = pool.full_waits();
+  s.generator_runs = pool.generator_runs();
   const std::uint64_t t1 = mono_ns();
   rx.request_stop();
   rx.join();
@@ -241,11 +242,12 @@ std::string summary_text(const SurveySummary& s) {
       "(after their trace was written)\n"
       "survey: {} retry probes in {} round(s); {}; {} bytes of scheduling state per destination\n"
       "survey: {} traces written, {} of them while probing went on, the first {:.3f} s after the start\n"
-      "survey: {} on {} ({} sending thread(s), {} waits on a full queue); probing {:.3f} s; XDP matcher:{}\n"
+      "survey: {} on {} ({} sending thread(s), {} waits on a full queue{}); probing {:.3f} s; XDP matcher:{}\n"
       "probes_sent={} replies={} destinations={} duration_s={:.3f} rate_pps={:.0f} dropped={}\n",
       s.targets, s.pairs, s.skipped, s.preprobes, s.hinted, s.passes, s.paused_s, s.reached, s.interfaces, s.unmatched,
       s.late, s.retried, s.retry_rounds, s.doubletree ? "Doubletree stop set on" : "no stop set", s.state_bytes,
-      s.written, s.streamed, s.first_write_s, s.tx_mode, s.ifname, s.threads, s.queue_full_waits, s.probing_s, m,
+      s.written, s.streamed, s.first_write_s, s.tx_mode, s.ifname, s.threads, s.queue_full_waits,
+      s.generator_runs ? fmt::format(", {} generator runs", s.generator_runs) : std::string(), s.probing_s, m,
       s.probes_sent, s.replies, s.targets, s.duration_s,
       s.probing_s > s.paused_s ? static_cast<double>(s.probes_sent) / (s.probing_s - s.paused_s) : 0.0, s.dropped);
 }

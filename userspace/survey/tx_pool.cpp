@@ -2,20 +2,33 @@
 
 #include <array>
 #include <chrono>
+#include <cstring>
+#include <stdexcept>
 
 #include "hopscope/clock.hpp"
 
 namespace hopscope::survey {
 
-TxPool::TxPool(XdpTransport& transport, const TargetList& targets, const ProbeCodec& codec)
+TxPool::TxPool(XdpTransport& transport, const TargetList& targets, const ProbeCodec& codec, TxBackend backend,
+               unsigned threads)
     : transport_(transport), targets_(targets), codec_(codec) {
-  for (unsigned q = 0; q < transport.tx_queues(); q++) workers_.push_back(std::make_unique<Worker>());
-  for (unsigned q = 0; q < transport.tx_queues(); q++) {
+  const unsigned n = backend == TxBackend::AfXdp ? transport.tx_queues() : threads;
+  if (n == 0) throw std::invalid_argument("survey: no sender");
+  for (unsigned q = 0; q < n; q++) {
+    workers_.push_back(std::make_unique<Worker>(backend == TxBackend::AfXdp ? kQueueDepth : kLiveQueueDepth));
+    if (backend == TxBackend::XdpLive)
+      workers_.back()->generator =
+          std::make_unique<XdpLiveSender>(transport.probe_template(), transport.route().ifindex);
+  }
+  for (unsigned q = 0; q < n; q++) {
     Worker& w = *workers_[q];
-    XskSender& sender = transport.sender(q);
-    w.thread = std::jthread([this, &w, &sender](std::stop_token st) {
+    XskSender* sender = backend == TxBackend::AfXdp ? &transport.sender(q) : nullptr;
+    w.thread = std::jthread([this, &w, sender](std::stop_token st) {
       try {
-        run(w, sender, st);
+        if (sender)
+          run_xsk(w, *sender, st);
+        else
+          run_live(w, st);
       } catch (const std::exception& e) {
         // A sender stops on its first error; the pacing thread reports it.
         if (!claimed_.exchange(true)) {
@@ -31,24 +44,25 @@ TxPool::~TxPool() {
   for (auto& w : workers_) w->thread.request_stop();  // each drains its queue first
 }
 
-void TxPool::run(Worker& w, XskSender& sender, std::stop_token st) {
+std::size_t TxPool::pop(Worker& w, std::span<SurveyProbe> out, const std::stop_token& st) {
+  for (unsigned idle = 0;;) {
+    const std::size_t n = w.queue.pop(out.data(), out.size());
+    if (n) return n;
+    if (st.stop_requested()) return 0;
+    // Spin briefly, then sleep: an idle sender must not take the CPU the
+    // reply path needs.
+    if (++idle < 64)
+      std::this_thread::yield();
+    else
+      std::this_thread::sleep_for(std::chrono::microseconds(50));
+  }
+}
+
+void TxPool::run_xsk(Worker& w, XskSender& sender, const std::stop_token& st) {
   ProbeTemplate t = transport_.probe_template();  // this thread's own copy
   std::array<SurveyProbe, 64> batch;
   std::array<std::uint64_t, 64> stamps;
-  unsigned idle = 0;
-  for (;;) {
-    const std::size_t n = w.queue.pop(batch.data(), batch.size());
-    if (n == 0) {
-      if (st.stop_requested()) return;
-      // Spin briefly, then sleep: an idle sender must not take the CPU the
-      // reply path needs.
-      if (++idle < 64)
-        std::this_thread::yield();
-      else
-        std::this_thread::sleep_for(std::chrono::microseconds(50));
-      continue;
-    }
-    idle = 0;
+  while (const std::size_t n = pop(w, batch, st)) {
     std::size_t done = 0;
     while (done < n) {
       done += sender.send(
@@ -63,6 +77,32 @@ void TxPool::run(Worker& w, XskSender& sender, std::stop_token st) {
     }
     w.sent.fetch_add(n, std::memory_order_release);
   }
+}
+
+void TxPool::run_live(Worker& w, const std::stop_token& st) {
+  XdpLiveSender& gen = *w.generator;
+  const std::span<hs_gen_desc> descs = gen.descriptors();
+  std::vector<SurveyProbe> batch(descs.size());
+  while (const std::size_t n = pop(w, batch, st)) {
+    for (std::size_t i = 0; i < n; i++) {
+      const SurveyProbe& p = batch[i];
+      hs_gen_desc& d = descs[i];
+      const IpAddress dst = targets_.at(p.target);
+      std::memcpy(d.dst, dst.data(), 16);
+      d.ip_len = codec_.ip_len(p.ttl);
+      d.flow = p.flow;
+      d.ttl = p.ttl;
+    }
+    gen.send(static_cast<std::uint32_t>(n));
+    w.sent.fetch_add(n, std::memory_order_release);
+  }
+}
+
+std::uint64_t TxPool::generator_runs() const {
+  std::uint64_t r = 0;
+  for (const auto& w : workers_)
+    if (w->generator) r += w->generator->runs();
+  return r;
 }
 
 void TxPool::check() const {

@@ -18,15 +18,23 @@
 #define HS_SEQ_UNIT_NS 32000ULL
 #define HS_SEQ_SPAN    65534U
 
-/* Descriptors per generator (one generator per sending thread). */
-#define HS_GEN_MAX_DESCS 65536
+/*
+ * Descriptors per generator (one generator per sending thread), 24 MiB. A
+ * BPF_PROG_RUN with live frames costs ~15-25 ms of set-up and tear-down
+ * besides ~0.2 us per frame (bench/RESULTS.md): runs must be long.
+ */
+#define HS_GEN_MAX_DESCS (1u << 20)
+/* Frames between two clock reads of the generator (a power of two). */
+#define HS_GEN_CLOCK_EVERY 16
 /* The frame BPF_PROG_RUN is given (and every probe is cut from): largest frame. */
 #define HS_GEN_FRAME_CAP 256
 
 /* Fixed for the run, in the program's read-only data. */
 struct hs_gen_config {
-	struct hs_key key;
-	__u8 src[16];	      /* network order; IPv4 in the first 4 bytes */
+	__u64 h_src;	      /* hs_validation_src(key, source) */
+	__u64 k1;	      /* the key's second half */
+	__u32 src[4];	      /* network order; IPv4 in word 0, the rest 0 */
+	__u32 src_sum;	      /* sum of the source's 16-bit big-endian words */
 	__u8 src_mac[6];
 	__u8 dst_mac[6];
 	__u8 family;	      /* 4 or 6 */
@@ -37,8 +45,9 @@ struct hs_gen_config {
 	__u16 udp_dport;      /* host order */
 	__u16 icmp_csum_base; /* host order */
 	__u16 _pad2;
+	__u32 _pad3;
 };
-HS_STATIC_ASSERT(sizeof(struct hs_gen_config) == 56, "hs_gen_config layout");
+HS_STATIC_ASSERT(sizeof(struct hs_gen_config) == 64, "hs_gen_config layout");
 
 /* One probe. */
 struct hs_gen_desc {
@@ -56,6 +65,7 @@ struct hs_gen_state {
 	__u32 count; /* descriptors written for this BPF_PROG_RUN */
 	__u64 built; /* frames built and returned with XDP_TX */
 	__u64 bad;   /* runs without a valid descriptor or with a bad length (XDP_DROP) */
+	__u64 now_ns; /* the generator's clock, read every HS_GEN_CLOCK_EVERY frames */
 };
 
 #endif

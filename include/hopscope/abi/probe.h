@@ -62,19 +62,30 @@ static inline __u64 hs_mix64(__u64 h, __u64 v)
 	return h;
 }
 
-static inline __u16 hs_validation(const struct hs_key *key, const __u32 src[4], const __u32 dst[4],
-				  __u8 method, __u16 flow, __u16 seq)
+/* The hash state after the key and the source: fixed for a run. */
+static inline __u64 hs_validation_src(const struct hs_key *key, const __u32 src[4])
 {
 	__u64 h = key->k0;
 
 	h = hs_mix64(h, ((__u64)src[0] << 32) | src[1]);
-	h = hs_mix64(h, ((__u64)src[2] << 32) | src[3]);
+	return hs_mix64(h, ((__u64)src[2] << 32) | src[3]);
+}
+
+/* The rest of hs_validation(), from hs_validation_src()'s state. */
+static inline __u16 hs_validation_from(__u64 h, __u64 k1, const __u32 dst[4], __u8 method, __u16 flow, __u16 seq)
+{
 	h = hs_mix64(h, ((__u64)dst[0] << 32) | dst[1]);
 	h = hs_mix64(h, ((__u64)dst[2] << 32) | dst[3]);
 	h = hs_mix64(h, ((__u64)method << 32) | ((__u64)flow << 16) | seq);
-	h = hs_mix64(h, key->k1);
+	h = hs_mix64(h, k1);
 	__u16 v = (__u16)(h ^ (h >> 16) ^ (h >> 32) ^ (h >> 48));
 	return v ? v : 0xffff;
+}
+
+static inline __u16 hs_validation(const struct hs_key *key, const __u32 src[4], const __u32 dst[4],
+				  __u8 method, __u16 flow, __u16 seq)
+{
+	return hs_validation_from(hs_validation_src(key, src), key->k1, dst, method, flow, seq);
 }
 
 #endif

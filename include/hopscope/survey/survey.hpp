@@ -11,6 +11,7 @@
 #include "hopscope/probe_builder.hpp"
 #include "hopscope/reply_matcher.hpp"
 #include "hopscope/survey/targets.hpp"
+#include "hopscope/survey/tx_pool.hpp"
 
 namespace hopscope::survey {
 
@@ -23,7 +24,8 @@ struct SurveyOptions {
   bool preprobe = true;                  // learn each destination's distance first (one probe per target)
   int retries = 1;                       // retry rounds for TTLs that got no answer
   bool doubletree = false;               // backward probing that stops at an interface already known
-  unsigned threads = 1;                  // sending threads = AF_XDP sockets on TX queues 0..threads-1
+  unsigned threads = 1;                  // sending threads (AF_XDP: one socket each on TX queues 0..threads-1)
+  TxBackend tx = TxBackend::AfXdp;       // AF_XDP sockets, or the kernel generator (xdp-live)
   std::string ifname;                    // empty: from the route to the first target
   std::FILE* progress = nullptr;         // where to draw a live progress line (a terminal)
 };
@@ -55,6 +57,7 @@ struct SurveySummary {
   std::string tx_mode;
   std::string ifname;
   unsigned threads = 1;
+  std::uint64_t generator_runs = 0;    // BPF_PROG_RUN calls of the kernel generator (xdp-live)
   std::uint64_t queue_full_waits = 0;  // the pacing thread found a sender's queue full (backpressure, no loss)
   MatcherCounters matcher{};
 };

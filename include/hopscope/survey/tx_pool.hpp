@@ -1,7 +1,12 @@
-// The survey's senders: one thread per AF_XDP socket (TX queue), each fed by
-// its own lock-free single-producer/single-consumer queue (Boost.Lockfree).
-// The producer (the pacing thread) pushes batches round-robin; a sender
-// builds every probe in its UMEM frame, stamping its send time, and kicks.
+// The survey's senders: one thread per sender, each fed by its own lock-free
+// single-producer/single-consumer queue (Boost.Lockfree). The producer (the
+// pacing thread) pushes batches round-robin. A sender is either
+//  - an AF_XDP socket on its own TX queue: the thread builds every probe in
+//    its UMEM frame and kicks; or
+//  - the kernel generator (`--tx xdp-live`): the thread writes descriptors
+//    into the generator's mmapped array and one BPF_PROG_RUN builds and
+//    transmits them all.
+// Either way a probe's send time travels in its seq (probe_codec.hpp).
 #pragma once
 
 #include <atomic>
@@ -16,16 +21,24 @@
 #include "hopscope/survey/probe_codec.hpp"
 #include "hopscope/survey/scheduler.hpp"
 #include "hopscope/survey/targets.hpp"
+#include "hopscope/xdp_live_sender.hpp"
 #include "hopscope/xdp_transport.hpp"
 
 namespace hopscope::survey {
 
+enum class TxBackend { AfXdp, XdpLive };
+
 class TxPool {
  public:
   static constexpr std::size_t kQueueDepth = 8192;
+  // xdp-live: a run's fixed cost is milliseconds, so a generator takes
+  // everything that queued up meanwhile, up to its whole descriptor array.
+  static constexpr std::size_t kLiveQueueDepth = HS_GEN_MAX_DESCS;
 
-  // Starts one sending thread per TX queue of `transport`.
-  TxPool(XdpTransport& transport, const TargetList& targets, const ProbeCodec& codec);
+  // AfXdp: one sending thread per TX queue of `transport`. XdpLive: `threads`
+  // generators sending out of the transport's interface.
+  TxPool(XdpTransport& transport, const TargetList& targets, const ProbeCodec& codec,
+         TxBackend backend = TxBackend::AfXdp, unsigned threads = 1);
   ~TxPool();  // sends what is queued, then stops the threads
   TxPool(const TxPool&) = delete;
   TxPool& operator=(const TxPool&) = delete;
@@ -38,14 +51,21 @@ class TxPool {
   [[nodiscard]] std::uint64_t sent() const;
   [[nodiscard]] std::uint64_t full_waits() const { return full_waits_; }  // pushes that found a queue full
   [[nodiscard]] unsigned threads() const { return static_cast<unsigned>(workers_.size()); }
+  [[nodiscard]] std::uint64_t generator_runs() const;  // BPF_PROG_RUN calls (xdp-live)
 
  private:
   struct Worker {
-    boost::lockfree::spsc_queue<SurveyProbe, boost::lockfree::capacity<kQueueDepth>> queue;
+    explicit Worker(std::size_t depth) : queue(depth) {}
+    boost::lockfree::spsc_queue<SurveyProbe> queue;
     std::atomic<std::uint64_t> sent{0};
+    std::unique_ptr<XdpLiveSender> generator;  // xdp-live only
     std::jthread thread;
   };
-  void run(Worker& w, XskSender& sender, std::stop_token st);
+  // Pops up to out.size() probes; 0 once stopped with nothing queued. Idles
+  // politely while the queue is empty.
+  static std::size_t pop(Worker& w, std::span<SurveyProbe> out, const std::stop_token& st);
+  void run_xsk(Worker& w, XskSender& sender, const std::stop_token& st);
+  void run_live(Worker& w, const std::stop_token& st);
   void check() const;  // rethrows a sender's failure in the calling thread
 
   XdpTransport& transport_;
