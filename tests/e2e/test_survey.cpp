@@ -128,6 +128,15 @@ TEST(SurveyLab, RealRoutersMatchTheTrace) {
   EXPECT_EQ(d["hops"][5]["replies"][0]["addr"], "198.18.8.2");
   EXPECT_EQ(by_dst["198.18.7.2"]["hops"].size(), 5u);
   EXPECT_EQ(by_dst["198.18.2.2"]["hops"].size(), 2u);
+
+  // The lab's veth peers run no XDP program: kernel-generated frames are
+  // dropped without a trace, and the survey says what to do.
+  r = run_command({kCli, "survey", "--netns", lab.info().prober_ns, "198.18.8.2", "-r", "1000", "--tx", "xdp-live",
+                   "--retries", "0", "-O", "/dev/null"});
+  EXPECT_EQ(r.status, 0) << r.output;
+  EXPECT_NE(r.output.find("warning: no reply at all; with --tx xdp-live, to-r1 must transmit XDP frames"),
+            std::string::npos)
+      << r.output;
 }
 
 TEST(SurveyLab, DoubletreeStopsAtKnownRouters) {
@@ -238,6 +247,22 @@ TEST(SurveySimThreads, TwoSendersOnTwoQueues) {
   EXPECT_EQ(last_line(sc.output),
             "node_recall=1.0000 link_recall=1.0000 node_precision=1.0000 link_precision=1.0000 paths_exact=4096/4096")
       << sc.output;
+  // The same targets through the kernel generator (two generators): the same paths.
+  std::remove(res.c_str());
+  r = run_command({kCli, "survey", "--netns", ns, "198.19.240.0/20", "-r", "200000", "--tx", "xdp-live", "--threads",
+                   "2", "-O", res});
+  ASSERT_EQ(r.status, 0) << r.output;
+  EXPECT_NE(r.output.find("xdp-live on sim0 (2 sending thread(s)"), std::string::npos) << r.output;
+  EXPECT_EQ(r.output.find("warning"), std::string::npos) << r.output;
+  EXPECT_NE(r.output.find(" dropped=0"), std::string::npos) << r.output;
+  sc = run_command({kCli, "score", "--truth", truth, res});
+  EXPECT_EQ(last_line(sc.output),
+            "node_recall=1.0000 link_recall=1.0000 node_precision=1.0000 link_precision=1.0000 paths_exact=4096/4096")
+      << sc.output;
+  std::ifstream traces(res);
+  std::string first;
+  std::getline(traces, first);
+  EXPECT_EQ(json::parse(first)["tx_mode"], "xdp-live");
   r = run_command({kCli, "survey", "--netns", ns, "198.19.255.0/24", "--threads", "3", "-O", "/dev/null"});
   EXPECT_NE(r.status, 0);
   EXPECT_NE(r.output.find("sim0 has 2 TX queue(s): cannot send on 3"), std::string::npos) << r.output;
