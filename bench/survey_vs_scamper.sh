@@ -28,27 +28,39 @@ NS=$PREFIX-prober
 for ((i = 0; i < N; i++)); do echo "198.18.$((64 + i / 256)).$((i % 256))"; done > "$WORK/targets.txt"
 
 now() { date +%s.%N; }
-# compare LABEL NETNS TARGETS [scamper-prefix...]: runs both tools, prints the table.
+row() { printf "%-60s %8.2f %8d %8d %11d %13.1f\n" "$@"; }
+# compare LABEL NETNS TARGETS [wrapper...]: runs scamper, then hopscope survey
+# with its defaults and tuned for speed (no retry round, short waits), each
+# without and with Doubletree stop sets; prints the table and the ratios.
 compare() {
   local label=$1 ns=$2 targets=$3
   shift 3
-  local t0 t1 t2
+  local t0 t1 s_time s_traces s_reached s_probes s_ifaces
   t0=$(now)
   "$@" ip netns exec "$ns" scamper -O json -p 10000 -c "trace -P udp-paris -q 1 -w 1" -f "$targets" > "$WORK/scamper.json"
   t1=$(now)
-  "$HS" survey --netns "$ns" --targets "$targets" -r "$RATE" -w "$WAIT" -O "$WORK/hopscope.json" > "$WORK/summary.txt"
-  t2=$(now)
   read -r s_traces s_reached s_probes s_ifaces < <("$BUILD/bench/bench_count_traces" "$WORK/scamper.json" | tr -d 'a-z_=')
-  read -r h_traces h_reached h_probes_out h_ifaces < <("$BUILD/bench/bench_count_traces" "$WORK/hopscope.json" | tr -d 'a-z_=')
-  h_probes=$(sed -n 's/^probes_sent=\([0-9]*\).*/\1/p' "$WORK/summary.txt")
   s_time=$(echo "$t1 - $t0" | bc -l)
-  h_time=$(echo "$t2 - $t1" | bc -l)
-  echo "$label (udp-paris, one probe per hop)"
-  printf "%-34s %10s %10s %10s %11s %15s\n" tool wall_s probes reached interfaces probes/iface
-  printf "%-34s %10.2f %10d %10d %11d %15.1f\n" "scamper (-p 10000, max)" "$s_time" "$s_probes" "$s_reached" "$s_ifaces" "$(echo "$s_probes / $s_ifaces" | bc -l)"
-  printf "%-34s %10.2f %10d %10d %11d %15.1f\n" "hopscope survey (-r $RATE -w $WAIT)" "$h_time" "$h_probes" "$h_reached" "$h_ifaces" "$(echo "$h_probes / $h_ifaces" | bc -l)"
-  printf "ratio wall time scamper / hopscope: %.1fx; interfaces hopscope / scamper: %.2fx\n\n" \
-    "$(echo "$s_time / $h_time" | bc -l)" "$(echo "$h_ifaces / $s_ifaces" | bc -l)"
+  echo "$label (udp-paris)"
+  printf "%-60s %8s %8s %8s %11s %13s\n" tool wall_s probes reached interfaces probes/iface
+  row "scamper (-p 10000, its max; -q 1)" "$s_time" "$s_probes" "$s_reached" "$s_ifaces" \
+    "$(echo "$s_probes / $s_ifaces" | bc -l)"
+  local opts
+  for opts in "-r $RATE -w $WAIT" "-r $RATE -w $WAIT --doubletree" "-r 1000000 -w 0.1 --retries 0" \
+    "-r 1000000 -w 0.1 --retries 0 --doubletree"; do
+    local h_time h_traces h_reached h_probes_out h_ifaces h_probes
+    t0=$(now)
+    # shellcheck disable=SC2086
+    "$HS" survey --netns "$ns" --targets "$targets" $opts -O "$WORK/hopscope.json" > "$WORK/summary.txt"
+    t1=$(now)
+    read -r h_traces h_reached h_probes_out h_ifaces < <("$BUILD/bench/bench_count_traces" "$WORK/hopscope.json" | tr -d 'a-z_=')
+    h_probes=$(sed -n 's/^probes_sent=\([0-9]*\).*/\1/p' "$WORK/summary.txt")
+    h_time=$(echo "$t1 - $t0" | bc -l)
+    row "hopscope survey $opts" "$h_time" "$h_probes" "$h_reached" "$h_ifaces" "$(echo "$h_probes / $h_ifaces" | bc -l)"
+    printf "%-60s wall time scamper / hopscope %.1fx, interfaces hopscope / scamper %.2fx\n" "" \
+      "$(echo "$s_time / $h_time" | bc -l)" "$(echo "$h_ifaces / $s_ifaces" | bc -l)"
+  done
+  echo
 }
 
 compare "$N targets in 198.18.64.0/19 through the real-router lab" "$NS" "$WORK/targets.txt"

@@ -271,16 +271,22 @@ TEST(Collector, StreamsOneTracePerFinishedTarget) {
   EXPECT_EQ(c.interfaces(), 3u);
   EXPECT_EQ(c.held(), 5u);
 
-  // Target 1 finishes first (TTLs 1..4 probed, one retry round): it is written
-  // alone, the others' replies stay.
+  // Everything goes to the writer's store; target 1 finishes first (TTLs 1..4
+  // probed, one retry round): it is written alone, the others' replies stay.
+  ResultStore store;
+  store.add(c.swap_out());
+  EXPECT_EQ(c.held(), 0u);
+  EXPECT_EQ(store.size(), 5u);
   put(st.done(1), 1);
-  std::ostringstream out;
-  FinishedBatch first = c.take({{1, 1, 4, 1}});
-  EXPECT_EQ(c.held(), 1u);
-  EXPECT_EQ(write_traces(first, targets, st, meta, out), 1u);
+  std::string out;
+  auto write = [&](const FinishedTarget& f, std::span<const StoredReply> rs) {
+    append_survey_trace(out, f, rs, c.addresses(), targets, st, meta);
+  };
+  store.extract({{1, 1, 4, 1}}, write);
+  EXPECT_EQ(store.size(), 1u);
   c.on_reply(record(d1, r1, HS_REPLY_TIME_EXCEEDED, 11, 0, codec.ip_len(1), sent + 900'000, seq));
   EXPECT_EQ(c.late(), 1u) << "a reply after the trace was written is counted, not kept";
-  auto lines = parse_lines(out.str());
+  auto lines = parse_lines(out);
   ASSERT_EQ(lines.size(), 1u);
   const auto& t = lines[0];
   EXPECT_EQ(t["type"], "trace");
@@ -295,21 +301,28 @@ TEST(Collector, StreamsOneTracePerFinishedTarget) {
   EXPECT_EQ(t["hops"][2]["probes_sent"], 2) << "silent: the first probe and one retry";
   EXPECT_EQ(t["hops"][3]["replies"][0]["icmp_code"], 3);
 
-  // The rest; target 2 had its backward probing stopped at TTL 1 (first 1) and
-  // target 3 probed from TTL 3 (Doubletree): TTLs 1-2 unprobed.
+  // A later batch merges in: target 2's TTL 2 answered in the retry round.
+  c.on_reply(record(d2, r2, HS_REPLY_TIME_EXCEEDED, 11, 0, codec.ip_len(2), sent + 200'000, seq));
+  store.add(c.swap_out());
+  EXPECT_EQ(store.size(), 2u) << "the late reply to target 1 was not kept";
+  // The rest; target 3 probed from TTL 3 only (Doubletree): TTLs 1-2 unprobed.
   for (int i : {0, 2, 3}) put(st.done(i), 1);
-  FinishedBatch rest = c.take({{3, 3, 5, 0}, {0, 1, 16, 0}, {2, 1, 1, 0}});
-  EXPECT_EQ(c.held(), 0u);
-  std::ostringstream out2;
-  EXPECT_EQ(write_traces(rest, targets, st, meta, out2), 3u);
-  lines = parse_lines(out2.str());
+  out.clear();
+  store.extract({{0, 1, 16, 0}, {2, 1, 2, 1}, {3, 3, 5, 0}}, write);
+  EXPECT_EQ(store.size(), 0u);
+  lines = parse_lines(out);
   ASSERT_EQ(lines.size(), 3u);
   EXPECT_EQ(lines[0]["dst"], "198.19.0.0") << "a batch is written in target order";
   EXPECT_TRUE(lines[0]["hops"].empty());
   EXPECT_EQ(lines[1]["dst"], "198.19.0.2");
-  EXPECT_EQ(lines[1]["hops"].size(), 1u);
+  ASSERT_EQ(lines[1]["hops"].size(), 2u);
   EXPECT_EQ(lines[1]["hops"][0]["replies"][0]["addr"], "198.18.0.16");
+  EXPECT_EQ(lines[1]["hops"][1]["replies"][0]["addr"], "198.18.0.17");
+  EXPECT_EQ(lines[1]["hops"][1]["replies"][0]["attempt"], 1);
+  EXPECT_EQ(lines[1]["hops"][1]["probes_sent"], 2) << "answered the retry";
+  EXPECT_EQ(lines[1]["hops"][0]["probes_sent"], 1);
   EXPECT_EQ(lines[2]["dst"], "198.19.0.3");
+  EXPECT_TRUE(lines[2]["hops"].empty());
 }
 
 TEST(Collector, DistanceFromTheReplyTtl) {
@@ -370,4 +383,33 @@ TEST(Scheduler, HintsGivenAfterConstructionAreUsed) {
   std::multiset<int> want = range(1, 4);
   EXPECT_EQ(std::multiset<int>(first_pass.begin(), first_pass.end()), want)
       << "up to the hint, not the default frontier";
+}
+
+TEST(ResultStore, ExtractsFinishedTargetsAndKeepsTheRestInOrder) {
+  ResultStore store;
+  std::vector<StoredReply> batch;
+  for (std::uint32_t t = 0; t < 10; t++)
+    for (std::uint8_t ttl = 3; ttl >= 1; ttl--) batch.push_back({t, t * 10u + ttl, 0, ttl, 11, 0, 60, 1, 1, 0, 0});
+  store.add(batch);
+  store.add({{5, 99, 0, 2, 11, 0, 60, 1, 1, 0, 1}});               // a retry answer arriving later
+  std::map<std::uint32_t, std::vector<std::pair<int, int>>> seen;  // target -> (ttl, round)
+  auto collect = [&](const FinishedTarget& f, std::span<const StoredReply> rs) {
+    auto& v = seen[f.target];
+    for (const auto& r : rs) {
+      EXPECT_EQ(r.target, f.target);
+      v.push_back({r.ttl, r.round});
+    }
+  };
+  store.extract({{2, 1, 3, 0}, {5, 1, 3, 1}, {9, 1, 3, 0}, {11, 1, 3, 0}}, collect);
+  EXPECT_EQ(store.size(), 21u);
+  EXPECT_EQ(seen[2], (std::vector<std::pair<int, int>>{{1, 0}, {2, 0}, {3, 0}}));
+  EXPECT_EQ(seen[5], (std::vector<std::pair<int, int>>{{1, 0}, {2, 0}, {2, 1}, {3, 0}})) << "retry after the first";
+  EXPECT_TRUE(seen.count(11) && seen[11].empty()) << "a target without replies is still called";
+  seen.clear();
+  std::vector<FinishedTarget> rest;
+  for (std::uint32_t t : {0, 1, 3, 4, 6, 7, 8}) rest.push_back({t, 1, 3, 0});
+  store.extract(rest, collect);
+  EXPECT_EQ(store.size(), 0u);
+  for (std::uint32_t t : {0, 1, 3, 4, 6, 7, 8})
+    EXPECT_EQ(seen[t], (std::vector<std::pair<int, int>>{{1, 0}, {2, 0}, {3, 0}})) << "target " << t;
 }

@@ -1,17 +1,8 @@
 #include "hopscope/survey/collector.hpp"
 
-#include <algorithm>
-#include <cstring>
-
 #include "hopscope/abi/probe.h"
 
 namespace hopscope::survey {
-
-std::size_t AddressHash::operator()(const IpAddress& a) const noexcept {
-  std::uint64_t w[2];
-  std::memcpy(w, a.data(), 16);
-  return static_cast<std::size_t>(hs_mix64(hs_mix64(static_cast<std::uint64_t>(a.family()), w[0]), w[1]));
-}
 
 std::uint8_t distance_from_reply_ttl(std::uint8_t reply_ttl) {
   const int initial = reply_ttl <= 64 ? 64 : reply_ttl <= 128 ? 128 : 255;
@@ -21,16 +12,6 @@ std::uint8_t distance_from_reply_ttl(std::uint8_t reply_ttl) {
 Collector::Collector(const TargetList& targets, ProbeCodec codec, TargetState& state,
                      const std::atomic<bool>* hints_open)
     : targets_(targets), codec_(codec), st_(state), hints_open_(hints_open) {}
-
-std::uint32_t Collector::intern(const IpAddress& a, bool& fresh) {
-  auto [it, added] = addr_ids_.try_emplace(a, static_cast<std::uint32_t>(addrs_.size()));
-  fresh = added;
-  if (added) {
-    addrs_.push_back(a);
-    n_addrs_.store(addrs_.size(), std::memory_order_relaxed);
-  }
-  return it->second;
-}
 
 void Collector::on_reply(const hs_reply_record& r) {
   const IpAddress dst = IpAddress::from_record(r.family, r.probe_dst);
@@ -55,9 +36,10 @@ void Collector::on_reply(const hs_reply_record& r) {
     return;
   }
   bool fresh = false;
-  Stored s{};
+  StoredReply s{};
   s.target = static_cast<std::uint32_t>(t);
-  s.addr = intern(from, fresh);
+  s.addr = addrs_.intern(from, fresh);
+  if (fresh) n_addrs_.store(addrs_.size(), std::memory_order_relaxed);
   s.rtt_ns = static_cast<std::uint32_t>(ProbeCodec::rtt_ns(r.seq, r.rx_ns));
   s.ttl = static_cast<std::uint8_t>(*ttl);
   s.icmp_type = r.icmp_type;
@@ -85,43 +67,11 @@ void Collector::on_reply(const hs_reply_record& r) {
   }
 }
 
-namespace {
-std::uint32_t key(std::uint32_t t) { return t; }
-std::uint32_t key(const FinishedTarget& f) { return f.target; }
-}  // namespace
-
-FinishedBatch Collector::take(std::vector<FinishedTarget> finished) {
-  FinishedBatch b;
-  std::sort(finished.begin(), finished.end(),
-            [](const FinishedTarget& x, const FinishedTarget& y) { return x.target < y.target; });
-  b.targets = std::move(finished);
-  // Done destinations get no more replies: move theirs to the end and out.
-  auto mid = std::stable_partition(replies_.begin(), replies_.end(), [&](const Stored& s) {
-    return !std::binary_search(b.targets.begin(), b.targets.end(), s.target,
-                               [](const auto& x, const auto& y) { return key(x) < key(y); });
-  });
-  std::stable_sort(mid, replies_.end(), [](const Stored& x, const Stored& y) {
-    return x.target != y.target ? x.target < y.target : x.ttl < y.ttl;
-  });
-  b.replies.reserve(static_cast<std::size_t>(replies_.end() - mid));
-  for (auto it = mid; it != replies_.end(); ++it) {
-    TakenReply tr;
-    tr.target = it->target;
-    tr.ttl = it->ttl;
-    tr.hop.addr = addrs_[it->addr];
-    tr.hop.rtt_ms = static_cast<double>(it->rtt_ns) / 1e6;
-    tr.hop.icmp_type = it->icmp_type;
-    tr.hop.icmp_code = it->icmp_code;
-    tr.hop.reply_ttl = it->reply_ttl;
-    tr.hop.quoted_ttl = it->quoted_ttl;
-    tr.hop.kind = it->kind;
-    tr.hop.mtu = it->mtu;
-    tr.hop.attempt = it->round;
-    b.replies.push_back(std::move(tr));
-  }
-  replies_.erase(mid, replies_.end());
-  held_.store(replies_.size(), std::memory_order_relaxed);
-  return b;
+std::vector<StoredReply> Collector::swap_out() {
+  std::vector<StoredReply> out;
+  out.swap(replies_);
+  held_.store(0, std::memory_order_relaxed);
+  return out;
 }
 
 }  // namespace hopscope::survey

@@ -86,9 +86,12 @@ SurveySummary run_survey(const TargetList& targets, const SurveyOptions& o, std:
           .count();
   const std::string tx_mode =
       o.tx == TxBackend::XdpLive ? std::string("xdp-live") : std::string("af_xdp-") + transport.tx_mode();
-  TraceWriter writer(targets, state, {transport.route().src, o.method, o.max_ttl, start_ms, tx_mode}, out);
-  // Destinations the scheduler finished go to the RX thread, which owns their
-  // replies, then to the writer. The lock is taken once per pass, not per reply.
+  TraceWriter writer(targets, state, collector.addresses(),
+                     {transport.route().src, o.method, o.max_ttl, start_ms, tx_mode}, out);
+  // Destinations the scheduler finished go to the RX thread, which hands them
+  // to the writer with every reply it stored so far (they include all of
+  // theirs: the scheduler marked them done first). The lock is taken once
+  // per pass, not per reply.
   std::mutex finished_mu;
   std::vector<std::vector<FinishedTarget>> finished_lists;
   std::atomic<bool> finished_pending{false};
@@ -100,13 +103,18 @@ SurveySummary run_survey(const TargetList& targets, const SurveyOptions& o, std:
       std::lock_guard lk(finished_mu);
       lists.swap(finished_lists);
     }
-    for (auto& l : lists) writer.push(collector.take(std::move(l)));
+    std::vector<FinishedTarget> all;
+    for (auto& l : lists) all.insert(all.end(), l.begin(), l.end());
+    writer.push(collector.swap_out(), std::move(all));
   };
 
+  // Polls that found the ring buffer empty: a settling wait needs one after
+  // the last reply, else a backlog in the ring would look like quiet.
+  std::atomic<std::uint64_t> empty_polls{0};
   std::jthread rx([&](std::stop_token st) {
     auto handler = [&](const hs_reply_record& r) { collector.on_reply(r); };
     while (!st.stop_requested()) {
-      transport.matcher().poll(5, handler);
+      if (transport.matcher().poll(5, handler) == 0) empty_polls.fetch_add(1, std::memory_order_release);
       hand_over();
     }
     while (transport.matcher().poll(0, handler) > 0) {
@@ -182,12 +190,22 @@ SurveySummary run_survey(const TargetList& targets, const SurveyOptions& o, std:
   // Passes of TTL bands. After each, the pass's replies are awaited (until none
   // came for 3x the largest RTT seen, 20 ms at least, --wait at most) before
   // the next pass's limits are computed from them: a decision on stale
-  // answers could end the survey early.
+  // answers could end the survey early. Quiet also means the receiving
+  // thread found the ring buffer empty since: replies queued there while it
+  // was busy are not quiet (a 1M-target survey ended passes early that way).
   auto settle = [&] {
     const std::uint64_t cap =
         std::max<std::uint64_t>(static_cast<std::uint64_t>(o.wait.count()) * 1'000'000, 20'000'000);
-    s.paused_s += wait_until_quiet([&] { return collector.replies(); }, [] { return false; },
-                                   std::clamp<std::uint64_t>(3 * collector.max_rtt_ns(), 20'000'000, cap), cap);
+    const std::uint64_t t0 = mono_ns();
+    for (;;) {
+      wait_until_quiet([&] { return collector.replies(); }, [] { return false; },
+                       std::clamp<std::uint64_t>(3 * collector.max_rtt_ns(), 20'000'000, cap), cap);
+      const std::uint64_t e0 = empty_polls.load(std::memory_order_acquire), r0 = collector.replies();
+      while (empty_polls.load(std::memory_order_acquire) == e0 && mono_ns() - t0 < 10 * cap)
+        std::this_thread::sleep_for(std::chrono::milliseconds(1));
+      if (collector.replies() == r0 || mono_ns() - t0 >= 10 * cap) break;
+    }
+    s.paused_s += static_cast<double>(mono_ns() - t0) / 1e9;
   };
   for (;;) {
     feed([&](std::span<SurveyProbe> slots) { return scheduler.next(slots); },

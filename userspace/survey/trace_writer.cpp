@@ -1,67 +1,107 @@
 #include "hopscope/survey/trace_writer.hpp"
 
 #include <algorithm>
+#include <iterator>
 
 #include "hopscope/clock.hpp"
 #include "hopscope/trace_output.hpp"
 
 namespace hopscope::survey {
+namespace {
 
-std::uint64_t write_traces(const FinishedBatch& batch, const TargetList& targets, TargetState& state,
-                           const SurveyMeta& meta, std::ostream& out) {
-  std::size_t k = 0;
-  std::string buf;
-  const auto& rs = batch.replies;
-  for (const FinishedTarget& f : batch.targets) {
-    while (k < rs.size() && rs[k].target < f.target) k++;  // (none: every reply belongs to a target)
-    std::size_t e = k;
-    while (e < rs.size() && rs[e].target == f.target) e++;
-    const int dist = get(state.dist(f.target));
-    int last = 0;  // last TTL that answered (replies past the destination do not count)
-    for (std::size_t i = k; i < e; i++)
-      if (!dist || rs[i].ttl <= dist) last = std::max<int>(last, rs[i].ttl);
-
-    TraceResult res;
-    res.dst = targets.at(f.target);
-    res.src = meta.src;
-    res.method = meta.method;
-    res.max_ttl = meta.max_ttl;
-    res.probes_per_hop = 1;
-    res.start_unix_ms = meta.start_unix_ms;
-    res.tx_mode = meta.tx_mode;
-    const int hops = dist ? dist : last;
-    res.hops.resize(static_cast<std::size_t>(hops));
-    for (int ttl = 1; ttl <= hops; ttl++) {
-      Hop& h = res.hops[static_cast<std::size_t>(ttl - 1)];
-      h.ttl = ttl;
-      // TTLs below `first` were not probed (a stop set said the path there is known).
-      h.probes_sent = ttl >= f.first && ttl <= f.last ? 1 + f.retries : 0;
-    }
-    bool unreach = false;
-    for (std::size_t i = k; i < e; i++) {
-      const TakenReply& r = rs[i];
-      if (r.ttl > hops) continue;
-      Hop& h = res.hops[static_cast<std::size_t>(r.ttl - 1)];
-      // An answered TTL was sent until its first answer: once, plus its retry round.
-      if (h.replies.empty()) h.probes_sent = std::max(1, std::min(h.probes_sent, r.hop.attempt + 1));
-      if (r.ttl == hops && !dist && r.hop.kind == HS_REPLY_DEST_UNREACH) unreach = true;
-      h.replies.push_back(r.hop);
-    }
-    res.stop_reason = dist                       ? StopReason::Completed
-                      : unreach                  ? StopReason::Unreach
-                      : last + 5 <= meta.max_ttl ? StopReason::GapLimit
-                                                 : StopReason::HopLimit;
-    buf.clear();
-    append_trace_json(buf, res);
-    buf += '\n';
-    out.write(buf.data(), static_cast<std::streamsize>(buf.size()));
-    k = e;
-  }
-  return batch.targets.size();
+// (target, TTL, retry round): replies to one TTL in the order of their probes.
+bool by_target_ttl(const StoredReply& a, const StoredReply& b) {
+  if (a.target != b.target) return a.target < b.target;
+  return a.ttl != b.ttl ? a.ttl < b.ttl : a.round < b.round;
 }
 
-TraceWriter::TraceWriter(const TargetList& targets, TargetState& state, SurveyMeta meta, std::ostream& out)
-    : targets_(targets), state_(state), meta_(std::move(meta)), out_(out), thread_([this] { run(); }) {}
+}  // namespace
+
+// Memory matters here (the store holds every reply of every unfinished
+// destination: ~17M at 1M targets): sort and merge in place, compact in place.
+void ResultStore::add(std::vector<StoredReply> batch) {
+  std::sort(batch.begin(), batch.end(), by_target_ttl);
+  if (held_.empty()) {
+    held_ = std::move(batch);
+    return;
+  }
+  const auto mid = static_cast<std::ptrdiff_t>(held_.size());
+  held_.insert(held_.end(), batch.begin(), batch.end());
+  batch = {};
+  std::inplace_merge(held_.begin(), held_.begin() + mid, held_.end(), by_target_ttl);
+}
+
+void ResultStore::extract(const std::vector<FinishedTarget>& finished,
+                          const std::function<void(const FinishedTarget&, std::span<const StoredReply>)>& fn) {
+  std::size_t keep = 0, i = 0;
+  for (const FinishedTarget& f : finished) {
+    for (; i < held_.size() && held_[i].target < f.target; i++) held_[keep++] = held_[i];
+    std::size_t e = i;
+    while (e < held_.size() && held_[e].target == f.target) e++;
+    fn(f, std::span<const StoredReply>(held_.data() + i, e - i));  // not overwritten yet: keep <= i
+    i = e;
+  }
+  for (; i < held_.size(); i++) held_[keep++] = held_[i];
+  held_.resize(keep);
+  if (held_.capacity() > 2 * keep + 4096) held_.shrink_to_fit();
+}
+
+void append_survey_trace(std::string& out, const FinishedTarget& f, std::span<const StoredReply> rs,
+                         const AddressTable& addresses, const TargetList& targets, TargetState& state,
+                         const SurveyMeta& meta) {
+  const int dist = get(state.dist(f.target));
+  int last = 0;  // last TTL that answered (replies past the destination do not count)
+  for (const StoredReply& r : rs)
+    if (!dist || r.ttl <= dist) last = std::max<int>(last, r.ttl);
+
+  TraceResult res;
+  res.dst = targets.at(f.target);
+  res.src = meta.src;
+  res.method = meta.method;
+  res.max_ttl = meta.max_ttl;
+  res.probes_per_hop = 1;
+  res.start_unix_ms = meta.start_unix_ms;
+  res.tx_mode = meta.tx_mode;
+  const int hops = dist ? dist : last;
+  res.hops.resize(static_cast<std::size_t>(hops));
+  for (int ttl = 1; ttl <= hops; ttl++) {
+    Hop& h = res.hops[static_cast<std::size_t>(ttl - 1)];
+    h.ttl = ttl;
+    // TTLs below `first` were not probed (a stop set said the path there is known).
+    h.probes_sent = ttl >= f.first && ttl <= f.last ? 1 + f.retries : 0;
+  }
+  bool unreach = false;
+  for (const StoredReply& r : rs) {
+    if (r.ttl > hops) continue;
+    Hop& h = res.hops[static_cast<std::size_t>(r.ttl - 1)];
+    // An answered TTL was sent until its first answer: once, plus its retry round.
+    if (h.replies.empty()) h.probes_sent = std::max(1, std::min(h.probes_sent, r.round + 1));
+    if (r.ttl == hops && !dist && r.kind == HS_REPLY_DEST_UNREACH) unreach = true;
+    HopReply hr;
+    hr.addr = addresses.at(r.addr);
+    hr.rtt_ms = static_cast<double>(r.rtt_ns) / 1e6;
+    hr.icmp_type = r.icmp_type;
+    hr.icmp_code = r.icmp_code;
+    hr.reply_ttl = r.reply_ttl;
+    hr.quoted_ttl = r.quoted_ttl;
+    hr.kind = r.kind;
+    hr.mtu = r.mtu;
+    hr.attempt = r.round;
+    h.replies.push_back(hr);
+  }
+  res.stop_reason = dist                       ? StopReason::Completed
+                    : unreach                  ? StopReason::Unreach
+                    : last + 5 <= meta.max_ttl ? StopReason::GapLimit
+                                               : StopReason::HopLimit;
+  append_trace_json(out, res);
+  out += '\n';
+}
+
+TraceWriter::TraceWriter(const TargetList& targets, TargetState& state, const AddressTable& addresses, SurveyMeta meta,
+                         std::ostream& out)
+    : targets_(targets), state_(state), addresses_(addresses), meta_(std::move(meta)), out_(out), thread_([this] {
+        run();
+      }) {}
 
 TraceWriter::~TraceWriter() {
   if (thread_.joinable()) {
@@ -74,10 +114,10 @@ TraceWriter::~TraceWriter() {
   }
 }
 
-void TraceWriter::push(FinishedBatch&& batch) {
+void TraceWriter::push(std::vector<StoredReply> replies, std::vector<FinishedTarget> finished) {
   {
     std::lock_guard lk(mu_);
-    queue_.push_back(std::move(batch));
+    queue_.push_back({std::move(replies), std::move(finished)});
   }
   cv_.notify_one();
 }
@@ -87,21 +127,40 @@ void TraceWriter::run() {
   for (;;) {
     cv_.wait(lk, [&] { return stopping_ || !queue_.empty(); });
     if (queue_.empty()) return;
-    FinishedBatch b = std::move(queue_.front());
+    Job job = std::move(queue_.front());
     queue_.pop_front();
     lk.unlock();
+    std::uint64_t n = 0;
+    std::exception_ptr err;
     try {
-      const std::uint64_t n = write_traces(b, targets_, state_, meta_, out_);
+      store_.add(std::move(job.replies));
+      const std::size_t held = store_.size();
+      std::sort(job.finished.begin(), job.finished.end(),
+                [](const FinishedTarget& a, const FinishedTarget& b) { return a.target < b.target; });
+      std::string buf;
+      store_.extract(job.finished, [&](const FinishedTarget& f, std::span<const StoredReply> rs) {
+        append_survey_trace(buf, f, rs, addresses_, targets_, state_, meta_);
+        if (buf.size() > (1u << 16)) {
+          out_.write(buf.data(), static_cast<std::streamsize>(buf.size()));
+          buf.clear();
+          if (!first_write_ns_.load(std::memory_order_relaxed))
+            first_write_ns_.store(mono_ns(), std::memory_order_relaxed);
+        }
+        n++;
+      });
+      out_.write(buf.data(), static_cast<std::streamsize>(buf.size()));
       out_.flush();
       if (n && !first_write_ns_.load(std::memory_order_relaxed))
         first_write_ns_.store(mono_ns(), std::memory_order_relaxed);
+      if (!out_) err = std::make_exception_ptr(std::runtime_error("error writing the results"));
       lk.lock();
-      written_ += n;
-      if (!out_ && !error_) error_ = std::make_exception_ptr(std::runtime_error("error writing the results"));
+      peak_held_ = std::max(peak_held_, held);
     } catch (...) {
+      err = std::current_exception();
       lk.lock();
-      if (!error_) error_ = std::current_exception();
     }
+    written_ += n;
+    if (err && !error_) error_ = err;
   }
 }
 

@@ -1,25 +1,21 @@
-// Turns matched reply records into per-destination results (RX thread only,
-// no locks) and hands over the replies of destinations the scheduler has
-// finished, so their traces are written while the survey goes on.
+// Turns matched reply records into stored replies and per-destination state
+// (RX thread only, no locks). Its replies are handed over wholesale
+// (swap_out(), O(1)) to the trace writer, which keeps them until their
+// destination is finished.
 #pragma once
 
 #include <atomic>
 #include <cstdint>
-#include <unordered_map>
 #include <vector>
 
 #include "hopscope/abi/matcher.h"
+#include "hopscope/survey/address_table.hpp"
 #include "hopscope/survey/probe_codec.hpp"
 #include "hopscope/survey/scheduler.hpp"
 #include "hopscope/survey/target_state.hpp"
 #include "hopscope/survey/targets.hpp"
-#include "hopscope/trace.hpp"
 
 namespace hopscope::survey {
-
-struct AddressHash {
-  std::size_t operator()(const IpAddress& a) const noexcept;
-};
 
 // Pre-probes (one per target at the max TTL, to learn its distance) use this
 // Paris flow; every trace probe uses flow 0.
@@ -27,17 +23,19 @@ constexpr std::uint16_t kPreprobeFlow = 1;
 // A destination's distance from the TTL of its reply (initial 64, 128 or 255).
 std::uint8_t distance_from_reply_ttl(std::uint8_t reply_ttl);
 
-// One reply of a finished destination; hop.attempt is the retry round it answered.
-struct TakenReply {
-  std::uint32_t target = 0;
-  std::uint8_t ttl = 0;
-  HopReply hop;
-};
-
-// Finished destinations and their replies, sorted by (target, TTL, arrival).
-struct FinishedBatch {
-  std::vector<FinishedTarget> targets;  // sorted by target
-  std::vector<TakenReply> replies;
+// One reply as the collector keeps it: 24 bytes.
+struct StoredReply {
+  std::uint32_t target;
+  std::uint32_t addr;    // id in the collector's AddressTable
+  std::uint32_t rtt_ns;  // < 2.1 s by construction
+  std::uint8_t ttl;
+  std::uint8_t icmp_type;
+  std::uint8_t icmp_code;
+  std::uint8_t reply_ttl;
+  std::uint8_t kind;
+  std::uint8_t quoted_ttl;
+  std::uint16_t mtu;
+  std::uint8_t round;  // the retry round it arrived in (0: first probes)
 };
 
 class Collector {
@@ -47,9 +45,10 @@ class Collector {
             const std::atomic<bool>* hints_open = nullptr);
 
   void on_reply(const hs_reply_record& r);
-  // Moves out the replies of `finished` (destinations marked done). Call from
-  // the thread that calls on_reply().
-  FinishedBatch take(std::vector<FinishedTarget> finished);
+  // Hands over every reply stored so far. Call from the thread that calls on_reply().
+  std::vector<StoredReply> swap_out();
+  // Responder addresses by id: ids in handed-over replies stay valid.
+  [[nodiscard]] const AddressTable& addresses() const { return addrs_; }
 
   // Counters: written by the receiving thread, readable from any thread.
   [[nodiscard]] std::uint64_t replies() const { return n_replies_.load(std::memory_order_relaxed); }
@@ -61,32 +60,15 @@ class Collector {
   [[nodiscard]] std::uint64_t hinted() const { return hinted_.load(std::memory_order_relaxed); }
   [[nodiscard]] std::uint64_t max_rtt_ns() const { return max_rtt_ns_.load(std::memory_order_relaxed); }
   [[nodiscard]] std::uint64_t interfaces() const { return n_addrs_.load(std::memory_order_relaxed); }
-  [[nodiscard]] std::size_t held() const { return held_.load(std::memory_order_relaxed); }  // replies not yet taken
+  [[nodiscard]] std::size_t held() const { return held_.load(std::memory_order_relaxed); }  // replies not handed over
 
  private:
-  struct Stored {
-    std::uint32_t target;
-    std::uint32_t addr;    // interned responder address
-    std::uint32_t rtt_ns;  // < 2.1 s by construction
-    std::uint8_t ttl;
-    std::uint8_t icmp_type;
-    std::uint8_t icmp_code;
-    std::uint8_t reply_ttl;
-    std::uint8_t kind;
-    std::uint8_t quoted_ttl;
-    std::uint16_t mtu;
-    std::uint8_t round;
-  };
-  // The address's id; `fresh` tells whether no earlier reply came from it.
-  std::uint32_t intern(const IpAddress& a, bool& fresh);
-
   const TargetList& targets_;
   ProbeCodec codec_;
   TargetState& st_;
   const std::atomic<bool>* hints_open_;
-  std::vector<Stored> replies_;
-  std::vector<IpAddress> addrs_;
-  std::unordered_map<IpAddress, std::uint32_t, AddressHash> addr_ids_;
+  std::vector<StoredReply> replies_;
+  AddressTable addrs_;
   std::atomic<std::uint64_t> max_rtt_ns_{0};
   std::atomic<std::uint64_t> hinted_{0};
   std::atomic<std::uint64_t> n_replies_{0};

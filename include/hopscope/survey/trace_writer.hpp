@@ -1,5 +1,7 @@
-// Writes finished destinations as `hopscope trace -o json` objects (NDJSON),
-// on a thread of its own so formatting never holds up probing.
+// Writes finished destinations as `hopscope trace -o json` objects (NDJSON)
+// on a thread of its own, so neither probing nor reply collection waits for
+// sorting or formatting. It receives the collector's replies wholesale and
+// keeps those of destinations not finished yet (the ResultStore).
 #pragma once
 
 #include <atomic>
@@ -7,10 +9,13 @@
 #include <cstdint>
 #include <deque>
 #include <exception>
+#include <functional>
 #include <mutex>
 #include <ostream>
+#include <span>
 #include <string>
 #include <thread>
+#include <vector>
 
 #include "hopscope/survey/collector.hpp"
 
@@ -24,37 +29,67 @@ struct SurveyMeta {
   std::string tx_mode;
 };
 
-// One trace object per destination of the batch, in target order: hops 1 to
-// the destination (or the last TTL that answered). Returns how many.
-std::uint64_t write_traces(const FinishedBatch& batch, const TargetList& targets, TargetState& state,
-                           const SurveyMeta& meta, std::ostream& out);
+// Replies of unfinished destinations, sorted by (target, TTL, arrival).
+class ResultStore {
+ public:
+  // Adds replies in arrival order (later than everything added before).
+  void add(std::vector<StoredReply> batch);
+  // Calls fn(target, its replies sorted by TTL) for each of `finished`
+  // (sorted by target), in order, then forgets their replies. No copy: the
+  // store compacts in place.
+  void extract(const std::vector<FinishedTarget>& finished,
+               const std::function<void(const FinishedTarget&, std::span<const StoredReply>)>& fn);
+  [[nodiscard]] std::size_t size() const { return held_.size(); }
+
+ private:
+  std::vector<StoredReply> held_;
+};
+
+// Appends the trace object (one JSON line) of a finished destination, from
+// its replies sorted by TTL: hops 1 to the destination (or the last TTL that
+// answered).
+void append_survey_trace(std::string& out, const FinishedTarget& f, std::span<const StoredReply> replies,
+                         const AddressTable& addresses, const TargetList& targets, TargetState& state,
+                         const SurveyMeta& meta);
 
 class TraceWriter {
  public:
-  TraceWriter(const TargetList& targets, TargetState& state, SurveyMeta meta, std::ostream& out);
+  TraceWriter(const TargetList& targets, TargetState& state, const AddressTable& addresses, SurveyMeta meta,
+              std::ostream& out);
   ~TraceWriter();
   TraceWriter(const TraceWriter&) = delete;
   TraceWriter& operator=(const TraceWriter&) = delete;
 
-  void push(FinishedBatch&& batch);
+  // Replies collected so far, then the destinations finished since the last
+  // push (any order); their traces are written once their replies are in.
+  void push(std::vector<StoredReply> replies, std::vector<FinishedTarget> finished);
   // Writes what is queued, stops the thread; returns the traces written.
   // Rethrows a write error.
   std::uint64_t finish();
   // CLOCK_MONOTONIC ns when the first trace was written (0: none yet).
   [[nodiscard]] std::uint64_t first_write_ns() const { return first_write_ns_.load(std::memory_order_relaxed); }
+  // Most replies held at once for unfinished destinations (written at finish()).
+  [[nodiscard]] std::size_t peak_held() const { return peak_held_; }
 
  private:
+  struct Job {
+    std::vector<StoredReply> replies;
+    std::vector<FinishedTarget> finished;
+  };
   void run();
 
   const TargetList& targets_;
   TargetState& state_;
+  const AddressTable& addresses_;
   SurveyMeta meta_;
   std::ostream& out_;
+  ResultStore store_;  // writer thread only
   std::mutex mu_;
   std::condition_variable cv_;
-  std::deque<FinishedBatch> queue_;
+  std::deque<Job> queue_;
   bool stopping_ = false;
   std::uint64_t written_ = 0;
+  std::size_t peak_held_ = 0;
   std::exception_ptr error_;
   std::atomic<std::uint64_t> first_write_ns_{0};
   std::thread thread_;

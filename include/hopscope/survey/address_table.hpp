@@ -1,0 +1,36 @@
+// Interned responder addresses: written by the reply collector (one thread),
+// read by the trace writer (another). Chunks never move once allocated and
+// the chunk index is fixed-size, so a reader may use any id it received
+// through a synchronising hand-over while the writer keeps appending.
+#pragma once
+
+#include <array>
+#include <cstdint>
+#include <memory>
+#include <unordered_map>
+
+#include "hopscope/address.hpp"
+
+namespace hopscope::survey {
+
+struct AddressHash {
+  std::size_t operator()(const IpAddress& a) const noexcept;
+};
+
+class AddressTable {
+ public:
+  static constexpr std::size_t kChunk = 1u << 16;
+  static constexpr std::size_t kMaxChunks = 1u << 12;  // 268M addresses
+
+  // The id of `a`, added if new (collector thread only); `fresh` tells which.
+  std::uint32_t intern(const IpAddress& a, bool& fresh);
+  // The address of an id handed over from the collector thread.
+  [[nodiscard]] const IpAddress& at(std::uint32_t id) const { return chunks_[id / kChunk][id % kChunk]; }
+  [[nodiscard]] std::size_t size() const { return ids_.size(); }  // collector thread only
+
+ private:
+  std::array<std::unique_ptr<IpAddress[]>, kMaxChunks> chunks_;
+  std::unordered_map<IpAddress, std::uint32_t, AddressHash> ids_;
+};
+
+}  // namespace hopscope::survey
