@@ -5,6 +5,8 @@
 
 #include <iterator>
 
+#include "hopscope/hop_stats.hpp"
+
 namespace hopscope {
 
 std::string unreach_annotation(const HopReply& h, const IpAddress& dst) {
@@ -68,6 +70,31 @@ std::string trace_text_hops(const TraceResult& r) {
   return out;
 }
 
+namespace {
+
+void append_rtt_json(std::string& out, const RttStats& s) {
+  fmt::format_to(std::back_inserter(out),
+                 R"("received":{},"rtt_last_ms":{:.3f},"rtt_min_ms":{:.3f},"rtt_avg_ms":{:.3f},"rtt_max_ms":{:.3f},)"
+                 R"("rtt_stddev_ms":{:.3f},"jitter_ms":{:.3f})",
+                 s.received, s.last_ms, s.min_ms, s.avg_ms, s.max_ms, s.stddev_ms, s.jitter_ms);
+}
+
+void append_stats_json(std::string& out, const HopStats& h) {
+  auto it = std::back_inserter(out);
+  fmt::format_to(it, R"(,"stats":{{"sent":{},"loss_pct":{:.1f},)", h.sent, h.loss_pct);
+  append_rtt_json(out, h.rtt);
+  out += R"(,"addresses":[)";
+  char a[INET6_ADDRSTRLEN];
+  for (std::size_t i = 0; i < h.addresses.size(); i++) {
+    fmt::format_to(it, R"({}{{"addr":"{}",)", i ? "," : "", h.addresses[i].addr.to_chars(a));
+    append_rtt_json(out, h.addresses[i].rtt);
+    out += '}';
+  }
+  out += "]}";
+}
+
+}  // namespace
+
 void append_trace_json(std::string& out, const TraceResult& r) {
   // Every string in the schema is an address or a fixed name: nothing to escape.
   auto it = std::back_inserter(out);
@@ -91,9 +118,16 @@ void append_trace_json(std::string& out, const TraceResult& r) {
       if (x.mtu) fmt::format_to(it, R"(,"mtu":{})", x.mtu);
       out += '}';
     }
-    out += "]}";
+    out += ']';
+    if (r.with_stats) append_stats_json(out, hop_stats(hop));
+    out += '}';
   }
   out += ']';
+  if (r.with_stats) {
+    const PathStats p = path_stats(r);
+    fmt::format_to(it, R"(,"path":{{"length":{},"reached":{},"rtt_avg_ms":{:.3f},"loss_pct":{:.1f}}})", p.length,
+                   p.reached, p.rtt_avg_ms, p.loss_pct);
+  }
   if (!r.tx_mode.empty()) fmt::format_to(it, R"(,"tx_mode":"{}")", r.tx_mode);
   if (r.late_replies) fmt::format_to(it, R"(,"late_replies":{})", r.late_replies);
   if (r.dropped_replies) fmt::format_to(it, R"(,"dropped_replies":{})", r.dropped_replies);

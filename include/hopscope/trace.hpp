@@ -83,6 +83,7 @@ struct TraceResult {
   std::uint64_t late_replies = 0;     // arrived after their probe was given up on
   std::string tx_mode;                // how probes left, e.g. "af_xdp-copy" (informational)
   std::uint64_t dropped_replies = 0;  // matched in XDP but lost: the ring buffer was full
+  bool with_stats = false;            // output per-hop and path statistics (trace --report)
 };
 
 // Maximum probes_per_hop so every (ttl, attempt) has its own seq.

@@ -182,6 +182,36 @@ TEST(LabTraceCli, DefaultTargetTextOutput) {
   EXPECT_NE(r.output.find("\n 6  198.18.8.2  "), std::string::npos) << r.output;
 }
 
+TEST(LabTraceCli, ReportCyclesAndStatistics) {
+  HS_REQUIRE_ROOT();
+  for (const char* fam : {"-4", "-6"}) {
+    json j = run_json({kCli, "trace", "--lab", kPrefix, fam, "--report", "--interval", "0.02", "-o", "json"});
+    EXPECT_EQ(j["stop_reason"], "completed");
+    ASSERT_EQ(j["hops"].size(), 6u) << j.dump();
+    for (int i : {0, 1, 2, 4, 5}) {
+      const json& s = j["hops"][i]["stats"];
+      // Six answers; a probe lost on the way (never seen so far) costs one more.
+      EXPECT_EQ(s["received"], 6) << "hop " << i + 1;
+      EXPECT_GE(s["sent"], 6);
+      EXPECT_LE(s["sent"], 12);
+      EXPECT_NEAR(s["loss_pct"].get<double>(), 100.0 * (s["sent"].get<int>() - 6) / s["sent"].get<int>(), 0.05);
+      EXPECT_GT(s["rtt_avg_ms"].get<double>(), 0.0);
+      EXPECT_LE(s["rtt_min_ms"].get<double>(), s["rtt_avg_ms"].get<double>());
+      EXPECT_LE(s["rtt_avg_ms"].get<double>(), s["rtt_max_ms"].get<double>());
+      ASSERT_EQ(s["addresses"].size(), 1u) << "Paris: one address per hop";
+    }
+    EXPECT_EQ(j["hops"][3]["stats"]["sent"], 12) << "the silent r4: probed up to 12 times";
+    EXPECT_EQ(j["hops"][3]["stats"]["loss_pct"], 100.0);
+    EXPECT_EQ(j["path"]["length"], 6);
+    EXPECT_EQ(j["path"]["reached"], true);
+  }
+  CommandResult r = run_command({kCli, "trace", "--lab", kPrefix, "-c", "3", "--interval", "0.01"});
+  ASSERT_EQ(r.status, 0) << r.output;
+  EXPECT_NE(r.output.find("Loss%   Snt"), std::string::npos) << r.output;
+  EXPECT_NE(r.output.find("  4.|-- ???"), std::string::npos) << r.output;
+  EXPECT_NE(r.output.find("path: 6 hops, destination reached"), std::string::npos) << r.output;
+}
+
 TEST(LabTraceCli, ExplicitDestinationInsideANamespace) {
   HS_REQUIRE_ROOT();
   json j = run_json({kCli, "trace", "--netns", kPrefix + "-prober", "198.18.7.2", "-o", "json", "-q", "1"});

@@ -3,6 +3,7 @@
 #pragma once
 
 #include <cstring>
+#include <functional>
 #include <map>
 #include <optional>
 #include <vector>
@@ -30,7 +31,9 @@ class FakeNetwork : public ProbeTransport {
   std::vector<ProbeRequest> sent;
   int batches = 0;
   bool duplicate_every_reply = false;
-  std::optional<hs_reply_record> foreign;  // delivered once with the first replies
+  std::optional<hs_reply_record> foreign;                      // delivered once with the first replies
+  std::function<bool(const ProbeRequest&)> lose;               // true: this probe gets no reply
+  std::function<std::uint64_t(const ProbeRequest&)> extra_ns;  // added to this probe's RTT
 
   void send(std::span<const ProbeRequest> probes, std::span<std::uint64_t> stamps) override {
     batches++;
@@ -61,6 +64,7 @@ class FakeNetwork : public ProbeTransport {
 
  private:
   void schedule(const ProbeRequest& p) {
+    if (lose && lose(p)) return;
     std::optional<IpAddress> who;
     FakeHop how;
     int hops;
@@ -80,7 +84,7 @@ class FakeNetwork : public ProbeTransport {
     }
     if (!who) return;
     hs_reply_record r{};
-    r.rx_ns = now_ + 2 * per_hop_ns * static_cast<std::uint64_t>(hops);
+    r.rx_ns = now_ + 2 * per_hop_ns * static_cast<std::uint64_t>(hops) + (extra_ns ? extra_ns(p) : 0);
     std::memcpy(r.responder, who->data(), who->size());
     std::memcpy(r.probe_dst, dst_.data(), dst_.size());
     r.seq = p.seq;

@@ -10,6 +10,8 @@
 #include "commands.hpp"
 #include "hopscope/lab.hpp"
 #include "hopscope/netns.hpp"
+#include "hopscope/report.hpp"
+#include "hopscope/report_output.hpp"
 #include "hopscope/trace.hpp"
 #include "hopscope/trace_output.hpp"
 #include "hopscope/xdp_transport.hpp"
@@ -34,6 +36,9 @@ struct TraceArgs {
   bool v6 = false;
   int port = 33434;
   bool verbose = false;
+  bool report = false;
+  int count = 0;  // report cycles (min probes per hop); 0: 6 with --report
+  double interval_s = 0.2;
 };
 
 void run(const TraceArgs& a) {
@@ -78,13 +83,24 @@ void run(const TraceArgs& a) {
   o.packet_size = effective_ip_len(transport.probe_template());
   std::mt19937 rng(std::random_device{}());
   o.seq_base = static_cast<std::uint16_t>(std::uniform_int_distribution<int>(1, max_seq_base(a.queries))(rng));
+  const bool report = a.report || a.count > 0;
+  ReportOptions ro;
+  if (report) {
+    ro.trace = o;
+    ro.min_probes = a.count > 0 ? a.count : 6;
+    ro.max_probes = std::min(2 * ro.min_probes, kMaxProbesPerHop);
+    ro.interval = std::chrono::milliseconds(static_cast<long>(a.interval_s * 1000));
+    ro.trace.seq_base = static_cast<std::uint16_t>(
+        std::uniform_int_distribution<int>(1, max_report_seq_base(ro.max_probes, o.max_ttl))(rng));
+  }
 
   const bool text = a.format == "text";
   if (text) {
     std::fputs(trace_text_header(o, transport.route().ifname).c_str(), stdout);
     std::fflush(stdout);
   }
-  TraceResult r = run_trace(o, transport);
+  TraceResult r = report ? run_report(ro, transport) : run_trace(o, transport);
+  r.with_stats = report;
   r.tx_mode = std::string("af_xdp-") + transport.tx_mode();
   const MatcherCounters counters = transport.counters();
   r.dropped_replies = counters[HS_CNT_RINGBUF_FULL];
@@ -92,7 +108,7 @@ void run(const TraceArgs& a) {
     std::fprintf(stderr, "hopscope: warning: %llu replies lost, the ring buffer was full\n",
                  (unsigned long long)r.dropped_replies);
   if (text)
-    std::fputs(trace_text_hops(r).c_str(), stdout);
+    std::fputs((report ? report_text(r) : trace_text_hops(r)).c_str(), stdout);
   else
     std::printf("%s\n", trace_json(r).c_str());
 
@@ -130,6 +146,14 @@ void add_trace_command(CLI::App& app) {
   t->add_option("--netns", a->netns, "Run inside this network namespace (ip netns name)");
   t->add_option("--lab", a->lab, "Lab prefix used when DEST is omitted")->capture_default_str();
   t->add_flag("-v,--verbose", a->verbose, "Print the TX mode and the XDP matcher's counters to stderr");
+  t->add_flag("-r,--report", a->report,
+              "mtr-like report: per-hop loss, RTT last/avg/best/worst/stddev and jitter over cycles (6 probes per hop, "
+              "up to 12 where answers are missing)");
+  t->add_option("-c,--count", a->count, "Report cycles: probes per hop (up to twice as many where answers are missing)")
+      ->check(CLI::Range(1, kMaxProbesPerHop / 2));
+  t->add_option("--interval", a->interval_s, "Seconds between report cycles")
+      ->check(CLI::Range(0.0, 60.0))
+      ->capture_default_str();
   t->callback([a] {
     if (a->first_ttl > a->max_ttl) throw CLI::ValidationError("-f", "first TTL is larger than max TTL");
     run(*a);

@@ -196,16 +196,16 @@ SurveySummary run_survey(const TargetList& targets, const SurveyOptions& o, std:
   auto settle = [&] {
     const std::uint64_t cap =
         std::max<std::uint64_t>(static_cast<std::uint64_t>(o.wait.count()) * 1'000'000, 20'000'000);
-    const std::uint64_t t0 = mono_ns();
+    const std::uint64_t since = mono_ns();
     for (;;) {
       wait_until_quiet([&] { return collector.replies(); }, [] { return false; },
                        std::clamp<std::uint64_t>(3 * collector.max_rtt_ns(), 20'000'000, cap), cap);
       const std::uint64_t e0 = empty_polls.load(std::memory_order_acquire), r0 = collector.replies();
-      while (empty_polls.load(std::memory_order_acquire) == e0 && mono_ns() - t0 < 10 * cap)
+      while (empty_polls.load(std::memory_order_acquire) == e0 && mono_ns() - since < 10 * cap)
         std::this_thread::sleep_for(std::chrono::milliseconds(1));
-      if (collector.replies() == r0 || mono_ns() - t0 >= 10 * cap) break;
+      if (collector.replies() == r0 || mono_ns() - since >= 10 * cap) break;
     }
-    s.paused_s += static_cast<double>(mono_ns() - t0) / 1e9;
+    s.paused_s += static_cast<double>(mono_ns() - since) / 1e9;
   };
   for (;;) {
     feed([&](std::span<SurveyProbe> slots) { return scheduler.next(slots); },
