@@ -4,8 +4,10 @@
 #include <fmt/format.h>
 
 #include <iterator>
+#include <map>
 
 #include "hopscope/hop_stats.hpp"
+#include "hopscope/icmp_names.hpp"
 
 namespace hopscope {
 
@@ -94,6 +96,32 @@ void append_stats_json(std::string& out, const HopStats& h) {
 }
 
 }  // namespace
+
+std::string reply_legend(const TraceResult& r) {
+  std::map<std::pair<int, int>, std::vector<int>> seen;  // (type, code) -> hops
+  for (const Hop& h : r.hops)
+    for (const HopReply& x : h.replies) {
+      auto& hops = seen[{x.icmp_type, x.icmp_code}];
+      if (hops.empty() || hops.back() != h.ttl) hops.push_back(h.ttl);
+    }
+  if (seen.empty()) return "";
+  std::string out = "replies:";
+  const char* sep = " ";
+  for (const auto& [tc, hops] : seen) {
+    out +=
+        sep + icmp_describe(r.dst.family(), static_cast<std::uint8_t>(tc.first), static_cast<std::uint8_t>(tc.second));
+    out += hops.size() == 1 ? " at hop " : " at hops ";
+    for (std::size_t i = 0; i < hops.size();) {  // runs of consecutive hops as a-b
+      std::size_t j = i;
+      while (j + 1 < hops.size() && hops[j + 1] == hops[j] + 1) j++;
+      out += (i ? "," : "") + std::to_string(hops[i]);
+      if (j > i) out += "-" + std::to_string(hops[j]);
+      i = j + 1;
+    }
+    sep = "; ";
+  }
+  return out + "\n";
+}
 
 void append_trace_json(std::string& out, const TraceResult& r) {
   // Every string in the schema is an address or a fixed name: nothing to escape.

@@ -15,6 +15,10 @@ std::string trace_text_hops(const TraceResult& r);
 std::string trace_json(const TraceResult& r);
 // The same, appended to `out` (no allocation once `out` has grown: for surveys).
 void append_trace_json(std::string& out, const TraceResult& r);
+// "replies: time exceeded: TTL exceeded in transit (11/0) at hops 1-3,5; ..."
+// One entry per distinct ICMP type/code, named (numbers when unknown); "" when
+// nothing answered.
+std::string reply_legend(const TraceResult& r);
 // traceroute's annotation for an ICMP unreachable ("!H", "!N", "!F-1280"...), "" for none.
 std::string unreach_annotation(const HopReply& h, const IpAddress& dst);
 

@@ -2,6 +2,7 @@
 
 #include <nlohmann/json.hpp>
 
+#include "hopscope/icmp_names.hpp"
 #include "hopscope/trace_output.hpp"
 
 using namespace hopscope;
@@ -106,4 +107,47 @@ TEST(TraceOutput, StopReasonNames) {
   EXPECT_STREQ(stop_reason_name(StopReason::Unreach), "unreach");
   EXPECT_STREQ(stop_reason_name(StopReason::GapLimit), "gaplimit");
   EXPECT_STREQ(stop_reason_name(StopReason::HopLimit), "hoplimit");
+}
+
+TEST(IcmpNames, KnownTypesAndCodesAreNamedUnknownOnesNumbered) {
+  EXPECT_EQ(icmp_describe(4, 11, 0), "time exceeded: TTL exceeded in transit (11/0)");
+  EXPECT_EQ(icmp_describe(4, 3, 13), "destination unreachable: communication administratively prohibited (3/13)");
+  EXPECT_EQ(icmp_describe(4, 3, 4), "destination unreachable: fragmentation needed and DF set (3/4)");
+  EXPECT_EQ(icmp_describe(4, 0, 0), "echo reply (0/0)");
+  EXPECT_EQ(icmp_describe(4, 5, 1), "redirect: redirect for the host (5/1)");
+  EXPECT_EQ(icmp_describe(4, 12, 2), "parameter problem: bad length (12/2)");
+  EXPECT_EQ(icmp_describe(4, 14, 0), "timestamp reply (14/0)");
+  EXPECT_EQ(icmp_describe(6, 1, 4), "destination unreachable: port unreachable (1/4)");
+  EXPECT_EQ(icmp_describe(6, 2, 0), "packet too big (2/0)");
+  EXPECT_EQ(icmp_describe(6, 3, 0), "time exceeded: hop limit exceeded in transit (3/0)");
+  EXPECT_EQ(icmp_describe(6, 129, 0), "echo reply (129/0)");
+  EXPECT_EQ(icmp_describe(4, 3, 99), "destination unreachable: code 99 (3/99)") << "unknown code: numeric";
+  EXPECT_EQ(icmp_describe(4, 77, 5), "type 77: code 5 (77/5)") << "unknown type: numeric";
+  EXPECT_EQ(icmp_describe(6, 200, 0), "type 200 (200/0)");
+  EXPECT_EQ(icmp_type_name(6, 3), "time exceeded") << "the family picks the table";
+  EXPECT_EQ(icmp_type_name(4, 3), "destination unreachable");
+}
+
+TEST(TraceText, ReplyLegendGroupsHops) {
+  TraceResult r;
+  r.dst = *IpAddress::parse("198.18.8.2");
+  auto hop = [](int ttl, std::initializer_list<std::pair<int, int>> tc) {
+    Hop h;
+    h.ttl = ttl;
+    for (auto [t, c] : tc) {
+      HopReply x;
+      x.icmp_type = static_cast<std::uint8_t>(t);
+      x.icmp_code = static_cast<std::uint8_t>(c);
+      h.replies.push_back(x);
+    }
+    return h;
+  };
+  r.hops = {hop(1, {{11, 0}, {11, 0}}), hop(2, {{11, 0}}), hop(3, {}),
+            hop(4, {{11, 0}}),          hop(5, {{11, 0}}), hop(6, {{3, 10}, {42, 7}})};
+  EXPECT_EQ(reply_legend(r),
+            "replies: destination unreachable: host administratively prohibited (3/10) at hop 6; "
+            "time exceeded: TTL exceeded in transit (11/0) at hops 1-2,4-5; extended echo request: code 7 (42/7) at "
+            "hop 6\n");
+  r.hops = {hop(1, {})};
+  EXPECT_EQ(reply_legend(r), "");
 }

@@ -107,9 +107,10 @@ void run(const TraceArgs& a) {
   if (r.dropped_replies)
     std::fprintf(stderr, "hopscope: warning: %llu replies lost, the ring buffer was full\n",
                  (unsigned long long)r.dropped_replies);
-  if (text)
+  if (text) {
     std::fputs((report ? report_text(r) : trace_text_hops(r)).c_str(), stdout);
-  else
+    std::fputs(reply_legend(r).c_str(), stdout);
+  } else
     std::printf("%s\n", trace_json(r).c_str());
 
   if (a.verbose) {
