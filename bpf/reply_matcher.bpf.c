@@ -143,6 +143,7 @@ static __always_inline int match_v4(void *l3, void *end, struct hs_reply_record 
 	rec->icmp_type = ih->type;
 	rec->icmp_code = ih->code;
 	rec->reply_ttl = iph->ttl;
+	rec->reply_len = bpf_ntohs(iph->tot_len);
 	__builtin_memcpy(rec->responder, &iph->saddr, 4);
 
 	switch (ih->type) {
@@ -254,6 +255,7 @@ static __always_inline int match_v6(void *l3, void *end, struct hs_reply_record 
 	rec->icmp_type = ih->icmp6_type;
 	rec->icmp_code = ih->icmp6_code;
 	rec->reply_ttl = ip6->hop_limit;
+	rec->reply_len = bpf_ntohs(ip6->payload_len) + sizeof(*ip6);
 	__builtin_memcpy(rec->responder, &ip6->saddr, 16);
 
 	switch (ih->icmp6_type) {

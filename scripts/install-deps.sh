@@ -15,6 +15,8 @@ PACKAGES=(
   libgtest-dev libgmock-dev libbenchmark-dev
   # lab and peers
   iproute2 nftables procps scamper traceroute zmap bc
+  # outputs: path graphs rendered to SVG
+  graphviz
 )
 
 missing=()

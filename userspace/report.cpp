@@ -7,6 +7,11 @@
 namespace hopscope {
 namespace {
 
+std::int64_t unix_ms() {
+  return std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::system_clock::now().time_since_epoch())
+      .count();
+}
+
 class Reporter {
  public:
   Reporter(const ReportOptions& o, ProbeTransport& t) : o_(o), t_(t) {
@@ -35,6 +40,7 @@ class Reporter {
       if (due.empty()) break;
       run_cycle(r, due, cycle);
     }
+    r.end_unix_ms = unix_ms();
     return r;
   }
 
@@ -92,6 +98,7 @@ class Reporter {
       h.quoted_ttl = rec.quoted_ttl;
       h.kind = rec.kind;
       h.mtu = rec.mtu;
+      h.reply_len = rec.reply_len;
       h.flow = rec.flow;
       h.attempt = cycle;
       p.hop->replies.push_back(h);

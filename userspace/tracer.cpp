@@ -148,6 +148,7 @@ class Tracer {
     h.quoted_ttl = r.quoted_ttl;
     h.kind = r.kind;
     h.mtu = r.mtu;
+    h.reply_len = r.reply_len;
     h.flow = r.flow;
     h.attempt = attempt;
     s.reply = h;
@@ -190,6 +191,9 @@ class Tracer {
 
   TraceResult& finish(TraceResult& res) {
     res.late_replies = late_;
+    res.end_unix_ms =
+        std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::system_clock::now().time_since_epoch())
+            .count();
     return res;
   }
 

@@ -67,8 +67,12 @@ void XdpTransport::send(std::span<const ProbeRequest> probes, std::span<std::uin
   std::size_t done = 0;
   while (done < probes.size()) {
     auto chunk = probes.subspan(done);
+    // Copy mode: one kick per probe, so each stamp brackets its own frame. A
+    // trace sends tens of probes at once; stamps interpolated across one kick
+    // are off by tens of microseconds when the kick is preempted, as much as
+    // a whole RTT on a LAN (the lab's hops answer in ~30 us).
     std::size_t n = xsks_[0]->send(
-        chunk.size(),
+        xsks_[0]->zero_copy() ? chunk.size() : 1,
         [&](std::size_t i, std::span<std::uint8_t> buf) {
           const ProbeRequest& p = chunk[i];
           return build_probe(tmpl_, ProbeId{p.flow, p.seq, p.ttl}, buf);

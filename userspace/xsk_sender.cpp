@@ -26,7 +26,7 @@ struct XskSender::Rings {
 
 XskSender::XskSender(const std::string& ifname, const XskOptions& opts) : opts_(opts), rings_(new Rings{}) {
   umem_bytes_ = static_cast<std::size_t>(opts_.frame_count) * opts_.frame_size;
-  umem_area_ = mmap(nullptr, umem_bytes_, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+  umem_area_ = mmap(nullptr, umem_bytes_, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS | MAP_POPULATE, -1, 0);
   if (umem_area_ == MAP_FAILED) {
     umem_area_ = nullptr;
     throw_errno("AF_XDP: mmap UMEM");

@@ -57,6 +57,7 @@ struct HopReply {
   std::uint8_t kind = 0;  // hs_reply_kind
   std::uint16_t mtu = 0;
   std::uint16_t flow = 0;
+  std::uint16_t reply_len = 0;  // IP length of the reply
   int attempt = 0;
 };
 
@@ -78,6 +79,7 @@ struct TraceResult {
   int probes_per_hop = 3;
   std::uint16_t packet_size = 0;
   std::int64_t start_unix_ms = 0;
+  std::int64_t end_unix_ms = 0;  // when the result was final (0: unknown)
   StopReason stop_reason = StopReason::HopLimit;
   std::vector<Hop> hops;
   std::uint64_t late_replies = 0;     // arrived after their probe was given up on

@@ -123,6 +123,7 @@ std::vector<Case> cases() {
          EXPECT_EQ(r.quoted_ttl, 5);
          EXPECT_EQ(r.quoted_len, 60);
          EXPECT_EQ(r.quote_bytes, 60);
+         EXPECT_EQ(r.reply_len, 20 + 8 + 60) << "the reply's own IP length";
          EXPECT_TRUE(r.flags & HS_RF_QUOTE_FULL);
        }},
       {"v4_udp_time_exceeded_28_byte_quote", [] { return test::icmp_error(probe(U4), te("198.18.3.2", 28)); }, XDP_DROP,
@@ -130,6 +131,7 @@ std::vector<Case> cases() {
        [](const hs_reply_record& r) {
          expect_identity(r, U4, "198.18.3.2");
          EXPECT_EQ(r.quote_bytes, 28);
+         EXPECT_EQ(r.reply_len, 20 + 8 + 28);
          EXPECT_FALSE(r.flags & HS_RF_QUOTE_FULL);
        }},
       {"v4_udp_port_unreachable_from_destination",
@@ -264,6 +266,7 @@ std::vector<Case> cases() {
          EXPECT_EQ(r.kind, HS_REPLY_TIME_EXCEEDED);
          EXPECT_EQ(r.icmp_type, 3);
          EXPECT_EQ(r.quoted_len, 80);
+         EXPECT_EQ(r.reply_len, 40 + 8 + 80);
          EXPECT_TRUE(r.flags & HS_RF_QUOTE_FULL);
        }},
       {"v6_udp_port_unreachable",

@@ -5,6 +5,8 @@
 #include <unistd.h>
 
 #include <chrono>
+#include <fstream>
+#include <iterator>
 #include <map>
 #include <memory>
 #include <nlohmann/json.hpp>
@@ -210,6 +212,65 @@ TEST(LabTraceCli, ReportCyclesAndStatistics) {
   EXPECT_NE(r.output.find("Loss%   Snt"), std::string::npos) << r.output;
   EXPECT_NE(r.output.find("  4.|-- ???"), std::string::npos) << r.output;
   EXPECT_NE(r.output.find("path: 6 hops, destination reached"), std::string::npos) << r.output;
+}
+
+TEST(LabTraceCli, OutputFormats) {
+  HS_REQUIRE_ROOT();
+  // RIPE Atlas (../shared/formats/atlas-traceroute.md), field by field.
+  CommandResult atlas = run_command({kCli, "trace", "--lab", kPrefix, "-q", "2", "-o", "atlas"});
+  ASSERT_EQ(atlas.status, 0) << atlas.output;
+  json at = json::parse(atlas.output);
+  for (const char* k : {"af", "dst_addr", "dst_name", "src_addr", "from", "proto", "paris_id", "size", "timestamp",
+                        "endtime", "fw", "lts", "msm_id", "prb_id", "msm_name", "type", "result"})
+    EXPECT_TRUE(at.contains(k)) << k;
+  EXPECT_EQ(at["af"], 4);
+  EXPECT_EQ(at["dst_addr"], "198.18.8.2");
+  EXPECT_EQ(at["src_addr"], "198.18.1.1");
+  EXPECT_EQ(at["proto"], "UDP");
+  EXPECT_EQ(at["size"], 60 - 28);
+  EXPECT_GE(at["fw"].get<int>(), 5000);
+  EXPECT_LE(at["timestamp"].get<long>(), at["endtime"].get<long>());
+  ASSERT_EQ(at["result"].size(), 6u);
+  for (const json& hop : at["result"]) {
+    ASSERT_EQ(hop["result"].size(), 2u) << hop.dump();
+    for (const json& rep : hop["result"]) {
+      if (hop["hop"] == 4) {
+        EXPECT_EQ(rep, json::parse(R"({"x":"*"})"));
+        continue;
+      }
+      EXPECT_TRUE(rep["from"].is_string() && rep["rtt"].is_number() && rep["size"].is_number() &&
+                  rep["ttl"].is_number())
+          << rep.dump();
+      EXPECT_EQ(rep["size"], 20 + 8 + 60) << "a Linux router quotes the whole 60-byte probe";
+      EXPECT_FALSE(rep.contains("err")) << rep.dump();
+    }
+  }
+  EXPECT_EQ(at["result"][5]["result"][0]["from"], "198.18.8.2");
+  EXPECT_EQ(
+      json::parse(run_command({kCli, "trace", "--lab", kPrefix, "-6", "-M", "icmp-paris", "-q", "1", "-o", "atlas"})
+                      .output)["proto"],
+      "ICMP");
+
+  // CSV: a header, one row per reply, one per silent hop.
+  CommandResult csv = run_command({kCli, "trace", "--lab", kPrefix, "-q", "2", "-o", "csv"});
+  ASSERT_EQ(csv.status, 0) << csv.output;
+  std::istringstream rows(csv.output);
+  std::vector<std::string> lines;
+  for (std::string l; std::getline(rows, l);) lines.push_back(l);
+  ASSERT_EQ(lines.size(), 1u + 5 * 2 + 1) << csv.output;
+  EXPECT_EQ(lines[0].rfind("dst,src,method,", 0), 0u);
+
+  // DOT, rendered by Graphviz without errors.
+  const std::string svg = "/tmp/hopscope-e2e-path.svg";
+  CommandResult dot = run_command({kCli, "trace", "--lab", kPrefix, "-q", "1", "-o", "dot", "--svg", svg});
+  ASSERT_EQ(dot.status, 0) << dot.output;
+  EXPECT_NE(dot.output.find("\"198.18.3.2\" -> \"198.18.7.2\" [style=dashed, label=\"1 silent\"];"), std::string::npos)
+      << dot.output;
+  std::ifstream in(svg);
+  std::string content((std::istreambuf_iterator<char>(in)), {});
+  EXPECT_NE(content.find("<svg"), std::string::npos);
+  EXPECT_NE(content.find("198.18.8.2"), std::string::npos);
+  std::remove(svg.c_str());
 }
 
 TEST(LabTraceCli, ExplicitDestinationInsideANamespace) {

@@ -1,8 +1,11 @@
 #include <gtest/gtest.h>
 
+#include <algorithm>
 #include <nlohmann/json.hpp>
+#include <sstream>
 
 #include "hopscope/icmp_names.hpp"
+#include "hopscope/trace_formats.hpp"
 #include "hopscope/trace_output.hpp"
 
 using namespace hopscope;
@@ -150,4 +153,118 @@ TEST(TraceText, ReplyLegendGroupsHops) {
             "hop 6\n");
   r.hops = {hop(1, {})};
   EXPECT_EQ(reply_legend(r), "");
+}
+
+namespace {
+// The lab path with two probes per hop: TTL 4 silent, the second probe of TTL 2 lost.
+TraceResult formats_fixture() {
+  TraceResult r;
+  r.dst = *IpAddress::parse("198.18.8.2");
+  r.src = *IpAddress::parse("198.18.1.1");
+  r.method = Method::UdpParis;
+  r.probes_per_hop = 2;
+  r.packet_size = 60;
+  r.start_unix_ms = 1795331296123;
+  r.end_unix_ms = 1795331297456;
+  r.stop_reason = StopReason::Completed;
+  const char* addrs[] = {"198.18.1.2", "198.18.2.2", "198.18.3.2", nullptr, "198.18.7.2", "198.18.8.2"};
+  for (int ttl = 1; ttl <= 6; ttl++) {
+    Hop h;
+    h.ttl = ttl;
+    h.probes_sent = 2;
+    for (int a = 0; a < 2 && addrs[ttl - 1]; a++) {
+      if (ttl == 2 && a == 1) continue;
+      HopReply x;
+      x.addr = *IpAddress::parse(addrs[ttl - 1]);
+      x.rtt_ms = 0.1 * ttl + 0.01 * a;
+      x.icmp_type = ttl == 6 ? 3 : 11;
+      x.icmp_code = ttl == 6 ? 3 : 0;
+      x.kind = ttl == 6 ? HS_REPLY_DEST_UNREACH : HS_REPLY_TIME_EXCEEDED;
+      x.reply_ttl = static_cast<std::uint8_t>(65 - ttl);
+      x.quoted_ttl = 1;
+      x.reply_len = 88;
+      x.attempt = a;
+      h.replies.push_back(x);
+    }
+    r.hops.push_back(h);
+  }
+  return r;
+}
+}  // namespace
+
+TEST(TraceFormats, CsvHasOneRowPerReplyAndOnePerSilentHop) {
+  std::string out;
+  append_csv_header(out);
+  append_trace_csv(out, formats_fixture());
+  std::istringstream in(out);
+  std::vector<std::string> lines;
+  for (std::string l; std::getline(in, l);) lines.push_back(l);
+  ASSERT_EQ(lines.size(), 1u + 2 + 1 + 2 + 1 + 2 + 2);
+  EXPECT_EQ(lines[0],
+            "dst,src,method,start_ms,stop_reason,ttl,probes_sent,attempt,addr,rtt_ms,icmp_type,icmp_code,reply_ttl,"
+            "quoted_ttl,reply_len,mtu,flow");
+  EXPECT_EQ(lines[1], "198.18.8.2,198.18.1.1,udp-paris,1795331296123,completed,1,2,0,198.18.1.2,0.100,11,0,64,1,88,,0");
+  EXPECT_EQ(lines[6], "198.18.8.2,198.18.1.1,udp-paris,1795331296123,completed,4,2,,,,,,,,,,") << "the silent hop";
+  for (const auto& l : lines) EXPECT_EQ(std::count(l.begin(), l.end(), ','), 16) << l;
+}
+
+TEST(TraceFormats, AtlasFieldsAsSpecified) {
+  std::string out;
+  append_trace_atlas(out, formats_fixture());
+  const nlohmann::json j = nlohmann::json::parse(out);
+  EXPECT_EQ(j["af"], 4);
+  EXPECT_EQ(j["dst_addr"], "198.18.8.2");
+  EXPECT_EQ(j["dst_name"], "198.18.8.2");
+  EXPECT_EQ(j["src_addr"], "198.18.1.1");
+  EXPECT_EQ(j["from"], "198.18.1.1");
+  EXPECT_EQ(j["proto"], "UDP");
+  EXPECT_EQ(j["paris_id"], 1);
+  EXPECT_EQ(j["size"], 32) << "60-byte probes: 32 bytes of payload";
+  EXPECT_EQ(j["timestamp"], 1795331296);
+  EXPECT_EQ(j["endtime"], 1795331297);
+  EXPECT_EQ(j["fw"], 5000);
+  EXPECT_EQ(j["lts"], -1);
+  EXPECT_EQ(j["msm_name"], "Traceroute");
+  EXPECT_EQ(j["type"], "traceroute");
+  ASSERT_EQ(j["result"].size(), 6u);
+  EXPECT_EQ(j["result"][0]["hop"], 1);
+  EXPECT_EQ(j["result"][0]["result"][0],
+            nlohmann::json::parse(R"({"from":"198.18.1.2","rtt":0.1,"size":88,"ttl":64})"));
+  EXPECT_EQ(j["result"][1]["result"][1], nlohmann::json::parse(R"({"x":"*"})")) << "the lost probe";
+  EXPECT_EQ(j["result"][3]["result"], nlohmann::json::parse(R"([{"x":"*"},{"x":"*"}])"));
+  EXPECT_FALSE(j["result"][5]["result"][0].contains("err")) << "the destination's port unreachable is no error";
+}
+
+TEST(TraceFormats, AtlasErrorsAndQuotedTtl) {
+  TraceResult r = formats_fixture();
+  HopReply& x = r.hops[4].replies[0];
+  x.kind = HS_REPLY_DEST_UNREACH;
+  x.icmp_type = 3;
+  x.icmp_code = 13;
+  x.quoted_ttl = 2;
+  r.hops[4].replies[1].kind = HS_REPLY_DEST_UNREACH;
+  r.hops[4].replies[1].icmp_code = 7;
+  r.hops[2].replies[0].mtu = 1280;
+  std::string out;
+  append_trace_atlas(out, r);
+  const nlohmann::json j = nlohmann::json::parse(out);
+  EXPECT_EQ(j["result"][4]["result"][0]["err"], "A");
+  EXPECT_EQ(j["result"][4]["result"][0]["ittl"], 2);
+  EXPECT_EQ(j["result"][4]["result"][1]["err"], "7") << "other codes: numeric";
+  EXPECT_EQ(j["result"][2]["result"][0]["mtu"], 1280);
+}
+
+TEST(TraceFormats, DotGraphOfTwoTracesShowsTheDiamond) {
+  TraceResult a = formats_fixture(), b = formats_fixture();
+  for (HopReply& x : b.hops[2].replies) x.addr = *IpAddress::parse("198.18.4.2");  // the other branch
+  const std::string dot = traces_dot({a, b});
+  EXPECT_NE(dot.find("digraph paths {"), std::string::npos);
+  EXPECT_NE(dot.find("\"198.18.2.2\" -> \"198.18.3.2\";"), std::string::npos) << dot;
+  EXPECT_NE(dot.find("\"198.18.2.2\" -> \"198.18.4.2\";"), std::string::npos) << dot;
+  EXPECT_NE(dot.find("\"198.18.3.2\" -> \"198.18.7.2\" [style=dashed, label=\"1 silent\"];"), std::string::npos);
+  EXPECT_NE(dot.find("\"198.18.2.2\" [label=\"198.18.2.2\\nloss 50.0% rtt 0.200 ms\"]"), std::string::npos) << dot;
+  EXPECT_NE(dot.find("\"198.18.8.2\" [label=\"198.18.8.2\\nloss 0.0% rtt 0.605 ms\", shape=doubleoctagon]"),
+            std::string::npos)
+      << dot;
+  EXPECT_NE(dot.find("\"198.18.1.1\" [label=\"198.18.1.1\\nsource\", shape=ellipse]"), std::string::npos);
 }

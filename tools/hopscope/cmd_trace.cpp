@@ -10,9 +10,11 @@
 #include "commands.hpp"
 #include "hopscope/lab.hpp"
 #include "hopscope/netns.hpp"
+#include "hopscope/process.hpp"
 #include "hopscope/report.hpp"
 #include "hopscope/report_output.hpp"
 #include "hopscope/trace.hpp"
+#include "hopscope/trace_formats.hpp"
 #include "hopscope/trace_output.hpp"
 #include "hopscope/xdp_transport.hpp"
 
@@ -39,7 +41,20 @@ struct TraceArgs {
   bool report = false;
   int count = 0;  // report cycles (min probes per hop); 0: 6 with --report
   double interval_s = 0.2;
+  std::string svg;
 };
+
+// Renders DOT to SVG with Graphviz's `dot`.
+void write_svg(const std::string& dot_text, const std::string& path) {
+  char tmp[] = "/tmp/hopscope-dot.XXXXXX";
+  const int fd = mkstemp(tmp);
+  if (fd < 0) throw std::runtime_error("cannot create a temporary file for the graph");
+  const bool ok = write(fd, dot_text.data(), dot_text.size()) == static_cast<ssize_t>(dot_text.size());
+  close(fd);
+  CommandResult r = ok ? run_command({"dot", "-Tsvg", tmp, "-o", path}) : CommandResult{};
+  unlink(tmp);
+  if (!ok || r.status != 0) throw std::runtime_error("graphviz `dot` could not render " + path + ": " + r.output);
+}
 
 void run(const TraceArgs& a) {
   Method method;
@@ -94,7 +109,10 @@ void run(const TraceArgs& a) {
         std::uniform_int_distribution<int>(1, max_report_seq_base(ro.max_probes, o.max_ttl))(rng));
   }
 
-  const bool text = a.format == "text";
+  Format format = Format::Text;
+  if (!parse_format(a.format, format) || format == Format::ScamperJson)
+    throw CLI::ValidationError("--format", "'" + a.format + "' is not one of text, json, csv, atlas, dot");
+  const bool text = format == Format::Text;
   if (text) {
     std::fputs(trace_text_header(o, transport.route().ifname).c_str(), stdout);
     std::fflush(stdout);
@@ -107,11 +125,23 @@ void run(const TraceArgs& a) {
   if (r.dropped_replies)
     std::fprintf(stderr, "hopscope: warning: %llu replies lost, the ring buffer was full\n",
                  (unsigned long long)r.dropped_replies);
-  if (text) {
-    std::fputs((report ? report_text(r) : trace_text_hops(r)).c_str(), stdout);
-    std::fputs(reply_legend(r).c_str(), stdout);
-  } else
-    std::printf("%s\n", trace_json(r).c_str());
+  std::string out;
+  switch (format) {
+    case Format::Text: out = (report ? report_text(r) : trace_text_hops(r)) + reply_legend(r); break;
+    case Format::Json: out = trace_json(r) + "\n"; break;
+    case Format::Csv:
+      append_csv_header(out);
+      append_trace_csv(out, r);
+      break;
+    case Format::Atlas:
+      append_trace_atlas(out, r);
+      out += '\n';
+      break;
+    case Format::Dot: out = traces_dot({r}); break;
+    case Format::ScamperJson: break;
+  }
+  std::fputs(out.c_str(), stdout);
+  if (!a.svg.empty()) write_svg(traces_dot({r}), a.svg);
 
   if (a.verbose) {
     std::fprintf(stderr, "tx: AF_XDP %s mode on %s\nmatcher:", transport.tx_mode(), transport.route().ifname.c_str());
@@ -140,7 +170,8 @@ void add_trace_command(CLI::App& app) {
       ->capture_default_str();
   t->add_option("-i,--interface", a->iface, "Egress interface (default: from the route)");
   t->add_flag("-n", a->numeric, "Numeric output (no DNS; hopscope never resolves names yet)");
-  t->add_option("-o,--format", a->format, "text | json")->check(CLI::IsMember({"text", "json"}))->capture_default_str();
+  t->add_option("-o,--format", a->format, "text | json | csv | atlas | dot")->capture_default_str();
+  t->add_option("--svg", a->svg, "Also render the path graph to this SVG file (Graphviz)");
   t->add_option("-p,--port", a->port, "UDP destination port")->check(CLI::Range(1, 65535))->capture_default_str();
   t->add_flag("-4", a->v4, "Default lab target: IPv4");
   t->add_flag("-6", a->v6, "Default lab target: IPv6");

@@ -48,6 +48,7 @@ void Collector::on_reply(const hs_reply_record& r) {
   s.kind = r.kind;
   s.quoted_ttl = r.quoted_ttl;
   s.mtu = r.mtu;
+  s.reply_len = r.reply_len;
   s.round = get(st_.round());
   replies_.push_back(s);
   held_.store(replies_.size(), std::memory_order_relaxed);

@@ -1,6 +1,7 @@
 #include "hopscope/survey/trace_writer.hpp"
 
 #include <algorithm>
+#include <chrono>
 #include <iterator>
 
 #include "hopscope/clock.hpp"
@@ -61,6 +62,9 @@ void append_survey_trace(std::string& out, const FinishedTarget& f, std::span<co
   res.max_ttl = meta.max_ttl;
   res.probes_per_hop = 1;
   res.start_unix_ms = meta.start_unix_ms;
+  res.end_unix_ms =
+      std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::system_clock::now().time_since_epoch())
+          .count();
   res.tx_mode = meta.tx_mode;
   const int hops = dist ? dist : last;
   res.hops.resize(static_cast<std::size_t>(hops));
@@ -86,6 +90,7 @@ void append_survey_trace(std::string& out, const FinishedTarget& f, std::span<co
     hr.quoted_ttl = r.quoted_ttl;
     hr.kind = r.kind;
     hr.mtu = r.mtu;
+    hr.reply_len = r.reply_len;
     hr.attempt = r.round;
     h.replies.push_back(hr);
   }

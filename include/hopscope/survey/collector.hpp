@@ -35,8 +35,10 @@ struct StoredReply {
   std::uint8_t kind;
   std::uint8_t quoted_ttl;
   std::uint16_t mtu;
-  std::uint8_t round;  // the retry round it arrived in (0: first probes)
+  std::uint8_t round;       // the retry round it arrived in (0: first probes)
+  std::uint16_t reply_len;  // IP length of the reply
 };
+static_assert(sizeof(StoredReply) == 24, "StoredReply: 24 bytes per reply");
 
 class Collector {
  public:
