@@ -4,6 +4,7 @@
 #include <unistd.h>
 
 #include <fstream>
+#include <iterator>
 #include <nlohmann/json.hpp>
 #include <regex>
 #include <set>
@@ -128,6 +129,46 @@ TEST(SurveyLab, RealRoutersMatchTheTrace) {
   EXPECT_EQ(d["hops"][5]["replies"][0]["addr"], "198.18.8.2");
   EXPECT_EQ(by_dst["198.18.7.2"]["hops"].size(), 5u);
   EXPECT_EQ(by_dst["198.18.2.2"]["hops"].size(), 2u);
+
+  // Other formats. Atlas: one object per destination; CSV: a header and a
+  // row per reply or silent hop; DOT: one graph where 64 destinations spread
+  // over both branches of the lab's ECMP diamond (r3a 198.18.3.2, r3b 198.18.4.2).
+  r = run_command(
+      {kCli, "survey", "--netns", lab.info().prober_ns, "198.18.8.2", "-r", "2000", "-o", "atlas", "-O", out});
+  ASSERT_EQ(r.status, 0) << r.output;
+  {
+    std::ifstream a(out);
+    std::string line;
+    std::getline(a, line);
+    const json at = json::parse(line);
+    EXPECT_EQ(at["type"], "traceroute");
+    EXPECT_EQ(at["dst_addr"], "198.18.8.2");
+    ASSERT_EQ(at["result"].size(), 6u);
+    EXPECT_EQ(at["result"][5]["result"][0]["from"], "198.18.8.2");
+    EXPECT_EQ(at["result"][3]["result"][0], json::parse(R"({"x":"*"})"));
+  }
+  r = run_command({kCli, "survey", "--netns", lab.info().prober_ns, "198.18.8.2", "198.18.7.2", "-r", "2000", "-o",
+                   "csv", "-O", out});
+  ASSERT_EQ(r.status, 0) << r.output;
+  {
+    std::ifstream c(out);
+    std::vector<std::string> rows;
+    for (std::string l; std::getline(c, l);) rows.push_back(l);
+    ASSERT_EQ(rows.size(), 1u + 6 + 5) << "header, 6 hops to .8.2, 5 to .7.2 (one silent each)";
+    EXPECT_EQ(rows[0].rfind("dst,src,method,", 0), 0u);
+  }
+  r = run_command(
+      {kCli, "survey", "--netns", lab.info().prober_ns, "198.18.64.0/26", "-r", "5000", "-o", "dot", "-O", out});
+  ASSERT_EQ(r.status, 0) << r.output;
+  {
+    std::ifstream dotfile(out);
+    const std::string dot((std::istreambuf_iterator<char>(dotfile)), {});
+    EXPECT_EQ(dot.rfind("digraph paths {", 0), 0u) << dot;
+    EXPECT_NE(dot.find("\"198.18.2.2\" -> \"198.18.3.2\";"), std::string::npos) << dot;
+    EXPECT_NE(dot.find("\"198.18.2.2\" -> \"198.18.4.2\";"), std::string::npos) << "the diamond's other branch";
+    EXPECT_EQ(run_command({"dot", "-Tsvg", out, "-o", "/dev/null"}).status, 0) << "graphviz renders it";
+  }
+  std::remove(out.c_str());
 
   // The lab's veth peers run no XDP program: kernel-generated frames are
   // dropped without a trace, and the survey says what to do.

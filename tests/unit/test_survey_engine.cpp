@@ -280,7 +280,7 @@ TEST(Collector, StreamsOneTracePerFinishedTarget) {
   put(st.done(1), 1);
   std::string out;
   auto write = [&](const FinishedTarget& f, std::span<const StoredReply> rs) {
-    append_survey_trace(out, f, rs, c.addresses(), targets, st, meta);
+    append_survey_trace(out, survey_trace(f, rs, c.addresses(), targets, st, meta), meta);
   };
   store.extract({{1, 1, 4, 1}}, write);
   EXPECT_EQ(store.size(), 1u);
@@ -391,7 +391,7 @@ TEST(ResultStore, ExtractsFinishedTargetsAndKeepsTheRestInOrder) {
   for (std::uint32_t t = 0; t < 10; t++)
     for (std::uint8_t ttl = 3; ttl >= 1; ttl--) batch.push_back({t, t * 10u + ttl, 0, ttl, 11, 0, 60, 1, 1, 0, 0, 0});
   store.add(batch);
-  store.add({{5, 99, 0, 2, 11, 0, 60, 1, 1, 0, 1, 0}});               // a retry answer arriving later
+  store.add({{5, 99, 0, 2, 11, 0, 60, 1, 1, 0, 1, 0}});            // a retry answer arriving later
   std::map<std::uint32_t, std::vector<std::pair<int, int>>> seen;  // target -> (ttl, round)
   auto collect = [&](const FinishedTarget& f, std::span<const StoredReply> rs) {
     auto& v = seen[f.target];

@@ -32,6 +32,7 @@ struct SurveyArgs {
   int retries = 1;
   bool doubletree = false;
   std::string tx = "af_xdp";
+  std::string format = "json";
 };
 
 void run(const SurveyArgs& a) {
@@ -63,6 +64,8 @@ void run(const SurveyArgs& a) {
   o.retries = a.retries;
   o.doubletree = a.doubletree;
   o.tx = a.tx == "xdp-live" ? survey::TxBackend::XdpLive : survey::TxBackend::AfXdp;
+  if (!parse_format(a.format, o.format) || o.format == Format::Text || o.format == Format::ScamperJson)
+    throw CLI::ValidationError("--format", "'" + a.format + "' is not one of json, csv, atlas, dot");
   o.progress = isatty(STDERR_FILENO) ? stderr : nullptr;
   if (!a.netns.empty()) enter_netns(a.netns);
 
@@ -93,6 +96,10 @@ void add_survey_command(CLI::App& app) {
   s->add_option("-m,--max-ttl", a->max_ttl, "Max TTL")->check(CLI::Range(1, 64))->capture_default_str();
   s->add_option("-M,--method", a->method, "udp-paris | icmp-paris")->capture_default_str();
   s->add_option("--seed", a->seed, "Seed of the random (target, TTL) order")->capture_default_str();
+  s->add_option("-o,--format", a->format,
+                "json (our trace schema) | csv (one row per reply) | atlas (RIPE Atlas) | dot (one path graph, written "
+                "at the end)")
+      ->capture_default_str();
   s->add_option("-O,--output", a->output,
                 "Write the traces (NDJSON, one per destination, as each is finished) here instead of stdout");
   s->add_option("-w,--wait", a->wait_s,

@@ -47,9 +47,8 @@ void ResultStore::extract(const std::vector<FinishedTarget>& finished,
   if (held_.capacity() > 2 * keep + 4096) held_.shrink_to_fit();
 }
 
-void append_survey_trace(std::string& out, const FinishedTarget& f, std::span<const StoredReply> rs,
-                         const AddressTable& addresses, const TargetList& targets, TargetState& state,
-                         const SurveyMeta& meta) {
+TraceResult survey_trace(const FinishedTarget& f, std::span<const StoredReply> rs, const AddressTable& addresses,
+                         const TargetList& targets, TargetState& state, const SurveyMeta& meta) {
   const int dist = get(state.dist(f.target));
   int last = 0;  // last TTL that answered (replies past the destination do not count)
   for (const StoredReply& r : rs)
@@ -61,6 +60,7 @@ void append_survey_trace(std::string& out, const FinishedTarget& f, std::span<co
   res.method = meta.method;
   res.max_ttl = meta.max_ttl;
   res.probes_per_hop = 1;
+  res.packet_size = meta.packet_size;
   res.start_unix_ms = meta.start_unix_ms;
   res.end_unix_ms =
       std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::system_clock::now().time_since_epoch())
@@ -98,7 +98,16 @@ void append_survey_trace(std::string& out, const FinishedTarget& f, std::span<co
                     : unreach                  ? StopReason::Unreach
                     : last + 5 <= meta.max_ttl ? StopReason::GapLimit
                                                : StopReason::HopLimit;
-  append_trace_json(out, res);
+  return res;
+}
+
+void append_survey_trace(std::string& out, const TraceResult& r, const SurveyMeta& meta) {
+  switch (meta.format) {
+    case Format::Csv: append_trace_csv(out, r); return;
+    case Format::Atlas: append_trace_atlas(out, r); break;
+    case Format::Dot: return;
+    default: append_trace_json(out, r); break;
+  }
   out += '\n';
 }
 
@@ -143,8 +152,14 @@ void TraceWriter::run() {
       std::sort(job.finished.begin(), job.finished.end(),
                 [](const FinishedTarget& a, const FinishedTarget& b) { return a.target < b.target; });
       std::string buf;
+      if (meta_.format == Format::Csv && !header_written_) {
+        append_csv_header(buf);
+        header_written_ = true;
+      }
       store_.extract(job.finished, [&](const FinishedTarget& f, std::span<const StoredReply> rs) {
-        append_survey_trace(buf, f, rs, addresses_, targets_, state_, meta_);
+        const TraceResult r = survey_trace(f, rs, addresses_, targets_, state_, meta_);
+        if (meta_.format == Format::Dot) graph_.add(r);
+        append_survey_trace(buf, r, meta_);
         if (buf.size() > (1u << 16)) {
           out_.write(buf.data(), static_cast<std::streamsize>(buf.size()));
           buf.clear();
@@ -176,6 +191,12 @@ std::uint64_t TraceWriter::finish() {
   }
   cv_.notify_one();
   if (thread_.joinable()) thread_.join();
+  if (!error_ && meta_.format == Format::Dot) {
+    const std::string dot = graph_.dot();
+    out_.write(dot.data(), static_cast<std::streamsize>(dot.size()));
+    out_.flush();
+    if (!out_) error_ = std::make_exception_ptr(std::runtime_error("error writing the results"));
+  }
   if (error_) std::rethrow_exception(error_);
   return written_;
 }

@@ -12,6 +12,7 @@
 #include "hopscope/reply_matcher.hpp"
 #include "hopscope/survey/targets.hpp"
 #include "hopscope/survey/tx_pool.hpp"
+#include "hopscope/trace_formats.hpp"
 
 namespace hopscope::survey {
 
@@ -26,6 +27,7 @@ struct SurveyOptions {
   bool doubletree = false;               // backward probing that stops at an interface already known
   unsigned threads = 1;                  // sending threads (AF_XDP: one socket each on TX queues 0..threads-1)
   TxBackend tx = TxBackend::AfXdp;       // AF_XDP sockets, or the kernel generator (xdp-live)
+  Format format = Format::Json;          // json, csv, atlas (per destination) or dot (one graph)
   std::string ifname;                    // empty: from the route to the first target
   std::FILE* progress = nullptr;         // where to draw a live progress line (a terminal)
 };

@@ -18,6 +18,7 @@
 #include <vector>
 
 #include "hopscope/survey/collector.hpp"
+#include "hopscope/trace_formats.hpp"
 
 namespace hopscope::survey {
 
@@ -27,6 +28,8 @@ struct SurveyMeta {
   int max_ttl = 32;
   std::int64_t start_unix_ms = 0;
   std::string tx_mode;
+  Format format = Format::Json;   // json, csv, atlas: per destination; dot: the graph at the end
+  std::uint16_t packet_size = 0;  // IP length of the smallest probe (for Atlas's "size")
 };
 
 // Replies of unfinished destinations, sorted by (target, TTL, arrival).
@@ -45,12 +48,12 @@ class ResultStore {
   std::vector<StoredReply> held_;
 };
 
-// Appends the trace object (one JSON line) of a finished destination, from
-// its replies sorted by TTL: hops 1 to the destination (or the last TTL that
-// answered).
-void append_survey_trace(std::string& out, const FinishedTarget& f, std::span<const StoredReply> replies,
-                         const AddressTable& addresses, const TargetList& targets, TargetState& state,
-                         const SurveyMeta& meta);
+// The trace of a finished destination, from its replies sorted by TTL: hops
+// 1 to the destination (or the last TTL that answered).
+TraceResult survey_trace(const FinishedTarget& f, std::span<const StoredReply> replies, const AddressTable& addresses,
+                         const TargetList& targets, TargetState& state, const SurveyMeta& meta);
+// Appends it in meta.format (json, csv and atlas: one line; dot: nothing, see PathGraph).
+void append_survey_trace(std::string& out, const TraceResult& r, const SurveyMeta& meta);
 
 class TraceWriter {
  public:
@@ -84,11 +87,13 @@ class TraceWriter {
   SurveyMeta meta_;
   std::ostream& out_;
   ResultStore store_;  // writer thread only
+  PathGraph graph_;    // -o dot: every trace, written at finish()
   std::mutex mu_;
   std::condition_variable cv_;
   std::deque<Job> queue_;
   bool stopping_ = false;
   std::uint64_t written_ = 0;
+  bool header_written_ = false;  // csv
   std::size_t peak_held_ = 0;
   std::exception_ptr error_;
   std::atomic<std::uint64_t> first_write_ns_{0};
