@@ -144,6 +144,8 @@ static __always_inline int match_v4(void *l3, void *end, struct hs_reply_record 
 	rec->icmp_code = ih->code;
 	rec->reply_ttl = iph->ttl;
 	rec->reply_len = bpf_ntohs(iph->tot_len);
+	rec->reply_tos = iph->tos;
+	rec->reply_ipid = bpf_ntohs(iph->id);
 	__builtin_memcpy(rec->responder, &iph->saddr, 4);
 
 	switch (ih->type) {
@@ -256,6 +258,7 @@ static __always_inline int match_v6(void *l3, void *end, struct hs_reply_record 
 	rec->icmp_code = ih->icmp6_code;
 	rec->reply_ttl = ip6->hop_limit;
 	rec->reply_len = bpf_ntohs(ip6->payload_len) + sizeof(*ip6);
+	rec->reply_tos = (ip6->priority << 4) | (ip6->flow_lbl[0] >> 4);
 	__builtin_memcpy(rec->responder, &ip6->saddr, 16);
 
 	switch (ih->icmp6_type) {

@@ -89,19 +89,7 @@ class Reporter {
         return;
       }
       Pending& p = it->second;
-      HopReply h;
-      h.addr = IpAddress::from_record(rec.family, rec.responder);
-      h.rtt_ms = static_cast<double>(rec.rx_ns >= p.sent_ns ? rec.rx_ns - p.sent_ns : 0) / 1e6;
-      h.icmp_type = rec.icmp_type;
-      h.icmp_code = rec.icmp_code;
-      h.reply_ttl = rec.reply_ttl;
-      h.quoted_ttl = rec.quoted_ttl;
-      h.kind = rec.kind;
-      h.mtu = rec.mtu;
-      h.reply_len = rec.reply_len;
-      h.flow = rec.flow;
-      h.attempt = cycle;
-      p.hop->replies.push_back(h);
+      p.hop->replies.push_back(hop_reply_from(rec, p.sent_ns, cycle, unix_offset_));
       p.done = true;
       open--;
     };
@@ -127,6 +115,7 @@ class Reporter {
 
   const ReportOptions& o_;
   ProbeTransport& t_;
+  const std::int64_t unix_offset_ = unix_offset_us(t_);
 };
 
 }  // namespace

@@ -139,18 +139,7 @@ class Tracer {
       late_++;
       return;
     }
-    HopReply h;
-    h.addr = IpAddress::from_record(r.family, r.responder);
-    h.rtt_ms = static_cast<double>(r.rx_ns >= s.sent_ns ? r.rx_ns - s.sent_ns : 0) / 1e6;
-    h.icmp_type = r.icmp_type;
-    h.icmp_code = r.icmp_code;
-    h.reply_ttl = r.reply_ttl;
-    h.quoted_ttl = r.quoted_ttl;
-    h.kind = r.kind;
-    h.mtu = r.mtu;
-    h.reply_len = r.reply_len;
-    h.flow = r.flow;
-    h.attempt = attempt;
+    const HopReply h = hop_reply_from(r, s.sent_ns, attempt, unix_offset_);
     s.reply = h;
     s.done = true;
     if (is_terminal(h, o_.dst) && (dest_ttl_ == 0 || ttl < dest_ttl_)) dest_ttl_ = ttl;
@@ -199,6 +188,7 @@ class Tracer {
 
   const TraceOptions& o_;
   ProbeTransport& t_;
+  const std::int64_t unix_offset_ = unix_offset_us(t_);
   std::vector<ProbeSlot> slots_;
   std::vector<ProbeRequest> batch_;
   std::vector<std::uint64_t> stamps_;
@@ -219,6 +209,34 @@ const char* stop_reason_name(StopReason r) {
 }
 
 std::uint16_t max_seq_base(int probes_per_hop) { return static_cast<std::uint16_t>(0xfffe - 255 * probes_per_hop); }
+
+HopReply hop_reply_from(const hs_reply_record& r, std::uint64_t sent_ns, int attempt, std::int64_t unix_offset_us) {
+  HopReply h;
+  h.addr = IpAddress::from_record(r.family, r.responder);
+  h.rtt_ms = static_cast<double>(r.rx_ns >= sent_ns ? r.rx_ns - sent_ns : 0) / 1e6;
+  h.icmp_type = r.icmp_type;
+  h.icmp_code = r.icmp_code;
+  h.reply_ttl = r.reply_ttl;
+  h.quoted_ttl = r.quoted_ttl;
+  h.kind = r.kind;
+  h.mtu = r.mtu;
+  h.flow = r.flow;
+  h.reply_len = r.reply_len;
+  h.reply_tos = r.reply_tos;
+  h.reply_ipid = r.reply_ipid;
+  h.quoted_len = r.quoted_len;
+  h.quoted_tos = r.quoted_tos;
+  h.tx_unix_us = unix_offset_us + static_cast<std::int64_t>(sent_ns / 1000);
+  h.attempt = attempt;
+  return h;
+}
+
+std::int64_t unix_offset_us(const ProbeTransport& t) {
+  const auto now_us =
+      std::chrono::duration_cast<std::chrono::microseconds>(std::chrono::system_clock::now().time_since_epoch())
+          .count();
+  return now_us - static_cast<std::int64_t>(t.now_ns() / 1000);
+}
 
 bool is_terminal(const HopReply& r, const IpAddress& dst) {
   if (r.kind == HS_REPLY_ECHO_REPLY) return r.addr == dst;

@@ -57,7 +57,12 @@ struct HopReply {
   std::uint8_t kind = 0;  // hs_reply_kind
   std::uint16_t mtu = 0;
   std::uint16_t flow = 0;
-  std::uint16_t reply_len = 0;  // IP length of the reply
+  std::uint16_t reply_len = 0;   // IP length of the reply
+  std::uint8_t reply_tos = 0;    // TOS / traffic class of the reply
+  std::uint16_t reply_ipid = 0;  // IP ID of the reply (IPv4)
+  std::uint16_t quoted_len = 0;  // IP length of the probe as quoted (0: not known)
+  std::uint8_t quoted_tos = 0;   // TOS of the probe as quoted
+  std::int64_t tx_unix_us = 0;   // when the probe left, Unix time in us (0: not known)
   int attempt = 0;
 };
 
@@ -86,6 +91,12 @@ struct TraceResult {
   std::string tx_mode;                // how probes left, e.g. "af_xdp-copy" (informational)
   std::uint64_t dropped_replies = 0;  // matched in XDP but lost: the ring buffer was full
   bool with_stats = false;            // output per-hop and path statistics (trace --report)
+  // How the probes looked (for scamper-json): UDP ports of flow 0, or the
+  // ICMP checksum of flow 0; the wait per probe.
+  std::uint16_t udp_sport = 0;
+  std::uint16_t udp_dport = 0;
+  std::uint16_t icmp_sum = 0;
+  double wait_s = 0;
 };
 
 // Maximum probes_per_hop so every (ttl, attempt) has its own seq.
@@ -95,6 +106,12 @@ std::uint16_t max_seq_base(int probes_per_hop);
 
 // Runs the trace. Throws std::invalid_argument on bad options.
 TraceResult run_trace(const TraceOptions& opts, ProbeTransport& transport);
+
+// The hop reply a matched record describes, for a probe sent at sent_ns (the
+// transport's clock; unix_offset_us converts it to Unix time in us).
+HopReply hop_reply_from(const hs_reply_record& r, std::uint64_t sent_ns, int attempt, std::int64_t unix_offset_us);
+// Unix time in us minus the transport's clock in us, now.
+std::int64_t unix_offset_us(const ProbeTransport& t);
 
 // A reply from the destination itself or an unreachable: ends the trace.
 bool is_terminal(const HopReply& r, const IpAddress& dst);

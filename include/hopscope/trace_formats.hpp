@@ -3,6 +3,7 @@
 //    fields), after a header row;
 //  - atlas: RIPE Atlas traceroute result JSON (firmware 5000+ shape), one
 //    object per trace;
+//  - scamper-json: the trace objects of `scamper -O json`, for CAIDA-style tools;
 //  - dot: a path graph (Graphviz): nodes = interfaces labelled with loss and
 //    RTT, edges = links between consecutive hops (across silent hops, dashed),
 //    ECMP diamonds visible as several nodes at one distance.
@@ -28,6 +29,9 @@ void append_trace_csv(std::string& out, const TraceResult& r);
 
 // One line, no trailing newline.
 void append_trace_atlas(std::string& out, const TraceResult& r);
+// scamper's JSON trace object (`scamper -O json`, version 0.1): one line, no
+// trailing newline.
+void append_trace_scamper(std::string& out, const TraceResult& r);
 
 // The path graph of many traces, built one trace at a time (a survey adds
 // each as it is written; memory grows with interfaces and links only).

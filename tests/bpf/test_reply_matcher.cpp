@@ -113,8 +113,14 @@ const ProbeTemplate I6 = tmpl(6, Method::IcmpParis);
 
 std::vector<Case> cases() {
   return {
-      {"v4_udp_time_exceeded_full_quote", [] { return test::icmp_error(probe(U4), te("198.18.3.2")); }, XDP_DROP,
-       HS_CNT_MATCHED,
+      {"v4_udp_time_exceeded_full_quote",
+       [] {
+         ReplySpec s = te("198.18.3.2");
+         s.reply_tos = 0xc0;
+         s.reply_ipid = 0x1234;
+         return test::icmp_error(probe(U4), s);
+       },
+       XDP_DROP, HS_CNT_MATCHED,
        [](const hs_reply_record& r) {
          expect_identity(r, U4, "198.18.3.2");
          EXPECT_EQ(r.kind, HS_REPLY_TIME_EXCEEDED);
@@ -124,6 +130,8 @@ std::vector<Case> cases() {
          EXPECT_EQ(r.quoted_len, 60);
          EXPECT_EQ(r.quote_bytes, 60);
          EXPECT_EQ(r.reply_len, 20 + 8 + 60) << "the reply's own IP length";
+         EXPECT_EQ(r.reply_tos, 0xc0);
+         EXPECT_EQ(r.reply_ipid, 0x1234);
          EXPECT_TRUE(r.flags & HS_RF_QUOTE_FULL);
        }},
       {"v4_udp_time_exceeded_28_byte_quote", [] { return test::icmp_error(probe(U4), te("198.18.3.2", 28)); }, XDP_DROP,

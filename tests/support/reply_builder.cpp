@@ -21,11 +21,13 @@ Bytes ether(std::uint16_t type, int vlan_tags) {
 }
 
 Bytes ipv4_header(const IpAddress& src, const IpAddress& dst, std::uint8_t proto, std::uint8_t ttl,
-                  std::size_t payload_len, int option_words) {
+                  std::size_t payload_len, int option_words, std::uint8_t tos = 0, std::uint16_t id = 0) {
   const std::size_t hl = 20 + 4 * static_cast<std::size_t>(option_words);
   Bytes h(hl, 0);
   h[0] = static_cast<std::uint8_t>(0x40 | (hl / 4));
+  h[1] = tos;
   put16(h, 2, static_cast<std::uint16_t>(hl + payload_len));
+  put16(h, 4, id);
   h[8] = ttl;
   h[9] = proto;
   std::memcpy(&h[12], src.data(), 4);
@@ -78,7 +80,8 @@ Bytes icmp_error(const Bytes& probe_frame, const ReplySpec& s) {
   Bytes frame = ether(v4 ? 0x0800 : 0x86dd, s.vlan_tags);
   if (v4) {
     put16(icmp, 2, reference_checksum(icmp));
-    Bytes ip = ipv4_header(s.responder, prober, 1, s.reply_ttl, icmp.size(), s.ip_option_words);
+    Bytes ip =
+        ipv4_header(s.responder, prober, 1, s.reply_ttl, icmp.size(), s.ip_option_words, s.reply_tos, s.reply_ipid);
     frame.insert(frame.end(), ip.begin(), ip.end());
   } else {
     put16(icmp, 2, reference_checksum(with_pseudo_header(s.responder.data(), prober.data(), 16, 58, icmp)));

@@ -20,6 +20,8 @@ struct ReplySpec {
   std::uint32_t mtu = 0;  // Frag Needed / Packet Too Big
   int quote_len = -1;     // bytes of the probe's IP packet quoted; -1 = all
   std::uint8_t reply_ttl = 64;
+  std::uint8_t reply_tos = 0;    // IPv4 TOS of the reply
+  std::uint16_t reply_ipid = 0;  // IPv4 IP ID of the reply
   int ip_option_words = 0;       // IPv4: extra 32-bit option words in the outer header
   int vlan_tags = 0;             // 802.1Q tags in front of the IP header
   bool ipv6_hop_by_hop = false;  // IPv6: outer hop-by-hop header before ICMPv6

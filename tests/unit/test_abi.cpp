@@ -17,7 +17,9 @@ TEST(Abi, ReplyRecordLayout) {
   EXPECT_EQ(offsetof(hs_reply_record, family), 48u);
   EXPECT_EQ(offsetof(hs_reply_record, quote_bytes), 56u);
   EXPECT_EQ(offsetof(hs_reply_record, flags), 58u);
+  EXPECT_EQ(offsetof(hs_reply_record, reply_tos), 59u);
   EXPECT_EQ(offsetof(hs_reply_record, reply_len), 60u);
+  EXPECT_EQ(offsetof(hs_reply_record, reply_ipid), 62u);
 }
 
 TEST(Abi, MatcherConfigLayout) {

@@ -110,8 +110,9 @@ void run(const TraceArgs& a) {
   }
 
   Format format = Format::Text;
-  if (!parse_format(a.format, format) || format == Format::ScamperJson)
-    throw CLI::ValidationError("--format", "'" + a.format + "' is not one of text, json, csv, atlas, dot");
+  if (!parse_format(a.format, format))
+    throw CLI::ValidationError("--format",
+                               "'" + a.format + "' is not one of text, json, csv, atlas, scamper-json, dot");
   const bool text = format == Format::Text;
   if (text) {
     std::fputs(trace_text_header(o, transport.route().ifname).c_str(), stdout);
@@ -119,6 +120,10 @@ void run(const TraceArgs& a) {
   }
   TraceResult r = report ? run_report(ro, transport) : run_trace(o, transport);
   r.with_stats = report;
+  r.udp_sport = transport.probe_template().udp_sport_base;
+  r.udp_dport = transport.probe_template().udp_dport;
+  r.icmp_sum = transport.probe_template().icmp_csum_base;
+  r.wait_s = a.wait_s;
   r.tx_mode = std::string("af_xdp-") + transport.tx_mode();
   const MatcherCounters counters = transport.counters();
   r.dropped_replies = counters[HS_CNT_RINGBUF_FULL];
@@ -138,7 +143,10 @@ void run(const TraceArgs& a) {
       out += '\n';
       break;
     case Format::Dot: out = traces_dot({r}); break;
-    case Format::ScamperJson: break;
+    case Format::ScamperJson:
+      append_trace_scamper(out, r);
+      out += '\n';
+      break;
   }
   std::fputs(out.c_str(), stdout);
   if (!a.svg.empty()) write_svg(traces_dot({r}), a.svg);
@@ -170,7 +178,7 @@ void add_trace_command(CLI::App& app) {
       ->capture_default_str();
   t->add_option("-i,--interface", a->iface, "Egress interface (default: from the route)");
   t->add_flag("-n", a->numeric, "Numeric output (no DNS; hopscope never resolves names yet)");
-  t->add_option("-o,--format", a->format, "text | json | csv | atlas | dot")->capture_default_str();
+  t->add_option("-o,--format", a->format, "text | json | csv | atlas | scamper-json | dot")->capture_default_str();
   t->add_option("--svg", a->svg, "Also render the path graph to this SVG file (Graphviz)");
   t->add_option("-p,--port", a->port, "UDP destination port")->check(CLI::Range(1, 65535))->capture_default_str();
   t->add_flag("-4", a->v4, "Default lab target: IPv4");

@@ -57,9 +57,9 @@ struct hs_reply_record {
 	__u8 quoted_tos;    /* TOS / traffic class of the quoted probe */
 	__u16 quote_bytes;  /* bytes of the probe quoted (from its IP header on) */
 	__u8 flags;	    /* HS_RF_* */
-	__u8 _pad0;
+	__u8 reply_tos;	    /* TOS / traffic class of the reply */
 	__u16 reply_len;    /* IP length of the reply itself (header included) */
-	__u8 _pad[2];
+	__u16 reply_ipid;   /* IP ID of the reply (IPv4; 0 for IPv6) */
 };
 HS_STATIC_ASSERT(sizeof(struct hs_reply_record) == 64, "hs_reply_record layout");
 
