@@ -17,7 +17,12 @@ std::string report_text(const TraceResult& r) {
                  "Last", "Avg", "Best", "Wrst", "StDev", "Jitter");
   for (const Hop& hop : r.hops) {
     const HopStats h = hop_stats(hop);
-    const std::string host = h.addresses.empty() ? "???" : std::string(h.addresses[0].addr.to_chars(a));
+    std::string host = h.addresses.empty() ? "???" : std::string(h.addresses[0].addr.to_chars(a));
+    for (const HopReply& x : hop.replies)
+      if (x.addr == h.addresses[0].addr && !x.asn.empty()) {
+        host += " AS" + x.asn;
+        break;
+      }
     fmt::format_to(it, "{:>3}.|-- {:<36} {:>5.1f}% {:>5} {:>7.3f} {:>7.3f} {:>7.3f} {:>7.3f} {:>7.3f} {:>7.3f}\n",
                    hop.ttl, host, h.loss_pct, h.sent, h.rtt.last_ms, h.rtt.avg_ms, h.rtt.min_ms, h.rtt.max_ms,
                    h.rtt.stddev_ms, h.rtt.jitter_ms);

@@ -25,7 +25,7 @@ bool parse_format(const std::string& name, Format& out) {
 void append_csv_header(std::string& out) {
   out +=
       "dst,src,method,start_ms,stop_reason,ttl,probes_sent,attempt,addr,rtt_ms,icmp_type,icmp_code,reply_ttl,"
-      "quoted_ttl,reply_len,mtu,flow\n";
+      "quoted_ttl,reply_len,mtu,flow,asn\n";
 }
 
 void append_trace_csv(std::string& out, const TraceResult& r) {
@@ -38,7 +38,8 @@ void append_trace_csv(std::string& out, const TraceResult& r) {
   const char* stop = stop_reason_name(r.stop_reason);
   for (const Hop& h : r.hops) {
     if (h.replies.empty()) {
-      fmt::format_to(it, "{},{},{},{},{},{},{},,,,,,,,,,\n", d, s, method, r.start_unix_ms, stop, h.ttl, h.probes_sent);
+      fmt::format_to(it, "{},{},{},{},{},{},{},,,,,,,,,,,\n", d, s, method, r.start_unix_ms, stop, h.ttl,
+                     h.probes_sent);
       continue;
     }
     for (const HopReply& x : h.replies) {
@@ -46,7 +47,7 @@ void append_trace_csv(std::string& out, const TraceResult& r) {
                      h.ttl, h.probes_sent, x.attempt, x.addr.to_chars(a), x.rtt_ms, x.icmp_type, x.icmp_code,
                      x.reply_ttl, x.quoted_ttl, x.reply_len);
       if (x.mtu) fmt::format_to(it, "{}", x.mtu);
-      fmt::format_to(it, ",{}\n", x.flow);
+      fmt::format_to(it, ",{},{}\n", x.flow, x.asn);
     }
   }
 }

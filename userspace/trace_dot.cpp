@@ -30,6 +30,7 @@ void PathGraph::add(const TraceResult& r) {
         n.received++;
         n.rtt_sum += x.rtt_ms;
         n.destination |= x.addr == r.dst;
+        if (n.asn.empty()) n.asn = x.asn;
         if (here.insert(a).second) n.sent += h.probes_sent;
       }
       if (here.empty()) {
@@ -52,16 +53,32 @@ std::string PathGraph::dot() const {
   auto it = std::back_inserter(out);
   for (const std::string& s : sources_)
     if (!nodes_.count(s)) fmt::format_to(it, "  \"{}\" [label=\"{}\\nsource\", shape=ellipse];\n", s, s);
-  for (const auto& [a, n] : nodes_) {
-    const double loss = n.sent > 0 ? 100.0 * (n.sent - std::min(n.received, n.sent)) / n.sent : 0;
-    fmt::format_to(it, "  \"{}\" [label=\"{}\\nloss {:.1f}% rtt {:.3f} ms\"{}];\n", a, a, loss,
-                   n.received ? n.rtt_sum / n.received : 0.0, n.destination ? ", shape=doubleoctagon" : "");
+  std::map<std::string, std::vector<std::string>> by_as;  // "" = unknown
+  for (const auto& [a, n] : nodes_) by_as[n.asn].push_back(a);
+  for (const auto& [asn, members] : by_as) {
+    const char* indent = asn.empty() ? "  " : "    ";
+    if (!asn.empty()) fmt::format_to(it, "  subgraph \"cluster_AS{}\" {{\n    label=\"AS{}\";\n", asn, asn);
+    for (const std::string& a : members) {
+      const NodeStats& n = nodes_.at(a);
+      const double loss = n.sent > 0 ? 100.0 * (n.sent - std::min(n.received, n.sent)) / n.sent : 0;
+      fmt::format_to(it, "{}\"{}\" [label=\"{}\\nloss {:.1f}% rtt {:.3f} ms\"{}];\n", indent, a, a, loss,
+                     n.received ? n.rtt_sum / n.received : 0.0, n.destination ? ", shape=doubleoctagon" : "");
+    }
+    if (!asn.empty()) out += "  }\n";
   }
+  auto asn_of = [&](const std::string& a) {
+    auto n = nodes_.find(a);
+    return n == nodes_.end() ? std::string() : n->second.asn;
+  };
   for (const auto& [e, silent] : edges_) {
-    if (silent)
-      fmt::format_to(it, "  \"{}\" -> \"{}\" [style=dashed, label=\"{} silent\"];\n", e.first, e.second, silent);
-    else
+    std::string attrs;
+    if (silent) attrs = fmt::format("style=dashed, label=\"{} silent\"", silent);
+    const std::string from = asn_of(e.first), to = asn_of(e.second);
+    if (!from.empty() && !to.empty() && from != to) attrs += attrs.empty() ? "color=red" : ", color=red";
+    if (attrs.empty())
       fmt::format_to(it, "  \"{}\" -> \"{}\";\n", e.first, e.second);
+    else
+      fmt::format_to(it, "  \"{}\" -> \"{}\" [{}];\n", e.first, e.second, attrs);
   }
   out += "}\n";
   return out;

@@ -59,6 +59,7 @@ std::string trace_text_hops(const TraceResult& r) {
         const HopReply& h = hop.replies[next++];
         if (h.addr != last) {
           out += " " + h.addr.str();
+          if (!h.asn.empty()) out += " [AS" + h.asn + "]";
           last = h.addr;
         }
         out += fmt::format("  {:.3f} ms", h.rtt_ms);
@@ -96,6 +97,18 @@ void append_stats_json(std::string& out, const HopStats& h) {
 }
 
 }  // namespace
+
+std::string as_path_line(const TraceResult& r) {
+  std::string out, prev;
+  for (const Hop& h : r.hops)
+    for (const HopReply& x : h.replies) {
+      if (x.asn.empty() || x.asn == prev) continue;
+      out += prev.empty() ? "AS path: AS" + x.asn : fmt::format(" -> AS{} (hop {})", x.asn, h.ttl);
+      prev = x.asn;
+      break;  // one address per hop decides (Paris: there is one)
+    }
+  return out.empty() ? out : out + "\n";
+}
 
 std::string reply_legend(const TraceResult& r) {
   std::map<std::pair<int, int>, std::vector<int>> seen;  // (type, code) -> hops
@@ -144,6 +157,7 @@ void append_trace_json(std::string& out, const TraceResult& r) {
                      k ? "," : "", x.addr.to_chars(a), x.rtt_ms, x.icmp_type, x.icmp_code, x.reply_ttl, x.quoted_ttl,
                      x.attempt, x.flow);
       if (x.mtu) fmt::format_to(it, R"(,"mtu":{})", x.mtu);
+      if (!x.asn.empty()) fmt::format_to(it, R"(,"asn":"{}")", x.asn);
       out += '}';
     }
     out += ']';

@@ -63,6 +63,7 @@ struct HopReply {
   std::uint16_t quoted_len = 0;  // IP length of the probe as quoted (0: not known)
   std::uint8_t quoted_tos = 0;   // TOS of the probe as quoted
   std::int64_t tx_unix_us = 0;   // when the probe left, Unix time in us (0: not known)
+  std::string asn;               // origin AS from --asn-file ("" unknown)
   int attempt = 0;
 };
 

@@ -6,7 +6,8 @@
 //  - scamper-json: the trace objects of `scamper -O json`, for CAIDA-style tools;
 //  - dot: a path graph (Graphviz): nodes = interfaces labelled with loss and
 //    RTT, edges = links between consecutive hops (across silent hops, dashed),
-//    ECMP diamonds visible as several nodes at one distance.
+//    ECMP diamonds visible as several nodes at one distance; with ASNs, nodes
+//    are grouped per AS and links crossing an AS boundary are red.
 #pragma once
 
 #include <map>
@@ -46,6 +47,7 @@ class PathGraph {
     int received = 0;  // its answers
     double rtt_sum = 0;
     bool destination = false;
+    std::string asn;  // origin AS ("" unknown)
   };
   std::map<std::string, NodeStats> nodes_;
   std::map<std::pair<std::string, std::string>, int> edges_;  // -> fewest silent hops between them

@@ -19,6 +19,9 @@ void append_trace_json(std::string& out, const TraceResult& r);
 // One entry per distinct ICMP type/code, named (numbers when unknown); "" when
 // nothing answered.
 std::string reply_legend(const TraceResult& r);
+// "AS path: AS64501 -> AS64502 (hop 3) -> ...": where the origin AS changes
+// along the path (replies annotated with annotate_asn()); "" without ASNs.
+std::string as_path_line(const TraceResult& r);
 // traceroute's annotation for an ICMP unreachable ("!H", "!N", "!F-1280"...), "" for none.
 std::string unreach_annotation(const HopReply& h, const IpAddress& dst);
 

@@ -318,6 +318,27 @@ TEST(LabTraceCli, OutputFormats) {
   std::remove(svg.c_str());
 }
 
+TEST(LabTraceCli, AsnAnnotation) {
+  HS_REQUIRE_ROOT();
+  const std::string p2a = std::string(HOPSCOPE_FIXTURES) + "/pfx2as-lab.txt";
+  CommandResult r = run_command({kCli, "trace", "--lab", kPrefix, "-q", "1", "--asn-file", p2a});
+  ASSERT_EQ(r.status, 0) << r.output;
+  EXPECT_NE(r.output.find(" 1  198.18.1.2 [AS64501]  "), std::string::npos) << r.output;
+  EXPECT_NE(r.output.find("AS path: AS64501 -> AS64502 (hop 3) -> AS64503 (hop 5) -> AS64504 (hop 6)\n"),
+            std::string::npos)
+      << r.output;
+  json j = run_json({kCli, "trace", "--lab", kPrefix, "-6", "-q", "1", "-o", "json", "--asn-file", p2a});
+  EXPECT_EQ(j["hops"][4]["replies"][0]["asn"], "64503");
+  CommandResult dot = run_command({kCli, "trace", "--lab", kPrefix, "-q", "1", "-o", "dot", "--asn-file", p2a});
+  EXPECT_NE(dot.output.find("subgraph \"cluster_AS64503\""), std::string::npos) << dot.output;
+  const bool boundary = dot.output.find("\"198.18.2.2\" -> \"198.18.3.2\" [color=red];") != std::string::npos ||
+                        dot.output.find("\"198.18.2.2\" -> \"198.18.4.2\" [color=red];") != std::string::npos;
+  EXPECT_TRUE(boundary) << "the AS64501 -> AS64502 link is marked, whichever branch: " << dot.output;
+  r = run_command({kCli, "trace", "--lab", kPrefix, "--asn-file", "/nonexistent/p2a.txt"});
+  EXPECT_NE(r.status, 0);
+  EXPECT_NE(r.output.find("cannot read the prefix2as file '/nonexistent/p2a.txt'"), std::string::npos) << r.output;
+}
+
 TEST(LabTraceCli, ExplicitDestinationInsideANamespace) {
   HS_REQUIRE_ROOT();
   json j = run_json({kCli, "trace", "--netns", kPrefix + "-prober", "198.18.7.2", "-o", "json", "-q", "1"});

@@ -157,16 +157,19 @@ TEST(SurveyLab, RealRoutersMatchTheTrace) {
     ASSERT_EQ(rows.size(), 1u + 6 + 5) << "header, 6 hops to .8.2, 5 to .7.2 (one silent each)";
     EXPECT_EQ(rows[0].rfind("dst,src,method,", 0), 0u);
   }
-  r = run_command(
-      {kCli, "survey", "--netns", lab.info().prober_ns, "198.18.64.0/26", "-r", "5000", "-o", "dot", "-O", out});
+  r = run_command({kCli, "survey", "--netns", lab.info().prober_ns, "198.18.64.0/26", "-r", "5000", "-o", "dot",
+                   "--asn-file", std::string(HOPSCOPE_FIXTURES) + "/pfx2as-lab.txt", "-O", out});
   ASSERT_EQ(r.status, 0) << r.output;
   {
     std::ifstream dotfile(out);
     const std::string dot((std::istreambuf_iterator<char>(dotfile)), {});
     EXPECT_EQ(dot.rfind("digraph paths {", 0), 0u) << dot;
-    EXPECT_NE(dot.find("\"198.18.2.2\" -> \"198.18.3.2\";"), std::string::npos) << dot;
-    EXPECT_NE(dot.find("\"198.18.2.2\" -> \"198.18.4.2\";"), std::string::npos) << "the diamond's other branch";
+    // AS64501 -> AS64502: the links into the diamond cross an AS boundary.
+    EXPECT_NE(dot.find("\"198.18.2.2\" -> \"198.18.3.2\" [color=red];"), std::string::npos) << dot;
+    EXPECT_NE(dot.find("\"198.18.2.2\" -> \"198.18.4.2\" [color=red];"), std::string::npos)
+        << "the diamond's other branch";
     EXPECT_EQ(run_command({"dot", "-Tsvg", out, "-o", "/dev/null"}).status, 0) << "graphviz renders it";
+    EXPECT_NE(dot.find("subgraph \"cluster_AS64504\""), std::string::npos) << "--asn-file groups per AS";
   }
   std::remove(out.c_str());
 

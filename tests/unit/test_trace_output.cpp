@@ -4,6 +4,7 @@
 #include <nlohmann/json.hpp>
 #include <sstream>
 
+#include "hopscope/asn.hpp"
 #include "hopscope/icmp_names.hpp"
 #include "hopscope/trace_formats.hpp"
 #include "hopscope/trace_output.hpp"
@@ -202,10 +203,11 @@ TEST(TraceFormats, CsvHasOneRowPerReplyAndOnePerSilentHop) {
   ASSERT_EQ(lines.size(), 1u + 2 + 1 + 2 + 1 + 2 + 2);
   EXPECT_EQ(lines[0],
             "dst,src,method,start_ms,stop_reason,ttl,probes_sent,attempt,addr,rtt_ms,icmp_type,icmp_code,reply_ttl,"
-            "quoted_ttl,reply_len,mtu,flow");
-  EXPECT_EQ(lines[1], "198.18.8.2,198.18.1.1,udp-paris,1795331296123,completed,1,2,0,198.18.1.2,0.100,11,0,64,1,88,,0");
-  EXPECT_EQ(lines[6], "198.18.8.2,198.18.1.1,udp-paris,1795331296123,completed,4,2,,,,,,,,,,") << "the silent hop";
-  for (const auto& l : lines) EXPECT_EQ(std::count(l.begin(), l.end(), ','), 16) << l;
+            "quoted_ttl,reply_len,mtu,flow,asn");
+  EXPECT_EQ(lines[1],
+            "198.18.8.2,198.18.1.1,udp-paris,1795331296123,completed,1,2,0,198.18.1.2,0.100,11,0,64,1,88,,0,");
+  EXPECT_EQ(lines[6], "198.18.8.2,198.18.1.1,udp-paris,1795331296123,completed,4,2,,,,,,,,,,,") << "the silent hop";
+  for (const auto& l : lines) EXPECT_EQ(std::count(l.begin(), l.end(), ','), 17) << l;
 }
 
 TEST(TraceFormats, AtlasFieldsAsSpecified) {
@@ -267,4 +269,49 @@ TEST(TraceFormats, DotGraphOfTwoTracesShowsTheDiamond) {
             std::string::npos)
       << dot;
   EXPECT_NE(dot.find("\"198.18.1.1\" [label=\"198.18.1.1\\nsource\", shape=ellipse]"), std::string::npos);
+}
+
+TEST(Asn, LongestPrefixMatchFromAPrefix2asFile) {
+  std::istringstream in(
+      "# CAIDA prefix2as\n198.18.0.0\t15\t64500\n198.18.1.0\t24\t64501\n198.18.1.128\t25\t64509_64510\n"
+      "2001:2::\t48\t64500\n2001:2:0:7::\t64\t64503,64504\n0.0.0.0\t0\t1\n");
+  const AsnTable t = AsnTable::load(in, "fixture");
+  EXPECT_EQ(t.size(), 6u);
+  EXPECT_EQ(t.lookup(*IpAddress::parse("198.18.1.2")), "64501");
+  EXPECT_EQ(t.lookup(*IpAddress::parse("198.18.1.200")), "64509_64510") << "the longest prefix wins";
+  EXPECT_EQ(t.lookup(*IpAddress::parse("198.19.255.1")), "64500");
+  EXPECT_EQ(t.lookup(*IpAddress::parse("203.0.113.1")), "1") << "the default route";
+  EXPECT_EQ(t.lookup(*IpAddress::parse("2001:2:0:7::2")), "64503,64504");
+  EXPECT_EQ(t.lookup(*IpAddress::parse("2001:2:0:8::2")), "64500");
+  EXPECT_FALSE(t.lookup(*IpAddress::parse("2001:db8::1"))) << "no IPv6 default";
+}
+
+TEST(Asn, BadLinesNameTheFileAndLine) {
+  for (const char* bad : {"198.18.0.0\t33\t1\n", "198.18.0.300\t24\t1\n", "198.18.0.0\t24\tAS1\n", "garbage\n"}) {
+    std::istringstream in(std::string("198.18.0.0\t24\t1\n") + bad);
+    try {
+      AsnTable::load(in, "p2a.txt");
+      ADD_FAILURE() << "accepted " << bad;
+    } catch (const std::runtime_error& e) {
+      EXPECT_NE(std::string(e.what()).find("p2a.txt line 2: "), std::string::npos) << e.what();
+    }
+  }
+}
+
+TEST(Asn, AnnotatedOutputs) {
+  std::istringstream in("198.18.1.0\t24\t64501\n198.18.2.0\t24\t64501\n198.18.3.0\t24\t64502\n198.18.7.0\t24\t64503\n");
+  TraceResult r = formats_fixture();
+  annotate_asn(r, AsnTable::load(in, "fixture"));
+  EXPECT_EQ(r.hops[0].replies[0].asn, "64501");
+  EXPECT_EQ(r.hops[5].replies[0].asn, "") << "198.18.8.0/24 is in no prefix";
+  EXPECT_EQ(as_path_line(r), "AS path: AS64501 -> AS64502 (hop 3) -> AS64503 (hop 5)\n");
+  EXPECT_NE(trace_text_hops(r).find(" 1  198.18.1.2 [AS64501]  0.100 ms"), std::string::npos) << trace_text_hops(r);
+  EXPECT_EQ(nlohmann::json::parse(trace_json(r))["hops"][2]["replies"][0]["asn"], "64502");
+  std::string csv;
+  append_trace_csv(csv, r);
+  EXPECT_NE(csv.find(",0,64501\n"), std::string::npos) << csv;
+  const std::string dot = traces_dot({r});
+  EXPECT_NE(dot.find("subgraph \"cluster_AS64501\" {\n    label=\"AS64501\";"), std::string::npos) << dot;
+  EXPECT_NE(dot.find("\"198.18.2.2\" -> \"198.18.3.2\" [color=red];"), std::string::npos) << dot;
+  EXPECT_NE(dot.find("\"198.18.1.2\" -> \"198.18.2.2\";"), std::string::npos) << "same AS: plain";
 }

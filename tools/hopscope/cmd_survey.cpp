@@ -5,6 +5,7 @@
 #include <fstream>
 #include <iostream>
 #include <memory>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -33,6 +34,7 @@ struct SurveyArgs {
   bool doubletree = false;
   std::string tx = "af_xdp";
   std::string format = "json";
+  std::string asn_file;
 };
 
 void run(const SurveyArgs& a) {
@@ -67,6 +69,9 @@ void run(const SurveyArgs& a) {
   if (!parse_format(a.format, o.format) || o.format == Format::Text || o.format == Format::ScamperJson)
     throw CLI::ValidationError("--format", "'" + a.format + "' is not one of json, csv, atlas, dot");
   o.progress = isatty(STDERR_FILENO) ? stderr : nullptr;
+  std::optional<AsnTable> asn;
+  if (!a.asn_file.empty()) asn = AsnTable::load_file(a.asn_file);
+  o.asn = asn ? &*asn : nullptr;
   if (!a.netns.empty()) enter_netns(a.netns);
 
   std::ofstream file;
@@ -100,6 +105,8 @@ void add_survey_command(CLI::App& app) {
                 "json (our trace schema) | csv (one row per reply) | atlas (RIPE Atlas) | dot (one path graph, written "
                 "at the end)")
       ->capture_default_str();
+  s->add_option("--asn-file", a->asn_file,
+                "CAIDA prefix2as file: annotate each hop with its origin AS (longest-prefix match)");
   s->add_option("-O,--output", a->output,
                 "Write the traces (NDJSON, one per destination, as each is finished) here instead of stdout");
   s->add_option("-w,--wait", a->wait_s,

@@ -3,11 +3,13 @@
 
 #include <cstdio>
 #include <memory>
+#include <optional>
 #include <random>
 #include <stdexcept>
 #include <string>
 
 #include "commands.hpp"
+#include "hopscope/asn.hpp"
 #include "hopscope/lab.hpp"
 #include "hopscope/netns.hpp"
 #include "hopscope/process.hpp"
@@ -42,6 +44,7 @@ struct TraceArgs {
   int count = 0;  // report cycles (min probes per hop); 0: 6 with --report
   double interval_s = 0.2;
   std::string svg;
+  std::string asn_file;
 };
 
 // Renders DOT to SVG with Graphviz's `dot`.
@@ -109,6 +112,8 @@ void run(const TraceArgs& a) {
         std::uniform_int_distribution<int>(1, max_report_seq_base(ro.max_probes, o.max_ttl))(rng));
   }
 
+  std::optional<AsnTable> asn;
+  if (!a.asn_file.empty()) asn = AsnTable::load_file(a.asn_file);  // before probing: a bad file costs nothing
   Format format = Format::Text;
   if (!parse_format(a.format, format))
     throw CLI::ValidationError("--format",
@@ -120,6 +125,7 @@ void run(const TraceArgs& a) {
   }
   TraceResult r = report ? run_report(ro, transport) : run_trace(o, transport);
   r.with_stats = report;
+  if (asn) annotate_asn(r, *asn);
   r.udp_sport = transport.probe_template().udp_sport_base;
   r.udp_dport = transport.probe_template().udp_dport;
   r.icmp_sum = transport.probe_template().icmp_csum_base;
@@ -132,7 +138,7 @@ void run(const TraceArgs& a) {
                  (unsigned long long)r.dropped_replies);
   std::string out;
   switch (format) {
-    case Format::Text: out = (report ? report_text(r) : trace_text_hops(r)) + reply_legend(r); break;
+    case Format::Text: out = (report ? report_text(r) : trace_text_hops(r)) + as_path_line(r) + reply_legend(r); break;
     case Format::Json: out = trace_json(r) + "\n"; break;
     case Format::Csv:
       append_csv_header(out);
@@ -180,6 +186,8 @@ void add_trace_command(CLI::App& app) {
   t->add_flag("-n", a->numeric, "Numeric output (no DNS; hopscope never resolves names yet)");
   t->add_option("-o,--format", a->format, "text | json | csv | atlas | scamper-json | dot")->capture_default_str();
   t->add_option("--svg", a->svg, "Also render the path graph to this SVG file (Graphviz)");
+  t->add_option("--asn-file", a->asn_file,
+                "CAIDA prefix2as file: annotate each hop with its origin AS (longest-prefix match)");
   t->add_option("-p,--port", a->port, "UDP destination port")->check(CLI::Range(1, 65535))->capture_default_str();
   t->add_flag("-4", a->v4, "Default lab target: IPv4");
   t->add_flag("-6", a->v6, "Default lab target: IPv6");

@@ -87,7 +87,8 @@ SurveySummary run_survey(const TargetList& targets, const SurveyOptions& o, std:
   const std::string tx_mode =
       o.tx == TxBackend::XdpLive ? std::string("xdp-live") : std::string("af_xdp-") + transport.tx_mode();
   TraceWriter writer(targets, state, collector.addresses(),
-                     {transport.route().src, o.method, o.max_ttl, start_ms, tx_mode, o.format, codec.ip_len(1)}, out);
+                     {transport.route().src, o.method, o.max_ttl, start_ms, tx_mode, o.format, codec.ip_len(1), o.asn},
+                     out);
   // Destinations the scheduler finished go to the RX thread, which hands them
   // to the writer with every reply it stored so far (they include all of
   // theirs: the scheduler marked them done first). The lock is taken once

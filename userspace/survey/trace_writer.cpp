@@ -157,7 +157,8 @@ void TraceWriter::run() {
         header_written_ = true;
       }
       store_.extract(job.finished, [&](const FinishedTarget& f, std::span<const StoredReply> rs) {
-        const TraceResult r = survey_trace(f, rs, addresses_, targets_, state_, meta_);
+        TraceResult r = survey_trace(f, rs, addresses_, targets_, state_, meta_);
+        if (meta_.asn) annotate_asn(r, *meta_.asn);
         if (meta_.format == Format::Dot) graph_.add(r);
         append_survey_trace(buf, r, meta_);
         if (buf.size() > (1u << 16)) {

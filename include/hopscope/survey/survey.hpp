@@ -8,6 +8,7 @@
 #include <ostream>
 #include <string>
 
+#include "hopscope/asn.hpp"
 #include "hopscope/probe_builder.hpp"
 #include "hopscope/reply_matcher.hpp"
 #include "hopscope/survey/targets.hpp"
@@ -28,6 +29,7 @@ struct SurveyOptions {
   unsigned threads = 1;                  // sending threads (AF_XDP: one socket each on TX queues 0..threads-1)
   TxBackend tx = TxBackend::AfXdp;       // AF_XDP sockets, or the kernel generator (xdp-live)
   Format format = Format::Json;          // json, csv, atlas (per destination) or dot (one graph)
+  const AsnTable* asn = nullptr;         // annotate replies with their origin AS (--asn-file)
   std::string ifname;                    // empty: from the route to the first target
   std::FILE* progress = nullptr;         // where to draw a live progress line (a terminal)
 };

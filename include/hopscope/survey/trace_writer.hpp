@@ -17,6 +17,7 @@
 #include <thread>
 #include <vector>
 
+#include "hopscope/asn.hpp"
 #include "hopscope/survey/collector.hpp"
 #include "hopscope/trace_formats.hpp"
 
@@ -30,6 +31,7 @@ struct SurveyMeta {
   std::string tx_mode;
   Format format = Format::Json;   // json, csv, atlas: per destination; dot: the graph at the end
   std::uint16_t packet_size = 0;  // IP length of the smallest probe (for Atlas's "size")
+  const AsnTable* asn = nullptr;  // annotate replies with their origin AS
 };
 
 // Replies of unfinished destinations, sorted by (target, TTL, arrival).
