@@ -121,6 +121,54 @@ static __always_inline int decode_quote_v4(void *inner, void *end, struct hs_rep
 	return V_NOT_OURS;
 }
 
+/* Label stack entry i of the MPLS object at ext (after the 4-byte extension
+ * header and the 4-byte object header), if the object has it. */
+static __always_inline void read_lse(__u8 *ext, void *end, __u32 i, __u32 n, struct hs_reply_record *rec)
+{
+	if (i >= n || i >= HS_MAX_MPLS || rec->mpls_count != i)
+		return;
+	__u8 *e = HS_PTR(ext, 8 + 4 * i, 4, end);
+
+	if (!e)
+		return;
+	rec->mpls[i] = (__u32)e[0] << 24 | (__u32)e[1] << 16 | (__u32)e[2] << 8 | e[3];
+	rec->mpls_count = i + 1;
+}
+
+/*
+ * RFC 4884 extension structure after the quote of an ICMP error, with an RFC
+ * 4950 MPLS label stack object: copied into the record. `payload` is where
+ * the quote starts; `quote_len` the quote's length from the ICMP header's
+ * length field (RFC 4884), or 0 for a router that sets none, whose extension
+ * (if any) sits after a 128-byte quote (the pre-4884 custom, RFC 4884 5.5).
+ */
+static __always_inline void parse_mpls_ext(void *payload, void *end, __u32 quote_len,
+					   struct hs_reply_record *rec)
+{
+	if (!quote_len) {
+		if (payload + 128 + 8 > end)
+			return;
+		quote_len = 128;
+	}
+	if (quote_len > 1024)
+		return;
+	__u8 *ext = HS_PTR(payload, quote_len, 8, end);
+
+	if (!ext || ext[0] >> 4 != 2) /* extension version 2 */
+		return;
+	/* First object (routers send the MPLS stack alone or first). */
+	__u16 obj_len = (__u16)(ext[4] << 8 | ext[5]);
+
+	if (ext[6] != 1 || ext[7] != 1 || obj_len < 8 || obj_len % 4) /* class 1, c-type 1 */
+		return;
+	const __u32 n = ((__u32)obj_len - 4) >> 2;
+
+	rec->mpls_total = n > 255 ? 255 : (__u8)n;
+	read_lse(ext, end, 0, n, rec);
+	read_lse(ext, end, 1, n, rec);
+	read_lse(ext, end, 2, n, rec);
+}
+
 static __always_inline int match_v4(void *l3, void *end, struct hs_reply_record *rec,
 				    struct probe_identity *id)
 {
@@ -175,6 +223,8 @@ static __always_inline int match_v4(void *l3, void *end, struct hs_reply_record 
 	default:
 		return V_NOT_OURS;
 	}
+	/* RFC 4884: byte 5 of the ICMP header is the quote's length in 32-bit words. */
+	parse_mpls_ext((void *)ih + sizeof(*ih), end, ((__u8 *)ih)[5] * 4, rec);
 	return decode_quote_v4((void *)ih + sizeof(*ih), end, rec, id);
 }
 
@@ -293,6 +343,9 @@ static __always_inline int match_v6(void *l3, void *end, struct hs_reply_record 
 	default:
 		return V_NOT_OURS;
 	}
+	/* RFC 4884: byte 4 of the ICMPv6 header is the quote's length in 64-bit words. */
+	if (rec->kind != HS_REPLY_PACKET_TOO_BIG)
+		parse_mpls_ext((void *)ih + sizeof(*ih), end, ((__u8 *)ih)[4] * 8, rec);
 	return decode_quote_v6((void *)ih + sizeof(*ih), end, rec, id);
 }
 

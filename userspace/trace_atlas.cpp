@@ -73,6 +73,15 @@ void append_trace_atlas(std::string& out, const TraceResult& r) {
         if (const std::string err = atlas_err(x, r.dst); !err.empty()) fmt::format_to(it, R"(,"err":"{}")", err);
         if (x.kind != HS_REPLY_ECHO_REPLY && x.quoted_ttl > 1) fmt::format_to(it, R"(,"ittl":{})", x.quoted_ttl);
         if (x.mtu) fmt::format_to(it, R"(,"mtu":{})", x.mtu);
+        if (x.mpls_count) {
+          out += R"(,"icmpext":{"version":2,"rfc4884":1,"obj":[{"class":1,"type":1,"mpls":[)";
+          for (int m = 0; m < x.mpls_count; m++) {
+            const std::uint32_t e = x.mpls[static_cast<std::size_t>(m)];
+            fmt::format_to(it, R"({}{{"label":{},"exp":{},"s":{},"ttl":{}}})", m ? "," : "", e >> 12, e >> 9 & 7,
+                           e >> 8 & 1, e & 0xff);
+          }
+          out += "]}]}";
+        }
         out += '}';
       }
       if (!answered) {

@@ -54,9 +54,11 @@ std::string trace_text_hops(const TraceResult& r) {
     // One column per probe, in attempt order; the address is printed when it changes.
     IpAddress last;
     std::size_t next = 0;
+    std::string labels;  // traceroute prints the label stack on its own line
     for (int a = 0; a < hop.probes_sent; a++) {
       if (next < hop.replies.size() && hop.replies[next].attempt == a) {
         const HopReply& h = hop.replies[next++];
+        if (labels.empty()) labels = mpls_text(h);
         if (h.addr != last) {
           out += " " + h.addr.str();
           if (!h.asn.empty()) out += " [AS" + h.asn + "]";
@@ -69,6 +71,7 @@ std::string trace_text_hops(const TraceResult& r) {
       }
     }
     out += "\n";
+    if (!labels.empty()) out += "     " + labels + "\n";
   }
   return out;
 }
@@ -97,6 +100,17 @@ void append_stats_json(std::string& out, const HopStats& h) {
 }
 
 }  // namespace
+
+std::string mpls_text(const HopReply& h) {
+  std::string out;
+  for (int i = 0; i < h.mpls_count; i++) {
+    const std::uint32_t e = h.mpls[static_cast<std::size_t>(i)];
+    out +=
+        fmt::format("{}[MPLS: Lbl {}, TC {}, S {}, TTL {}]", i ? " " : "", e >> 12, e >> 9 & 7, e >> 8 & 1, e & 0xff);
+  }
+  if (h.mpls_total > h.mpls_count) out += fmt::format(" (+{} more)", h.mpls_total - h.mpls_count);
+  return out;
+}
 
 std::string as_path_line(const TraceResult& r) {
   std::string out, prev;
@@ -158,6 +172,16 @@ void append_trace_json(std::string& out, const TraceResult& r) {
                      x.attempt, x.flow);
       if (x.mtu) fmt::format_to(it, R"(,"mtu":{})", x.mtu);
       if (!x.asn.empty()) fmt::format_to(it, R"(,"asn":"{}")", x.asn);
+      if (x.mpls_count) {
+        out += R"(,"mpls":[)";
+        for (int m = 0; m < x.mpls_count; m++) {
+          const std::uint32_t e = x.mpls[static_cast<std::size_t>(m)];
+          fmt::format_to(it, R"({}{{"label":{},"tc":{},"s":{},"ttl":{}}})", m ? "," : "", e >> 12, e >> 9 & 7,
+                         e >> 8 & 1, e & 0xff);
+        }
+        out += ']';
+        if (x.mpls_total > x.mpls_count) fmt::format_to(it, R"(,"mpls_total":{})", x.mpls_total);
+      }
       out += '}';
     }
     out += ']';

@@ -65,6 +65,15 @@ void append_trace_scamper(std::string& out, const TraceResult& r) {
         if (v4) fmt::format_to(it, R"(, "icmp_q_tos":{})", x.quoted_tos);
       }
       if (x.mtu) fmt::format_to(it, R"(, "icmp_nhmtu":{})", x.mtu);
+      if (x.mpls_count) {
+        fmt::format_to(it, R"(, "icmpext":[{{"ie_cn":1, "ie_ct":1, "ie_dl":{}, "mpls_labels":[)", 4 * x.mpls_total);
+        for (int m = 0; m < x.mpls_count; m++) {
+          const std::uint32_t e = x.mpls[static_cast<std::size_t>(m)];
+          fmt::format_to(it, R"({}{{"mpls_ttl":{}, "mpls_s":{}, "mpls_exp":{}, "mpls_label":{}}})", m ? "," : "",
+                         e & 0xff, e >> 8 & 1, e >> 9 & 7, e >> 12);
+        }
+        out += "]}]";
+      }
       out += '}';
     }
   if (!first) out += ']';

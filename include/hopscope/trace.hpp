@@ -2,6 +2,7 @@
 // probes are sent and replies received (ProbeTransport is the I/O edge).
 #pragma once
 
+#include <array>
 #include <chrono>
 #include <cstdint>
 #include <functional>
@@ -64,6 +65,10 @@ struct HopReply {
   std::uint8_t quoted_tos = 0;   // TOS of the probe as quoted
   std::int64_t tx_unix_us = 0;   // when the probe left, Unix time in us (0: not known)
   std::string asn;               // origin AS from --asn-file ("" unknown)
+  // RFC 4950 MPLS label stack (top first): label << 12 | TC << 9 | S << 8 | TTL.
+  std::array<std::uint32_t, HS_MAX_MPLS> mpls{};
+  std::uint8_t mpls_count = 0;
+  std::uint8_t mpls_total = 0;  // entries the reply carried (> mpls_count: the rest was cut)
   int attempt = 0;
 };
 

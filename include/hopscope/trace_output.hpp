@@ -22,6 +22,8 @@ std::string reply_legend(const TraceResult& r);
 // "AS path: AS64501 -> AS64502 (hop 3) -> ...": where the origin AS changes
 // along the path (replies annotated with annotate_asn()); "" without ASNs.
 std::string as_path_line(const TraceResult& r);
+// "[MPLS: Lbl 1000, TC 0, S 0, TTL 1]" per label stack entry; "" without.
+std::string mpls_text(const HopReply& h);
 // traceroute's annotation for an ICMP unreachable ("!H", "!N", "!F-1280"...), "" for none.
 std::string unreach_annotation(const HopReply& h, const IpAddress& dst);
 

@@ -111,6 +111,28 @@ const ProbeTemplate I4 = tmpl(4, Method::IcmpParis);
 const ProbeTemplate U6 = tmpl(6, Method::UdpParis);
 const ProbeTemplate I6 = tmpl(6, Method::IcmpParis);
 
+// An IPv4 Time Exceeded with its quote zero-padded to 128 bytes and an RFC
+// 4884 extension holding an MPLS stack of `labels` entries (label 100+i, TC
+// i, TTL 1, S on the last); the ICMP length field set (RFC 4884) or left 0
+// (the pre-4884 custom).
+Bytes te_with_mpls(int labels, bool rfc4884) {
+  Bytes f = test::icmp_error(probe(U4), te("198.18.3.2"));
+  f.resize(14 + 20 + 8 + 128, 0);
+  f[14 + 20 + 5] = rfc4884 ? 128 / 4 : 0;
+  const std::size_t obj = 4 + 4 * static_cast<std::size_t>(labels);
+  Bytes ext = {2 << 4, 0, 0, 0, static_cast<std::uint8_t>(obj >> 8), static_cast<std::uint8_t>(obj), 1, 1};
+  for (int i = 0; i < labels; i++) {
+    const std::uint32_t lse = static_cast<std::uint32_t>(100 + i) << 12 | static_cast<std::uint32_t>(i) << 9 |
+                              (i == labels - 1 ? 1u << 8 : 0) | 1;
+    for (int b = 3; b >= 0; b--) ext.push_back(static_cast<std::uint8_t>(lse >> (8 * b)));
+  }
+  f.insert(f.end(), ext.begin(), ext.end());
+  const std::size_t ip_len = f.size() - 14;
+  f[14 + 2] = static_cast<std::uint8_t>(ip_len >> 8);
+  f[14 + 3] = static_cast<std::uint8_t>(ip_len);
+  return f;
+}
+
 std::vector<Case> cases() {
   return {
       {"v4_udp_time_exceeded_full_quote",
@@ -134,6 +156,24 @@ std::vector<Case> cases() {
          EXPECT_EQ(r.reply_ipid, 0x1234);
          EXPECT_TRUE(r.flags & HS_RF_QUOTE_FULL);
        }},
+      {"v4_mpls_extension_rfc4884", [] { return te_with_mpls(2, true); }, XDP_DROP, HS_CNT_MATCHED,
+       [](const hs_reply_record& r) {
+         expect_identity(r, U4, "198.18.3.2");
+         ASSERT_EQ(r.mpls_count, 2);
+         EXPECT_EQ(r.mpls_total, 2);
+         EXPECT_EQ(r.mpls[0], 100u << 12 | 1);
+         EXPECT_EQ(r.mpls[1], 101u << 12 | 1u << 9 | 1u << 8 | 1);
+         EXPECT_EQ(r.reply_len, 20 + 8 + 128 + 8 + 8);
+       }},
+      {"v4_mpls_extension_without_length_field_and_cut_stack", [] { return te_with_mpls(5, false); }, XDP_DROP,
+       HS_CNT_MATCHED,
+       [](const hs_reply_record& r) {
+         ASSERT_EQ(r.mpls_count, HS_MAX_MPLS) << "the first three kept";
+         EXPECT_EQ(r.mpls_total, 5) << "and the cut said";
+         EXPECT_EQ(r.mpls[2] >> 12, 102u);
+       }},
+      {"v4_no_extension_no_labels", [] { return test::icmp_error(probe(U4), te("198.18.3.2")); }, XDP_DROP,
+       HS_CNT_MATCHED, [](const hs_reply_record& r) { EXPECT_EQ(r.mpls_count, 0); }},
       {"v4_udp_time_exceeded_28_byte_quote", [] { return test::icmp_error(probe(U4), te("198.18.3.2", 28)); }, XDP_DROP,
        HS_CNT_MATCHED,
        [](const hs_reply_record& r) {

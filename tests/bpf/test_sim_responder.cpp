@@ -370,6 +370,12 @@ TEST_F(SimResponderV4, MplsLabelStackExtension) {
   auto rec = h_->match(o.frame);
   ASSERT_TRUE(rec) << "the matcher still decodes the (padded) quote";
   EXPECT_EQ(rec->seq, 500);
+  // The matcher reads the label stack (RFC 4950): 1000 then 1001 (bottom), TC 0, TTL 1.
+  ASSERT_EQ(rec->mpls_count, 2);
+  EXPECT_EQ(rec->mpls_total, 2);
+  EXPECT_EQ(rec->mpls[0], 1000u << 12 | 1);
+  EXPECT_EQ(rec->mpls[1], 1001u << 12 | 1 << 8 | 1);
+  EXPECT_EQ(rec->quoted_len, 60) << "the quote's own length, not the extension's";
 }
 
 TEST_F(SimResponderV4, PortUnreachableFromTheDestination) {
@@ -495,7 +501,11 @@ TEST_F(SimResponderV6, MplsLabelStackExtension) {
   EXPECT_EQ(icmp[4], 16) << "RFC 4884 length: 128 bytes in 64-bit words";
   EXPECT_EQ(test::reference_checksum(test::with_pseudo_header(&ip[8], &ip[24], 16, 58, icmp)), 0);
   check_mpls(Bytes(icmp.begin() + 8, icmp.end()), Bytes(p.begin() + 14, p.end()));
-  ASSERT_TRUE(h_->match(o.frame));
+  auto rec = h_->match(o.frame);
+  ASSERT_TRUE(rec);
+  ASSERT_EQ(rec->mpls_count, 2);
+  EXPECT_EQ(rec->mpls[0] >> 12, 1000u);
+  EXPECT_EQ(rec->mpls[1] >> 8 & 1, 1u) << "bottom of stack";
 }
 
 TEST_F(SimResponderV6, PacketTooBig) {

@@ -91,6 +91,21 @@ class SimTrace : public ::testing::TestWithParam<int> {
       } else {
         EXPECT_TRUE(can_answer.count(replies[0]["addr"].get<std::string>()))
             << "ttl " << i + 1 << ": " << replies[0]["addr"];
+        // RFC 4950 labels from the RFC 4884 extension, as the truth says.
+        for (const auto& rt : path["hops"][i]["routers"]) {
+          if (rt["addr"] != replies[0]["addr"]) continue;
+          if (!rt.contains("mpls")) {
+            EXPECT_FALSE(replies[0].contains("mpls")) << "ttl " << i + 1;
+            continue;
+          }
+          ASSERT_TRUE(replies[0].contains("mpls")) << "ttl " << i + 1 << ": " << replies[0].dump();
+          ASSERT_EQ(replies[0]["mpls"].size(), rt["mpls"].size());
+          for (std::size_t m = 0; m < rt["mpls"].size(); m++) {
+            EXPECT_EQ(replies[0]["mpls"][m]["label"], rt["mpls"][m]);
+            EXPECT_EQ(replies[0]["mpls"][m]["s"], m + 1 == rt["mpls"].size() ? 1 : 0) << "bottom of stack";
+          }
+          mpls_seen_++;
+        }
       }
     }
     if (dest["reply"] == "answers") {
@@ -103,6 +118,7 @@ class SimTrace : public ::testing::TestWithParam<int> {
   }
 
   Truth truth_;
+  int mpls_seen_ = 0;    // replies whose label stack was checked
   std::string results_;  // every trace's JSON line
   int traced_ = 0;
 };
@@ -133,6 +149,7 @@ TEST_P(SimTrace, ReproducesTheGroundTruth) {
   }
   ASSERT_TRUE(diamond && silent_hop && silent_dest && mpls) << "seed 11 has all four cases";
   check(*mpls);
+  EXPECT_GE(mpls_seen_, 1) << "the MPLS router's labels were read";
   check(*diamond);
   check(*silent_hop);
   check(*silent_dest);

@@ -7,7 +7,7 @@
 
 // The record crosses the kernel/user boundary: its layout is the contract.
 TEST(Abi, ReplyRecordLayout) {
-  EXPECT_EQ(sizeof(hs_reply_record), 64u);
+  EXPECT_EQ(sizeof(hs_reply_record), 80u);
   EXPECT_EQ(offsetof(hs_reply_record, rx_ns), 0u);
   EXPECT_EQ(offsetof(hs_reply_record, responder), 8u);
   EXPECT_EQ(offsetof(hs_reply_record, probe_dst), 24u);
@@ -20,6 +20,9 @@ TEST(Abi, ReplyRecordLayout) {
   EXPECT_EQ(offsetof(hs_reply_record, reply_tos), 59u);
   EXPECT_EQ(offsetof(hs_reply_record, reply_len), 60u);
   EXPECT_EQ(offsetof(hs_reply_record, reply_ipid), 62u);
+  EXPECT_EQ(offsetof(hs_reply_record, mpls), 64u);
+  EXPECT_EQ(offsetof(hs_reply_record, mpls_count), 76u);
+  EXPECT_EQ(sizeof(hs_reply_record), 80u);
 }
 
 TEST(Abi, MatcherConfigLayout) {

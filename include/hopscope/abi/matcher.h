@@ -31,6 +31,9 @@ enum hs_reply_kind {
 	HS_REPLY_ECHO_REPLY = 4,     /* ICMP 0 / ICMPv6 129 */
 };
 
+/* MPLS label stack entries a record carries. */
+#define HS_MAX_MPLS 3
+
 /* Record flags. */
 #define HS_RF_QUOTE_FULL 0x01 /* the quote held the probe's whole L4 header and payload */
 
@@ -60,7 +63,13 @@ struct hs_reply_record {
 	__u8 reply_tos;	    /* TOS / traffic class of the reply */
 	__u16 reply_len;    /* IP length of the reply itself (header included) */
 	__u16 reply_ipid;   /* IP ID of the reply (IPv4; 0 for IPv6) */
+	/* RFC 4950 MPLS label stack entries from an RFC 4884 extension, in host
+	 * order: label << 12 | TC << 9 | S << 8 | TTL. */
+	__u32 mpls[HS_MAX_MPLS];
+	__u8 mpls_count;    /* entries in mpls[] */
+	__u8 mpls_total;    /* entries the reply carried (more than HS_MAX_MPLS: cut) */
+	__u8 _pad[2];
 };
-HS_STATIC_ASSERT(sizeof(struct hs_reply_record) == 64, "hs_reply_record layout");
+HS_STATIC_ASSERT(sizeof(struct hs_reply_record) == 80, "hs_reply_record layout");
 
 #endif
