@@ -31,8 +31,8 @@ void write_ipv4(std::uint8_t* ip, const ProbeTemplate& t, const ProbeId& id, std
   ip[0] = 0x45;
   ip[1] = t.tos;
   put16(ip + 2, ip_len);
-  put16(ip + 4, id.seq);  // IP ID carries seq (used by udp-paris, redundant for icmp)
-  put16(ip + 6, 0);       // no DF, no fragments
+  put16(ip + 4, id.seq);                        // IP ID carries seq (used by udp-paris, redundant for icmp)
+  put16(ip + 6, t.dont_fragment ? 0x4000 : 0);  // DF only for path MTU discovery
   ip[8] = id.ttl;
   ip[9] = proto;
   put16(ip + 10, 0);

@@ -44,6 +44,7 @@ XdpTransport::XdpTransport(const XdpTransportConfig& cfg) {
   tmpl_.key = random_key();
   tmpl_.udp_dport = cfg.udp_dport;
   tmpl_.ip_len = cfg.ip_len;
+  link_mtu_ = link.mtu;
   if (effective_ip_len(tmpl_) > link.mtu)
     throw std::invalid_argument("probe size " + std::to_string(effective_ip_len(tmpl_)) + " exceeds the MTU " +
                                 std::to_string(link.mtu) + " of " + link.name);
@@ -75,6 +76,12 @@ void XdpTransport::send(std::span<const ProbeRequest> probes, std::span<std::uin
         xsks_[0]->zero_copy() ? chunk.size() : 1,
         [&](std::size_t i, std::span<std::uint8_t> buf) {
           const ProbeRequest& p = chunk[i];
+          if (p.ip_len || p.dont_fragment) {  // path MTU probes: their own size and DF
+            ProbeTemplate t = tmpl_;
+            if (p.ip_len) t.ip_len = p.ip_len;
+            t.dont_fragment = p.dont_fragment;
+            return build_probe(t, ProbeId{p.flow, p.seq, p.ttl}, buf);
+          }
           return build_probe(tmpl_, ProbeId{p.flow, p.seq, p.ttl}, buf);
         },
         stamps.subspan(done));

@@ -34,8 +34,9 @@ struct ProbeTemplate {
   std::uint16_t udp_sport_base = 0xb000;
   std::uint16_t udp_dport = 33434;
   std::uint16_t icmp_csum_base = 0x9000;
-  std::uint16_t ip_len = 0;  // IP total length; 0 = default (60 for IPv4, 80 for IPv6)
-  std::uint8_t tos = 0;      // TOS / traffic class
+  std::uint16_t ip_len = 0;    // IP total length; 0 = default (60 for IPv4, 80 for IPv6)
+  std::uint8_t tos = 0;        // TOS / traffic class
+  bool dont_fragment = false;  // IPv4: set DF (path MTU discovery); IPv6 never fragments in transit
 };
 
 // The per-probe part of the identity.

@@ -21,6 +21,8 @@ struct ProbeRequest {
   std::uint8_t ttl = 1;
   std::uint16_t flow = 0;
   std::uint16_t seq = 1;
+  std::uint16_t ip_len = 0;    // 0: the transport's probe size
+  bool dont_fragment = false;  // IPv4 DF (path MTU discovery)
 };
 
 class ProbeTransport {

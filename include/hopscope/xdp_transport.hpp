@@ -37,6 +37,7 @@ class XdpTransport final : public ProbeTransport {
 
   [[nodiscard]] const Route& route() const { return route_; }
   [[nodiscard]] const ProbeTemplate& probe_template() const { return tmpl_; }
+  [[nodiscard]] unsigned link_mtu() const { return link_mtu_; }  // of the egress interface
   [[nodiscard]] const char* tx_mode() const { return xsks_.empty() ? "none" : xsks_[0]->mode(); }
   [[nodiscard]] MatcherCounters counters() const { return matcher_->counters(); }
   // For engines that build their own probes (survey): the sender belongs to
@@ -48,6 +49,7 @@ class XdpTransport final : public ProbeTransport {
  private:
   Route route_;
   ProbeTemplate tmpl_;
+  unsigned link_mtu_ = 1500;
   std::unique_ptr<ReplyMatcher> matcher_;
   std::vector<std::unique_ptr<XskSender>> xsks_;
 };

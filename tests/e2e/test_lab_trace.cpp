@@ -339,6 +339,30 @@ TEST(LabTraceCli, AsnAnnotation) {
   EXPECT_NE(r.output.find("cannot read the prefix2as file '/nonexistent/p2a.txt'"), std::string::npos) << r.output;
 }
 
+TEST(LabTraceCli, PathMtu) {
+  HS_REQUIRE_ROOT();
+  // The lab's r5 -> dst link has a 1280-byte MTU, every other link 1500.
+  for (const char* fam : {"-4", "-6"}) {
+    CommandResult r =
+        run_command({kCli, "trace", "--lab", kPrefix, fam, "--pmtu", "-q", "1", "-w", "0.5", "-o", "json"});
+    ASSERT_EQ(r.status, 0) << r.output;
+    const json j = json::parse(r.output);
+    EXPECT_EQ(j["type"], "pmtu");
+    EXPECT_EQ(j["start_mtu"], 1500);
+    EXPECT_EQ(j["path_mtu"], 1280) << r.output;
+    EXPECT_EQ(j["reached"], true);
+    ASSERT_EQ(j["drops"].size(), 1u) << r.output;
+    EXPECT_EQ(j["drops"][0]["after_ttl"], 5);
+    EXPECT_EQ(j["drops"][0]["addr"], std::string(fam) == "-4" ? "198.18.7.2" : "2001:2:0:7::2");
+    EXPECT_EQ(j["drops"][0]["mtu"], 1280);
+    ASSERT_EQ(j["hops"].size(), 6u);
+    EXPECT_EQ(j["hops"][4]["pmtu"], 1500);
+    EXPECT_EQ(j["hops"][5]["pmtu"], 1280);
+  }
+  CommandResult t = run_command({kCli, "trace", "--lab", kPrefix, "--pmtu", "-q", "1", "-w", "0.5"});
+  EXPECT_NE(t.output.find("198.18.7.2 reports MTU 1280: the MTU drops after hop 5"), std::string::npos) << t.output;
+}
+
 TEST(LabTraceCli, ExplicitDestinationInsideANamespace) {
   HS_REQUIRE_ROOT();
   json j = run_json({kCli, "trace", "--netns", kPrefix + "-prober", "198.18.7.2", "-o", "json", "-q", "1"});

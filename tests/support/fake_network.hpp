@@ -17,6 +17,8 @@ struct FakeHop {
   std::uint8_t kind = HS_REPLY_TIME_EXCEEDED;
   std::uint8_t type = 11;
   std::uint8_t code = 0;
+  std::uint16_t mtu_after = 0;                  // MTU of the link after this hop (0: no limit)
+  std::optional<std::uint16_t> reported_mtu{};  // what it says in Fragmentation Needed (default: mtu_after)
 };
 
 class FakeNetwork : public ProbeTransport {
@@ -68,7 +70,21 @@ class FakeNetwork : public ProbeTransport {
     std::optional<IpAddress> who;
     FakeHop how;
     int hops;
-    if (p.ttl <= path_.size()) {
+    // A DF (or IPv6) probe larger than a link on its way: the router before
+    // that link answers Fragmentation Needed / Packet Too Big.
+    int narrow = 0;
+    for (std::size_t k = 0; k < path_.size() && k + 1 < p.ttl && !narrow; k++)
+      if (path_[k].mtu_after && p.ip_len > path_[k].mtu_after && (p.dont_fragment || dst_.is_v6()))
+        narrow = static_cast<int>(k) + 1;
+    if (narrow) {
+      const FakeHop& r = path_[static_cast<std::size_t>(narrow - 1)];
+      if (!r.addr) return;
+      who = r.addr;
+      hops = narrow;
+      how = {r.addr, static_cast<std::uint8_t>(dst_.is_v4() ? HS_REPLY_DEST_UNREACH : HS_REPLY_PACKET_TOO_BIG),
+             static_cast<std::uint8_t>(dst_.is_v4() ? 3 : 2), static_cast<std::uint8_t>(dst_.is_v4() ? 4 : 0)};
+      too_big_mtu_ = r.reported_mtu.value_or(r.mtu_after);
+    } else if (p.ttl <= path_.size()) {
       how = path_[p.ttl - 1];
       who = how.addr;
       hops = p.ttl;
@@ -96,6 +112,8 @@ class FakeNetwork : public ProbeTransport {
     r.icmp_code = how.code;
     r.reply_ttl = static_cast<std::uint8_t>(64 - hops);
     r.quoted_ttl = 1;
+    r.quoted_len = p.ip_len;
+    if (narrow) r.mtu = too_big_mtu_;
     pending_.emplace(r.rx_ns, r);
   }
 
@@ -104,6 +122,7 @@ class FakeNetwork : public ProbeTransport {
   Method method_;
   bool reachable_;
   std::uint64_t now_ = 1'000'000'000;
+  std::uint16_t too_big_mtu_ = 0;
   std::multimap<std::uint64_t, hs_reply_record> pending_;
 };
 

@@ -12,6 +12,7 @@
 #include "hopscope/asn.hpp"
 #include "hopscope/lab.hpp"
 #include "hopscope/netns.hpp"
+#include "hopscope/pmtu.hpp"
 #include "hopscope/process.hpp"
 #include "hopscope/report.hpp"
 #include "hopscope/report_output.hpp"
@@ -45,6 +46,7 @@ struct TraceArgs {
   double interval_s = 0.2;
   std::string svg;
   std::string asn_file;
+  bool pmtu = false;
 };
 
 // Renders DOT to SVG with Graphviz's `dot`.
@@ -119,6 +121,21 @@ void run(const TraceArgs& a) {
     throw CLI::ValidationError("--format",
                                "'" + a.format + "' is not one of text, json, csv, atlas, scamper-json, dot");
   const bool text = format == Format::Text;
+  if (a.pmtu) {
+    if (format != Format::Text && format != Format::Json)
+      throw CLI::ValidationError("--pmtu", "path MTU discovery writes text or json");
+    PmtuOptions po;
+    po.trace = o;
+    po.trace.probes_per_hop = std::min(a.queries, 3);
+    po.start_mtu = static_cast<std::uint16_t>(std::min(transport.link_mtu(), 0xffffu));
+    if (text)
+      std::printf("hopscope pmtu to %s from %s (%s), starting at %u bytes (the interface MTU), DF probes\n",
+                  dst.str().c_str(), transport.route().src.str().c_str(), transport.route().ifname.c_str(),
+                  po.start_mtu);
+    const PmtuResult pr = run_pmtu(po, transport);
+    std::fputs((text ? pmtu_text(pr) : pmtu_json(pr) + "\n").c_str(), stdout);
+    return;
+  }
   if (text) {
     std::fputs(trace_text_header(o, transport.route().ifname).c_str(), stdout);
     std::fflush(stdout);
@@ -186,6 +203,8 @@ void add_trace_command(CLI::App& app) {
   t->add_flag("-n", a->numeric, "Numeric output (no DNS; hopscope never resolves names yet)");
   t->add_option("-o,--format", a->format, "text | json | csv | atlas | scamper-json | dot")->capture_default_str();
   t->add_option("--svg", a->svg, "Also render the path graph to this SVG file (Graphviz)");
+  t->add_flag("--pmtu", a->pmtu,
+              "Path MTU discovery: DF probes as large as the path allows, hop by hop; reports where the MTU drops");
   t->add_option("--asn-file", a->asn_file,
                 "CAIDA prefix2as file: annotate each hop with its origin AS (longest-prefix match)");
   t->add_option("-p,--port", a->port, "UDP destination port")->check(CLI::Range(1, 65535))->capture_default_str();
