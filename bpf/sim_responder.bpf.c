@@ -215,6 +215,7 @@ static __always_inline int handle_v4(struct xdp_md *ctx, void *data, void *end)
 		r = answering_router(d, d->mtu_hop, h);
 		if (!r)
 			return XDP_DROP;
+		arrival_ttl4(ip, ttl - (d->mtu_hop - 1));
 		if (icmp4_error(ctx, r->addr4, HS_ICMP_DEST_UNREACH, HS_ICMP_FRAG_NEEDED, d->mtu,
 				r->flags & HS_SIM_R_FULL_QUOTE, 64 - (d->mtu_hop - 1), 0, 0))
 			return count(HS_SIM_CNT_ERROR, XDP_DROP);
@@ -225,6 +226,7 @@ static __always_inline int handle_v4(struct xdp_md *ctx, void *data, void *end)
 		r = answering_router(d, ttl, h);
 		if (!r)
 			return XDP_DROP;
+		arrival_ttl4(ip, 1);
 		if (icmp4_error(ctx, r->addr4, HS_ICMP_TIME_EXCEEDED, 0, 0,
 				r->flags & HS_SIM_R_FULL_QUOTE, 64 - (ttl - 1), r->mpls_label,
 				r->mpls_depth))
@@ -253,6 +255,7 @@ static __always_inline int handle_v4(struct xdp_md *ctx, void *data, void *end)
 	}
 	if (proto == IPPROTO_UDP) {
 		/* Hosts quote the whole datagram (up to 576 bytes of ICMP). */
+		arrival_ttl4(ip, ttl - d->path_len);
 		if (icmp4_error(ctx, daddr, HS_ICMP_DEST_UNREACH, 3, 0, 1, back, 0, 0))
 			return count(HS_SIM_CNT_ERROR, XDP_DROP);
 		return count(HS_SIM_CNT_DEST_REPLY, XDP_TX);
@@ -292,6 +295,7 @@ static __always_inline int handle_v6(struct xdp_md *ctx, void *data, void *end)
 		r = answering_router(d, d->mtu_hop, h);
 		if (!r)
 			return XDP_DROP;
+		ip->hop_limit = ttl - (d->mtu_hop - 1);
 		if (icmp6_error(ctx, r->addr6, ICMPV6_PKT_TOOBIG, 0, d->mtu, 64 - (d->mtu_hop - 1),
 				0, 0))
 			return count(HS_SIM_CNT_ERROR, XDP_DROP);
@@ -302,6 +306,7 @@ static __always_inline int handle_v6(struct xdp_md *ctx, void *data, void *end)
 		r = answering_router(d, ttl, h);
 		if (!r)
 			return XDP_DROP;
+		ip->hop_limit = 1;
 		if (icmp6_error(ctx, r->addr6, ICMPV6_TIME_EXCEED, 0, 0, 64 - (ttl - 1),
 				r->mpls_label, r->mpls_depth))
 			return count(HS_SIM_CNT_ERROR, XDP_DROP);
@@ -327,6 +332,7 @@ static __always_inline int handle_v6(struct xdp_md *ctx, void *data, void *end)
 		return count(HS_SIM_CNT_DEST_REPLY, XDP_TX);
 	}
 	if (proto == IPPROTO_UDP) {
+		ip->hop_limit = ttl - d->path_len;
 		if (icmp6_error(ctx, daddr.b, ICMPV6_DEST_UNREACH, ICMPV6_PORT_UNREACH, 0, back, 0,
 				0))
 			return count(HS_SIM_CNT_ERROR, XDP_DROP);

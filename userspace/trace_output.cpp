@@ -66,6 +66,7 @@ std::string trace_text_hops(const TraceResult& r) {
         }
         out += fmt::format("  {:.3f} ms", h.rtt_ms);
         if (auto ann = unreach_annotation(h, r.dst); !ann.empty()) out += " " + ann;
+        for (const std::string& q : quote_anomalies(h, r)) out += " {" + q + "}";
       } else {
         out += " *";
       }
@@ -100,6 +101,16 @@ void append_stats_json(std::string& out, const HopStats& h) {
 }
 
 }  // namespace
+
+std::vector<std::string> quote_anomalies(const HopReply& h, const TraceResult& r) {
+  std::vector<std::string> out;
+  if (h.kind == HS_REPLY_ECHO_REPLY) return out;  // no quote
+  if (h.quoted_ttl > 1) out.push_back(fmt::format("quoted TTL {}", h.quoted_ttl));
+  if (h.quoted_tos != r.tos) out.push_back(fmt::format("TOS 0x{:02x} (sent 0x{:02x})", h.quoted_tos, r.tos));
+  if (r.fixed_probe_size && h.quoted_len && h.quoted_len != r.packet_size)
+    out.push_back(fmt::format("quoted length {} (sent {})", h.quoted_len, r.packet_size));
+  return out;
+}
 
 std::string mpls_text(const HopReply& h) {
   std::string out;
@@ -172,6 +183,11 @@ void append_trace_json(std::string& out, const TraceResult& r) {
                      x.attempt, x.flow);
       if (x.mtu) fmt::format_to(it, R"(,"mtu":{})", x.mtu);
       if (!x.asn.empty()) fmt::format_to(it, R"(,"asn":"{}")", x.asn);
+      if (const auto q = quote_anomalies(x, r); !q.empty()) {
+        out += R"(,"quote_anomalies":[)";
+        for (std::size_t n = 0; n < q.size(); n++) fmt::format_to(it, R"({}"{}")", n ? "," : "", q[n]);
+        out += ']';
+      }
       if (x.mpls_count) {
         out += R"(,"mpls":[)";
         for (int m = 0; m < x.mpls_count; m++) {

@@ -10,6 +10,7 @@
 
 #include "hopscope/abi/probe.h"
 #include "hopscope/abi/sim.h"
+#include "lib/csum.h"
 #include "lib/headers.h"
 
 #define ETH_LEN	   14
@@ -37,6 +38,23 @@ static __always_inline __u16 fold(__u64 s)
 	s = (s & 0xffff) + (s >> 16);
 	s = (s & 0xffff) + (s >> 16);
 	return (__u16)~s;
+}
+
+/*
+ * Routers and hosts quote the probe as they received it: `hops` links away
+ * its TTL is lower by hops - 1 (1 at the router where it expires). The sim
+ * sees the probe as sent: lower its TTL (and fix the IPv4 header checksum)
+ * before quoting it.
+ */
+static __always_inline void arrival_ttl4(struct iphdr *ip, __u8 ttl)
+{
+	const __u16 old_word = (__u16)(ip->ttl << 8 | ip->protocol);
+	const __u16 new_word = (__u16)(ttl << 8 | ip->protocol);
+	const __u16 sum =
+		hs_ones_add(hs_ones_sub((__u16)~bpf_ntohs(ip->check), old_word), new_word);
+
+	ip->ttl = ttl;
+	ip->check = bpf_htons((__u16)~sum);
 }
 
 /*

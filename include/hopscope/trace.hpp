@@ -105,6 +105,8 @@ struct TraceResult {
   std::uint16_t udp_dport = 0;
   std::uint16_t icmp_sum = 0;
   double wait_s = 0;
+  std::uint8_t tos = 0;           // TOS / traffic class the probes were sent with
+  bool fixed_probe_size = false;  // every probe was packet_size bytes (quoted lengths can be checked)
 };
 
 // Maximum probes_per_hop so every (ttl, attempt) has its own seq.

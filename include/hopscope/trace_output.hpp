@@ -2,6 +2,7 @@
 #pragma once
 
 #include <string>
+#include <vector>
 
 #include "hopscope/trace.hpp"
 
@@ -22,6 +23,11 @@ std::string reply_legend(const TraceResult& r);
 // "AS path: AS64501 -> AS64502 (hop 3) -> ...": where the origin AS changes
 // along the path (replies annotated with annotate_asn()); "" without ASNs.
 std::string as_path_line(const TraceResult& r);
+// What the quote says a router or middlebox did to the probe: "quoted TTL 3"
+// (> 1 in an ICMP error: a router that decrements late, or hidden MPLS hops),
+// "TOS 0x20 (sent 0x00)" (DSCP/ECN rewritten on the way), "quoted length 72
+// (sent 60)". Empty when the quote shows the probe as sent.
+std::vector<std::string> quote_anomalies(const HopReply& h, const TraceResult& r);
 // "[MPLS: Lbl 1000, TC 0, S 0, TTL 1]" per label stack entry; "" without.
 std::string mpls_text(const HopReply& h);
 // traceroute's annotation for an ICMP unreachable ("!H", "!N", "!F-1280"...), "" for none.

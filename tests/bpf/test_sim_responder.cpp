@@ -150,6 +150,24 @@ class SimHarness {
   std::unique_ptr<ReplyMatcher> matcher_;
 };
 
+// The quote is the probe as the answering node received it: as sent, but its
+// TTL / hop limit lowered by the links it crossed (and, IPv4, the header
+// checksum fixed accordingly).
+void expect_quote_as_received(const Bytes& quote, const Bytes& original) {
+  const bool v4 = (original[0] >> 4) == 4;
+  const std::size_t ttl_at = v4 ? 8 : 7;
+  ASSERT_GT(quote.size(), ttl_at);
+  EXPECT_GE(quote[ttl_at], 1);
+  EXPECT_LE(quote[ttl_at], original[ttl_at]);
+  for (std::size_t i = 0; i < quote.size(); i++) {
+    if (i == ttl_at || (v4 && (i == 10 || i == 11))) continue;
+    ASSERT_EQ(quote[i], original[i]) << "byte " << i << " of the quote";
+  }
+  if (v4 && quote.size() >= 20) {
+    EXPECT_EQ(test::reference_checksum(Bytes(quote.begin(), quote.begin() + 20)), 0) << "quoted header checksum";
+  }
+}
+
 // Checks an ICMP(v6) error frame; returns the quoted bytes.
 Bytes check_error(const Out& o, const Bytes& probe_frame, const std::string& from, std::uint8_t type,
                   std::uint8_t code) {
@@ -181,7 +199,7 @@ Bytes check_error(const Out& o, const Bytes& probe_frame, const std::string& fro
   Bytes quote(icmp.begin() + 8, icmp.end());
   Bytes original(probe_frame.begin() + 14, probe_frame.end());
   EXPECT_LE(quote.size(), original.size());
-  EXPECT_TRUE(std::equal(quote.begin(), quote.end(), original.begin())) << "the quote is the probe as sent";
+  expect_quote_as_received(quote, original);
   return quote;
 }
 
@@ -227,9 +245,11 @@ TEST_F(SimResponderV4, TimeExceededWithFullQuote) {
   Bytes q = check_error(o, p, "198.18.0.17", 11, 0);
   EXPECT_EQ(q.size(), 60u) << "the whole probe";
   EXPECT_EQ(o.frame[14 + 8], 63);
+  EXPECT_EQ(q[8], 1) << "the router quotes the probe as it expired: TTL 1";
   auto rec = h_->match(o.frame);
   ASSERT_TRUE(rec);
   EXPECT_TRUE(rec->flags & HS_RF_QUOTE_FULL);
+  EXPECT_EQ(rec->quoted_ttl, 1);
 }
 
 TEST_F(SimResponderV4, DiamondBranchFollowsTheFlowHash) {
@@ -336,7 +356,7 @@ TEST_F(SimResponderV4, TcpAnswersFromTheDestination) {
 void check_mpls(const Bytes& icmp_payload, const Bytes& probe_ip) {
   ASSERT_EQ(icmp_payload.size(), 128u + 16u);
   const std::size_t q = std::min<std::size_t>(probe_ip.size(), 128);
-  EXPECT_TRUE(std::equal(icmp_payload.begin(), icmp_payload.begin() + static_cast<long>(q), probe_ip.begin()));
+  expect_quote_as_received(Bytes(icmp_payload.begin(), icmp_payload.begin() + static_cast<long>(q)), probe_ip);
   for (std::size_t i = q; i < 128; i++) ASSERT_EQ(icmp_payload[i], 0) << "zero padding at " << i;
   Bytes ext(icmp_payload.begin() + 128, icmp_payload.end());
   EXPECT_EQ(ext[0], 0x20) << "extension version 2";
@@ -384,6 +404,7 @@ TEST_F(SimResponderV4, PortUnreachableFromTheDestination) {
   Out o = h_->run(p);
   Bytes q = check_error(o, p, "198.19.0.1", 3, 3);
   EXPECT_EQ(q.size(), 60u) << "hosts quote the whole datagram";
+  EXPECT_EQ(q[8], 6 - 5) << "sent with TTL 6 to a destination 6 hops away: arrives with 1";
   EXPECT_EQ(o.delta[HS_SIM_CNT_DEST_REPLY], 1u);
   // A probe with a TTL far past the destination gets the same answer.
   EXPECT_EQ(h_->run(probe(t, 40)).action, XDP_TX);

@@ -315,3 +315,24 @@ TEST(Asn, AnnotatedOutputs) {
   EXPECT_NE(dot.find("\"198.18.2.2\" -> \"198.18.3.2\" [color=red];"), std::string::npos) << dot;
   EXPECT_NE(dot.find("\"198.18.1.2\" -> \"198.18.2.2\";"), std::string::npos) << "same AS: plain";
 }
+
+TEST(TraceOutput, QuoteAnomalies) {
+  TraceResult r = formats_fixture();
+  r.fixed_probe_size = true;
+  HopReply& x = r.hops[2].replies[0];
+  x.quoted_len = 60;
+  EXPECT_TRUE(quote_anomalies(x, r).empty()) << "quoted as sent";
+  x.quoted_ttl = 3;
+  x.quoted_tos = 0x20;
+  x.quoted_len = 72;
+  EXPECT_EQ(quote_anomalies(x, r),
+            (std::vector<std::string>{"quoted TTL 3", "TOS 0x20 (sent 0x00)", "quoted length 72 (sent 60)"}));
+  EXPECT_NE(trace_text_hops(r).find("{quoted TTL 3} {TOS 0x20 (sent 0x00)} {quoted length 72 (sent 60)}"),
+            std::string::npos);
+  EXPECT_EQ(nlohmann::json::parse(trace_json(r))["hops"][2]["replies"][0]["quote_anomalies"][0], "quoted TTL 3");
+  r.fixed_probe_size = false;  // survey probes carry their TTL in their length: not checked
+  EXPECT_EQ(quote_anomalies(x, r).size(), 2u);
+  HopReply echo = x;
+  echo.kind = HS_REPLY_ECHO_REPLY;
+  EXPECT_TRUE(quote_anomalies(echo, r).empty()) << "an echo reply quotes nothing";
+}

@@ -147,6 +147,8 @@ void run(const TraceArgs& a) {
   r.udp_dport = transport.probe_template().udp_dport;
   r.icmp_sum = transport.probe_template().icmp_csum_base;
   r.wait_s = a.wait_s;
+  r.tos = transport.probe_template().tos;
+  r.fixed_probe_size = true;
   r.tx_mode = std::string("af_xdp-") + transport.tx_mode();
   const MatcherCounters counters = transport.counters();
   r.dropped_replies = counters[HS_CNT_RINGBUF_FULL];
