@@ -33,6 +33,42 @@ struct {
 	__uint(max_entries, 1 << 22);
 } hs_replies SEC(".maps");
 
+/* Copies of matched reply frames (only when capture_bytes > 0; sized by userspace). */
+struct {
+	__uint(type, BPF_MAP_TYPE_RINGBUF);
+	__uint(max_entries, 1 << 12);
+} hs_captures SEC(".maps");
+
+/* For --pcap: the first capture_bytes of the reply frame. A full ring only
+ * loses the copy (counted by userspace as a gap), never the record. */
+static __always_inline void capture(struct xdp_md *ctx, __u64 rx_ns)
+{
+	__u32 want = hs_cfg.capture_bytes;
+
+	if (!want)
+		return;
+	struct hs_capture *c = bpf_ringbuf_reserve(&hs_captures, sizeof(*c), 0);
+
+	if (!c) {
+		hs_count(HS_CNT_CAPTURE_FULL);
+		return;
+	}
+	__u32 len = ctx->data_end - ctx->data;
+	__u64 n = len < want ? len : want;
+
+	/* The verifier needs the bound on the very (64-bit) register passed below. */
+	asm volatile("" : "+r"(n));
+	n &= 0x1ff;
+	if (n > HS_CAPTURE_MAX)
+		n = HS_CAPTURE_MAX;
+	c->rx_ns = rx_ns;
+	c->len = (__u16)len;
+	c->caplen = 0;
+	if (n > 0 && bpf_xdp_load_bytes(ctx, 0, c->data, n) == 0)
+		c->caplen = (__u16)n;
+	bpf_ringbuf_submit(c, 0);
+}
+
 enum verdict {
 	V_NOT_OURS = 0,
 	V_MALFORMED,
@@ -123,7 +159,8 @@ static __always_inline int decode_quote_v4(void *inner, void *end, struct hs_rep
 
 /* Label stack entry i of the MPLS object at ext (after the 4-byte extension
  * header and the 4-byte object header), if the object has it. */
-static __always_inline void read_lse(__u8 *ext, void *end, __u32 i, __u32 n, struct hs_reply_record *rec)
+static __always_inline void read_lse(__u8 *ext, void *end, __u32 i, __u32 n,
+				     struct hs_reply_record *rec)
 {
 	if (i >= n || i >= HS_MAX_MPLS || rec->mpls_count != i)
 		return;
@@ -413,9 +450,11 @@ int hs_reply_matcher(struct xdp_md *ctx)
 	if (rec.quoted_len && rec.quote_bytes >= rec.quoted_len)
 		rec.flags |= HS_RF_QUOTE_FULL;
 
-	if (push_record(&rec) < 0)
+	if (push_record(&rec) < 0) {
 		hs_count(HS_CNT_RINGBUF_FULL);
-	else
+	} else {
 		hs_count(HS_CNT_MATCHED);
+		capture(ctx, rec.rx_ns);
+	}
 	return XDP_DROP;
 }

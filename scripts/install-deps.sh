@@ -10,7 +10,7 @@ PACKAGES=(
   # BPF / XDP
   libbpf-dev libxdp-dev bpftool libelf-dev zlib1g-dev linux-libc-dev
   # userspace libraries
-  libboost-dev libcli11-dev libfmt-dev nlohmann-json3-dev libmnl-dev
+  libboost-dev libcli11-dev libfmt-dev nlohmann-json3-dev libmnl-dev libpcap-dev
   # tests and benchmarks
   libgtest-dev libgmock-dev libbenchmark-dev
   # lab and peers

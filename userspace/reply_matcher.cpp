@@ -4,6 +4,7 @@
 #include <bpf/libbpf.h>
 #include <linux/if_link.h>
 
+#include <algorithm>
 #include <stdexcept>
 #include <vector>
 
@@ -20,6 +21,7 @@ const char* counter_name(int idx) {
     case HS_CNT_INVALID: return "invalid";
     case HS_CNT_MALFORMED: return "malformed";
     case HS_CNT_RINGBUF_FULL: return "ringbuf_full";
+    case HS_CNT_CAPTURE_FULL: return "capture_full";
     default: return "?";
   }
 }
@@ -31,6 +33,7 @@ ReplyMatcher::ReplyMatcher(const hs_matcher_config& cfg, std::uint32_t ring_byte
   if (!skel_) throw_errno("reply matcher: open BPF skeleton");
   *const_cast<hs_matcher_config*>(&skel_->rodata->hs_cfg) = cfg;
   bpf_map__set_max_entries(skel_->maps.hs_replies, ring_bytes);
+  if (cfg.capture_bytes) bpf_map__set_max_entries(skel_->maps.hs_captures, kCaptureRingBytes);
   if (int err = hs_reply_matcher__load(skel_)) {
     hs_reply_matcher__destroy(skel_);
     throw_errno("reply matcher: load BPF program (needs root/CAP_BPF)", err);
@@ -40,6 +43,13 @@ ReplyMatcher::ReplyMatcher(const hs_matcher_config& cfg, std::uint32_t ring_byte
     int err = errno;
     hs_reply_matcher__destroy(skel_);
     throw_errno("reply matcher: ring buffer", err);
+  }
+  if (cfg.capture_bytes) {
+    if (int err = ring_buffer__add(rb_, bpf_map__fd(skel_->maps.hs_captures), &ReplyMatcher::on_capture, this)) {
+      ring_buffer__free(rb_);
+      hs_reply_matcher__destroy(skel_);
+      throw_errno("reply matcher: capture ring buffer", err);
+    }
   }
 }
 
@@ -69,6 +79,15 @@ int ReplyMatcher::on_record(void* ctx, void* data, std::size_t size) {
   auto* self = static_cast<ReplyMatcher*>(ctx);
   if (size != sizeof(hs_reply_record)) return -EPROTO;  // the program and this binary disagree on the ABI
   (*self->handler_)(*static_cast<const hs_reply_record*>(data));
+  return 0;
+}
+
+int ReplyMatcher::on_capture(void* ctx, void* data, std::size_t size) {
+  auto* self = static_cast<ReplyMatcher*>(ctx);
+  if (size != sizeof(hs_capture)) return -EPROTO;
+  const auto* c = static_cast<const hs_capture*>(data);
+  if (self->capture_)
+    self->capture_(c->rx_ns, std::span(c->data, std::min<std::size_t>(c->caplen, HS_CAPTURE_MAX)), c->len);
   return 0;
 }
 

@@ -2,6 +2,8 @@
 
 #include <sys/random.h>
 
+#include <algorithm>
+#include <chrono>
 #include <stdexcept>
 
 #include "hopscope/clock.hpp"
@@ -49,7 +51,9 @@ XdpTransport::XdpTransport(const XdpTransportConfig& cfg) {
     throw std::invalid_argument("probe size " + std::to_string(effective_ip_len(tmpl_)) + " exceeds the MTU " +
                                 std::to_string(link.mtu) + " of " + link.name);
 
-  matcher_ = std::make_unique<ReplyMatcher>(matcher_config_for(tmpl_, cfg.nflows), cfg.ring_bytes);
+  hs_matcher_config mc = matcher_config_for(tmpl_, cfg.nflows);
+  mc.capture_bytes = std::min<std::uint16_t>(cfg.capture_bytes, HS_CAPTURE_MAX);
+  matcher_ = std::make_unique<ReplyMatcher>(mc, cfg.ring_bytes);
   matcher_->attach(route_.ifindex);  // before the first probe leaves
 
   if (cfg.tx_queues > link.tx_queues)
@@ -76,18 +80,39 @@ void XdpTransport::send(std::span<const ProbeRequest> probes, std::span<std::uin
         xsks_[0]->zero_copy() ? chunk.size() : 1,
         [&](std::size_t i, std::span<std::uint8_t> buf) {
           const ProbeRequest& p = chunk[i];
+          std::size_t len;
           if (p.ip_len || p.dont_fragment) {  // path MTU probes: their own size and DF
             ProbeTemplate t = tmpl_;
             if (p.ip_len) t.ip_len = p.ip_len;
             t.dont_fragment = p.dont_fragment;
-            return build_probe(t, ProbeId{p.flow, p.seq, p.ttl}, buf);
+            len = build_probe(t, ProbeId{p.flow, p.seq, p.ttl}, buf);
+          } else {
+            len = build_probe(tmpl_, ProbeId{p.flow, p.seq, p.ttl}, buf);
           }
-          return build_probe(tmpl_, ProbeId{p.flow, p.seq, p.ttl}, buf);
+          if (pcap_)
+            pcap_->write(unix_offset_ns_ + static_cast<std::int64_t>(mono_ns()), buf.first(len),
+                         static_cast<std::uint32_t>(len));
+          return len;
         },
         stamps.subspan(done));
     if (n == 0) throw SystemError(ENOBUFS, "AF_XDP: no free TX frame");
     done += n;
   }
+}
+
+void XdpTransport::set_pcap(PcapWriter* pcap) {
+  pcap_ = pcap;
+  unix_offset_ns_ =
+      std::chrono::duration_cast<std::chrono::nanoseconds>(std::chrono::system_clock::now().time_since_epoch())
+          .count() -
+      static_cast<std::int64_t>(mono_ns());
+  if (!pcap) {
+    matcher_->set_capture_handler(nullptr);
+    return;
+  }
+  matcher_->set_capture_handler([this](std::uint64_t rx_ns, std::span<const std::uint8_t> frame, std::uint32_t len) {
+    pcap_->write(unix_offset_ns_ + static_cast<std::int64_t>(rx_ns), frame, len);
+  });
 }
 
 void XdpTransport::receive(int timeout_ms, const std::function<void(const hs_reply_record&)>& sink) {

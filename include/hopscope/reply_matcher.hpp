@@ -6,6 +6,7 @@
 #include <cstdint>
 #include <functional>
 #include <memory>
+#include <span>
 
 #include "hopscope/abi/counters.h"
 #include "hopscope/abi/matcher.h"
@@ -27,6 +28,9 @@ const char* counter_name(int idx);
 class ReplyMatcher {
  public:
   using Handler = std::function<void(const hs_reply_record&)>;
+  // A copy of a matched reply frame (capture_bytes > 0): kernel stamp, bytes, frame length.
+  using CaptureHandler = std::function<void(std::uint64_t rx_ns, std::span<const std::uint8_t>, std::uint32_t len)>;
+  static constexpr std::uint32_t kCaptureRingBytes = 1u << 20;
 
   static constexpr std::uint32_t kDefaultRingBytes = 4u << 20;  // ~58k records
 
@@ -49,16 +53,20 @@ class ReplyMatcher {
   // The ring buffer's epoll fd: readable only after the program forced a wake-up.
   [[nodiscard]] int wakeup_fd() const;
   [[nodiscard]] MatcherCounters counters() const;
+  // Where poll() hands reply copies (only with capture_bytes in the config).
+  void set_capture_handler(CaptureHandler h) { capture_ = std::move(h); }
   void reset_counters();
 
  private:
   static int on_record(void* ctx, void* data, std::size_t size);
+  static int on_capture(void* ctx, void* data, std::size_t size);
 
   hs_reply_matcher* skel_ = nullptr;
   ring_buffer* rb_ = nullptr;
   bpf_link* link_ = nullptr;
   const char* attach_mode_ = "none";
   const Handler* handler_ = nullptr;
+  CaptureHandler capture_;
 };
 
 }  // namespace hopscope

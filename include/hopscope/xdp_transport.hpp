@@ -8,6 +8,7 @@
 #include <vector>
 
 #include "hopscope/netlink.hpp"
+#include "hopscope/pcap_writer.hpp"
 #include "hopscope/probe_builder.hpp"
 #include "hopscope/reply_matcher.hpp"
 #include "hopscope/trace.hpp"
@@ -25,6 +26,7 @@ struct XdpTransportConfig {
   unsigned tx_queues = 1;    // AF_XDP sockets, one per TX queue 0..n-1 (one sending thread each); 0: none
   std::uint32_t ring_bytes = ReplyMatcher::kDefaultRingBytes;  // the reply ring buffer
   bool force_copy = false;
+  std::uint16_t capture_bytes = 0;  // > 0: the matcher also copies reply frames (for a pcap)
 };
 
 class XdpTransport final : public ProbeTransport {
@@ -45,11 +47,16 @@ class XdpTransport final : public ProbeTransport {
   [[nodiscard]] XskSender& sender(unsigned queue = 0) { return *xsks_.at(queue); }
   [[nodiscard]] unsigned tx_queues() const { return static_cast<unsigned>(xsks_.size()); }
   [[nodiscard]] ReplyMatcher& matcher() { return *matcher_; }
+  // Writes every probe sent through send() and (with capture_bytes) every
+  // matched reply to `pcap` from now on; nullptr stops.
+  void set_pcap(PcapWriter* pcap);
 
  private:
   Route route_;
   ProbeTemplate tmpl_;
   unsigned link_mtu_ = 1500;
+  PcapWriter* pcap_ = nullptr;
+  std::int64_t unix_offset_ns_ = 0;  // Unix time - CLOCK_MONOTONIC, for pcap stamps
   std::unique_ptr<ReplyMatcher> matcher_;
   std::vector<std::unique_ptr<XskSender>> xsks_;
 };

@@ -1,6 +1,8 @@
 // End to end on the real-router lab: `hopscope trace` with each method and
 // family against the lab's ground truth and against scamper on the same path.
+#include <arpa/inet.h>
 #include <gtest/gtest.h>
+#include <pcap/pcap.h>
 #include <signal.h>
 #include <unistd.h>
 
@@ -361,6 +363,52 @@ TEST(LabTraceCli, PathMtu) {
   }
   CommandResult t = run_command({kCli, "trace", "--lab", kPrefix, "--pmtu", "-q", "1", "-w", "0.5"});
   EXPECT_NE(t.output.find("198.18.7.2 reports MTU 1280: the MTU drops after hop 5"), std::string::npos) << t.output;
+}
+
+TEST(LabTraceCli, PcapHoldsEveryProbeAndReply) {
+  HS_REQUIRE_ROOT();
+  const std::string file = "/tmp/hopscope-e2e-trace.pcap";
+  json j = run_json({kCli, "trace", "--lab", kPrefix, "-q", "2", "-o", "json", "--pcap", file});
+  int sent = 0, replies = 0;
+  std::set<std::string> responders;
+  for (const auto& h : j["hops"]) {
+    sent += h["probes_sent"].get<int>();
+    replies += static_cast<int>(h["replies"].size());
+    for (const auto& r : h["replies"]) responders.insert(r["addr"]);
+  }
+  // Read it back with libpcap: every probe (UDP from us) and every reply (ICMP to us).
+  char err[PCAP_ERRBUF_SIZE];
+  pcap_t* p = pcap_open_offline(file.c_str(), err);
+  ASSERT_NE(p, nullptr) << err;
+  EXPECT_EQ(pcap_datalink(p), DLT_EN10MB);
+  int probes = 0, probes_to_dst = 0, icmp = 0;
+  std::set<std::string> from;
+  pcap_pkthdr* hdr;
+  const u_char* data;
+  while (pcap_next_ex(p, &hdr, &data) == 1) {
+    ASSERT_GE(hdr->caplen, 14u + 20u);
+    const u_char* ip = data + 14;
+    char a[INET_ADDRSTRLEN];
+    inet_ntop(AF_INET, ip + 12, a, sizeof a);
+    if (ip[9] == 17 && std::string(a) == "198.18.1.1") {
+      probes++;
+      if (ip[8] <= 6) probes_to_dst++;  // TTL: up to the destination
+    }
+    if (ip[9] == 1) {
+      icmp++;
+      from.insert(a);
+      EXPECT_EQ(hdr->len, 14u + 20 + 8 + 60) << "the whole reply frame's length";
+    }
+    EXPECT_GT(hdr->ts.tv_sec, 1'700'000'000) << "Unix time stamps";
+  }
+  pcap_close(p);
+  std::remove(file.c_str());
+  // The first window sends TTLs 1-16 before the destination's answer (at 6)
+  // is known; the trace reports hops 1-6. The pcap holds them all.
+  EXPECT_EQ(probes, 2 * 16);
+  EXPECT_EQ(probes_to_dst, sent);
+  EXPECT_EQ(icmp, replies + 2 * (16 - 6)) << "the destination answers the probes past it too";
+  EXPECT_EQ(from, responders);
 }
 
 TEST(LabTraceCli, ExplicitDestinationInsideANamespace) {

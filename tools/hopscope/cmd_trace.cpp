@@ -47,6 +47,7 @@ struct TraceArgs {
   std::string svg;
   std::string asn_file;
   bool pmtu = false;
+  std::string pcap;
 };
 
 // Renders DOT to SVG with Graphviz's `dot`.
@@ -90,7 +91,27 @@ void run(const TraceArgs& a) {
   tc.ifname = a.iface;
   tc.ip_len = static_cast<std::uint16_t>(a.packet_len);
   tc.udp_dport = static_cast<std::uint16_t>(a.port);
+  if (!a.pcap.empty()) tc.capture_bytes = HS_CAPTURE_MAX;
   XdpTransport transport(tc);
+  std::optional<PcapWriter> pcap;
+  if (!a.pcap.empty()) {
+    pcap.emplace(a.pcap);
+    transport.set_pcap(&*pcap);
+  }
+  // Flushes the pcap however the trace ends (the destructor closes the file).
+  struct FlushPcap {
+    std::optional<PcapWriter>& p;
+    XdpTransport& t;
+    ~FlushPcap() {
+      if (!p) return;
+      t.set_pcap(nullptr);
+      try {
+        p->flush();
+      } catch (const std::exception& e) {
+        std::fprintf(stderr, "hopscope: %s\n", e.what());
+      }
+    }
+  } flush_pcap{pcap, transport};
 
   TraceOptions o;
   o.dst = dst;
@@ -205,6 +226,8 @@ void add_trace_command(CLI::App& app) {
   t->add_flag("-n", a->numeric, "Numeric output (no DNS; hopscope never resolves names yet)");
   t->add_option("-o,--format", a->format, "text | json | csv | atlas | scamper-json | dot")->capture_default_str();
   t->add_option("--svg", a->svg, "Also render the path graph to this SVG file (Graphviz)");
+  t->add_option("--pcap", a->pcap,
+                "Also write every probe and every matched reply (first 256 bytes) to this pcap file");
   t->add_flag("--pmtu", a->pmtu,
               "Path MTU discovery: DF probes as large as the path allows, hop by hop; reports where the MTU drops");
   t->add_option("--asn-file", a->asn_file,

@@ -10,6 +10,7 @@ enum hs_counter {
 	HS_CNT_INVALID, /* looked like ours (ports/flow range) but the validation value was wrong */
 	HS_CNT_MALFORMED,    /* a reply kind we handle, but truncated or inconsistent */
 	HS_CNT_RINGBUF_FULL, /* matched, but the ring buffer had no room: the reply is lost */
+	HS_CNT_CAPTURE_FULL, /* --pcap: the capture ring had no room, the reply's copy is lost */
 	HS_CNT_MAX,
 };
 

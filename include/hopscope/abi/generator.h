@@ -31,14 +31,14 @@
 
 /* Fixed for the run, in the program's read-only data. */
 struct hs_gen_config {
-	__u64 h_src;	      /* hs_validation_src(key, source) */
-	__u64 k1;	      /* the key's second half */
-	__u32 src[4];	      /* network order; IPv4 in word 0, the rest 0 */
-	__u32 src_sum;	      /* sum of the source's 16-bit big-endian words */
+	__u64 h_src;   /* hs_validation_src(key, source) */
+	__u64 k1;      /* the key's second half */
+	__u32 src[4];  /* network order; IPv4 in word 0, the rest 0 */
+	__u32 src_sum; /* sum of the source's 16-bit big-endian words */
 	__u8 src_mac[6];
 	__u8 dst_mac[6];
-	__u8 family;	      /* 4 or 6 */
-	__u8 method;	      /* enum hs_method */
+	__u8 family; /* 4 or 6 */
+	__u8 method; /* enum hs_method */
 	__u8 tos;
 	__u8 _pad;
 	__u16 udp_sport_base; /* host order */
@@ -51,9 +51,9 @@ HS_STATIC_ASSERT(sizeof(struct hs_gen_config) == 64, "hs_gen_config layout");
 
 /* One probe. */
 struct hs_gen_desc {
-	__u8 dst[16];  /* network order; IPv4 in the first 4 bytes */
-	__u16 ip_len;  /* IP total length (carries the TTL in a survey) */
-	__u16 flow;    /* Paris flow */
+	__u8 dst[16]; /* network order; IPv4 in the first 4 bytes */
+	__u16 ip_len; /* IP total length (carries the TTL in a survey) */
+	__u16 flow;   /* Paris flow */
 	__u8 ttl;
 	__u8 _pad[3];
 };
@@ -61,10 +61,10 @@ HS_STATIC_ASSERT(sizeof(struct hs_gen_desc) == 24, "hs_gen_desc layout");
 
 /* Run control and counters, in the program's .bss (mmapped by userspace). */
 struct hs_gen_state {
-	__u32 next;  /* descriptor the next run builds */
-	__u32 count; /* descriptors written for this BPF_PROG_RUN */
-	__u64 built; /* frames built and returned with XDP_TX */
-	__u64 bad;   /* runs without a valid descriptor or with a bad length (XDP_DROP) */
+	__u32 next;   /* descriptor the next run builds */
+	__u32 count;  /* descriptors written for this BPF_PROG_RUN */
+	__u64 built;  /* frames built and returned with XDP_TX */
+	__u64 bad;    /* runs without a valid descriptor or with a bad length (XDP_DROP) */
 	__u64 now_ns; /* the generator's clock, read every HS_GEN_CLOCK_EVERY frames */
 };
 

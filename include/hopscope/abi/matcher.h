@@ -14,7 +14,9 @@ struct hs_matcher_config {
 	__u16 icmp_csum_base; /* icmp-paris checksum of flow 0 (host order) */
 	__u16 nflows;	      /* flows in use: 1..HS_MAX_FLOWS */
 	__u32 wakeup_bytes;   /* force a ring-buffer wake-up when this much is queued */
-	__u32 _pad;
+	__u16 capture_bytes;  /* > 0: also copy the first this many bytes of every matched reply
+			       * frame to hs_captures (pcap output), at most HS_CAPTURE_MAX */
+	__u16 _pad;
 };
 HS_STATIC_ASSERT(sizeof(struct hs_matcher_config) == 32, "hs_matcher_config layout");
 
@@ -30,6 +32,17 @@ enum hs_reply_kind {
 	HS_REPLY_PACKET_TOO_BIG = 3, /* ICMPv6 2 (IPv4 uses DEST_UNREACH code 4) */
 	HS_REPLY_ECHO_REPLY = 4,     /* ICMP 0 / ICMPv6 129 */
 };
+
+/* A copy of a matched reply frame, for `--pcap` (ring buffer hs_captures). */
+#define HS_CAPTURE_MAX 256
+struct hs_capture {
+	__u64 rx_ns;  /* as the reply record's */
+	__u16 len;    /* frame length */
+	__u16 caplen; /* bytes in data[] */
+	__u32 _pad;
+	__u8 data[HS_CAPTURE_MAX];
+};
+HS_STATIC_ASSERT(sizeof(struct hs_capture) == 16 + HS_CAPTURE_MAX, "hs_capture layout");
 
 /* MPLS label stack entries a record carries. */
 #define HS_MAX_MPLS 3
@@ -66,8 +79,8 @@ struct hs_reply_record {
 	/* RFC 4950 MPLS label stack entries from an RFC 4884 extension, in host
 	 * order: label << 12 | TC << 9 | S << 8 | TTL. */
 	__u32 mpls[HS_MAX_MPLS];
-	__u8 mpls_count;    /* entries in mpls[] */
-	__u8 mpls_total;    /* entries the reply carried (more than HS_MAX_MPLS: cut) */
+	__u8 mpls_count; /* entries in mpls[] */
+	__u8 mpls_total; /* entries the reply carried (more than HS_MAX_MPLS: cut) */
 	__u8 _pad[2];
 };
 HS_STATIC_ASSERT(sizeof(struct hs_reply_record) == 80, "hs_reply_record layout");

@@ -72,7 +72,8 @@ static inline __u64 hs_validation_src(const struct hs_key *key, const __u32 src[
 }
 
 /* The rest of hs_validation(), from hs_validation_src()'s state. */
-static inline __u16 hs_validation_from(__u64 h, __u64 k1, const __u32 dst[4], __u8 method, __u16 flow, __u16 seq)
+static inline __u16 hs_validation_from(__u64 h, __u64 k1, const __u32 dst[4], __u8 method,
+				       __u16 flow, __u16 seq)
 {
 	h = hs_mix64(h, ((__u64)dst[0] << 32) | dst[1]);
 	h = hs_mix64(h, ((__u64)dst[2] << 32) | dst[3]);
