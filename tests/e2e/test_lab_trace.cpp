@@ -411,6 +411,34 @@ TEST(LabTraceCli, PcapHoldsEveryProbeAndReply) {
   EXPECT_EQ(from, responders);
 }
 
+TEST(LabTraceCli, MdaFindsTheDiamondWithFewerProbesThanScamperTracelb) {
+  HS_REQUIRE_ROOT();
+  CommandResult o = run_command({kCli, "trace", "--lab", kPrefix, "--mda", "-w", "0.5", "-o", "json"});
+  ASSERT_EQ(o.status, 0) << o.output;
+  const json ours = json::parse(o.output);
+  EXPECT_EQ(ours["reached"], true);
+  ASSERT_GE(ours["hops"].size(), 3u);
+  std::set<std::string> branches;
+  for (const auto& a : ours["hops"][2]["interfaces"]) branches.insert(a);
+  EXPECT_EQ(branches, (std::set<std::string>{"198.18.3.2", "198.18.4.2"})) << "both ECMP branches of r2";
+  // scamper's MDA on the same path (its shortest probe spacing, 150 ms: ~18 s).
+  CommandResult t = run_command({"ip", "netns", "exec", kPrefix + "-prober", "scamper", "-O", "json", "-c",
+                                 "tracelb -P udp-dport -q 1 -w 1 -W 15", "-i", "198.18.8.2"});
+  ASSERT_EQ(t.status, 0) << t.output;
+  json lb;
+  std::istringstream in(t.output);
+  for (std::string line; std::getline(in, line);)
+    if (line.find("\"type\":\"tracelb\"") != std::string::npos) lb = json::parse(line);
+  ASSERT_TRUE(lb.is_object()) << t.output;
+  std::set<std::string> scamper_nodes;
+  for (const auto& n : lb["nodes"]) scamper_nodes.insert(n["addr"]);
+  EXPECT_TRUE(scamper_nodes.count("198.18.3.2") && scamper_nodes.count("198.18.4.2")) << t.output;
+  EXPECT_LE(ours["probes_sent"].get<int>(), lb["probec"].get<int>())
+      << "hopscope " << ours["probes_sent"] << " probes, scamper tracelb " << lb["probec"];
+  std::printf("[ measured ] MDA probes: hopscope %d, scamper tracelb %d\n", ours["probes_sent"].get<int>(),
+              lb["probec"].get<int>());
+}
+
 TEST(LabTraceCli, ExplicitDestinationInsideANamespace) {
   HS_REQUIRE_ROOT();
   json j = run_json({kCli, "trace", "--netns", kPrefix + "-prober", "198.18.7.2", "-o", "json", "-q", "1"});

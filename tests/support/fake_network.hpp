@@ -18,6 +18,7 @@ struct FakeHop {
   std::uint8_t type = 11;
   std::uint8_t code = 0;
   std::uint16_t mtu_after = 0;                  // MTU of the link after this hop (0: no limit)
+  std::optional<IpAddress> alt{};               // ECMP: the other branch, taken by odd flow ids
   std::optional<std::uint16_t> reported_mtu{};  // what it says in Fragmentation Needed (default: mtu_after)
 };
 
@@ -86,7 +87,7 @@ class FakeNetwork : public ProbeTransport {
       too_big_mtu_ = r.reported_mtu.value_or(r.mtu_after);
     } else if (p.ttl <= path_.size()) {
       how = path_[p.ttl - 1];
-      who = how.addr;
+      who = how.alt && (p.flow & 1) ? how.alt : how.addr;
       hops = p.ttl;
     } else {
       if (!reachable_) return;

@@ -11,6 +11,7 @@
 #include "commands.hpp"
 #include "hopscope/asn.hpp"
 #include "hopscope/lab.hpp"
+#include "hopscope/mda.hpp"
 #include "hopscope/netns.hpp"
 #include "hopscope/pmtu.hpp"
 #include "hopscope/process.hpp"
@@ -48,7 +49,12 @@ struct TraceArgs {
   std::string asn_file;
   bool pmtu = false;
   std::string pcap;
+  bool mda = false;
+  int confidence = 95;
 };
+
+// Flow ids the MDA may use per hop (its table needs 76 for 13 branches at 95%).
+constexpr int kMdaFlows = 128;
 
 // Renders DOT to SVG with Graphviz's `dot`.
 void write_svg(const std::string& dot_text, const std::string& path) {
@@ -92,6 +98,7 @@ void run(const TraceArgs& a) {
   tc.ip_len = static_cast<std::uint16_t>(a.packet_len);
   tc.udp_dport = static_cast<std::uint16_t>(a.port);
   if (!a.pcap.empty()) tc.capture_bytes = HS_CAPTURE_MAX;
+  if (a.mda) tc.nflows = kMdaFlows;  // the matcher accepts every flow id the MDA uses
   XdpTransport transport(tc);
   std::optional<PcapWriter> pcap;
   if (!a.pcap.empty()) {
@@ -142,6 +149,25 @@ void run(const TraceArgs& a) {
     throw CLI::ValidationError("--format",
                                "'" + a.format + "' is not one of text, json, csv, atlas, scamper-json, dot");
   const bool text = format == Format::Text;
+  if (a.mda) {
+    if (format != Format::Text && format != Format::Json && format != Format::Dot)
+      throw CLI::ValidationError("--mda", "multipath discovery writes text, json or dot");
+    MdaOptions mo;
+    mo.trace = o;
+    mo.confidence = a.confidence;
+    mo.max_flows = kMdaFlows;
+    if (text)
+      std::printf("hopscope mda to %s from %s (%s), %d%% confidence, up to %d flows per hop\n", dst.str().c_str(),
+                  transport.route().src.str().c_str(), transport.route().ifname.c_str(), a.confidence, kMdaFlows);
+    const MdaResult mr = run_mda(mo, transport);
+    std::fputs((format == Format::Json  ? mda_json(mr) + "\n"
+                : format == Format::Dot ? mda_dot(mr)
+                                        : mda_text(mr))
+                   .c_str(),
+               stdout);
+    if (!a.svg.empty()) write_svg(mda_dot(mr), a.svg);
+    return;
+  }
   if (a.pmtu) {
     if (format != Format::Text && format != Format::Json)
       throw CLI::ValidationError("--pmtu", "path MTU discovery writes text or json");
@@ -228,6 +254,12 @@ void add_trace_command(CLI::App& app) {
   t->add_option("--svg", a->svg, "Also render the path graph to this SVG file (Graphviz)");
   t->add_option("--pcap", a->pcap,
                 "Also write every probe and every matched reply (first 256 bytes) to this pcap file");
+  t->add_flag("--mda", a->mda,
+              "Multipath discovery (MDA): vary the Paris flow id per probe until the stopping rule says every branch "
+              "of each hop was seen");
+  t->add_option("--confidence", a->confidence, "MDA confidence: 95 or 99")
+      ->check(CLI::IsMember({95, 99}))
+      ->capture_default_str();
   t->add_flag("--pmtu", a->pmtu,
               "Path MTU discovery: DF probes as large as the path allows, hop by hop; reports where the MTU drops");
   t->add_option("--asn-file", a->asn_file,
