@@ -386,6 +386,35 @@ static __always_inline int match_v6(void *l3, void *end, struct hs_reply_record 
 	return decode_quote_v6((void *)ih + sizeof(*ih), end, rec, id);
 }
 
+/*
+ * A source NAT between us and the router rewrote the quoted probe's source
+ * (and, as NATs do, the UDP checksum with it: RFC 1624). Validate the probe
+ * as we sent it: our source, and for udp-paris the checksum (our validation
+ * value) with the rewrite undone. The record says it happened.
+ */
+static __always_inline void undo_snat(struct hs_reply_record *rec, struct probe_identity *id)
+{
+	const __u32 ours = hs_cfg.src4;
+	const __u32 seen = id->src[0];
+
+	if (!ours || seen == ours)
+		return;
+	rec->flags |= HS_RF_SRC_REWRITTEN;
+	if (id->method == HS_METHOD_UDP_PARIS) {
+		/* F = ~(~F' + ~m' + m), m the 16-bit words of our address, m' the NAT's. */
+		const __u16 m_hi = bpf_ntohl(ours) >> 16, m_lo = bpf_ntohl(ours) & 0xffff;
+		const __u16 n_hi = bpf_ntohl(seen) >> 16, n_lo = bpf_ntohl(seen) & 0xffff;
+		__u16 sum = (__u16)~id->val;
+
+		sum = hs_ones_sub(sum, n_hi);
+		sum = hs_ones_sub(sum, n_lo);
+		sum = hs_ones_add(sum, m_hi);
+		sum = hs_ones_add(sum, m_lo);
+		id->val = (__u16)~sum;
+	}
+	id->src[0] = ours;
+}
+
 static __always_inline int push_record(const struct hs_reply_record *rec)
 {
 	struct hs_reply_record *slot = bpf_ringbuf_reserve(&hs_replies, sizeof(*slot), 0);
@@ -437,6 +466,8 @@ int hs_reply_matcher(struct xdp_md *ctx)
 	}
 
 	rec.rx_ns = bpf_ktime_get_ns();
+	if (rec.family == HS_AF_INET && rec.kind != HS_REPLY_ECHO_REPLY)
+		undo_snat(&rec, &id);
 	struct hs_key key = {.k0 = hs_cfg.key.k0, .k1 = hs_cfg.key.k1};
 
 	if (hs_validation(&key, id.src, id.dst, id.method, id.flow, id.seq) != id.val) {

@@ -105,6 +105,7 @@ void append_stats_json(std::string& out, const HopStats& h) {
 std::vector<std::string> quote_anomalies(const HopReply& h, const TraceResult& r) {
   std::vector<std::string> out;
   if (h.kind == HS_REPLY_ECHO_REPLY) return out;  // no quote
+  if (h.src_rewritten) out.push_back("source rewritten (NAT)");
   if (h.quoted_ttl > 1) out.push_back(fmt::format("quoted TTL {}", h.quoted_ttl));
   if (h.quoted_tos != r.tos) out.push_back(fmt::format("TOS 0x{:02x} (sent 0x{:02x})", h.quoted_tos, r.tos));
   if (r.fixed_probe_size && h.quoted_len && h.quoted_len != r.packet_size)

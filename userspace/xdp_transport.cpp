@@ -4,6 +4,7 @@
 
 #include <algorithm>
 #include <chrono>
+#include <cstring>
 #include <stdexcept>
 
 #include "hopscope/clock.hpp"
@@ -25,6 +26,7 @@ hs_matcher_config matcher_config_for(const ProbeTemplate& t, std::uint16_t nflow
   mc.icmp_csum_base = t.icmp_csum_base;
   mc.nflows = nflows;
   mc.wakeup_bytes = kWakeupBytes;
+  if (t.src.is_v4()) std::memcpy(&mc.src4, t.src.data(), 4);
   return mc;
 }
 

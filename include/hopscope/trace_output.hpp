@@ -23,7 +23,8 @@ std::string reply_legend(const TraceResult& r);
 // "AS path: AS64501 -> AS64502 (hop 3) -> ...": where the origin AS changes
 // along the path (replies annotated with annotate_asn()); "" without ASNs.
 std::string as_path_line(const TraceResult& r);
-// What the quote says a router or middlebox did to the probe: "quoted TTL 3"
+// What the quote says a router or middlebox did to the probe: "source
+// rewritten (NAT)" (IPv4: the quoted source is not ours), "quoted TTL 3"
 // (> 1 in an ICMP error: a router that decrements late, or hidden MPLS hops),
 // "TOS 0x20 (sent 0x00)" (DSCP/ECN rewritten on the way), "quoted length 72
 // (sent 60)". Empty when the quote shows the probe as sent.

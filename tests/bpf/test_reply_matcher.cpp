@@ -11,6 +11,7 @@
 #include <memory>
 
 #include "../support/privileges.hpp"
+#include "../support/reference_checksum.hpp"
 #include "../support/reply_builder.hpp"
 #include "hopscope/reply_matcher.hpp"
 
@@ -39,7 +40,31 @@ hs_matcher_config config_for(const ProbeTemplate& t) {
   c.icmp_csum_base = t.icmp_csum_base;
   c.nflows = 4;
   c.wakeup_bytes = 0;
+  if (t.src.is_v4()) std::memcpy(&c.src4, t.src.data(), 4);
   return c;
+}
+
+// The probe as a source NAT forwards it: source 198.18.99.7, IP header
+// checksum recomputed, and (with fix_l4) the UDP checksum updated by RFC 1624.
+Bytes snat(Bytes frame, bool fix_l4) {
+  std::uint8_t* ip = frame.data() + 14;
+  auto word = [](const std::uint8_t* p) { return static_cast<std::uint32_t>(p[0] << 8 | p[1]); };
+  std::uint32_t sum = static_cast<std::uint16_t>(~word(ip + 20 + 6));  // ~UDP checksum
+  const std::uint8_t nat[4] = {198, 18, 99, 7};
+  for (int w = 0; w < 2; w++) {
+    sum += static_cast<std::uint16_t>(~word(ip + 12 + 2 * w)) + word(nat + 2 * w);
+  }
+  while (sum >> 16) sum = (sum & 0xffff) + (sum >> 16);
+  std::memcpy(ip + 12, nat, 4);
+  if (fix_l4) {
+    ip[20 + 6] = static_cast<std::uint8_t>(~sum >> 8);
+    ip[20 + 7] = static_cast<std::uint8_t>(~sum);
+  }
+  ip[10] = ip[11] = 0;
+  const std::uint16_t c = test::reference_checksum(Bytes(ip, ip + 20));
+  ip[10] = static_cast<std::uint8_t>(c >> 8);
+  ip[11] = static_cast<std::uint8_t>(c);
+  return frame;
 }
 
 Bytes probe(const ProbeTemplate& t, std::uint16_t flow = 2, std::uint16_t seq = 4242, std::uint8_t ttl = 5) {
@@ -174,6 +199,16 @@ std::vector<Case> cases() {
        }},
       {"v4_no_extension_no_labels", [] { return test::icmp_error(probe(U4), te("198.18.3.2")); }, XDP_DROP,
        HS_CNT_MATCHED, [](const hs_reply_record& r) { EXPECT_EQ(r.mpls_count, 0); }},
+      {"v4_snat_rewrote_the_source_and_the_udp_checksum",
+       [] { return test::icmp_error(snat(probe(U4), true), te("198.18.3.2")); }, XDP_DROP, HS_CNT_MATCHED,
+       [](const hs_reply_record& r) {
+         expect_identity(r, U4, "198.18.3.2");
+         EXPECT_TRUE(r.flags & HS_RF_SRC_REWRITTEN) << "the NAT is reported";
+       }},
+      {"v4_source_rewritten_without_its_checksum_is_invalid",
+       [] { return test::icmp_error(snat(probe(U4), false), te("198.18.3.2")); }, XDP_PASS, HS_CNT_INVALID, nullptr},
+      {"v4_not_rewritten_no_flag", [] { return test::icmp_error(probe(U4), te("198.18.3.2")); }, XDP_DROP,
+       HS_CNT_MATCHED, [](const hs_reply_record& r) { EXPECT_FALSE(r.flags & HS_RF_SRC_REWRITTEN); }},
       {"v4_udp_time_exceeded_28_byte_quote", [] { return test::icmp_error(probe(U4), te("198.18.3.2", 28)); }, XDP_DROP,
        HS_CNT_MATCHED,
        [](const hs_reply_record& r) {

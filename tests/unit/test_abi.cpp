@@ -26,7 +26,8 @@ TEST(Abi, ReplyRecordLayout) {
 }
 
 TEST(Abi, MatcherConfigLayout) {
-  EXPECT_EQ(sizeof(hs_matcher_config), 32u);
+  EXPECT_EQ(sizeof(hs_matcher_config), 40u);
+  EXPECT_EQ(offsetof(hs_matcher_config, src4), 32u);
   EXPECT_EQ(offsetof(hs_matcher_config, udp_sport_base), 16u);
   EXPECT_EQ(offsetof(hs_matcher_config, wakeup_bytes), 24u);
   EXPECT_EQ(offsetof(hs_matcher_config, capture_bytes), 28u);

@@ -327,6 +327,9 @@ TEST(TraceOutput, QuoteAnomalies) {
   x.quoted_len = 72;
   EXPECT_EQ(quote_anomalies(x, r),
             (std::vector<std::string>{"quoted TTL 3", "TOS 0x20 (sent 0x00)", "quoted length 72 (sent 60)"}));
+  HopReply nat = x;
+  nat.src_rewritten = true;
+  EXPECT_EQ(quote_anomalies(nat, r)[0], "source rewritten (NAT)");
   EXPECT_NE(trace_text_hops(r).find("{quoted TTL 3} {TOS 0x20 (sent 0x00)} {quoted length 72 (sent 60)}"),
             std::string::npos);
   EXPECT_EQ(nlohmann::json::parse(trace_json(r))["hops"][2]["replies"][0]["quote_anomalies"][0], "quoted TTL 3");

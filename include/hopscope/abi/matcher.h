@@ -17,8 +17,11 @@ struct hs_matcher_config {
 	__u16 capture_bytes;  /* > 0: also copy the first this many bytes of every matched reply
 			       * frame to hs_captures (pcap output), at most HS_CAPTURE_MAX */
 	__u16 _pad;
+	__u32 src4; /* our IPv4 source (network order), 0 = unknown: a quote whose source
+		     * differs was rewritten on the way (NAT) */
+	__u32 _pad2;
 };
-HS_STATIC_ASSERT(sizeof(struct hs_matcher_config) == 32, "hs_matcher_config layout");
+HS_STATIC_ASSERT(sizeof(struct hs_matcher_config) == 40, "hs_matcher_config layout");
 
 enum hs_family {
 	HS_AF_INET = 4,
@@ -48,7 +51,9 @@ HS_STATIC_ASSERT(sizeof(struct hs_capture) == 16 + HS_CAPTURE_MAX, "hs_capture l
 #define HS_MAX_MPLS 3
 
 /* Record flags. */
-#define HS_RF_QUOTE_FULL 0x01 /* the quote held the probe's whole L4 header and payload */
+#define HS_RF_QUOTE_FULL    0x01 /* the quote held the probe's whole L4 header and payload */
+#define HS_RF_SRC_REWRITTEN 0x02 /* the quoted probe's IPv4 source is not ours: a NAT rewrote it   \
+				  */
 
 /*
  * One record per matched reply. Addresses are in network byte order; IPv4
