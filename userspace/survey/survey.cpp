@@ -186,7 +186,8 @@ SurveySummary run_survey(const TargetList& targets, const SurveyOptions& o, std:
     s.paused_s =
         wait_until_quiet([&] { return collector.hinted(); }, [&] { return collector.hinted() >= targets.size(); },
                          std::min<std::uint64_t>(200'000'000, cap), cap);
-    hints_open = false;  // hints are fixed from here on: the scheduler relies on it
+    hints_open = false;       // hints are fixed from here on: the scheduler relies on it
+    bucket.drain(mono_ns());  // no burst out of the pause (rate_pps excludes pauses)
   }
   // Passes of TTL bands. After each, the pass's replies are awaited (until none
   // came for 3x the largest RTT seen, 20 ms at least, --wait at most) before
@@ -212,6 +213,7 @@ SurveySummary run_survey(const TargetList& targets, const SurveyOptions& o, std:
     feed([&](std::span<SurveyProbe> slots) { return scheduler.next(slots); },
          [&] { return scheduler.pass_finished(); });
     settle();
+    bucket.drain(mono_ns());
     const bool more = scheduler.next_pass();
     if (more) s.streamed += scheduler.finished().size();
     post_finished();

@@ -13,7 +13,7 @@ TokenBucket::TokenBucket(double rate, std::uint64_t burst, std::uint64_t now_ns)
 }
 
 std::uint64_t TokenBucket::default_burst(double rate) {
-  return static_cast<std::uint64_t>(std::clamp(rate / 100.0, 1.0, 64.0));
+  return static_cast<std::uint64_t>(std::max(rate / 100.0, 1.0));
 }
 
 std::uint64_t TokenBucket::available(std::uint64_t now_ns) {
@@ -25,6 +25,11 @@ std::uint64_t TokenBucket::available(std::uint64_t now_ns) {
 }
 
 void TokenBucket::consume(std::uint64_t n) { tokens_ -= static_cast<double>(n); }
+
+void TokenBucket::drain(std::uint64_t now_ns) {
+  tokens_ = 0;
+  last_ns_ = std::max(last_ns_, now_ns);
+}
 
 std::uint64_t TokenBucket::wait_ns(std::uint64_t n) const {
   const double missing = static_cast<double>(n) - tokens_;
