@@ -101,6 +101,73 @@ static __always_inline int flow_from_udp_sport(__u16 sport, __u16 dport, __u16 *
 	return V_CANDIDATE;
 }
 
+/* The first 8 bytes of a TCP header (all an RFC 792 quote holds). */
+struct hs_tcp8 {
+	__be16 source;
+	__be16 dest;
+	__be32 seq;
+};
+
+static __always_inline int flow_from_tcp_sport(__u16 sport, __u16 dport, __u16 *flow)
+{
+	__u16 f = sport - hs_cfg.udp_sport_base;
+
+	if (!hs_cfg.tcp_dport || dport != hs_cfg.tcp_dport || f >= hs_cfg.nflows)
+		return V_NOT_OURS;
+	*flow = f;
+	return V_CANDIDATE;
+}
+
+/* A quoted tcp-syn probe: identity in its sequence number. */
+static __always_inline int decode_quoted_tcp(void *th_at, void *end, struct probe_identity *id)
+{
+	struct hs_tcp8 *th = HS_PTR(th_at, 0, sizeof(*th), end);
+
+	if (!th)
+		return V_MALFORMED;
+	const __u32 s = bpf_ntohl(th->seq);
+
+	id->method = HS_METHOD_TCP_SYN;
+	id->seq = s >> 16;
+	id->val = s & 0xffff;
+	return flow_from_tcp_sport(bpf_ntohs(th->source), bpf_ntohs(th->dest), &id->flow);
+}
+
+/*
+ * A TCP segment from the destination answering a tcp-syn probe: SYN-ACK
+ * (open) or RST-ACK (closed), both acknowledging our sequence number + 1.
+ * The caller filled the addresses; tcp_at is the TCP header.
+ */
+static __always_inline int match_tcp_reply(void *tcp_at, void *end, struct hs_reply_record *rec,
+					   struct probe_identity *id)
+{
+	__u8 *th = HS_PTR(tcp_at, 0, 20, end);
+
+	if (!th)
+		return V_NOT_OURS;
+	const __u16 sport = (__u16)(th[0] << 8 | th[1]), dport = (__u16)(th[2] << 8 | th[3]);
+	const __u8 flags = th[13];
+
+	if (!(flags & 0x10)) /* no ACK: not an answer to our SYN */
+		return V_NOT_OURS;
+	if ((flags & 0x12) == 0x12)
+		rec->kind = HS_REPLY_TCP_SYNACK;
+	else if (flags & 0x04)
+		rec->kind = HS_REPLY_TCP_RST;
+	else
+		return V_NOT_OURS;
+	rec->icmp_type = 0;
+	rec->icmp_code = flags;
+	const __u32 ack =
+		((__u32)th[8] << 24 | (__u32)th[9] << 16 | (__u32)th[10] << 8 | th[11]) - 1;
+
+	id->method = HS_METHOD_TCP_SYN;
+	id->seq = ack >> 16;
+	id->val = ack & 0xffff;
+	/* The reply goes from the probed port to our source port. */
+	return flow_from_tcp_sport(dport, sport, &id->flow);
+}
+
 static __always_inline int flow_from_icmp_csum(__u16 csum, __u16 *flow)
 {
 	__u16 f = hs_cfg.icmp_csum_base - csum;
@@ -154,6 +221,8 @@ static __always_inline int decode_quote_v4(void *inner, void *end, struct hs_rep
 		id->val = bpf_ntohs(ih->un.echo.sequence);
 		return flow_from_icmp_csum(bpf_ntohs(ih->checksum), &id->flow);
 	}
+	if (iph->protocol == IPPROTO_TCP)
+		return decode_quoted_tcp(inner + ihl, end, id);
 	return V_NOT_OURS;
 }
 
@@ -211,7 +280,8 @@ static __always_inline int match_v4(void *l3, void *end, struct hs_reply_record 
 {
 	struct iphdr *iph = HS_PTR(l3, 0, sizeof(*iph), end);
 
-	if (!iph || iph->version != 4 || iph->protocol != IPPROTO_ICMP)
+	if (!iph || iph->version != 4 ||
+	    (iph->protocol != IPPROTO_ICMP && iph->protocol != IPPROTO_TCP))
 		return V_NOT_OURS;
 	if (iph->frag_off & bpf_htons(0x3fff)) /* MF or offset: not a whole reply */
 		return V_NOT_OURS;
@@ -219,6 +289,18 @@ static __always_inline int match_v4(void *l3, void *end, struct hs_reply_record 
 
 	if (ihl < sizeof(*iph))
 		return V_MALFORMED;
+	if (iph->protocol == IPPROTO_TCP) {
+		rec->family = HS_AF_INET;
+		rec->reply_ttl = iph->ttl;
+		rec->reply_len = bpf_ntohs(iph->tot_len);
+		rec->reply_tos = iph->tos;
+		rec->reply_ipid = bpf_ntohs(iph->id);
+		__builtin_memcpy(rec->responder, &iph->saddr, 4);
+		__builtin_memcpy(rec->probe_dst, &iph->saddr, 4);
+		id->src[0] = iph->daddr;
+		id->dst[0] = iph->saddr;
+		return match_tcp_reply(l3 + ihl, end, rec, id);
+	}
 	struct hs_icmphdr *ih = HS_PTR(l3, ihl, sizeof(*ih), end);
 
 	if (!ih)
@@ -307,6 +389,8 @@ static __always_inline int decode_quote_v6(void *inner, void *end, struct hs_rep
 		id->val = bpf_ntohs(ih->icmp6_sequence);
 		return flow_from_icmp_csum(bpf_ntohs(ih->icmp6_cksum), &id->flow);
 	}
+	if (ip6->nexthdr == IPPROTO_TCP)
+		return decode_quoted_tcp(inner + sizeof(*ip6), end, id);
 	return V_NOT_OURS;
 }
 
@@ -332,6 +416,19 @@ static __always_inline int match_v6(void *l3, void *end, struct hs_reply_record 
 			return V_NOT_OURS;
 		nh = ext[0];
 		off += (ext[1] + 1) * 8;
+	}
+	if (nh == IPPROTO_TCP) {
+		rec->family = HS_AF_INET6;
+		rec->reply_ttl = ip6->hop_limit;
+		rec->reply_len = bpf_ntohs(ip6->payload_len) + sizeof(*ip6);
+		rec->reply_tos = (ip6->priority << 4) | (ip6->flow_lbl[0] >> 4);
+		__builtin_memcpy(rec->responder, &ip6->saddr, 16);
+		__builtin_memcpy(rec->probe_dst, &ip6->saddr, 16);
+		__builtin_memcpy(id->src, &ip6->daddr, 16);
+		__builtin_memcpy(id->dst, &ip6->saddr, 16);
+		if (off > 512)
+			return V_NOT_OURS;
+		return match_tcp_reply(l3 + off, end, rec, id);
 	}
 	if (nh != IPPROTO_ICMPV6)
 		return V_NOT_OURS;
@@ -466,7 +563,8 @@ int hs_reply_matcher(struct xdp_md *ctx)
 	}
 
 	rec.rx_ns = bpf_ktime_get_ns();
-	if (rec.family == HS_AF_INET && rec.kind != HS_REPLY_ECHO_REPLY)
+	if (rec.family == HS_AF_INET && rec.kind != HS_REPLY_ECHO_REPLY &&
+	    rec.kind != HS_REPLY_TCP_SYNACK && rec.kind != HS_REPLY_TCP_RST)
 		undo_snat(&rec, &id);
 	struct hs_key key = {.k0 = hs_cfg.key.k0, .k1 = hs_cfg.key.k1};
 
@@ -487,5 +585,7 @@ int hs_reply_matcher(struct xdp_md *ctx)
 		hs_count(HS_CNT_MATCHED);
 		capture(ctx, rec.rx_ns);
 	}
-	return XDP_DROP;
+	/* A SYN-ACK goes on to the stack, which has no socket for it and resets
+	 * the handshake: no half-open connection is left at the destination. */
+	return rec.kind == HS_REPLY_TCP_SYNACK ? XDP_PASS : XDP_DROP;
 }

@@ -20,6 +20,7 @@ constexpr std::uint16_t kEtherIPv6 = 0x86dd;
 constexpr std::size_t kIPv4Len = 20;
 constexpr std::size_t kIPv6Len = 40;
 constexpr std::size_t kL4Len = 8;
+constexpr std::size_t kTcpLen = 20;  // no options
 
 // Payload bytes the encoding needs after the 8-byte L4 header.
 std::size_t min_payload(int family, Method m) {
@@ -60,6 +61,7 @@ std::string_view method_name(Method m) {
   switch (m) {
     case Method::UdpParis: return "udp-paris";
     case Method::IcmpParis: return "icmp-paris";
+    case Method::TcpSyn: return "tcp-syn";
   }
   return "?";
 }
@@ -69,16 +71,22 @@ bool parse_method(std::string_view text, Method& out) {
     out = Method::UdpParis;
   else if (text == "icmp-paris")
     out = Method::IcmpParis;
+  else if (text == "tcp-syn")
+    out = Method::TcpSyn;
   else
     return false;
   return true;
 }
 
 std::uint16_t min_ip_len(int family, Method m) {
+  if (m == Method::TcpSyn) return static_cast<std::uint16_t>((family == 4 ? kIPv4Len : kIPv6Len) + kTcpLen);
   return static_cast<std::uint16_t>((family == 4 ? kIPv4Len : kIPv6Len) + kL4Len + min_payload(family, m));
 }
 
 std::uint16_t effective_ip_len(const ProbeTemplate& t) {
+  // A SYN carries no data: an RST acknowledges SYN + data, and the identity
+  // is read back from the acknowledgement (seq + 1).
+  if (t.method == Method::TcpSyn) return min_ip_len(t.dst.family(), t.method);
   std::uint16_t len = t.ip_len ? t.ip_len : (t.dst.is_v4() ? 60 : 80);
   std::uint16_t min = min_ip_len(t.dst.family(), t.method);
   return len < min ? min : len;
@@ -112,7 +120,18 @@ std::size_t build_probe(const ProbeTemplate& t, const ProbeId& id, std::span<std
 
   std::uint32_t acc = 0;
   std::uint8_t* fix = payload;  // the free word that makes the checksum what we want
-  if (t.method == Method::UdpParis) {
+  if (t.method == Method::TcpSyn) {
+    // Identity in the sequence number; a plain checksum (no fix-up word).
+    put16(l4, static_cast<std::uint16_t>(t.udp_sport_base + id.flow));
+    put16(l4 + 2, t.tcp_dport);
+    put16(l4 + 4, id.seq);
+    put16(l4 + 6, val);
+    l4[12] = 5 << 4;        // data offset: 20 bytes
+    l4[13] = 0x02;          // SYN
+    put16(l4 + 14, 64240);  // window, as Linux offers
+    acc = csum::pseudo_header(t.src, t.dst, IPPROTO_TCP, l4_len);
+    put16(l4 + 16, csum::finish(csum::add(acc, {l4, l4_len})));
+  } else if (t.method == Method::UdpParis) {
     put16(l4, static_cast<std::uint16_t>(t.udp_sport_base + id.flow));
     put16(l4 + 2, t.udp_dport);
     put16(l4 + 4, l4_len);
@@ -132,14 +151,19 @@ std::size_t build_probe(const ProbeTemplate& t, const ProbeId& id, std::span<std
     put16(l4 + 6, val);
     if (!v4) acc = csum::pseudo_header(t.src, t.dst, IPPROTO_ICMPV6, l4_len);
   }
-  acc = csum::add(acc, {l4, l4_len});
-  put16(fix, csum::fixup_word(acc));
+  if (t.method != Method::TcpSyn) {
+    acc = csum::add(acc, {l4, l4_len});
+    put16(fix, csum::fixup_word(acc));
+  }
 
-  const bool udp = t.method == Method::UdpParis;
+  const std::uint8_t proto = t.method == Method::TcpSyn     ? std::uint8_t{IPPROTO_TCP}
+                             : t.method == Method::UdpParis ? std::uint8_t{IPPROTO_UDP}
+                             : v4                           ? std::uint8_t{IPPROTO_ICMP}
+                                                            : std::uint8_t{IPPROTO_ICMPV6};
   if (v4)
-    write_ipv4(ip, t, id, ip_len, static_cast<std::uint8_t>(udp ? IPPROTO_UDP : int{IPPROTO_ICMP}));
+    write_ipv4(ip, t, id, ip_len, proto);
   else
-    write_ipv6(ip, t, id, ip_len, static_cast<std::uint8_t>(udp ? IPPROTO_UDP : int{IPPROTO_ICMPV6}));
+    write_ipv6(ip, t, id, ip_len, proto);
   return frame_len;
 }
 

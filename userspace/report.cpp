@@ -71,7 +71,8 @@ class Reporter {
   void run_cycle(TraceResult& r, const std::vector<Hop*>& due, int cycle) {
     const std::uint64_t start = t_.now_ns();
     std::vector<ProbeRequest> probes;
-    for (Hop* h : due) probes.push_back({static_cast<std::uint8_t>(h->ttl), o_.trace.flow, seq_of(cycle, h->ttl)});
+    const auto flow = static_cast<std::uint16_t>(o_.trace.flow + (o_.trace.flow_per_attempt ? cycle : 0));
+    for (Hop* h : due) probes.push_back({static_cast<std::uint8_t>(h->ttl), flow, seq_of(cycle, h->ttl)});
     std::vector<std::uint64_t> stamps(probes.size());
     t_.send(probes, stamps);
     std::map<std::uint16_t, Pending> pending;
@@ -81,7 +82,7 @@ class Reporter {
     }
     std::size_t open = pending.size();
     auto on_reply = [&](const hs_reply_record& rec) {
-      if (rec.method != static_cast<std::uint8_t>(o_.trace.method) || rec.flow != o_.trace.flow) return;
+      if (rec.method != static_cast<std::uint8_t>(o_.trace.method) || rec.flow != flow) return;
       if (IpAddress::from_record(rec.family, rec.probe_dst) != o_.trace.dst) return;
       auto it = pending.find(rec.seq);
       if (it == pending.end() || it->second.done) {

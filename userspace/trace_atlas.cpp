@@ -51,8 +51,11 @@ void append_trace_atlas(std::string& out, const TraceResult& r) {
                  R"({{"af":{},"dst_addr":"{}","dst_name":"{}","src_addr":"{}","from":"{}","proto":"{}","paris_id":{},)"
                  R"("size":{},"timestamp":{},"endtime":{},"fw":5000,"lts":-1,"msm_id":0,"prb_id":0,)"
                  R"("msm_name":"Traceroute","type":"traceroute","result":[)",
-                 r.dst.family(), d, d, s, s, r.method == Method::IcmpParis ? "ICMP" : "UDP", paris_id, size,
-                 r.start_unix_ms / 1000, end_ms / 1000);
+                 r.dst.family(), d, d, s, s,
+                 r.method == Method::IcmpParis ? "ICMP"
+                 : r.method == Method::TcpSyn  ? "TCP"
+                                               : "UDP",
+                 paris_id, size, r.start_unix_ms / 1000, end_ms / 1000);
   for (std::size_t i = 0; i < r.hops.size(); i++) {
     const Hop& h = r.hops[i];
     fmt::format_to(it, R"({}{{"hop":{},)", i ? "," : "", h.ttl);

@@ -66,6 +66,8 @@ std::string trace_text_hops(const TraceResult& r) {
         }
         out += fmt::format("  {:.3f} ms", h.rtt_ms);
         if (auto ann = unreach_annotation(h, r.dst); !ann.empty()) out += " " + ann;
+        if (h.kind == HS_REPLY_TCP_SYNACK) out += " [open]";
+        if (h.kind == HS_REPLY_TCP_RST) out += " [closed]";
         for (const std::string& q : quote_anomalies(h, r)) out += " {" + q + "}";
       } else {
         out += " *";
@@ -137,18 +139,24 @@ std::string as_path_line(const TraceResult& r) {
 }
 
 std::string reply_legend(const TraceResult& r) {
-  std::map<std::pair<int, int>, std::vector<int>> seen;  // (type, code) -> hops
+  std::map<std::pair<int, int>, std::vector<int>> seen;  // (type, code) -> hops; TCP: (-kind, 0)
   for (const Hop& h : r.hops)
     for (const HopReply& x : h.replies) {
-      auto& hops = seen[{x.icmp_type, x.icmp_code}];
+      const bool tcp = x.kind == HS_REPLY_TCP_SYNACK || x.kind == HS_REPLY_TCP_RST;
+      auto& hops = seen[tcp ? std::pair<int, int>{-x.kind, 0} : std::pair<int, int>{x.icmp_type, x.icmp_code}];
       if (hops.empty() || hops.back() != h.ttl) hops.push_back(h.ttl);
     }
   if (seen.empty()) return "";
   std::string out = "replies:";
   const char* sep = " ";
   for (const auto& [tc, hops] : seen) {
-    out +=
-        sep + icmp_describe(r.dst.family(), static_cast<std::uint8_t>(tc.first), static_cast<std::uint8_t>(tc.second));
+    if (tc.first == -HS_REPLY_TCP_SYNACK)
+      out += std::string(sep) + "TCP SYN-ACK (port open)";
+    else if (tc.first == -HS_REPLY_TCP_RST)
+      out += std::string(sep) + "TCP RST (port closed)";
+    else
+      out += sep +
+             icmp_describe(r.dst.family(), static_cast<std::uint8_t>(tc.first), static_cast<std::uint8_t>(tc.second));
     out += hops.size() == 1 ? " at hop " : " at hops ";
     for (std::size_t i = 0; i < hops.size();) {  // runs of consecutive hops as a-b
       std::size_t j = i;
@@ -183,6 +191,8 @@ void append_trace_json(std::string& out, const TraceResult& r) {
                      k ? "," : "", x.addr.to_chars(a), x.rtt_ms, x.icmp_type, x.icmp_code, x.reply_ttl, x.quoted_ttl,
                      x.attempt, x.flow);
       if (x.mtu) fmt::format_to(it, R"(,"mtu":{})", x.mtu);
+      if (x.kind == HS_REPLY_TCP_SYNACK) out += R"(,"tcp":"syn-ack")";
+      if (x.kind == HS_REPLY_TCP_RST) out += R"(,"tcp":"rst")";
       if (!x.asn.empty()) fmt::format_to(it, R"(,"asn":"{}")", x.asn);
       if (const auto q = quote_anomalies(x, r); !q.empty()) {
         out += R"(,"quote_anomalies":[)";

@@ -36,7 +36,10 @@ void append_trace_scamper(std::string& out, const TraceResult& r) {
   int probe_count = 0;
   for (const Hop& h : r.hops) probe_count += h.probes_sent;
   fmt::format_to(it, R"({{"type":"trace", "version":"0.1", "userid":0, "method":"{}", "src":"{}", "dst":"{}", )",
-                 icmp ? "icmp-echo-paris" : "udp-paris", r.src.to_chars(s), r.dst.to_chars(d));
+                 icmp                         ? "icmp-echo-paris"
+                 : r.method == Method::TcpSyn ? "tcp"
+                                              : "udp-paris",
+                 r.src.to_chars(s), r.dst.to_chars(d));
   if (icmp)
     fmt::format_to(it, R"("icmp_sum":{}, )", r.icmp_sum);
   else

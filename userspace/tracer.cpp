@@ -89,6 +89,9 @@ class Tracer {
     return static_cast<std::size_t>(ttl) * static_cast<std::size_t>(o_.probes_per_hop) +
            static_cast<std::size_t>(attempt);
   }
+  std::uint16_t flow_of(int attempt) const {
+    return static_cast<std::uint16_t>(o_.flow + (o_.flow_per_attempt ? attempt : 0));
+  }
   std::uint16_t seq_of(int ttl, int attempt) const {
     return static_cast<std::uint16_t>(o_.seq_base + (ttl - 1) * o_.probes_per_hop + attempt);
   }
@@ -97,7 +100,7 @@ class Tracer {
     batch_.clear();
     while (next_ttl <= o_.max_ttl && next_ttl < frontier + o_.window && (dest_ttl_ == 0 || next_ttl < dest_ttl_)) {
       for (int a = 0; a < o_.probes_per_hop; a++)
-        batch_.push_back({static_cast<std::uint8_t>(next_ttl), o_.flow, seq_of(next_ttl, a)});
+        batch_.push_back({static_cast<std::uint8_t>(next_ttl), flow_of(a), seq_of(next_ttl, a)});
       next_ttl++;
     }
     if (batch_.empty()) return;
@@ -126,13 +129,14 @@ class Tracer {
   }
 
   void on_reply(const hs_reply_record& r) {
-    if (r.method != static_cast<std::uint8_t>(o_.method) || r.flow != o_.flow) return;
+    if (r.method != static_cast<std::uint8_t>(o_.method)) return;
     if (IpAddress::from_record(r.family, r.probe_dst) != o_.dst) return;
     int off = r.seq - o_.seq_base;
     if (off < 0) return;
     int ttl = off / o_.probes_per_hop + 1;
     int attempt = off % o_.probes_per_hop;
     if (ttl > o_.max_ttl) return;
+    if (r.flow != flow_of(attempt)) return;
     ProbeSlot& s = slots_[index(ttl, attempt)];
     if (!s.sent || s.reply) return;  // duplicate or unknown
     if (s.done) {
@@ -243,7 +247,8 @@ std::int64_t unix_offset_us(const ProbeTransport& t) {
 }
 
 bool is_terminal(const HopReply& r, const IpAddress& dst) {
-  if (r.kind == HS_REPLY_ECHO_REPLY) return r.addr == dst;
+  if (r.kind == HS_REPLY_ECHO_REPLY || r.kind == HS_REPLY_TCP_SYNACK || r.kind == HS_REPLY_TCP_RST)
+    return r.addr == dst;
   if (r.kind != HS_REPLY_DEST_UNREACH) return false;
   // Port unreachable from the destination is how a UDP trace arrives;
   // any other unreachable (net, host, admin...) ends the trace too.

@@ -23,6 +23,7 @@ hs_matcher_config matcher_config_for(const ProbeTemplate& t, std::uint16_t nflow
   mc.key = t.key;
   mc.udp_sport_base = t.udp_sport_base;
   mc.udp_dport = t.udp_dport;
+  if (t.method == Method::TcpSyn) mc.tcp_dport = t.tcp_dport;  // else TCP segments are never ours
   mc.icmp_csum_base = t.icmp_csum_base;
   mc.nflows = nflows;
   mc.wakeup_bytes = kWakeupBytes;
@@ -47,6 +48,7 @@ XdpTransport::XdpTransport(const XdpTransportConfig& cfg) {
   tmpl_.method = cfg.method;
   tmpl_.key = random_key();
   tmpl_.udp_dport = cfg.udp_dport;
+  tmpl_.tcp_dport = cfg.tcp_dport;
   tmpl_.ip_len = cfg.ip_len;
   link_mtu_ = link.mtu;
   if (effective_ip_len(tmpl_) > link.mtu)

@@ -15,6 +15,7 @@ namespace hopscope {
 enum class Method : std::uint8_t {
   UdpParis = HS_METHOD_UDP_PARIS,
   IcmpParis = HS_METHOD_ICMP_PARIS,
+  TcpSyn = HS_METHOD_TCP_SYN,
 };
 
 std::string_view method_name(Method m);
@@ -34,6 +35,7 @@ struct ProbeTemplate {
   std::uint16_t udp_sport_base = 0xb000;
   std::uint16_t udp_dport = 33434;
   std::uint16_t icmp_csum_base = 0x9000;
+  std::uint16_t tcp_dport = 80;
   std::uint16_t ip_len = 0;    // IP total length; 0 = default (60 for IPv4, 80 for IPv6)
   std::uint8_t tos = 0;        // TOS / traffic class
   bool dont_fragment = false;  // IPv4: set DF (path MTU discovery); IPv6 never fragments in transit

@@ -48,6 +48,10 @@ struct TraceOptions {
   int window = 16;                       // TTLs in flight at once
   std::uint16_t seq_base = 1;            // first probe seq (random per run)
   std::uint16_t packet_size = 0;         // IP length, for the report
+  // Attempt a (report: cycle a) uses flow + a: each attempt is its own Paris
+  // trace. For TCP SYNs: a second SYN on the 4-tuple of a half-open
+  // handshake is answered with RST, not SYN-ACK.
+  bool flow_per_attempt = false;
 };
 
 struct HopReply {

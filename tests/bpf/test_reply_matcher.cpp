@@ -40,6 +40,7 @@ hs_matcher_config config_for(const ProbeTemplate& t) {
   c.icmp_csum_base = t.icmp_csum_base;
   c.nflows = 4;
   c.wakeup_bytes = 0;
+  c.tcp_dport = t.tcp_dport;
   if (t.src.is_v4()) std::memcpy(&c.src4, t.src.data(), 4);
   return c;
 }
@@ -156,6 +157,24 @@ Bytes te_with_mpls(int labels, bool rfc4884) {
   f[14 + 2] = static_cast<std::uint8_t>(ip_len >> 8);
   f[14 + 3] = static_cast<std::uint8_t>(ip_len);
   return f;
+}
+
+const ProbeTemplate T4 = tmpl(4, Method::TcpSyn);
+const ProbeTemplate T6 = tmpl(6, Method::TcpSyn);
+
+// The destination's answer to tcp-syn probe (flow 2, seq 4242): flags, and
+// the acknowledgement of its sequence number + 1 (+ `ack_off` to spoil it).
+Bytes tcp_answer(const ProbeTemplate& t, std::uint8_t flags, std::int64_t ack_off = 0, std::uint16_t from_port = 80) {
+  const std::uint32_t seq = 4242u << 16 | probe_validation(t, 2, 4242);
+  return test::tcp_segment(t.dst, t.src, from_port, static_cast<std::uint16_t>(t.udp_sport_base + 2), flags, 777,
+                           static_cast<std::uint32_t>(seq + 1 + ack_off), 59);
+}
+
+void expect_tcp(const hs_reply_record& r, const ProbeTemplate& t, std::uint8_t kind) {
+  expect_identity(r, t, t.dst.is_v4() ? "198.18.8.2" : "2001:2:0:8::2");
+  EXPECT_EQ(r.kind, kind);
+  EXPECT_EQ(r.method, HS_METHOD_TCP_SYN);
+  EXPECT_EQ(r.reply_ttl, 59);
 }
 
 std::vector<Case> cases() {
@@ -317,6 +336,36 @@ std::vector<Case> cases() {
          return f;
        },
        XDP_PASS, HS_CNT_NOT_OURS, nullptr},
+      {"v4_tcp_syn_time_exceeded_28_byte_quote", [] { return test::icmp_error(probe(T4), te("198.18.3.2", 28)); },
+       XDP_DROP, HS_CNT_MATCHED,
+       [](const hs_reply_record& r) {
+         expect_identity(r, T4, "198.18.3.2");
+         EXPECT_EQ(r.method, HS_METHOD_TCP_SYN);
+         EXPECT_EQ(r.kind, HS_REPLY_TIME_EXCEEDED);
+         EXPECT_EQ(r.quoted_len, 40) << "a SYN without data";
+       }},
+      {"v6_tcp_syn_time_exceeded", [] { return test::icmp_error(probe(T6), te("2001:2:0:3::2")); }, XDP_DROP,
+       HS_CNT_MATCHED,
+       [](const hs_reply_record& r) {
+         expect_identity(r, T6, "2001:2:0:3::2");
+         EXPECT_EQ(r.method, HS_METHOD_TCP_SYN);
+       }},
+      {"v4_tcp_syn_ack_from_the_destination_goes_on_to_the_stack", [] { return tcp_answer(T4, 0x12); }, XDP_PASS,
+       HS_CNT_MATCHED, [](const hs_reply_record& r) { expect_tcp(r, T4, HS_REPLY_TCP_SYNACK); }},
+      {"v4_tcp_rst_ack_from_a_closed_port", [] { return tcp_answer(T4, 0x14); }, XDP_DROP, HS_CNT_MATCHED,
+       [](const hs_reply_record& r) {
+         expect_tcp(r, T4, HS_REPLY_TCP_RST);
+         EXPECT_EQ(r.icmp_code, 0x14) << "the TCP flags";
+       }},
+      {"v6_tcp_syn_ack", [] { return tcp_answer(T6, 0x12); }, XDP_PASS, HS_CNT_MATCHED,
+       [](const hs_reply_record& r) { expect_tcp(r, T6, HS_REPLY_TCP_SYNACK); }},
+      {"v6_tcp_rst_ack", [] { return tcp_answer(T6, 0x14); }, XDP_DROP, HS_CNT_MATCHED,
+       [](const hs_reply_record& r) { expect_tcp(r, T6, HS_REPLY_TCP_RST); }},
+      {"v4_tcp_wrong_acknowledgement_is_invalid", [] { return tcp_answer(T4, 0x12, 20); }, XDP_PASS, HS_CNT_INVALID,
+       nullptr},
+      {"v4_tcp_from_another_port_is_not_ours", [] { return tcp_answer(T4, 0x12, 0, 443); }, XDP_PASS, HS_CNT_NOT_OURS,
+       nullptr},
+      {"v4_tcp_rst_without_ack_is_not_ours", [] { return tcp_answer(T4, 0x04); }, XDP_PASS, HS_CNT_NOT_OURS, nullptr},
       {"non_icmp_traffic", [] { return test::plain_udp(A("198.18.8.2"), A("198.18.1.1"), 53, 40000); }, XDP_PASS,
        HS_CNT_NOT_OURS, nullptr},
       {"arp_frame",

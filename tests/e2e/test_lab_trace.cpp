@@ -439,6 +439,43 @@ TEST(LabTraceCli, MdaFindsTheDiamondWithFewerProbesThanScamperTracelb) {
               lb["probec"].get<int>());
 }
 
+TEST(LabTraceCli, TcpSynThroughTheOpenAndTheClosedPort) {
+  HS_REQUIRE_ROOT();
+  // The lab's destination listens on TCP port 80 (IPv4 and IPv6); 443 is closed.
+  for (const char* fam : {"-4", "-6"}) {
+    const std::string dst = std::string(fam) == "-4" ? "198.18.8.2" : "2001:2:0:8::2";
+    json open = run_json({kCli, "trace", "--lab", kPrefix, fam, "-T", "-q", "3", "-o", "json"});
+    EXPECT_EQ(open["method"], "tcp-syn");
+    EXPECT_EQ(open["stop_reason"], "completed") << open.dump();
+    ASSERT_EQ(open["hops"].size(), 6u);
+    EXPECT_TRUE(open["hops"][3]["replies"].empty()) << "the silent r4 stays silent for TCP too";
+    ASSERT_EQ(open["hops"][5]["replies"].size(), 3u);
+    for (const auto& r : open["hops"][5]["replies"]) {
+      EXPECT_EQ(r["addr"], dst);
+      EXPECT_EQ(r["tcp"], "syn-ack") << "every attempt: each has its own flow, no half-open collision";
+    }
+    json closed =
+        run_json({kCli, "trace", "--lab", kPrefix, fam, "-M", "tcp-syn", "-p", "443", "-q", "1", "-o", "json"});
+    EXPECT_EQ(closed["stop_reason"], "completed");
+    ASSERT_EQ(closed["hops"].size(), 6u);
+    EXPECT_EQ(closed["hops"][5]["replies"][0]["tcp"], "rst");
+    EXPECT_EQ(closed["hops"][2]["replies"][0]["icmp_type"], std::string(fam) == "-4" ? 11 : 3)
+        << "routers answer a SYN with Time Exceeded like any probe";
+  }
+  // Report cycles to the open port: SYN-ACK every cycle.
+  json rep = run_json({kCli, "trace", "--lab", kPrefix, "-T", "-c", "3", "--interval", "0.02", "-o", "json"});
+  ASSERT_EQ(rep["hops"].size(), 6u);
+  EXPECT_EQ(rep["hops"][5]["stats"]["received"], 3);
+  for (const auto& r : rep["hops"][5]["replies"]) EXPECT_EQ(r["tcp"], "syn-ack");
+  CommandResult text = run_command({kCli, "trace", "--lab", kPrefix, "-T", "-q", "1"});
+  EXPECT_NE(text.output.find(" 6  198.18.8.2  "), std::string::npos) << text.output;
+  EXPECT_NE(text.output.find("[open]"), std::string::npos) << text.output;
+  EXPECT_NE(text.output.find("TCP SYN-ACK (port open) at hop 6"), std::string::npos) << text.output;
+  CommandResult survey = run_command({kCli, "survey", "198.18.8.2", "-M", "tcp-syn"});
+  EXPECT_NE(survey.status, 0);
+  EXPECT_NE(survey.output.find("which a SYN-ACK does not echo"), std::string::npos) << survey.output;
+}
+
 TEST(LabTraceCli, ExplicitDestinationInsideANamespace) {
   HS_REQUIRE_ROOT();
   json j = run_json({kCli, "trace", "--netns", kPrefix + "-prober", "198.18.7.2", "-o", "json", "-q", "1"});

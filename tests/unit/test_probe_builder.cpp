@@ -59,8 +59,10 @@ TEST_P(ProbeBuilderTest, ChecksumsAreValidAgainstReference) {
         EXPECT_EQ(ip[7], ttl);
         EXPECT_EQ(get16(ip, 4), l4.size());
       }
-      const bool pseudo = method == Method::UdpParis || family == 6;
-      const std::uint8_t proto = method == Method::UdpParis ? 17 : (family == 4 ? 1 : 58);
+      const bool pseudo = method != Method::IcmpParis || family == 6;
+      const std::uint8_t proto = method == Method::UdpParis ? 17
+                                 : method == Method::TcpSyn ? 6
+                                                            : (family == 4 ? 1 : 58);
       auto covered = pseudo ? with_pseudo_header(t.src.data(), t.dst.data(), family == 4 ? 4 : 16, proto, l4) : l4;
       EXPECT_EQ(reference_checksum(covered), 0) << "L4 checksum, ttl " << ttl << " seq " << seq;
     }
@@ -83,6 +85,14 @@ TEST_P(ProbeBuilderTest, IdentityTravelsWhereTheAbiSays) {
       EXPECT_EQ(get16(ip, hl + 6), 1234) << "UDP checksum = seq";
       EXPECT_EQ(get16(ip, hl + 8), val) << "payload[0..1] = validation";
     }
+  } else if (method == Method::TcpSyn) {
+    EXPECT_EQ(get16(ip, hl), t.udp_sport_base + 5);
+    EXPECT_EQ(get16(ip, hl + 2), t.tcp_dport);
+    EXPECT_EQ(get16(ip, hl + 4), 1234) << "sequence number, high half = seq";
+    EXPECT_EQ(get16(ip, hl + 6), val) << "sequence number, low half = validation";
+    EXPECT_EQ(ip[hl + 12], 5 << 4) << "20-byte header";
+    EXPECT_EQ(ip[hl + 13], 0x02) << "SYN";
+    EXPECT_EQ(ip.size(), hl + 20) << "no data: an RST acknowledges SYN + data";
   } else {
     EXPECT_EQ(ip[hl], family == 4 ? 8 : 128);
     EXPECT_EQ(get16(ip, hl + 2), static_cast<std::uint16_t>(t.icmp_csum_base - 5)) << "constant checksum per flow";
@@ -112,10 +122,13 @@ TEST_P(ProbeBuilderTest, ParisFlowIdentifierIsConstantPerFlow) {
 
 INSTANTIATE_TEST_SUITE_P(AllFamiliesAndMethods, ProbeBuilderTest,
                          ::testing::Values(Case{4, Method::UdpParis}, Case{4, Method::IcmpParis},
-                                           Case{6, Method::UdpParis}, Case{6, Method::IcmpParis}),
+                                           Case{4, Method::TcpSyn}, Case{6, Method::UdpParis},
+                                           Case{6, Method::IcmpParis}, Case{6, Method::TcpSyn}),
                          [](const auto& p) {
                            return std::string(p.param.family == 4 ? "v4_" : "v6_") +
-                                  (p.param.method == Method::UdpParis ? "udp" : "icmp");
+                                  (p.param.method == Method::UdpParis    ? "udp"
+                                   : p.param.method == Method::IcmpParis ? "icmp"
+                                                                         : "tcp_syn");
                          });
 
 TEST(ProbeBuilder, SizesAndLimits) {

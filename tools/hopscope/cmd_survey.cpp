@@ -39,7 +39,10 @@ struct SurveyArgs {
 
 void run(const SurveyArgs& a) {
   survey::SurveyOptions o;
-  if (!parse_method(a.method, o.method)) throw CLI::ValidationError("--method", "must be udp-paris or icmp-paris");
+  if (!parse_method(a.method, o.method) || o.method == Method::TcpSyn)
+    throw CLI::ValidationError("--method",
+                               "must be udp-paris or icmp-paris (a survey reads each reply's TTL from the quoted "
+                               "probe's length, which a SYN-ACK does not echo)");
   survey::TargetList targets;
   if (!a.targets_file.empty()) {
     std::ifstream file;

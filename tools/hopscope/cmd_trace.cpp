@@ -40,7 +40,7 @@ struct TraceArgs {
   std::string lab = "hslab";
   bool v4 = false;
   bool v6 = false;
-  int port = 33434;
+  int port = 0;  // 0: the method's default
   bool verbose = false;
   bool report = false;
   int count = 0;  // report cycles (min probes per hop); 0: 6 with --report
@@ -70,8 +70,11 @@ void write_svg(const std::string& dot_text, const std::string& path) {
 
 void run(const TraceArgs& a) {
   Method method;
-  if (!parse_method(a.method, method)) throw CLI::ValidationError("--method", "must be udp-paris or icmp-paris");
+  if (!parse_method(a.method, method))
+    throw CLI::ValidationError("--method", "must be udp-paris, icmp-paris or tcp-syn");
   if (a.v4 && a.v6) throw CLI::ValidationError("-4/-6", "choose one address family");
+  if (method == Method::TcpSyn && a.packet_len)
+    throw CLI::ValidationError("PACKETLEN", "tcp-syn probes carry no data: their size is fixed (40 / 60 bytes)");
 
   // No destination: the built-in lab (never anything outside it).
   std::string netns = a.netns;
@@ -96,9 +99,14 @@ void run(const TraceArgs& a) {
   tc.method = method;
   tc.ifname = a.iface;
   tc.ip_len = static_cast<std::uint16_t>(a.packet_len);
-  tc.udp_dport = static_cast<std::uint16_t>(a.port);
+  // -p: the destination port of UDP (default 33434) or TCP (default 80) probes.
+  if (method == Method::TcpSyn)
+    tc.tcp_dport = static_cast<std::uint16_t>(a.port ? a.port : 80);
+  else
+    tc.udp_dport = static_cast<std::uint16_t>(a.port ? a.port : 33434);
   if (!a.pcap.empty()) tc.capture_bytes = HS_CAPTURE_MAX;
   if (a.mda) tc.nflows = kMdaFlows;  // the matcher accepts every flow id the MDA uses
+  if (method == Method::TcpSyn && !a.mda) tc.nflows = kMaxProbesPerHop;  // one flow per attempt
   XdpTransport transport(tc);
   std::optional<PcapWriter> pcap;
   if (!a.pcap.empty()) {
@@ -129,6 +137,7 @@ void run(const TraceArgs& a) {
   o.probes_per_hop = a.queries;
   o.wait = std::chrono::milliseconds(static_cast<long>(a.wait_s * 1000));
   o.packet_size = effective_ip_len(transport.probe_template());
+  o.flow_per_attempt = method == Method::TcpSyn;
   std::mt19937 rng(std::random_device{}());
   o.seq_base = static_cast<std::uint16_t>(std::uniform_int_distribution<int>(1, max_seq_base(a.queries))(rng));
   const bool report = a.report || a.count > 0;
@@ -239,7 +248,9 @@ void add_trace_command(CLI::App& app) {
   t->add_option("DEST", a->dest, "Destination address (IPv4 or IPv6); omitted: the lab's destination");
   t->add_option("PACKETLEN", a->packet_len, "IP packet length (default 60 for IPv4, 80 for IPv6)")
       ->check(CLI::Range(0, 1500));
-  t->add_option("-M,--method", a->method, "udp-paris | icmp-paris")->capture_default_str();
+  t->add_option("-M,--method", a->method, "udp-paris | icmp-paris | tcp-syn")->capture_default_str();
+  t->add_flag_callback(
+      "-T", [a] { a->method = "tcp-syn"; }, "TCP SYN probes (as traceroute -T): -M tcp-syn");
   t->add_option("-m,--max-ttl", a->max_ttl, "Max TTL")->check(CLI::Range(1, 255))->capture_default_str();
   t->add_option("-f,--first-ttl", a->first_ttl, "First TTL")->check(CLI::Range(1, 255))->capture_default_str();
   t->add_option("-q,--queries", a->queries, "Probes per hop")
@@ -264,7 +275,8 @@ void add_trace_command(CLI::App& app) {
               "Path MTU discovery: DF probes as large as the path allows, hop by hop; reports where the MTU drops");
   t->add_option("--asn-file", a->asn_file,
                 "CAIDA prefix2as file: annotate each hop with its origin AS (longest-prefix match)");
-  t->add_option("-p,--port", a->port, "UDP destination port")->check(CLI::Range(1, 65535))->capture_default_str();
+  t->add_option("-p,--port", a->port, "Destination port: UDP (default 33434) or TCP (default 80)")
+      ->check(CLI::Range(1, 65535));
   t->add_flag("-4", a->v4, "Default lab target: IPv4");
   t->add_flag("-6", a->v6, "Default lab target: IPv6");
   t->add_option("--netns", a->netns, "Run inside this network namespace (ip netns name)");

@@ -16,9 +16,9 @@ struct hs_matcher_config {
 	__u32 wakeup_bytes;   /* force a ring-buffer wake-up when this much is queued */
 	__u16 capture_bytes;  /* > 0: also copy the first this many bytes of every matched reply
 			       * frame to hs_captures (pcap output), at most HS_CAPTURE_MAX */
-	__u16 _pad;
-	__u32 src4; /* our IPv4 source (network order), 0 = unknown: a quote whose source
-		     * differs was rewritten on the way (NAT) */
+	__u16 tcp_dport;      /* tcp-syn destination port (host order) */
+	__u32 src4;	      /* our IPv4 source (network order), 0 = unknown: a quote whose source
+			       * differs was rewritten on the way (NAT) */
 	__u32 _pad2;
 };
 HS_STATIC_ASSERT(sizeof(struct hs_matcher_config) == 40, "hs_matcher_config layout");
@@ -34,6 +34,8 @@ enum hs_reply_kind {
 	HS_REPLY_DEST_UNREACH = 2,   /* ICMP 3 / ICMPv6 1 */
 	HS_REPLY_PACKET_TOO_BIG = 3, /* ICMPv6 2 (IPv4 uses DEST_UNREACH code 4) */
 	HS_REPLY_ECHO_REPLY = 4,     /* ICMP 0 / ICMPv6 129 */
+	HS_REPLY_TCP_SYNACK = 5,     /* TCP SYN-ACK from the destination: the port is open */
+	HS_REPLY_TCP_RST = 6,	     /* TCP RST(-ACK) from the destination: the port is closed */
 };
 
 /* A copy of a matched reply frame, for `--pcap` (ring buffer hs_captures). */
@@ -51,9 +53,10 @@ HS_STATIC_ASSERT(sizeof(struct hs_capture) == 16 + HS_CAPTURE_MAX, "hs_capture l
 #define HS_MAX_MPLS 3
 
 /* Record flags. */
-#define HS_RF_QUOTE_FULL    0x01 /* the quote held the probe's whole L4 header and payload */
-#define HS_RF_SRC_REWRITTEN 0x02 /* the quoted probe's IPv4 source is not ours: a NAT rewrote it   \
-				  */
+#define HS_RF_QUOTE_FULL 0x01 /* the quote held the probe's whole L4 header and payload */
+#define HS_RF_SRC_REWRITTEN                                                                        \
+	0x02 /* the quoted probe's IPv4 source is not ours: a NAT rewrote it                       \
+	      */
 
 /*
  * One record per matched reply. Addresses are in network byte order; IPv4
@@ -72,7 +75,7 @@ struct hs_reply_record {
 	__u8 method;	    /* enum hs_method of the probe */
 	__u8 kind;	    /* enum hs_reply_kind */
 	__u8 icmp_type;	    /* raw ICMP / ICMPv6 type */
-	__u8 icmp_code;	    /* raw code */
+	__u8 icmp_code;	    /* raw code (TCP replies: the TCP flags, icmp_type 0) */
 	__u8 reply_ttl;	    /* TTL / hop limit of the reply as it arrived */
 	__u8 quoted_ttl;    /* TTL / hop limit of the probe as the responder saw it */
 	__u8 quoted_tos;    /* TOS / traffic class of the quoted probe */

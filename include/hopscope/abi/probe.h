@@ -20,6 +20,10 @@
  *                    RFC 4443 routers quote up to 1232 bytes)
  *   icmp-paris IPv4/IPv6: echo request, checksum = icmp_csum_base - flow
  *                    (constant per flow), id = seq, sequence = validation
+ *   tcp-syn    IPv4/IPv6: SYN, sport = sport_base + flow, dport = tcp_dport,
+ *                    sequence number = seq << 16 | validation (quoted in
+ *                    the first 8 bytes; a SYN-ACK or RST-ACK from the
+ *                    destination acknowledges it + 1)
  *
  * The payload holds two free bytes that make the checksum come out as wanted.
  * seq is never 0 or 0xffff (so a UDP checksum carrying it is never the
@@ -33,6 +37,7 @@
 enum hs_method {
 	HS_METHOD_UDP_PARIS = 1,
 	HS_METHOD_ICMP_PARIS = 2,
+	HS_METHOD_TCP_SYN = 3,
 };
 
 /* Highest number of Paris flows one run may use (flow ids 0..HS_MAX_FLOWS-1). */
