@@ -33,8 +33,11 @@ std::string report_text(const TraceResult& r) {
                        s.rtt.min_ms, s.rtt.max_ms, s.rtt.stddev_ms, s.rtt.jitter_ms);
   }
   const PathStats p = path_stats(r);
-  fmt::format_to(it, "path: {} hops, {}, RTT {:.3f} ms, loss {:.1f}%\n", p.length,
-                 p.reached ? "destination reached" : "destination not reached", p.rtt_avg_ms, p.loss_pct);
+  fmt::format_to(it, "path: {} hops, {}, RTT {:.3f} ms, loss {:.1f}%{}\n", p.length,
+                 p.reached ? "destination reached" : "destination not reached", p.rtt_avg_ms, p.loss_pct,
+                 r.tcp_handshake_ms
+                     ? fmt::format("; TCP handshake to port {}: {:.3f} ms", r.tcp_port, *r.tcp_handshake_ms)
+                     : std::string());
   return out;
 }
 

@@ -126,6 +126,13 @@ std::string mpls_text(const HopReply& h) {
   return out;
 }
 
+std::string tcp_fallback_line(const TraceResult& r) {
+  if (!r.tcp_port) return "";
+  if (!r.tcp_handshake_ms) return fmt::format("TCP handshake to port {}: no answer\n", r.tcp_port);
+  return fmt::format("TCP handshake to port {}: {:.3f} ms ({})\n", r.tcp_port, *r.tcp_handshake_ms,
+                     r.tcp_open ? "open" : "closed");
+}
+
 std::string as_path_line(const TraceResult& r) {
   std::string out, prev;
   for (const Hop& h : r.hops)
@@ -220,6 +227,13 @@ void append_trace_json(std::string& out, const TraceResult& r) {
     const PathStats p = path_stats(r);
     fmt::format_to(it, R"(,"path":{{"length":{},"reached":{},"rtt_avg_ms":{:.3f},"loss_pct":{:.1f}}})", p.length,
                    p.reached, p.rtt_avg_ms, p.loss_pct);
+  }
+  if (r.tcp_port) {
+    fmt::format_to(it, R"(,"tcp_handshake":{{"port":{},"rtt_ms":)", r.tcp_port);
+    if (r.tcp_handshake_ms)
+      fmt::format_to(it, R"({:.3f},"open":{}}})", *r.tcp_handshake_ms, r.tcp_open);
+    else
+      out += "null}";
   }
   if (!r.tx_mode.empty()) fmt::format_to(it, R"(,"tx_mode":"{}")", r.tx_mode);
   if (r.late_replies) fmt::format_to(it, R"(,"late_replies":{})", r.late_replies);

@@ -57,6 +57,7 @@ XdpTransport::XdpTransport(const XdpTransportConfig& cfg) {
 
   hs_matcher_config mc = matcher_config_for(tmpl_, cfg.nflows);
   mc.capture_bytes = std::min<std::uint16_t>(cfg.capture_bytes, HS_CAPTURE_MAX);
+  if (cfg.accept_tcp) mc.tcp_dport = cfg.tcp_dport;
   matcher_ = std::make_unique<ReplyMatcher>(mc, cfg.ring_bytes);
   matcher_->attach(route_.ifindex);  // before the first probe leaves
 
@@ -85,10 +86,11 @@ void XdpTransport::send(std::span<const ProbeRequest> probes, std::span<std::uin
         [&](std::size_t i, std::span<std::uint8_t> buf) {
           const ProbeRequest& p = chunk[i];
           std::size_t len;
-          if (p.ip_len || p.dont_fragment) {  // path MTU probes: their own size and DF
+          if (p.ip_len || p.dont_fragment || p.tcp_syn) {  // path MTU probes, handshake SYNs
             ProbeTemplate t = tmpl_;
             if (p.ip_len) t.ip_len = p.ip_len;
             t.dont_fragment = p.dont_fragment;
+            if (p.tcp_syn) t.method = Method::TcpSyn;
             len = build_probe(t, ProbeId{p.flow, p.seq, p.ttl}, buf);
           } else {
             len = build_probe(tmpl_, ProbeId{p.flow, p.seq, p.ttl}, buf);

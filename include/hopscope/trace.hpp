@@ -23,6 +23,7 @@ struct ProbeRequest {
   std::uint16_t seq = 1;
   std::uint16_t ip_len = 0;    // 0: the transport's probe size
   bool dont_fragment = false;  // IPv4 DF (path MTU discovery)
+  bool tcp_syn = false;        // a TCP SYN whatever the transport's method (handshake fallback)
 };
 
 class ProbeTransport {
@@ -110,6 +111,11 @@ struct TraceResult {
   std::uint16_t udp_dport = 0;
   std::uint16_t icmp_sum = 0;
   double wait_s = 0;
+  // The TCP handshake fallback: when the trace did not reach the destination,
+  // the time from a SYN to its SYN-ACK (open) or RST (closed).
+  std::uint16_t tcp_port = 0;  // 0: not tried
+  std::optional<double> tcp_handshake_ms;
+  bool tcp_open = false;
   std::uint8_t tos = 0;           // TOS / traffic class the probes were sent with
   bool fixed_probe_size = false;  // every probe was packet_size bytes (quoted lengths can be checked)
 };

@@ -20,6 +20,8 @@ void append_trace_json(std::string& out, const TraceResult& r);
 // One entry per distinct ICMP type/code, named (numbers when unknown); "" when
 // nothing answered.
 std::string reply_legend(const TraceResult& r);
+// "TCP handshake to port 80: 0.045 ms (open)" when the fallback ran; "" otherwise.
+std::string tcp_fallback_line(const TraceResult& r);
 // "AS path: AS64501 -> AS64502 (hop 3) -> ...": where the origin AS changes
 // along the path (replies annotated with annotate_asn()); "" without ASNs.
 std::string as_path_line(const TraceResult& r);

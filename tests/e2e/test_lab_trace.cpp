@@ -476,6 +476,30 @@ TEST(LabTraceCli, TcpSynThroughTheOpenAndTheClosedPort) {
   EXPECT_NE(survey.output.find("which a SYN-ACK does not echo"), std::string::npos) << survey.output;
 }
 
+TEST(LabTraceCli, TcpHandshakeFallbackWhenIcmpDoesNotReachTheDestination) {
+  HS_REQUIRE_ROOT();
+  // A max TTL short of the destination: the UDP trace ends without it, and
+  // the handshake to its port stands in for the end-to-end latency.
+  for (const char* fam : {"-4", "-6"}) {
+    json open =
+        run_json({kCli, "trace", "--lab", kPrefix, fam, "-q", "1", "-m", "3", "--tcp-fallback", "80", "-o", "json"});
+    EXPECT_EQ(open["stop_reason"], "hoplimit");
+    ASSERT_TRUE(open.contains("tcp_handshake")) << open.dump();
+    EXPECT_EQ(open["tcp_handshake"]["port"], 80);
+    EXPECT_EQ(open["tcp_handshake"]["open"], true);
+    EXPECT_GT(open["tcp_handshake"]["rtt_ms"].get<double>(), 0.0);
+    json closed =
+        run_json({kCli, "trace", "--lab", kPrefix, fam, "-q", "1", "-m", "3", "--tcp-fallback", "443", "-o", "json"});
+    EXPECT_EQ(closed["tcp_handshake"]["open"], false) << "RST from the closed port still times the handshake";
+  }
+  json reached = run_json({kCli, "trace", "--lab", kPrefix, "-q", "1", "--tcp-fallback", "80", "-o", "json"});
+  EXPECT_EQ(reached["stop_reason"], "completed");
+  EXPECT_FALSE(reached.contains("tcp_handshake")) << "not needed when ICMP reached it";
+  CommandResult t = run_command({kCli, "trace", "--lab", kPrefix, "-q", "1", "-m", "2", "--tcp-fallback", "80"});
+  EXPECT_NE(t.output.find("TCP handshake to port 80: "), std::string::npos) << t.output;
+  EXPECT_NE(t.output.find(" ms (open)"), std::string::npos) << t.output;
+}
+
 TEST(LabTraceCli, ExplicitDestinationInsideANamespace) {
   HS_REQUIRE_ROOT();
   json j = run_json({kCli, "trace", "--netns", kPrefix + "-prober", "198.18.7.2", "-o", "json", "-q", "1"});

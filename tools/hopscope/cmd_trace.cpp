@@ -17,6 +17,7 @@
 #include "hopscope/process.hpp"
 #include "hopscope/report.hpp"
 #include "hopscope/report_output.hpp"
+#include "hopscope/tcp_fallback.hpp"
 #include "hopscope/trace.hpp"
 #include "hopscope/trace_formats.hpp"
 #include "hopscope/trace_output.hpp"
@@ -51,6 +52,7 @@ struct TraceArgs {
   std::string pcap;
   bool mda = false;
   int confidence = 95;
+  int tcp_fallback = 0;  // port; 0: off
 };
 
 // Flow ids the MDA may use per hop (its table needs 76 for 13 branches at 95%).
@@ -107,6 +109,12 @@ void run(const TraceArgs& a) {
   if (!a.pcap.empty()) tc.capture_bytes = HS_CAPTURE_MAX;
   if (a.mda) tc.nflows = kMdaFlows;  // the matcher accepts every flow id the MDA uses
   if (method == Method::TcpSyn && !a.mda) tc.nflows = kMaxProbesPerHop;  // one flow per attempt
+  if (a.tcp_fallback) {
+    if (method == Method::TcpSyn) throw CLI::ValidationError("--tcp-fallback", "the trace already uses TCP SYNs");
+    tc.accept_tcp = true;
+    tc.tcp_dport = static_cast<std::uint16_t>(a.tcp_fallback);
+    tc.nflows = std::max<std::uint16_t>(tc.nflows, 4);  // the fallback's SYNs use flows 0..2
+  }
   XdpTransport transport(tc);
   std::optional<PcapWriter> pcap;
   if (!a.pcap.empty()) {
@@ -198,6 +206,8 @@ void run(const TraceArgs& a) {
   }
   TraceResult r = report ? run_report(ro, transport) : run_trace(o, transport);
   r.with_stats = report;
+  if (a.tcp_fallback && r.stop_reason != StopReason::Completed)
+    tcp_handshake_fallback(r, report ? ro.trace : o, static_cast<std::uint16_t>(a.tcp_fallback), 3, transport);
   if (asn) annotate_asn(r, *asn);
   r.udp_sport = transport.probe_template().udp_sport_base;
   r.udp_dport = transport.probe_template().udp_dport;
@@ -213,7 +223,9 @@ void run(const TraceArgs& a) {
                  (unsigned long long)r.dropped_replies);
   std::string out;
   switch (format) {
-    case Format::Text: out = (report ? report_text(r) : trace_text_hops(r)) + as_path_line(r) + reply_legend(r); break;
+    case Format::Text:
+      out = (report ? report_text(r) : trace_text_hops(r)) + tcp_fallback_line(r) + as_path_line(r) + reply_legend(r);
+      break;
     case Format::Json: out = trace_json(r) + "\n"; break;
     case Format::Csv:
       append_csv_header(out);
@@ -265,6 +277,10 @@ void add_trace_command(CLI::App& app) {
   t->add_option("--svg", a->svg, "Also render the path graph to this SVG file (Graphviz)");
   t->add_option("--pcap", a->pcap,
                 "Also write every probe and every matched reply (first 256 bytes) to this pcap file");
+  t->add_option("--tcp-fallback", a->tcp_fallback,
+                "When the trace does not reach the destination, time a TCP handshake (SYN to SYN-ACK or RST) to "
+                "this port of it instead")
+      ->check(CLI::Range(1, 65535));
   t->add_flag("--mda", a->mda,
               "Multipath discovery (MDA): vary the Paris flow id per probe until the stopping rule says every branch "
               "of each hop was seen");
