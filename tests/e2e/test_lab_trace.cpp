@@ -555,7 +555,7 @@ TEST(CliInput, BadArgumentsGetClearErrors) {
   EXPECT_NE(r.output.find("not an IPv4 or IPv6 address"), std::string::npos) << r.output;
   r = run_command({kCli, "trace", "198.18.8.2", "-M", "carrier-pigeon"});
   EXPECT_NE(r.status, 0);
-  EXPECT_NE(r.output.find("udp-paris or icmp-paris"), std::string::npos) << r.output;
+  EXPECT_NE(r.output.find("must be udp-paris, icmp-paris or tcp-syn"), std::string::npos) << r.output;
   r = run_command({kCli, "trace", "198.18.8.2", "-q", "0"});
   EXPECT_NE(r.status, 0);
   r = run_command({kCli, "trace", "--lab", "hsnolab"});
