@@ -2,7 +2,9 @@
 
 #include <arpa/inet.h>
 #include <fmt/format.h>
+#include <fmt/ranges.h>
 
+#include <algorithm>
 #include <iterator>
 #include <map>
 
@@ -123,6 +125,40 @@ std::string mpls_text(const HopReply& h) {
         fmt::format("{}[MPLS: Lbl {}, TC {}, S {}, TTL {}]", i ? " " : "", e >> 12, e >> 9 & 7, e >> 8 & 1, e & 0xff);
   }
   if (h.mpls_total > h.mpls_count) out += fmt::format(" (+{} more)", h.mpls_total - h.mpls_count);
+  return out;
+}
+
+std::string combined_methods_text(const std::vector<TraceResult>& traces) {
+  std::map<int, std::vector<std::pair<std::string, std::vector<std::string>>>> by_ttl;  // ttl -> (addr, methods)
+  int last = 0;
+  for (const TraceResult& r : traces)
+    for (const Hop& h : r.hops) {
+      last = std::max(last, h.ttl);
+      for (const HopReply& x : h.replies) {
+        auto& addrs = by_ttl[h.ttl];
+        auto it = std::find_if(addrs.begin(), addrs.end(), [&](const auto& e) { return e.first == x.addr.str(); });
+        if (it == addrs.end()) it = addrs.insert(addrs.end(), {x.addr.str(), {}});
+        const std::string m(method_name(r.method));
+        if (std::find(it->second.begin(), it->second.end(), m) == it->second.end()) it->second.push_back(m);
+      }
+    }
+  std::string out = "combined:\n";
+  for (int ttl = 1; ttl <= last; ttl++) {
+    out += fmt::format("{:2d} ", ttl);
+    auto it = by_ttl.find(ttl);
+    if (it == by_ttl.end()) {
+      out += " *\n";
+      continue;
+    }
+    for (std::size_t i = 0; i < it->second.size(); i++) {
+      const auto& [addr, methods] = it->second[i];
+      out += fmt::format("{} {} ({})", i ? "," : "", addr, fmt::join(methods, ", "));
+    }
+    out += "\n";
+  }
+  for (const TraceResult& r : traces)
+    out += fmt::format("{}: {} after {} hops\n", method_name(r.method), stop_reason_name(r.stop_reason),
+                       r.hops.empty() ? 0 : r.hops.back().ttl);
   return out;
 }
 

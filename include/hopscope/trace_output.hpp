@@ -20,6 +20,10 @@ void append_trace_json(std::string& out, const TraceResult& r);
 // One entry per distinct ICMP type/code, named (numbers when unknown); "" when
 // nothing answered.
 std::string reply_legend(const TraceResult& r);
+// Several methods' traces of one destination side by side: per TTL, every
+// address that answered and the methods it answered ("3  198.18.3.2
+// (udp-paris, tcp-syn)"), then where each method stopped.
+std::string combined_methods_text(const std::vector<TraceResult>& traces);
 // "TCP handshake to port 80: 0.045 ms (open)" when the fallback ran; "" otherwise.
 std::string tcp_fallback_line(const TraceResult& r);
 // "AS path: AS64501 -> AS64502 (hop 3) -> ...": where the origin AS changes

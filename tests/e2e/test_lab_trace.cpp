@@ -500,6 +500,30 @@ TEST(LabTraceCli, TcpHandshakeFallbackWhenIcmpDoesNotReachTheDestination) {
   EXPECT_NE(t.output.find(" ms (open)"), std::string::npos) << t.output;
 }
 
+TEST(LabTraceCli, SeveralMethodsInOneRun) {
+  HS_REQUIRE_ROOT();
+  CommandResult r = run_command(
+      {kCli, "trace", "--lab", kPrefix, "-M", "udp-paris,icmp-paris,tcp-syn", "-q", "1", "-w", "1", "-o", "json"});
+  ASSERT_EQ(r.status, 0) << r.output;
+  std::istringstream in(r.output);
+  std::vector<std::string> methods;
+  for (std::string line; std::getline(in, line);) {
+    const json j = json::parse(line);
+    methods.push_back(j["method"]);
+    EXPECT_EQ(j["stop_reason"], "completed") << line;
+    EXPECT_EQ(j["hops"].size(), 6u);
+  }
+  EXPECT_EQ(methods, (std::vector<std::string>{"udp-paris", "icmp-paris", "tcp-syn"})) << "kept per method";
+  CommandResult t = run_command({kCli, "trace", "--lab", kPrefix, "-M", "udp-paris,tcp-syn", "-q", "1", "-w", "1"});
+  ASSERT_EQ(t.status, 0) << t.output;
+  EXPECT_NE(t.output.find("combined:\n 1  198.18.1.2 (udp-paris, tcp-syn)\n"), std::string::npos) << t.output;
+  EXPECT_NE(t.output.find(" 6  198.18.8.2 (udp-paris, tcp-syn)\n"), std::string::npos) << t.output;
+  EXPECT_NE(t.output.find("tcp-syn: completed after 6 hops"), std::string::npos) << t.output;
+  CommandResult bad = run_command({kCli, "trace", "--lab", kPrefix, "-M", "udp-paris,udp-paris"});
+  EXPECT_NE(bad.status, 0);
+  EXPECT_NE(bad.output.find("listed twice"), std::string::npos) << bad.output;
+}
+
 TEST(LabTraceCli, ExplicitDestinationInsideANamespace) {
   HS_REQUIRE_ROOT();
   json j = run_json({kCli, "trace", "--netns", kPrefix + "-prober", "198.18.7.2", "-o", "json", "-q", "1"});

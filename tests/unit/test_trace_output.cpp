@@ -339,3 +339,17 @@ TEST(TraceOutput, QuoteAnomalies) {
   echo.kind = HS_REPLY_ECHO_REPLY;
   EXPECT_TRUE(quote_anomalies(echo, r).empty()) << "an echo reply quotes nothing";
 }
+
+TEST(TraceOutput, CombinedMethods) {
+  TraceResult udp = formats_fixture(), icmp = formats_fixture();
+  icmp.method = Method::IcmpParis;
+  for (HopReply& x : icmp.hops[2].replies) x.addr = *IpAddress::parse("198.18.4.2");  // the other branch
+  icmp.hops.pop_back();
+  icmp.stop_reason = StopReason::GapLimit;
+  const std::string t = combined_methods_text({udp, icmp});
+  EXPECT_NE(t.find(" 1  198.18.1.2 (udp-paris, icmp-paris)\n"), std::string::npos) << t;
+  EXPECT_NE(t.find(" 3  198.18.3.2 (udp-paris), 198.18.4.2 (icmp-paris)\n"), std::string::npos) << t;
+  EXPECT_NE(t.find(" 4  *\n"), std::string::npos) << t;
+  EXPECT_NE(t.find(" 6  198.18.8.2 (udp-paris)\n"), std::string::npos) << t;
+  EXPECT_NE(t.find("icmp-paris: gaplimit after 5 hops\n"), std::string::npos) << t;
+}

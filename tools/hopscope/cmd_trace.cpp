@@ -1,12 +1,14 @@
 // hopscope trace [DEST [PACKETLEN]]
 #include <unistd.h>
 
+#include <algorithm>
 #include <cstdio>
 #include <memory>
 #include <optional>
 #include <random>
 #include <stdexcept>
 #include <string>
+#include <vector>
 
 #include "commands.hpp"
 #include "hopscope/asn.hpp"
@@ -70,37 +72,46 @@ void write_svg(const std::string& dot_text, const std::string& path) {
   if (!ok || r.status != 0) throw std::runtime_error("graphviz `dot` could not render " + path + ": " + r.output);
 }
 
-void run(const TraceArgs& a) {
-  Method method;
-  if (!parse_method(a.method, method))
-    throw CLI::ValidationError("--method", "must be udp-paris, icmp-paris or tcp-syn");
-  if (a.v4 && a.v6) throw CLI::ValidationError("-4/-6", "choose one address family");
-  if (method == Method::TcpSyn && a.packet_len)
-    throw CLI::ValidationError("PACKETLEN", "tcp-syn probes carry no data: their size is fixed (40 / 60 bytes)");
+std::vector<Method> parse_methods(const std::string& list) {
+  std::vector<Method> out;
+  std::size_t start = 0;
+  for (;;) {
+    const std::size_t comma = list.find(',', start);
+    const std::string name = list.substr(start, comma == std::string::npos ? std::string::npos : comma - start);
+    Method m;
+    if (!parse_method(name, m))
+      throw CLI::ValidationError("--method", "'" + name + "': must be udp-paris, icmp-paris or tcp-syn");
+    if (std::find(out.begin(), out.end(), m) != out.end())
+      throw CLI::ValidationError("--method", "'" + name + "' is listed twice");
+    out.push_back(m);
+    if (comma == std::string::npos) return out;
+    start = comma + 1;
+  }
+}
 
-  // No destination: the built-in lab (never anything outside it).
-  std::string netns = a.netns;
-  IpAddress dst;
+// DEST, or the lab's destination (never anything outside it); sets netns for the lab.
+IpAddress resolve_target(const TraceArgs& a, std::string& netns) {
+  netns = a.netns;
   if (a.dest.empty()) {
     Lab lab(a.lab);
     if (!lab.is_up())
       throw std::runtime_error("no DEST given and the lab '" + a.lab + "' is not up: run `hopscope lab up` first");
-    dst = a.v6 ? lab.info().dst_v6 : lab.info().dst_v4;
     if (netns.empty()) netns = lab.info().prober_ns;
-  } else {
-    auto parsed = IpAddress::parse(a.dest);
-    if (!parsed) throw CLI::ValidationError("DEST", "'" + a.dest + "' is not an IPv4 or IPv6 address");
-    dst = *parsed;
-    if ((a.v4 && !dst.is_v4()) || (a.v6 && !dst.is_v6()))
-      throw CLI::ValidationError("DEST", "address family does not match -4/-6");
+    return a.v6 ? lab.info().dst_v6 : lab.info().dst_v4;
   }
-  if (!netns.empty()) enter_netns(netns);
+  auto parsed = IpAddress::parse(a.dest);
+  if (!parsed) throw CLI::ValidationError("DEST", "'" + a.dest + "' is not an IPv4 or IPv6 address");
+  if ((a.v4 && !parsed->is_v4()) || (a.v6 && !parsed->is_v6()))
+    throw CLI::ValidationError("DEST", "address family does not match -4/-6");
+  return *parsed;
+}
 
+XdpTransportConfig transport_config(const TraceArgs& a, const IpAddress& dst, Method method) {
   XdpTransportConfig tc;
   tc.dst = dst;
   tc.method = method;
   tc.ifname = a.iface;
-  tc.ip_len = static_cast<std::uint16_t>(a.packet_len);
+  tc.ip_len = static_cast<std::uint16_t>(method == Method::TcpSyn ? 0 : a.packet_len);
   // -p: the destination port of UDP (default 33434) or TCP (default 80) probes.
   if (method == Method::TcpSyn)
     tc.tcp_dport = static_cast<std::uint16_t>(a.port ? a.port : 80);
@@ -109,45 +120,67 @@ void run(const TraceArgs& a) {
   if (!a.pcap.empty()) tc.capture_bytes = HS_CAPTURE_MAX;
   if (a.mda) tc.nflows = kMdaFlows;  // the matcher accepts every flow id the MDA uses
   if (method == Method::TcpSyn && !a.mda) tc.nflows = kMaxProbesPerHop;  // one flow per attempt
-  if (a.tcp_fallback) {
-    if (method == Method::TcpSyn) throw CLI::ValidationError("--tcp-fallback", "the trace already uses TCP SYNs");
+  if (a.tcp_fallback && method != Method::TcpSyn) {
     tc.accept_tcp = true;
     tc.tcp_dport = static_cast<std::uint16_t>(a.tcp_fallback);
     tc.nflows = std::max<std::uint16_t>(tc.nflows, 4);  // the fallback's SYNs use flows 0..2
   }
-  XdpTransport transport(tc);
-  std::optional<PcapWriter> pcap;
-  if (!a.pcap.empty()) {
-    pcap.emplace(a.pcap);
-    transport.set_pcap(&*pcap);
-  }
-  // Flushes the pcap however the trace ends (the destructor closes the file).
-  struct FlushPcap {
-    std::optional<PcapWriter>& p;
-    XdpTransport& t;
-    ~FlushPcap() {
-      if (!p) return;
-      t.set_pcap(nullptr);
-      try {
-        p->flush();
-      } catch (const std::exception& e) {
-        std::fprintf(stderr, "hopscope: %s\n", e.what());
-      }
-    }
-  } flush_pcap{pcap, transport};
+  return tc;
+}
 
+TraceOptions trace_options(const TraceArgs& a, const IpAddress& dst, Method method, const XdpTransport& t,
+                           std::mt19937& rng) {
   TraceOptions o;
   o.dst = dst;
-  o.src = transport.route().src;
+  o.src = t.route().src;
   o.method = method;
   o.first_ttl = a.first_ttl;
   o.max_ttl = a.max_ttl;
   o.probes_per_hop = a.queries;
   o.wait = std::chrono::milliseconds(static_cast<long>(a.wait_s * 1000));
-  o.packet_size = effective_ip_len(transport.probe_template());
+  o.packet_size = effective_ip_len(t.probe_template());
   o.flow_per_attempt = method == Method::TcpSyn;
-  std::mt19937 rng(std::random_device{}());
   o.seq_base = static_cast<std::uint16_t>(std::uniform_int_distribution<int>(1, max_seq_base(a.queries))(rng));
+  return o;
+}
+
+void print_counters(const XdpTransport& t) {
+  const MatcherCounters counters = t.counters();
+  std::fprintf(stderr, "tx: AF_XDP %s mode on %s\nmatcher:", t.tx_mode(), t.route().ifname.c_str());
+  for (int i = 0; i < HS_CNT_MAX; i++)
+    std::fprintf(stderr, " %s=%llu", counter_name(i), (unsigned long long)counters[i]);
+  std::fprintf(stderr, "\n");
+}
+
+// Writes the pcap (if any) through `t` while alive; flushes it when done.
+class PcapScope {
+ public:
+  PcapScope(XdpTransport& t, PcapWriter* p) : t_(t), p_(p) {
+    if (p_) t_.set_pcap(p_);
+  }
+  ~PcapScope() {
+    if (!p_) return;
+    t_.set_pcap(nullptr);
+    try {
+      p_->flush();
+    } catch (const std::exception& e) {
+      std::fprintf(stderr, "hopscope: %s\n", e.what());
+    }
+  }
+  PcapScope(const PcapScope&) = delete;
+  PcapScope& operator=(const PcapScope&) = delete;
+
+ private:
+  XdpTransport& t_;
+  PcapWriter* p_;
+};
+
+// One method's trace (or report) through its own transport.
+TraceResult trace_one(const TraceArgs& a, Method method, const IpAddress& dst, PcapWriter* pcap, bool text,
+                      std::mt19937& rng) {
+  XdpTransport transport(transport_config(a, dst, method));
+  PcapScope scope(transport, pcap);
+  const TraceOptions o = trace_options(a, dst, method, transport, rng);
   const bool report = a.report || a.count > 0;
   ReportOptions ro;
   if (report) {
@@ -158,57 +191,14 @@ void run(const TraceArgs& a) {
     ro.trace.seq_base = static_cast<std::uint16_t>(
         std::uniform_int_distribution<int>(1, max_report_seq_base(ro.max_probes, o.max_ttl))(rng));
   }
-
-  std::optional<AsnTable> asn;
-  if (!a.asn_file.empty()) asn = AsnTable::load_file(a.asn_file);  // before probing: a bad file costs nothing
-  Format format = Format::Text;
-  if (!parse_format(a.format, format))
-    throw CLI::ValidationError("--format",
-                               "'" + a.format + "' is not one of text, json, csv, atlas, scamper-json, dot");
-  const bool text = format == Format::Text;
-  if (a.mda) {
-    if (format != Format::Text && format != Format::Json && format != Format::Dot)
-      throw CLI::ValidationError("--mda", "multipath discovery writes text, json or dot");
-    MdaOptions mo;
-    mo.trace = o;
-    mo.confidence = a.confidence;
-    mo.max_flows = kMdaFlows;
-    if (text)
-      std::printf("hopscope mda to %s from %s (%s), %d%% confidence, up to %d flows per hop\n", dst.str().c_str(),
-                  transport.route().src.str().c_str(), transport.route().ifname.c_str(), a.confidence, kMdaFlows);
-    const MdaResult mr = run_mda(mo, transport);
-    std::fputs((format == Format::Json  ? mda_json(mr) + "\n"
-                : format == Format::Dot ? mda_dot(mr)
-                                        : mda_text(mr))
-                   .c_str(),
-               stdout);
-    if (!a.svg.empty()) write_svg(mda_dot(mr), a.svg);
-    return;
-  }
-  if (a.pmtu) {
-    if (format != Format::Text && format != Format::Json)
-      throw CLI::ValidationError("--pmtu", "path MTU discovery writes text or json");
-    PmtuOptions po;
-    po.trace = o;
-    po.trace.probes_per_hop = std::min(a.queries, 3);
-    po.start_mtu = static_cast<std::uint16_t>(std::min(transport.link_mtu(), 0xffffu));
-    if (text)
-      std::printf("hopscope pmtu to %s from %s (%s), starting at %u bytes (the interface MTU), DF probes\n",
-                  dst.str().c_str(), transport.route().src.str().c_str(), transport.route().ifname.c_str(),
-                  po.start_mtu);
-    const PmtuResult pr = run_pmtu(po, transport);
-    std::fputs((text ? pmtu_text(pr) : pmtu_json(pr) + "\n").c_str(), stdout);
-    return;
-  }
   if (text) {
     std::fputs(trace_text_header(o, transport.route().ifname).c_str(), stdout);
     std::fflush(stdout);
   }
   TraceResult r = report ? run_report(ro, transport) : run_trace(o, transport);
   r.with_stats = report;
-  if (a.tcp_fallback && r.stop_reason != StopReason::Completed)
+  if (a.tcp_fallback && method != Method::TcpSyn && r.stop_reason != StopReason::Completed)
     tcp_handshake_fallback(r, report ? ro.trace : o, static_cast<std::uint16_t>(a.tcp_fallback), 3, transport);
-  if (asn) annotate_asn(r, *asn);
   r.udp_sport = transport.probe_template().udp_sport_base;
   r.udp_dport = transport.probe_template().udp_dport;
   r.icmp_sum = transport.probe_template().icmp_csum_base;
@@ -216,40 +206,111 @@ void run(const TraceArgs& a) {
   r.tos = transport.probe_template().tos;
   r.fixed_probe_size = true;
   r.tx_mode = std::string("af_xdp-") + transport.tx_mode();
-  const MatcherCounters counters = transport.counters();
-  r.dropped_replies = counters[HS_CNT_RINGBUF_FULL];
+  r.dropped_replies = transport.counters()[HS_CNT_RINGBUF_FULL];
   if (r.dropped_replies)
     std::fprintf(stderr, "hopscope: warning: %llu replies lost, the ring buffer was full\n",
                  (unsigned long long)r.dropped_replies);
-  std::string out;
-  switch (format) {
-    case Format::Text:
-      out = (report ? report_text(r) : trace_text_hops(r)) + tcp_fallback_line(r) + as_path_line(r) + reply_legend(r);
-      break;
-    case Format::Json: out = trace_json(r) + "\n"; break;
-    case Format::Csv:
-      append_csv_header(out);
-      append_trace_csv(out, r);
-      break;
-    case Format::Atlas:
-      append_trace_atlas(out, r);
-      out += '\n';
-      break;
-    case Format::Dot: out = traces_dot({r}); break;
-    case Format::ScamperJson:
-      append_trace_scamper(out, r);
-      out += '\n';
-      break;
-  }
-  std::fputs(out.c_str(), stdout);
-  if (!a.svg.empty()) write_svg(traces_dot({r}), a.svg);
+  if (a.verbose) print_counters(transport);
+  return r;
+}
 
-  if (a.verbose) {
-    std::fprintf(stderr, "tx: AF_XDP %s mode on %s\nmatcher:", transport.tx_mode(), transport.route().ifname.c_str());
-    for (int i = 0; i < HS_CNT_MAX; i++)
-      std::fprintf(stderr, " %s=%llu", counter_name(i), (unsigned long long)counters[i]);
-    std::fprintf(stderr, "\n");
+void run_mda_command(const TraceArgs& a, Method method, const IpAddress& dst, Format format, std::mt19937& rng) {
+  if (format != Format::Text && format != Format::Json && format != Format::Dot)
+    throw CLI::ValidationError("--mda", "multipath discovery writes text, json or dot");
+  XdpTransport transport(transport_config(a, dst, method));
+  MdaOptions mo;
+  mo.trace = trace_options(a, dst, method, transport, rng);
+  mo.confidence = a.confidence;
+  mo.max_flows = kMdaFlows;
+  if (format == Format::Text)
+    std::printf("hopscope mda to %s from %s (%s), %d%% confidence, up to %d flows per hop\n", dst.str().c_str(),
+                transport.route().src.str().c_str(), transport.route().ifname.c_str(), a.confidence, kMdaFlows);
+  const MdaResult mr = run_mda(mo, transport);
+  std::fputs((format == Format::Json  ? mda_json(mr) + "\n"
+              : format == Format::Dot ? mda_dot(mr)
+                                      : mda_text(mr))
+                 .c_str(),
+             stdout);
+  if (!a.svg.empty()) write_svg(mda_dot(mr), a.svg);
+  if (a.verbose) print_counters(transport);
+}
+
+void run_pmtu_command(const TraceArgs& a, Method method, const IpAddress& dst, Format format, std::mt19937& rng) {
+  if (format != Format::Text && format != Format::Json)
+    throw CLI::ValidationError("--pmtu", "path MTU discovery writes text or json");
+  XdpTransport transport(transport_config(a, dst, method));
+  PmtuOptions po;
+  po.trace = trace_options(a, dst, method, transport, rng);
+  po.trace.probes_per_hop = std::min(a.queries, 3);
+  po.start_mtu = static_cast<std::uint16_t>(std::min(transport.link_mtu(), 0xffffu));
+  if (format == Format::Text)
+    std::printf("hopscope pmtu to %s from %s (%s), starting at %u bytes (the interface MTU), DF probes\n",
+                dst.str().c_str(), transport.route().src.str().c_str(), transport.route().ifname.c_str(), po.start_mtu);
+  const PmtuResult pr = run_pmtu(po, transport);
+  std::fputs((format == Format::Text ? pmtu_text(pr) : pmtu_json(pr) + "\n").c_str(), stdout);
+  if (a.verbose) print_counters(transport);
+}
+
+void run(const TraceArgs& a) {
+  const std::vector<Method> methods = parse_methods(a.method);
+  if (a.v4 && a.v6) throw CLI::ValidationError("-4/-6", "choose one address family");
+  const bool tcp = std::find(methods.begin(), methods.end(), Method::TcpSyn) != methods.end();
+  if (tcp && a.packet_len && methods.size() == 1)
+    throw CLI::ValidationError("PACKETLEN", "tcp-syn probes carry no data: their size is fixed (40 / 60 bytes)");
+  if (a.tcp_fallback && methods.size() == 1 && tcp)
+    throw CLI::ValidationError("--tcp-fallback", "the trace already uses TCP SYNs");
+  if (methods.size() > 1 && (a.mda || a.pmtu))
+    throw CLI::ValidationError("--method", "--mda and --pmtu take one method");
+  Format format = Format::Text;
+  if (!parse_format(a.format, format))
+    throw CLI::ValidationError("--format",
+                               "'" + a.format + "' is not one of text, json, csv, atlas, scamper-json, dot");
+  std::optional<AsnTable> asn;
+  if (!a.asn_file.empty()) asn = AsnTable::load_file(a.asn_file);  // before probing: a bad file costs nothing
+
+  std::string netns;
+  const IpAddress dst = resolve_target(a, netns);
+  if (!netns.empty()) enter_netns(netns);
+  std::mt19937 rng(std::random_device{}());
+  if (a.mda) return run_mda_command(a, methods[0], dst, format, rng);
+  if (a.pmtu) return run_pmtu_command(a, methods[0], dst, format, rng);
+
+  std::optional<PcapWriter> pcap;
+  if (!a.pcap.empty()) pcap.emplace(a.pcap);
+  const bool report = a.report || a.count > 0;
+  std::vector<TraceResult> results;
+  std::string out;
+  if (format == Format::Csv) append_csv_header(out);
+  for (Method m : methods) {
+    // Each method in turn (the XDP hook takes one matcher at a time); text is printed as it comes.
+    TraceResult r = trace_one(a, m, dst, pcap ? &*pcap : nullptr, format == Format::Text, rng);
+    if (asn) annotate_asn(r, *asn);
+    switch (format) {
+      case Format::Text:
+        std::fputs(((report ? report_text(r) : trace_text_hops(r)) + tcp_fallback_line(r) + as_path_line(r) +
+                    reply_legend(r) + (methods.size() > 1 ? "\n" : ""))
+                       .c_str(),
+                   stdout);
+        std::fflush(stdout);
+        break;
+      case Format::Json: out += trace_json(r) + "\n"; break;
+      case Format::Csv: append_trace_csv(out, r); break;
+      case Format::Atlas:
+        append_trace_atlas(out, r);
+        out += '\n';
+        break;
+      case Format::ScamperJson:
+        append_trace_scamper(out, r);
+        out += '\n';
+        break;
+      case Format::Dot: break;
+    }
+    results.push_back(std::move(r));
   }
+  if (format == Format::Text && results.size() > 1) out = combined_methods_text(results);
+  if (format == Format::Dot) out = traces_dot(results);
+  std::fputs(out.c_str(), stdout);
+  if (!a.svg.empty()) write_svg(traces_dot(results), a.svg);
 }
 
 }  // namespace
@@ -260,7 +321,10 @@ void add_trace_command(CLI::App& app) {
   t->add_option("DEST", a->dest, "Destination address (IPv4 or IPv6); omitted: the lab's destination");
   t->add_option("PACKETLEN", a->packet_len, "IP packet length (default 60 for IPv4, 80 for IPv6)")
       ->check(CLI::Range(0, 1500));
-  t->add_option("-M,--method", a->method, "udp-paris | icmp-paris | tcp-syn")->capture_default_str();
+  t->add_option("-M,--method", a->method,
+                "udp-paris | icmp-paris | tcp-syn, or several separated by commas (each traced in turn, then "
+                "combined)")
+      ->capture_default_str();
   t->add_flag_callback(
       "-T", [a] { a->method = "tcp-syn"; }, "TCP SYN probes (as traceroute -T): -M tcp-syn");
   t->add_option("-m,--max-ttl", a->max_ttl, "Max TTL")->check(CLI::Range(1, 255))->capture_default_str();
