@@ -41,6 +41,12 @@ class SurveySim : public ::testing::TestWithParam<int> {
   }
 };
 
+// Takes a sim down however the test ends.
+struct SimDown {
+  std::string ns;
+  ~SimDown() { run_command({kCli, "sim", "down", "--netns", ns}); }
+};
+
 }  // namespace
 
 TEST_P(SurveySim, FindsTheWholeTopology) {
@@ -228,10 +234,7 @@ TEST(SurveySimLoss, RetriesWhereAReplyIsMissing) {
   HS_REQUIRE_ROOT();
   const std::string ns = "hse2e-surveyloss", truth = "/tmp/hopscope-e2e-truthloss.ndjson",
                     res = "/tmp/hopscope-e2e-surveyloss.ndjson";
-  struct Down {
-    std::string ns;
-    ~Down() { run_command({kCli, "sim", "down", "--netns", ns}); }
-  } down{ns};
+  SimDown down{ns};
   CommandResult up = run_command(
       {kCli, "sim", "up", "--seed", "21", "--destinations", "4096", "--loss", "0.01", "--netns", ns, "--truth", truth});
   ASSERT_EQ(up.status, 0) << up.output;
@@ -275,10 +278,7 @@ TEST(SurveySimThreads, TwoSendersOnTwoQueues) {
   HS_REQUIRE_ROOT();
   const std::string ns = "hse2e-survey2q", truth = "/tmp/hopscope-e2e-truth2q.ndjson",
                     res = "/tmp/hopscope-e2e-survey2q.ndjson";
-  struct Down {
-    std::string ns;
-    ~Down() { run_command({kCli, "sim", "down", "--netns", ns}); }
-  } down{ns};
+  SimDown down{ns};
   CommandResult up = run_command(
       {kCli, "sim", "up", "--seed", "5", "--destinations", "4096", "--queues", "2", "--netns", ns, "--truth", truth});
   ASSERT_EQ(up.status, 0) << up.output;

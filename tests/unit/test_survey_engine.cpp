@@ -174,15 +174,21 @@ TEST(Scheduler, RetriesOnlyWhereAnAnswerIsMissing) {
   EXPECT_EQ(net.last_finished[0].last, 6);
 }
 
-TEST(Scheduler, DoubletreeStopsAtAKnownInterface) {
-  // 50 destinations behind the same 8 routers, each at TTL 9, all hinted.
-  FakePaths net(50);
+namespace {
+// 50 destinations behind the same 8 routers, each at TTL 9, all hinted.
+void shared_first_hops(FakePaths& net) {
   net.shared = true;
   for (int t = 0; t < 50; t++) {
     net.routers[t] = 8;
     net.dest[t] = 9;
     put(net.st.hint(t), 9);
   }
+}
+}  // namespace
+
+TEST(Scheduler, DoubletreeStopsAtAKnownInterface) {
+  FakePaths net(50);
+  shared_first_hops(net);
   Scheduler s(net.st, opts(32, 4, 0, true, true));
   auto sent = net.run(s);
   std::size_t total = 0, full = 0;
@@ -203,12 +209,7 @@ TEST(Scheduler, DoubletreeStopsAtAKnownInterface) {
 
 TEST(Scheduler, WithoutDoubletreeEveryTtlUpToTheDestination) {
   FakePaths net(50);
-  net.shared = true;
-  for (int t = 0; t < 50; t++) {
-    net.routers[t] = 8;
-    net.dest[t] = 9;
-    put(net.st.hint(t), 9);
-  }
+  shared_first_hops(net);
   Scheduler s(net.st, opts(32, 4));
   auto sent = net.run(s);
   for (int t = 0; t < 50; t++) EXPECT_EQ(sent[t], range(1, 9));
