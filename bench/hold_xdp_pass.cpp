@@ -29,7 +29,9 @@ int main(int argc, char** argv) {
     return 1;
   }
   const int ifindex = hopscope::ifindex_by_name(argv[2]);
-  bpf_link* link = ifindex ? bpf_program__attach_xdp(sink ? skel->progs.hs_bench_sink : skel->progs.hs_bench_pass, ifindex) : nullptr;
+  bpf_link* link = ifindex
+                       ? bpf_program__attach_xdp(sink ? skel->progs.hs_bench_sink : skel->progs.hs_bench_pass, ifindex)
+                       : nullptr;
   if (!link) {
     std::fprintf(stderr, "cannot attach to %s in %s\n", argv[2], argv[1]);
     hs_bench_sink__destroy(skel);

@@ -118,7 +118,8 @@ int hs_probe_gen(struct xdp_md *ctx)
 	__builtin_memcpy(dst, d->dst, 16);
 	if (v4)
 		dst[1] = dst[2] = dst[3] = 0;
-	const __u16 val = hs_validation_from(hs_gen_cfg.h_src, hs_gen_cfg.k1, dst, hs_gen_cfg.method, flow, seq);
+	const __u16 val = hs_validation_from(hs_gen_cfg.h_src, hs_gen_cfg.k1, dst,
+					     hs_gen_cfg.method, flow, seq);
 
 	__u8 *ip = f + 14;
 	__u8 *l4 = ip + (v4 ? 20 : 40);
@@ -127,7 +128,8 @@ int hs_probe_gen(struct xdp_md *ctx)
 	__u32 acc = 0;
 
 	/* Pseudo-header (UDP, ICMPv6): addresses, protocol, length. */
-	const __u32 addr_sum = hs_gen_cfg.src_sum + (v4 ? sum_words(d->dst, 4) : sum_words(d->dst, 16));
+	const __u32 addr_sum =
+		hs_gen_cfg.src_sum + (v4 ? sum_words(d->dst, 4) : sum_words(d->dst, 16));
 	if (udp || !v4)
 		acc = addr_sum + proto + l4_len;
 
@@ -170,7 +172,8 @@ int hs_probe_gen(struct xdp_md *ctx)
 		ip[9] = proto;
 		*(__u32 *)(ip + 12) = hs_gen_cfg.src[0];
 		__builtin_memcpy(ip + 16, d->dst, 4);
-		const __u32 s = (0x4500 | hs_gen_cfg.tos) + ip_len + seq + ((__u32)ttl << 8) + proto + addr_sum;
+		const __u32 s = (0x4500 | hs_gen_cfg.tos) + ip_len + seq + ((__u32)ttl << 8) +
+				proto + addr_sum;
 		put16(ip + 10, (__u16)~fold(s));
 	} else {
 		ip[0] = 0x60 | (hs_gen_cfg.tos >> 4);
