@@ -10,6 +10,8 @@
 #include <map>
 #include <stdexcept>
 
+#include "hopscope/probe_exchange.hpp"
+
 namespace hopscope {
 namespace {
 
@@ -95,25 +97,9 @@ class Mda {
 
   // Sends the batch; returns flow -> reply for those answered within the wait.
   std::map<int, HopReply> send_and_wait(const std::vector<ProbeRequest>& batch) {
-    std::vector<std::uint64_t> stamps(batch.size());
-    t_.send(batch, stamps);
-    std::map<std::uint16_t, std::size_t> by_seq;
-    for (std::size_t i = 0; i < batch.size(); i++) by_seq[batch[i].seq] = i;
     std::map<int, HopReply> got;
-    const std::uint64_t deadline =
-        stamps.back() + static_cast<std::uint64_t>(std::chrono::nanoseconds(o_.trace.wait).count());
-    for (std::uint64_t now = t_.now_ns(); got.size() < batch.size() && now < deadline; now = t_.now_ns()) {
-      t_.receive(static_cast<int>(std::min<std::uint64_t>((deadline - now) / 1'000'000 + 1, 20)),
-                 [&](const hs_reply_record& rec) {
-                   auto it = by_seq.find(rec.seq);
-                   if (it == by_seq.end() || rec.method != static_cast<std::uint8_t>(o_.trace.method) ||
-                       IpAddress::from_record(rec.family, rec.probe_dst) != o_.trace.dst)
-                     return;
-                   const ProbeRequest& p = batch[it->second];
-                   if (rec.flow != p.flow || got.count(p.flow)) return;
-                   got[p.flow] = hop_reply_from(rec, stamps[it->second], 0, 0);
-                 });
-    }
+    for (auto& [i, reply] : exchange_probes(t_, batch, o_.trace.dst, o_.trace.method, o_.trace.wait))
+      got[batch[i].flow] = reply;
     return got;
   }
 

@@ -8,6 +8,8 @@
 #include <optional>
 #include <stdexcept>
 
+#include "hopscope/probe_exchange.hpp"
+
 namespace hopscope {
 namespace {
 
@@ -76,23 +78,10 @@ class PmtuProber {
 
   std::optional<HopReply> probe(int ttl, std::uint16_t size) {
     if (seq_ == 0 || seq_ == 0xffff) seq_ = 1;
-    const std::uint16_t seq = seq_++;
-    ProbeRequest p{static_cast<std::uint8_t>(ttl), o_.trace.flow, seq, size, true};
-    std::uint64_t stamp = 0;
-    t_.send(std::span(&p, 1), std::span(&stamp, 1));
-    const std::uint64_t deadline = stamp + static_cast<std::uint64_t>(std::chrono::nanoseconds(o_.trace.wait).count());
-    std::optional<HopReply> got;
-    for (std::uint64_t now = t_.now_ns(); !got && now < deadline; now = t_.now_ns()) {
-      t_.receive(static_cast<int>(std::min<std::uint64_t>((deadline - now) / 1'000'000 + 1, 20)),
-                 [&](const hs_reply_record& rec) {
-                   if (got || rec.seq != seq || rec.flow != o_.trace.flow ||
-                       rec.method != static_cast<std::uint8_t>(o_.trace.method) ||
-                       IpAddress::from_record(rec.family, rec.probe_dst) != o_.trace.dst)
-                     return;
-                   got = hop_reply_from(rec, stamp, 0, 0);
-                 });
-    }
-    return got;
+    const ProbeRequest p{static_cast<std::uint8_t>(ttl), o_.trace.flow, seq_++, size, true};
+    auto got = exchange_probes(t_, std::span(&p, 1), o_.trace.dst, o_.trace.method, o_.trace.wait);
+    if (got.empty()) return std::nullopt;
+    return got.begin()->second;
   }
 
   const PmtuOptions& o_;

@@ -41,6 +41,12 @@ class SurveySim : public ::testing::TestWithParam<int> {
   }
 };
 
+// Takes the lab down however the test ends.
+struct LabDown {
+  Lab& lab;
+  ~LabDown() { lab.down(); }
+};
+
 // Takes a sim down however the test ends.
 struct SimDown {
   std::string ns;
@@ -111,10 +117,7 @@ TEST(SurveyLab, RealRoutersMatchTheTrace) {
   HS_REQUIRE_ROOT();
   Lab lab("hse2e-sv");
   lab.up();
-  struct Down {
-    Lab& l;
-    ~Down() { l.down(); }
-  } down{lab};
+  LabDown down{lab};
   const std::string out = "/tmp/hopscope-e2e-lab-survey.ndjson";
   CommandResult r = run_command({kCli, "survey", "--netns", lab.info().prober_ns, "198.18.8.2", "198.18.7.2",
                                  "198.18.2.2", "-r", "2000", "-m", "10", "-O", out});
@@ -193,10 +196,7 @@ TEST(SurveyLab, DoubletreeStopsAtKnownRouters) {
   HS_REQUIRE_ROOT();
   Lab lab("hse2e-sv");
   lab.up();
-  struct Down {
-    Lab& l;
-    ~Down() { l.down(); }
-  } down{lab};
+  LabDown down{lab};
   const std::string out = "/tmp/hopscope-e2e-lab-dt.ndjson";
   // 256 destinations 6 hops away behind the same routers (TTL 4 silent).
   CommandResult r = run_command(
