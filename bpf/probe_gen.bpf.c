@@ -3,8 +3,8 @@
  * Kernel probe generator for `hopscope survey --tx xdp-live` (see
  * abi/generator.h). Userspace runs this program with BPF_PROG_RUN and
  * BPF_F_TEST_XDP_LIVE_FRAMES over a HS_GEN_FRAME_CAP-byte frame; each run
- * takes the next descriptor, writes the whole probe (Ethernet, IP, UDP-Paris
- * or ICMP-Paris, checksums, validation value, send time in seq) as
+ * takes the next descriptor, writes the whole probe (Ethernet, IP, UDP or ICMP
+ * echo, Paris or classic, checksums, validation value, send time in seq) as
  * probe_builder.cpp does, cuts the frame to its length and returns XDP_TX,
  * which the test-run turns into a transmit on the interface.
  */
@@ -70,7 +70,7 @@ int hs_probe_gen(struct xdp_md *ctx)
 	if (!d || f + HS_GEN_FRAME_CAP > (__u8 *)end)
 		goto bad;
 	const int v4 = hs_gen_cfg.family == 4;
-	const int udp = hs_gen_cfg.method == HS_METHOD_UDP_PARIS;
+	const int udp = hs_gen_cfg.method == HS_METHOD_UDP_PARIS || hs_gen_cfg.method == HS_METHOD_UDP;
 	const __u32 ip_hdr = v4 ? 20 : 40;
 	const __u32 ip_len = d->ip_len;
 	/* The encoding needs the 8-byte L4 header and 2 payload bytes (4 for IPv6 UDP). */
@@ -112,7 +112,8 @@ int hs_probe_gen(struct xdp_md *ctx)
 		hs_gen_state.now_ns = bpf_ktime_get_ns();
 	const __u64 now = hs_gen_state.now_ns;
 	const __u16 seq = 1 + (__u16)((now / HS_SEQ_UNIT_NS) % HS_SEQ_SPAN);
-	const __u16 flow = d->flow;
+	/* Classic icmp has nowhere to carry a flow: always flow 0. */
+	const __u16 flow = hs_gen_cfg.method == HS_METHOD_ICMP ? 0 : d->flow;
 	__u32 dst[4];
 
 	__builtin_memcpy(dst, d->dst, 16);
@@ -136,11 +137,14 @@ int hs_probe_gen(struct xdp_md *ctx)
 	__u8 *fix = l4 + 8;
 	if (udp) {
 		const __u16 sport = hs_gen_cfg.udp_sport_base + flow;
+		__u16 dport = hs_gen_cfg.udp_dport;
 
+		if (hs_gen_cfg.method == HS_METHOD_UDP) /* classic: the port follows seq */
+			dport += seq % HS_UDP_CLASSIC_PORTS;
 		put16(l4, sport);
-		put16(l4 + 2, hs_gen_cfg.udp_dport);
+		put16(l4 + 2, dport);
 		put16(l4 + 4, l4_len);
-		acc += sport + hs_gen_cfg.udp_dport + l4_len;
+		acc += sport + dport + l4_len;
 		if (v4) {
 			put16(l4 + 6, val);
 			acc += val;
@@ -151,16 +155,25 @@ int hs_probe_gen(struct xdp_md *ctx)
 			fix = l4 + 10;
 		}
 	} else {
-		const __u16 csum = hs_gen_cfg.icmp_csum_base - flow;
 		const __u16 type = v4 ? 8 : 128; /* echo request */
 
 		l4[0] = type;
-		put16(l4 + 2, csum);
 		put16(l4 + 4, seq);
 		put16(l4 + 6, val);
-		acc += ((__u32)type << 8) + csum + seq + val;
+		acc += ((__u32)type << 8) + seq + val;
+		if (hs_gen_cfg.method == HS_METHOD_ICMP) {
+			/* classic: the checksum falls as it may, no fix-up word */
+			put16(l4 + 2, (__u16)~fold(acc));
+			fix = 0;
+		} else {
+			const __u16 csum = hs_gen_cfg.icmp_csum_base - flow;
+
+			put16(l4 + 2, csum);
+			acc += csum;
+		}
 	}
-	put16(fix, (__u16)~fold(acc));
+	if (fix)
+		put16(fix, (__u16)~fold(acc));
 
 	const __u8 ttl = d->ttl;
 	if (v4) {

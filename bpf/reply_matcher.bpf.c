@@ -91,13 +91,21 @@ struct probe_identity {
 #define IPV6_EXT_ROUTING   43
 #define IPV6_EXT_DSTOPTS   60
 
-static __always_inline int flow_from_udp_sport(__u16 sport, __u16 dport, __u16 *flow)
+/* A quoted UDP probe (id->seq already decoded): udp-paris, or classic udp
+ * whose destination port follows seq. */
+static __always_inline int udp_identity(__u16 sport, __u16 dport, struct probe_identity *id)
 {
+	__u16 want = hs_cfg.udp_dport;
 	__u16 f = sport - hs_cfg.udp_sport_base;
 
-	if (dport != hs_cfg.udp_dport || f >= hs_cfg.nflows)
+	id->method = HS_METHOD_UDP_PARIS;
+	if (hs_cfg.variants & HS_MV_UDP_CLASSIC) {
+		want += id->seq % HS_UDP_CLASSIC_PORTS;
+		id->method = HS_METHOD_UDP;
+	}
+	if (dport != want || f >= hs_cfg.nflows)
 		return V_NOT_OURS;
-	*flow = f;
+	id->flow = f;
 	return V_CANDIDATE;
 }
 
@@ -127,7 +135,7 @@ static __always_inline int decode_quoted_tcp(void *th_at, void *end, struct prob
 		return V_MALFORMED;
 	const __u32 s = bpf_ntohl(th->seq);
 
-	id->method = HS_METHOD_TCP_SYN;
+	id->method = hs_cfg.variants & HS_MV_TCP_ACK ? HS_METHOD_TCP_ACK : HS_METHOD_TCP_SYN;
 	id->seq = s >> 16;
 	id->val = s & 0xffff;
 	return flow_from_tcp_sport(bpf_ntohs(th->source), bpf_ntohs(th->dest), &id->flow);
@@ -135,8 +143,10 @@ static __always_inline int decode_quoted_tcp(void *th_at, void *end, struct prob
 
 /*
  * A TCP segment from the destination answering a tcp-syn probe: SYN-ACK
- * (open) or RST-ACK (closed), both acknowledging our sequence number + 1.
- * The caller filled the addresses; tcp_at is the TCP header.
+ * (open) or RST-ACK (closed), both acknowledging our sequence number + 1;
+ * or answering a tcp-ack probe: an RST without ACK whose sequence number is
+ * our acknowledgement number. The caller filled the addresses; tcp_at is the
+ * TCP header.
  */
 static __always_inline int match_tcp_reply(void *tcp_at, void *end, struct hs_reply_record *rec,
 					   struct probe_identity *id)
@@ -148,6 +158,19 @@ static __always_inline int match_tcp_reply(void *tcp_at, void *end, struct hs_re
 	const __u16 sport = (__u16)(th[0] << 8 | th[1]), dport = (__u16)(th[2] << 8 | th[3]);
 	const __u8 flags = th[13];
 
+	if (hs_cfg.variants & HS_MV_TCP_ACK) {
+		if ((flags & 0x16) != 0x04) /* RST without SYN or ACK */
+			return V_NOT_OURS;
+		const __u32 s = (__u32)th[4] << 24 | (__u32)th[5] << 16 | (__u32)th[6] << 8 | th[7];
+
+		rec->kind = HS_REPLY_TCP_RST;
+		rec->icmp_type = 0;
+		rec->icmp_code = flags;
+		id->method = HS_METHOD_TCP_ACK;
+		id->seq = s >> 16;
+		id->val = s & 0xffff;
+		return flow_from_tcp_sport(dport, sport, &id->flow);
+	}
 	if (!(flags & 0x10)) /* no ACK: not an answer to our SYN */
 		return V_NOT_OURS;
 	if ((flags & 0x12) == 0x12)
@@ -168,13 +191,21 @@ static __always_inline int match_tcp_reply(void *tcp_at, void *end, struct hs_re
 	return flow_from_tcp_sport(dport, sport, &id->flow);
 }
 
-static __always_inline int flow_from_icmp_csum(__u16 csum, __u16 *flow)
+/* An echo request's (or its reply's undone) checksum: icmp-paris carries
+ * the flow in it; classic icmp lets it fall as it may (flow 0). */
+static __always_inline int icmp_identity(__u16 csum, struct probe_identity *id)
 {
+	if (hs_cfg.variants & HS_MV_ICMP_CLASSIC) {
+		id->method = HS_METHOD_ICMP;
+		id->flow = 0;
+		return V_CANDIDATE;
+	}
 	__u16 f = hs_cfg.icmp_csum_base - csum;
 
+	id->method = HS_METHOD_ICMP_PARIS;
 	if (f >= hs_cfg.nflows)
 		return V_NOT_OURS;
-	*flow = f;
+	id->flow = f;
 	return V_CANDIDATE;
 }
 
@@ -204,10 +235,9 @@ static __always_inline int decode_quote_v4(void *inner, void *end, struct hs_rep
 
 		if (!uh)
 			return V_MALFORMED;
-		id->method = HS_METHOD_UDP_PARIS;
 		id->seq = bpf_ntohs(iph->id);
 		id->val = bpf_ntohs(uh->check);
-		return flow_from_udp_sport(bpf_ntohs(uh->source), bpf_ntohs(uh->dest), &id->flow);
+		return udp_identity(bpf_ntohs(uh->source), bpf_ntohs(uh->dest), id);
 	}
 	if (iph->protocol == IPPROTO_ICMP) {
 		struct hs_icmphdr *ih = HS_PTR(inner, ihl, sizeof(*ih), end);
@@ -216,10 +246,9 @@ static __always_inline int decode_quote_v4(void *inner, void *end, struct hs_rep
 			return V_MALFORMED;
 		if (ih->type != HS_ICMP_ECHO || ih->code != 0)
 			return V_NOT_OURS;
-		id->method = HS_METHOD_ICMP_PARIS;
 		id->seq = bpf_ntohs(ih->un.echo.id);
 		id->val = bpf_ntohs(ih->un.echo.sequence);
-		return flow_from_icmp_csum(bpf_ntohs(ih->checksum), &id->flow);
+		return icmp_identity(bpf_ntohs(ih->checksum), id);
 	}
 	if (iph->protocol == IPPROTO_TCP)
 		return decode_quoted_tcp(inner + ihl, end, id);
@@ -326,11 +355,10 @@ static __always_inline int match_v4(void *l3, void *end, struct hs_reply_record 
 		id->src[0] = iph->daddr;
 		id->dst[0] = iph->saddr;
 		__builtin_memcpy(rec->probe_dst, &iph->saddr, 4);
-		id->method = HS_METHOD_ICMP_PARIS;
 		id->seq = bpf_ntohs(ih->un.echo.id);
 		id->val = bpf_ntohs(ih->un.echo.sequence);
 		/* Type 8 -> 0 lowered the word sum by 0x0800: undo it on the checksum. */
-		return flow_from_icmp_csum(hs_ones_sub(bpf_ntohs(ih->checksum), 0x0800), &id->flow);
+		return icmp_identity(hs_ones_sub(bpf_ntohs(ih->checksum), 0x0800), id);
 	case HS_ICMP_TIME_EXCEEDED:
 		rec->kind = HS_REPLY_TIME_EXCEEDED;
 		break;
@@ -372,10 +400,9 @@ static __always_inline int decode_quote_v6(void *inner, void *end, struct hs_rep
 
 		if (!uh)
 			return V_MALFORMED;
-		id->method = HS_METHOD_UDP_PARIS;
 		id->seq = bpf_ntohs(uh->check);
 		id->val = bpf_ntohs(*(__be16 *)(uh + 1));
-		return flow_from_udp_sport(bpf_ntohs(uh->source), bpf_ntohs(uh->dest), &id->flow);
+		return udp_identity(bpf_ntohs(uh->source), bpf_ntohs(uh->dest), id);
 	}
 	if (ip6->nexthdr == IPPROTO_ICMPV6) {
 		struct icmp6hdr *ih = HS_PTR(inner, sizeof(*ip6), sizeof(*ih), end);
@@ -384,10 +411,9 @@ static __always_inline int decode_quote_v6(void *inner, void *end, struct hs_rep
 			return V_MALFORMED;
 		if (ih->icmp6_type != ICMP6_ECHO_REQUEST || ih->icmp6_code != 0)
 			return V_NOT_OURS;
-		id->method = HS_METHOD_ICMP_PARIS;
 		id->seq = bpf_ntohs(ih->icmp6_identifier);
 		id->val = bpf_ntohs(ih->icmp6_sequence);
-		return flow_from_icmp_csum(bpf_ntohs(ih->icmp6_cksum), &id->flow);
+		return icmp_identity(bpf_ntohs(ih->icmp6_cksum), id);
 	}
 	if (ip6->nexthdr == IPPROTO_TCP)
 		return decode_quoted_tcp(inner + sizeof(*ip6), end, id);
@@ -455,12 +481,10 @@ static __always_inline int match_v6(void *l3, void *end, struct hs_reply_record 
 		__builtin_memcpy(id->src, &ip6->daddr, 16);
 		__builtin_memcpy(id->dst, &ip6->saddr, 16);
 		__builtin_memcpy(rec->probe_dst, &ip6->saddr, 16);
-		id->method = HS_METHOD_ICMP_PARIS;
 		id->seq = bpf_ntohs(ih->icmp6_identifier);
 		id->val = bpf_ntohs(ih->icmp6_sequence);
 		/* Type 128 -> 129 raised the word sum by 0x0100: undo it on the checksum. */
-		return flow_from_icmp_csum(hs_ones_add(bpf_ntohs(ih->icmp6_cksum), 0x0100),
-					   &id->flow);
+		return icmp_identity(hs_ones_add(bpf_ntohs(ih->icmp6_cksum), 0x0100), id);
 	case ICMPV6_TIME_EXCEED:
 		rec->kind = HS_REPLY_TIME_EXCEEDED;
 		break;
@@ -497,7 +521,7 @@ static __always_inline void undo_snat(struct hs_reply_record *rec, struct probe_
 	if (!ours || seen == ours)
 		return;
 	rec->flags |= HS_RF_SRC_REWRITTEN;
-	if (id->method == HS_METHOD_UDP_PARIS) {
+	if (id->method == HS_METHOD_UDP_PARIS || id->method == HS_METHOD_UDP) {
 		/* F = ~(~F' + ~m' + m), m the 16-bit words of our address, m' the NAT's. */
 		const __u16 m_hi = bpf_ntohl(ours) >> 16, m_lo = bpf_ntohl(ours) & 0xffff;
 		const __u16 n_hi = bpf_ntohl(seen) >> 16, n_lo = bpf_ntohl(seen) & 0xffff;

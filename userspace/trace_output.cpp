@@ -69,7 +69,8 @@ std::string trace_text_hops(const TraceResult& r) {
         out += fmt::format("  {:.3f} ms", h.rtt_ms);
         if (auto ann = unreach_annotation(h, r.dst); !ann.empty()) out += " " + ann;
         if (h.kind == HS_REPLY_TCP_SYNACK) out += " [open]";
-        if (h.kind == HS_REPLY_TCP_RST) out += " [closed]";
+        // An RST to a SYN says the port is closed; to an ACK, only that the host is there.
+        if (h.kind == HS_REPLY_TCP_RST) out += r.method == Method::TcpAck ? " [rst]" : " [closed]";
         for (const std::string& q : quote_anomalies(h, r)) out += " {" + q + "}";
       } else {
         out += " *";
@@ -196,7 +197,8 @@ std::string reply_legend(const TraceResult& r) {
     if (tc.first == -HS_REPLY_TCP_SYNACK)
       out += std::string(sep) + "TCP SYN-ACK (port open)";
     else if (tc.first == -HS_REPLY_TCP_RST)
-      out += std::string(sep) + "TCP RST (port closed)";
+      out += std::string(sep) + (r.method == Method::TcpAck ? "TCP RST (answer to an ACK, whatever the port's state)"
+                                                              : "TCP RST (port closed)");
     else
       out += sep +
              icmp_describe(r.dst.family(), static_cast<std::uint8_t>(tc.first), static_cast<std::uint8_t>(tc.second));

@@ -21,13 +21,26 @@ const char* scamper_stop(StopReason r) {
   return "NONE";
 }
 
+// scamper's names for its trace methods (scamper_trace_type_tostr).
+const char* scamper_method(Method m) {
+  switch (m) {
+    case Method::Udp: return "udp";
+    case Method::UdpParis: return "udp-paris";
+    case Method::Icmp: return "icmp-echo";
+    case Method::IcmpParis: return "icmp-echo-paris";
+    case Method::TcpSyn: return "tcp";
+    case Method::TcpAck: return "tcp-ack";
+  }
+  return "udp-paris";
+}
+
 }  // namespace
 
 void append_trace_scamper(std::string& out, const TraceResult& r) {
   auto it = std::back_inserter(out);
   char d[INET6_ADDRSTRLEN], s[INET6_ADDRSTRLEN], a[INET6_ADDRSTRLEN];
   const bool v4 = r.dst.is_v4();
-  const bool icmp = r.method == Method::IcmpParis;
+  const bool icmp = is_icmp(r.method);
   const std::time_t start_s = static_cast<std::time_t>(r.start_unix_ms / 1000);
   std::tm tm{};
   localtime_r(&start_s, &tm);
@@ -36,14 +49,11 @@ void append_trace_scamper(std::string& out, const TraceResult& r) {
   int probe_count = 0;
   for (const Hop& h : r.hops) probe_count += h.probes_sent;
   fmt::format_to(it, R"({{"type":"trace", "version":"0.1", "userid":0, "method":"{}", "src":"{}", "dst":"{}", )",
-                 icmp                         ? "icmp-echo-paris"
-                 : r.method == Method::TcpSyn ? "tcp"
-                                              : "udp-paris",
-                 r.src.to_chars(s), r.dst.to_chars(d));
-  if (icmp)
+                 scamper_method(r.method), r.src.to_chars(s), r.dst.to_chars(d));
+  if (r.method == Method::IcmpParis)
     fmt::format_to(it, R"("icmp_sum":{}, )", r.icmp_sum);
-  else
-    fmt::format_to(it, R"("sport":{}, "dport":{}, )", r.udp_sport, r.udp_dport);
+  else if (!icmp)
+    fmt::format_to(it, R"("sport":{}, "dport":{}, )", r.sport, r.dport);
   fmt::format_to(it,
                  R"("stop_reason":"{}", "stop_data":0, "start":{{"sec":{}, "usec":{}, "ftime":"{}"}}, "hop_count":{}, )"
                  R"("attempts":{}, "hoplimit":0, "firsthop":{}, "wait":{}, "wait_probe":0, "tos":0, "probe_size":{}, )"

@@ -22,6 +22,9 @@ const std::array<std::uint8_t, HS_GEN_FRAME_CAP> kBlankFrame{};
 
 XdpLiveSender::XdpLiveSender(const ProbeTemplate& t, int ifindex) : ifindex_(ifindex) {
   if (t.src.family() != 4 && t.src.family() != 6) throw std::invalid_argument("xdp-live: no source address");
+  if (is_tcp(t.method))
+    throw std::invalid_argument("xdp-live: the kernel generator builds UDP and ICMP probes, not " +
+                                std::string(method_name(t.method)));
   skel_ = hs_probe_gen__open();
   if (!skel_) throw_errno("xdp-live: open the probe generator");
   hs_gen_config& c = const_cast<hs_gen_config&>(skel_->rodata->hs_gen_cfg);

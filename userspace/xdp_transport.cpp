@@ -18,12 +18,27 @@ hs_key random_key() {
   return k;
 }
 
+namespace {
+
+// The matcher's hs_matcher_config.variants bit a method needs (0: none).
+std::uint8_t matcher_variant(Method m) {
+  switch (m) {
+    case Method::Udp: return HS_MV_UDP_CLASSIC;
+    case Method::Icmp: return HS_MV_ICMP_CLASSIC;
+    case Method::TcpAck: return HS_MV_TCP_ACK;
+    default: return 0;
+  }
+}
+
+}  // namespace
+
 hs_matcher_config matcher_config_for(const ProbeTemplate& t, std::uint16_t nflows) {
   hs_matcher_config mc{};
   mc.key = t.key;
   mc.udp_sport_base = t.udp_sport_base;
   mc.udp_dport = t.udp_dport;
-  if (t.method == Method::TcpSyn) mc.tcp_dport = t.tcp_dport;  // else TCP segments are never ours
+  if (is_tcp(t.method)) mc.tcp_dport = t.tcp_dport;  // else TCP segments are never ours
+  mc.variants = matcher_variant(t.method);
   mc.icmp_csum_base = t.icmp_csum_base;
   mc.nflows = nflows;
   mc.wakeup_bytes = kWakeupBytes;

@@ -1,5 +1,6 @@
-// Builds probe frames (Ethernet + IPv4/IPv6 + UDP-Paris / ICMP-Paris) whose
-// identity and validation value travel as described in abi/probe.h.
+// Builds probe frames (Ethernet + IPv4/IPv6 + UDP / ICMP echo / TCP, Paris
+// or classic) whose identity and validation value travel as described in
+// abi/probe.h.
 #pragma once
 
 #include <array>
@@ -16,11 +17,22 @@ enum class Method : std::uint8_t {
   UdpParis = HS_METHOD_UDP_PARIS,
   IcmpParis = HS_METHOD_ICMP_PARIS,
   TcpSyn = HS_METHOD_TCP_SYN,
+  Udp = HS_METHOD_UDP,
+  Icmp = HS_METHOD_ICMP,
+  TcpAck = HS_METHOD_TCP_ACK,
 };
 
 std::string_view method_name(Method m);
-// Accepts "udp-paris" / "icmp-paris"; returns false on anything else.
+// Accepts the names method_name() gives; returns false on anything else.
 bool parse_method(std::string_view text, Method& out);
+// All method names, comma-separated (for help and error messages).
+std::string_view method_names();
+bool is_tcp(Method m);
+bool is_udp(Method m);
+bool is_icmp(Method m);
+// Paris methods keep the flow identifier constant per flow; classic ones
+// change it with every probe (udp: the destination port; icmp: the checksum).
+bool is_paris(Method m);
 
 using MacAddress = std::array<std::uint8_t, 6>;
 

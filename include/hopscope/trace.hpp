@@ -107,8 +107,8 @@ struct TraceResult {
   bool with_stats = false;            // output per-hop and path statistics (trace --report)
   // How the probes looked (for scamper-json): UDP ports of flow 0, or the
   // ICMP checksum of flow 0; the wait per probe.
-  std::uint16_t udp_sport = 0;
-  std::uint16_t udp_dport = 0;
+  std::uint16_t sport = 0;  // UDP / TCP source port of flow 0
+  std::uint16_t dport = 0;  // UDP / TCP destination port (classic udp: the first one)
   std::uint16_t icmp_sum = 0;
   double wait_s = 0;
   // The TCP handshake fallback: when the trace did not reach the destination,

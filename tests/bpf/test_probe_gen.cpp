@@ -32,7 +32,7 @@ std::uint16_t be16(const std::uint8_t* p) { return static_cast<std::uint16_t>(p[
 
 // Where each encoding carries seq (abi/probe.h).
 std::uint16_t seq_of(const std::uint8_t* f, bool v4, Method m) {
-  if (m == Method::IcmpParis) return be16(f + 14 + (v4 ? 20 : 40) + 4);
+  if (is_icmp(m)) return be16(f + 14 + (v4 ? 20 : 40) + 4);
   return v4 ? be16(f + 14 + 4) : be16(f + 14 + 40 + 6);
 }
 
@@ -83,7 +83,11 @@ INSTANTIATE_TEST_SUITE_P(
         Case{"v4_icmp_paris", "198.18.1.1", "198.19.0.1", Method::IcmpParis, 3, 0, 30 + 6, 0},
         Case{"v6_udp_paris", "2001:2::1", "2001:2:0:1::9", Method::UdpParis, 12, 0, 52 + 24, 0},
         Case{"v6_udp_paris_longest", "2001:2::1", "2001:2:0:ffff::ffff", Method::UdpParis, 64, 1, 52 + 128, 0xb8},
-        Case{"v6_icmp_paris", "2001:2::1", "2001:2:0:3::1", Method::IcmpParis, 1, 1, 50 + 2, 0}),
+        Case{"v6_icmp_paris", "2001:2::1", "2001:2:0:3::1", Method::IcmpParis, 1, 1, 50 + 2, 0},
+        Case{"v4_udp_classic", "198.18.1.1", "198.19.7.9", Method::Udp, 7, 1, 30 + 40, 0},
+        Case{"v6_udp_classic", "2001:2::1", "2001:2:0:1::9", Method::Udp, 12, 0, 52 + 24, 0x10},
+        Case{"v4_icmp_classic", "198.18.1.1", "198.19.0.1", Method::Icmp, 3, 0, 30 + 6, 0},
+        Case{"v6_icmp_classic", "2001:2::1", "2001:2:0:3::1", Method::Icmp, 9, 0, 50 + 30, 0}),
     [](const auto& p) { return std::string(p.param.name); });
 
 TEST(ProbeGenDescriptors, BadLengthsAreRefused) {

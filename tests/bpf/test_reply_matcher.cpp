@@ -455,6 +455,102 @@ std::vector<Case> cases() {
   };
 }
 
+// The classic methods and tcp-ack: the matcher told by its configuration
+// (variants) which encoding each protocol uses this run.
+hs_matcher_config classic_config() {
+  hs_matcher_config c = config_for(U4);
+  c.variants = HS_MV_UDP_CLASSIC | HS_MV_ICMP_CLASSIC | HS_MV_TCP_ACK;
+  return c;
+}
+
+const ProbeTemplate CU4 = tmpl(4, Method::Udp);
+const ProbeTemplate CU6 = tmpl(6, Method::Udp);
+const ProbeTemplate CI4 = tmpl(4, Method::Icmp);
+const ProbeTemplate CI6 = tmpl(6, Method::Icmp);
+const ProbeTemplate A4 = tmpl(4, Method::TcpAck);
+const ProbeTemplate A6 = tmpl(6, Method::TcpAck);
+
+void expect_classic(const hs_reply_record& r, const ProbeTemplate& t, const char* responder, std::uint16_t flow) {
+  EXPECT_EQ(IpAddress::from_record(r.family, r.responder), A(responder));
+  EXPECT_EQ(IpAddress::from_record(r.family, r.probe_dst), t.dst);
+  EXPECT_EQ(r.method, static_cast<std::uint8_t>(t.method));
+  EXPECT_EQ(r.seq, 4242);
+  EXPECT_EQ(r.flow, flow);
+}
+
+// The destination's RST to tcp-ack probe (flow 2, seq 4242): its sequence
+// number is our acknowledgement number (+ `off` to spoil it).
+Bytes rst_to_ack(const ProbeTemplate& t, std::uint8_t flags = 0x04, std::uint32_t off = 0) {
+  const std::uint32_t ack = 4242u << 16 | probe_validation(t, 2, 4242);
+  return test::tcp_segment(t.dst, t.src, 80, static_cast<std::uint16_t>(t.udp_sport_base + 2), flags, ack + off, 0,
+                           59);
+}
+
+std::vector<Case> classic_cases() {
+  return {
+      {"v4_udp_time_exceeded_28_byte_quote",
+       [] { return test::icmp_error(probe(CU4), te("198.18.3.2", 28)); }, XDP_DROP, HS_CNT_MATCHED,
+       [](const hs_reply_record& r) {
+         expect_classic(r, CU4, "198.18.3.2", 2);
+         EXPECT_EQ(r.kind, HS_REPLY_TIME_EXCEEDED);
+       }},
+      {"v6_udp_port_unreachable",
+       [] {
+         ReplySpec s = te("2001:2:0:8::2");
+         s.type = 1;
+         s.code = 4;
+         return test::icmp_error(probe(CU6), s);
+       },
+       XDP_DROP, HS_CNT_MATCHED, [](const hs_reply_record& r) { expect_classic(r, CU6, "2001:2:0:8::2", 2); }},
+      {"v4_udp_paris_probe_port_does_not_follow_seq",
+       [] { return test::icmp_error(probe(U4), te("198.18.3.2", 28)); }, XDP_PASS, HS_CNT_NOT_OURS, nullptr},
+      {"v4_udp_port_from_another_seq",
+       [] {
+         Bytes f = test::icmp_error(probe(CU4), te("198.18.3.2", 28));
+         f[14 + 20 + 8 + 20 + 3] ^= 0x01;  // quoted destination port
+         return f;
+       },
+       XDP_PASS, HS_CNT_NOT_OURS, nullptr},
+      {"v4_icmp_time_exceeded", [] { return test::icmp_error(probe(CI4, 0), te("198.18.2.2", 28)); }, XDP_DROP,
+       HS_CNT_MATCHED,
+       [](const hs_reply_record& r) {
+         expect_classic(r, CI4, "198.18.2.2", 0);
+         EXPECT_EQ(r.kind, HS_REPLY_TIME_EXCEEDED);
+       }},
+      {"v4_icmp_echo_reply", [] { return test::echo_reply(probe(CI4, 0)); }, XDP_DROP, HS_CNT_MATCHED,
+       [](const hs_reply_record& r) {
+         expect_classic(r, CI4, "198.18.8.2", 0);
+         EXPECT_EQ(r.kind, HS_REPLY_ECHO_REPLY);
+       }},
+      {"v6_icmp_echo_reply", [] { return test::echo_reply(probe(CI6, 0)); }, XDP_DROP, HS_CNT_MATCHED,
+       [](const hs_reply_record& r) { expect_classic(r, CI6, "2001:2:0:8::2", 0); }},
+      {"v4_icmp_paris_probe_of_flow_2_is_invalid", [] { return test::echo_reply(probe(I4, 2)); }, XDP_PASS,
+       HS_CNT_INVALID, nullptr},
+      {"v4_tcp_ack_time_exceeded", [] { return test::icmp_error(probe(A4), te("198.18.3.2", 28)); }, XDP_DROP,
+       HS_CNT_MATCHED,
+       [](const hs_reply_record& r) {
+         expect_classic(r, A4, "198.18.3.2", 2);
+         EXPECT_EQ(r.quoted_len, 40) << "an ACK without data";
+       }},
+      {"v4_tcp_ack_rst_from_the_destination", [] { return rst_to_ack(A4); }, XDP_DROP, HS_CNT_MATCHED,
+       [](const hs_reply_record& r) {
+         expect_classic(r, A4, "198.18.8.2", 2);
+         EXPECT_EQ(r.kind, HS_REPLY_TCP_RST);
+         EXPECT_EQ(r.icmp_code, 0x04) << "the TCP flags";
+       }},
+      {"v6_tcp_ack_rst", [] { return rst_to_ack(A6); }, XDP_DROP, HS_CNT_MATCHED,
+       [](const hs_reply_record& r) {
+         expect_classic(r, A6, "2001:2:0:8::2", 2);
+         EXPECT_EQ(r.kind, HS_REPLY_TCP_RST);
+       }},
+      {"v4_tcp_ack_rst_with_ack_flag_is_not_ours", [] { return rst_to_ack(A4, 0x14); }, XDP_PASS, HS_CNT_NOT_OURS,
+       nullptr},
+      {"v4_tcp_ack_syn_ack_is_not_ours", [] { return rst_to_ack(A4, 0x12); }, XDP_PASS, HS_CNT_NOT_OURS, nullptr},
+      {"v4_tcp_ack_rst_with_wrong_sequence_is_invalid", [] { return rst_to_ack(A4, 0x04, 1 << 16); }, XDP_PASS,
+       HS_CNT_INVALID, nullptr},
+  };
+}
+
 class ReplyMatcherProgRun : public ::testing::TestWithParam<Case> {
  protected:
   void SetUp() override {
@@ -474,9 +570,8 @@ std::unique_ptr<MatcherHarness> ReplyMatcherProgRun::harness_;
 
 }  // namespace
 
-TEST_P(ReplyMatcherProgRun, Case) {
-  const Case& c = GetParam();
-  Outcome o = harness_->run(c.frame());
+static void check_case(MatcherHarness& h, const Case& c) {
+  Outcome o = h.run(c.frame());
   EXPECT_EQ(o.action, c.action);
   EXPECT_EQ(o.delta[HS_CNT_SEEN], 1u);
   for (int i = 1; i < HS_CNT_MAX; i++) EXPECT_EQ(o.delta[i], i == c.counter ? 1u : 0u) << "counter " << counter_name(i);
@@ -488,7 +583,25 @@ TEST_P(ReplyMatcherProgRun, Case) {
   }
 }
 
+TEST_P(ReplyMatcherProgRun, Case) { check_case(*harness_, GetParam()); }
+
 INSTANTIATE_TEST_SUITE_P(Table, ReplyMatcherProgRun, ::testing::ValuesIn(cases()),
+                         [](const auto& p) { return std::string(p.param.name); });
+
+class ClassicMatcherProgRun : public ::testing::TestWithParam<Case> {
+ protected:
+  void SetUp() override {
+    HS_REQUIRE_ROOT();
+    if (!harness_) harness_ = std::make_unique<MatcherHarness>(classic_config());
+  }
+  static void TearDownTestSuite() { harness_.reset(); }
+  static std::unique_ptr<MatcherHarness> harness_;
+};
+std::unique_ptr<MatcherHarness> ClassicMatcherProgRun::harness_;
+
+TEST_P(ClassicMatcherProgRun, Case) { check_case(*harness_, GetParam()); }
+
+INSTANTIATE_TEST_SUITE_P(Table, ClassicMatcherProgRun, ::testing::ValuesIn(classic_cases()),
                          [](const auto& p) { return std::string(p.param.name); });
 
 TEST(ReplyMatcherRingBuffer, FullRingIsCountedNotSilent) {

@@ -139,6 +139,23 @@ TEST(SurveyLab, RealRoutersMatchTheTrace) {
   EXPECT_EQ(by_dst["198.18.7.2"]["hops"].size(), 5u);
   EXPECT_EQ(by_dst["198.18.2.2"]["hops"].size(), 2u);
 
+  // The classic methods: the same path, the destination's answer their own.
+  for (auto [method, type] : {std::pair{"udp", 3}, std::pair{"icmp", 0}}) {
+    r = run_command({kCli, "survey", "--netns", lab.info().prober_ns, "198.18.8.2", "-M", method, "-r", "2000", "-O",
+                     out});
+    ASSERT_EQ(r.status, 0) << r.output;
+    std::ifstream c(out);
+    std::string line;
+    ASSERT_TRUE(std::getline(c, line)) << method;
+    const json j = json::parse(line);
+    EXPECT_EQ(j["method"], method);
+    EXPECT_EQ(j["stop_reason"], "completed") << method;
+    ASSERT_EQ(j["hops"].size(), 6u) << method;
+    EXPECT_EQ(j["hops"][1]["replies"][0]["addr"], "198.18.2.2") << method;
+    EXPECT_TRUE(j["hops"][3]["replies"].empty()) << method;
+    EXPECT_EQ(j["hops"][5]["replies"][0]["icmp_type"], type) << method;
+  }
+
   // Other formats. Atlas: one object per destination; CSV: a header and a
   // row per reply or silent hop; DOT: one graph where 64 destinations spread
   // over both branches of the lab's ECMP diamond (r3a 198.18.3.2, r3b 198.18.4.2).

@@ -93,7 +93,7 @@ class FakeNetwork : public ProbeTransport {
       if (!reachable_) return;
       who = dst_;
       hops = static_cast<int>(path_.size()) + 1;
-      if (method_ == Method::IcmpParis)
+      if (is_icmp(method_))
         how = {dst_, HS_REPLY_ECHO_REPLY, static_cast<std::uint8_t>(dst_.is_v4() ? 0 : 129), 0};
       else
         how = {dst_, HS_REPLY_DEST_UNREACH, static_cast<std::uint8_t>(dst_.is_v4() ? 3 : 1),

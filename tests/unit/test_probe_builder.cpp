@@ -59,10 +59,8 @@ TEST_P(ProbeBuilderTest, ChecksumsAreValidAgainstReference) {
         EXPECT_EQ(ip[7], ttl);
         EXPECT_EQ(get16(ip, 4), l4.size());
       }
-      const bool pseudo = method != Method::IcmpParis || family == 6;
-      const std::uint8_t proto = method == Method::UdpParis ? 17
-                                 : method == Method::TcpSyn ? 6
-                                                            : (family == 4 ? 1 : 58);
+      const bool pseudo = !is_icmp(method) || family == 6;
+      const std::uint8_t proto = is_udp(method) ? 17 : is_tcp(method) ? 6 : (family == 4 ? 1 : 58);
       auto covered = pseudo ? with_pseudo_header(t.src.data(), t.dst.data(), family == 4 ? 4 : 16, proto, l4) : l4;
       EXPECT_EQ(reference_checksum(covered), 0) << "L4 checksum, ttl " << ttl << " seq " << seq;
     }
@@ -74,10 +72,10 @@ TEST_P(ProbeBuilderTest, IdentityTravelsWhereTheAbiSays) {
   auto f = build(t, {5, 1234, 7});
   std::vector<std::uint8_t> ip(f.begin() + 14, f.end());
   const std::size_t hl = family == 4 ? 20 : 40;
-  const std::uint16_t val = probe_validation(t, 5, 1234);
-  if (method == Method::UdpParis) {
+  const std::uint16_t val = probe_validation(t, method == Method::Icmp ? 0 : 5, 1234);
+  if (is_udp(method)) {
     EXPECT_EQ(get16(ip, hl), t.udp_sport_base + 5);
-    EXPECT_EQ(get16(ip, hl + 2), t.udp_dport);
+    EXPECT_EQ(get16(ip, hl + 2), method == Method::Udp ? t.udp_dport + 1234 % HS_UDP_CLASSIC_PORTS : t.udp_dport);
     if (family == 4) {
       EXPECT_EQ(get16(ip, 4), 1234) << "IP ID = seq";
       EXPECT_EQ(get16(ip, hl + 6), val) << "UDP checksum = validation";
@@ -85,23 +83,33 @@ TEST_P(ProbeBuilderTest, IdentityTravelsWhereTheAbiSays) {
       EXPECT_EQ(get16(ip, hl + 6), 1234) << "UDP checksum = seq";
       EXPECT_EQ(get16(ip, hl + 8), val) << "payload[0..1] = validation";
     }
-  } else if (method == Method::TcpSyn) {
+  } else if (is_tcp(method)) {
     EXPECT_EQ(get16(ip, hl), t.udp_sport_base + 5);
     EXPECT_EQ(get16(ip, hl + 2), t.tcp_dport);
     EXPECT_EQ(get16(ip, hl + 4), 1234) << "sequence number, high half = seq";
     EXPECT_EQ(get16(ip, hl + 6), val) << "sequence number, low half = validation";
+    if (method == Method::TcpAck) {
+      EXPECT_EQ(get16(ip, hl + 8), 1234) << "acknowledgement number = sequence number: the RST returns it";
+      EXPECT_EQ(get16(ip, hl + 10), val);
+    } else {
+      EXPECT_EQ(get16(ip, hl + 8), 0) << "a SYN acknowledges nothing";
+    }
     EXPECT_EQ(ip[hl + 12], 5 << 4) << "20-byte header";
-    EXPECT_EQ(ip[hl + 13], 0x02) << "SYN";
+    EXPECT_EQ(ip[hl + 13], method == Method::TcpAck ? 0x10 : 0x02) << "ACK or SYN";
     EXPECT_EQ(ip.size(), hl + 20) << "no data: an RST acknowledges SYN + data";
   } else {
     EXPECT_EQ(ip[hl], family == 4 ? 8 : 128);
-    EXPECT_EQ(get16(ip, hl + 2), static_cast<std::uint16_t>(t.icmp_csum_base - 5)) << "constant checksum per flow";
+    if (method == Method::IcmpParis) {
+      EXPECT_EQ(get16(ip, hl + 2), static_cast<std::uint16_t>(t.icmp_csum_base - 5)) << "constant checksum per flow";
+    }
     EXPECT_EQ(get16(ip, hl + 4), 1234) << "id = seq";
     EXPECT_EQ(get16(ip, hl + 6), val) << "sequence = validation";
   }
 }
 
-TEST_P(ProbeBuilderTest, ParisFlowIdentifierIsConstantPerFlow) {
+// Paris methods: the same per flow, different between flows. Classic
+// methods: different from probe to probe whatever the flow (as traceroute).
+TEST_P(ProbeBuilderTest, FlowIdentifierIsConstantPerParisFlowAndVariesForClassic) {
   auto [family, method] = GetParam();
   ProbeTemplate t = make_template(family, method);
   const std::size_t l4 = 14 + (family == 4 ? 20 : 40);
@@ -115,21 +123,27 @@ TEST_P(ProbeBuilderTest, ParisFlowIdentifierIsConstantPerFlow) {
       if (family == 6) key.insert(key.end(), f.begin() + 15, f.begin() + 18);
       per_flow[flow].insert(key);
     }
+  if (!is_paris(method)) {
+    EXPECT_EQ(per_flow[0].size(), 29u) << "a new flow identifier for each of the 29 probes";
+    return;
+  }
   EXPECT_EQ(per_flow[0].size(), 1u);
   EXPECT_EQ(per_flow[1].size(), 1u);
   EXPECT_NE(*per_flow[0].begin(), *per_flow[1].begin());
 }
 
-INSTANTIATE_TEST_SUITE_P(AllFamiliesAndMethods, ProbeBuilderTest,
-                         ::testing::Values(Case{4, Method::UdpParis}, Case{4, Method::IcmpParis},
-                                           Case{4, Method::TcpSyn}, Case{6, Method::UdpParis},
-                                           Case{6, Method::IcmpParis}, Case{6, Method::TcpSyn}),
-                         [](const auto& p) {
-                           return std::string(p.param.family == 4 ? "v4_" : "v6_") +
-                                  (p.param.method == Method::UdpParis    ? "udp"
-                                   : p.param.method == Method::IcmpParis ? "icmp"
-                                                                         : "tcp_syn");
-                         });
+INSTANTIATE_TEST_SUITE_P(
+    AllFamiliesAndMethods, ProbeBuilderTest,
+    ::testing::Values(Case{4, Method::UdpParis}, Case{4, Method::IcmpParis}, Case{4, Method::TcpSyn},
+                      Case{4, Method::Udp}, Case{4, Method::Icmp}, Case{4, Method::TcpAck}, Case{6, Method::UdpParis},
+                      Case{6, Method::IcmpParis}, Case{6, Method::TcpSyn}, Case{6, Method::Udp},
+                      Case{6, Method::Icmp}, Case{6, Method::TcpAck}),
+    [](const auto& p) {
+      std::string name = std::string(p.param.family == 4 ? "v4_" : "v6_") + std::string(method_name(p.param.method));
+      for (char& c : name)
+        if (c == '-') c = '_';
+      return name;
+    });
 
 TEST(ProbeBuilder, SizesAndLimits) {
   ProbeTemplate t = make_template(4, Method::UdpParis);
@@ -154,5 +168,14 @@ TEST(ProbeBuilder, MethodNames) {
   EXPECT_EQ(m, Method::UdpParis);
   EXPECT_TRUE(parse_method("icmp-paris", m));
   EXPECT_EQ(method_name(m), "icmp-paris");
-  EXPECT_FALSE(parse_method("udp", m));
+  for (const char* name : {"udp", "udp-paris", "icmp", "icmp-paris", "tcp-syn", "tcp-ack"}) {
+    ASSERT_TRUE(parse_method(name, m)) << name;
+    EXPECT_EQ(method_name(m), name);
+    EXPECT_NE(method_names().find(name), std::string_view::npos) << name;
+  }
+  EXPECT_FALSE(parse_method("tcp", m));
+  EXPECT_FALSE(parse_method("UDP", m));
+  EXPECT_TRUE(is_paris(Method::TcpAck));
+  EXPECT_FALSE(is_paris(Method::Udp));
+  EXPECT_FALSE(is_paris(Method::Icmp));
 }

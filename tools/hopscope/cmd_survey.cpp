@@ -39,10 +39,10 @@ struct SurveyArgs {
 
 void run(const SurveyArgs& a) {
   survey::SurveyOptions o;
-  if (!parse_method(a.method, o.method) || o.method == Method::TcpSyn)
+  if (!parse_method(a.method, o.method) || is_tcp(o.method))
     throw CLI::ValidationError("--method",
-                               "must be udp-paris or icmp-paris (a survey reads each reply's TTL from the quoted "
-                               "probe's length, which a SYN-ACK does not echo)");
+                               "must be udp, udp-paris, icmp or icmp-paris (a survey reads each reply's TTL from the "
+                               "quoted probe's length, which a TCP answer does not echo)");
   survey::TargetList targets;
   if (!a.targets_file.empty()) {
     std::ifstream file;
@@ -102,7 +102,7 @@ void add_survey_command(CLI::App& app) {
   s->add_flag("--skip-bad", a->skip_bad, "Skip bad target lines (each is reported) instead of stopping");
   s->add_option("-r,--rate", a->rate, "Probes per second")->check(CLI::Range(1.0, 1e8))->capture_default_str();
   s->add_option("-m,--max-ttl", a->max_ttl, "Max TTL")->check(CLI::Range(1, 64))->capture_default_str();
-  s->add_option("-M,--method", a->method, "udp-paris | icmp-paris")->capture_default_str();
+  s->add_option("-M,--method", a->method, "udp | udp-paris | icmp | icmp-paris")->capture_default_str();
   s->add_option("--seed", a->seed, "Seed of the random (target, TTL) order")->capture_default_str();
   s->add_option("-o,--format", a->format,
                 "json (our trace schema) | csv (one row per reply) | atlas (RIPE Atlas) | dot (one path graph, written "

@@ -80,7 +80,7 @@ std::vector<Method> parse_methods(const std::string& list) {
     const std::string name = list.substr(start, comma == std::string::npos ? std::string::npos : comma - start);
     Method m;
     if (!parse_method(name, m))
-      throw CLI::ValidationError("--method", "'" + name + "': must be udp-paris, icmp-paris or tcp-syn");
+      throw CLI::ValidationError("--method", "'" + name + "': must be one of " + std::string(method_names()));
     if (std::find(out.begin(), out.end(), m) != out.end())
       throw CLI::ValidationError("--method", "'" + name + "' is listed twice");
     out.push_back(m);
@@ -111,16 +111,17 @@ XdpTransportConfig transport_config(const TraceArgs& a, const IpAddress& dst, Me
   tc.dst = dst;
   tc.method = method;
   tc.ifname = a.iface;
-  tc.ip_len = static_cast<std::uint16_t>(method == Method::TcpSyn ? 0 : a.packet_len);
-  // -p: the destination port of UDP (default 33434) or TCP (default 80) probes.
-  if (method == Method::TcpSyn)
+  tc.ip_len = static_cast<std::uint16_t>(is_tcp(method) ? 0 : a.packet_len);
+  // -p: the destination port of UDP (default 33434; classic udp: the first of
+  // the ports it cycles through) or TCP (default 80) probes.
+  if (is_tcp(method))
     tc.tcp_dport = static_cast<std::uint16_t>(a.port ? a.port : 80);
   else
     tc.udp_dport = static_cast<std::uint16_t>(a.port ? a.port : 33434);
   if (!a.pcap.empty()) tc.capture_bytes = HS_CAPTURE_MAX;
   if (a.mda) tc.nflows = kMdaFlows;  // the matcher accepts every flow id the MDA uses
   if (method == Method::TcpSyn && !a.mda) tc.nflows = kMaxProbesPerHop;  // one flow per attempt
-  if (a.tcp_fallback && method != Method::TcpSyn) {
+  if (a.tcp_fallback && !is_tcp(method)) {
     tc.accept_tcp = true;
     tc.tcp_dport = static_cast<std::uint16_t>(a.tcp_fallback);
     tc.nflows = std::max<std::uint16_t>(tc.nflows, 4);  // the fallback's SYNs use flows 0..2
@@ -197,10 +198,10 @@ TraceResult trace_one(const TraceArgs& a, Method method, const IpAddress& dst, P
   }
   TraceResult r = report ? run_report(ro, transport) : run_trace(o, transport);
   r.with_stats = report;
-  if (a.tcp_fallback && method != Method::TcpSyn && r.stop_reason != StopReason::Completed)
+  if (a.tcp_fallback && !is_tcp(method) && r.stop_reason != StopReason::Completed)
     tcp_handshake_fallback(r, report ? ro.trace : o, static_cast<std::uint16_t>(a.tcp_fallback), 3, transport);
-  r.udp_sport = transport.probe_template().udp_sport_base;
-  r.udp_dport = transport.probe_template().udp_dport;
+  r.sport = transport.probe_template().udp_sport_base;
+  r.dport = is_tcp(method) ? transport.probe_template().tcp_dport : transport.probe_template().udp_dport;
   r.icmp_sum = transport.probe_template().icmp_csum_base;
   r.wait_s = a.wait_s;
   r.tos = transport.probe_template().tos;
@@ -254,13 +255,18 @@ void run_pmtu_command(const TraceArgs& a, Method method, const IpAddress& dst, F
 void run(const TraceArgs& a) {
   const std::vector<Method> methods = parse_methods(a.method);
   if (a.v4 && a.v6) throw CLI::ValidationError("-4/-6", "choose one address family");
-  const bool tcp = std::find(methods.begin(), methods.end(), Method::TcpSyn) != methods.end();
+  const bool tcp = std::any_of(methods.begin(), methods.end(), is_tcp);
   if (tcp && a.packet_len && methods.size() == 1)
-    throw CLI::ValidationError("PACKETLEN", "tcp-syn probes carry no data: their size is fixed (40 / 60 bytes)");
+    throw CLI::ValidationError("PACKETLEN", "TCP probes carry no data: their size is fixed (40 / 60 bytes)");
   if (a.tcp_fallback && methods.size() == 1 && tcp)
-    throw CLI::ValidationError("--tcp-fallback", "the trace already uses TCP SYNs");
+    throw CLI::ValidationError("--tcp-fallback", "the trace already uses TCP");
   if (methods.size() > 1 && (a.mda || a.pmtu))
     throw CLI::ValidationError("--method", "--mda and --pmtu take one method");
+  if (a.mda && !is_paris(methods[0]))
+    throw CLI::ValidationError("--mda", "multipath discovery varies a Paris flow id: use udp-paris, icmp-paris, "
+                                        "tcp-syn or tcp-ack, not " + std::string(method_name(methods[0])));
+  if (a.pmtu && tcp)
+    throw CLI::ValidationError("--pmtu", "path MTU discovery needs probes that carry data: use a UDP or ICMP method");
   Format format = Format::Text;
   if (!parse_format(a.format, format))
     throw CLI::ValidationError("--format",
@@ -322,11 +328,15 @@ void add_trace_command(CLI::App& app) {
   t->add_option("PACKETLEN", a->packet_len, "IP packet length (default 60 for IPv4, 80 for IPv6)")
       ->check(CLI::Range(0, 1500));
   t->add_option("-M,--method", a->method,
-                "udp-paris | icmp-paris | tcp-syn, or several separated by commas (each traced in turn, then "
-                "combined)")
+                "udp | udp-paris | icmp | icmp-paris | tcp-syn | tcp-ack, or several separated by commas (each "
+                "traced in turn, then combined)")
       ->capture_default_str();
   t->add_flag_callback(
       "-T", [a] { a->method = "tcp-syn"; }, "TCP SYN probes (as traceroute -T): -M tcp-syn");
+  t->add_flag_callback(
+      "-I", [a] { a->method = "icmp"; }, "ICMP echo probes (as traceroute -I): -M icmp");
+  t->add_flag_callback(
+      "-U", [a] { a->method = "udp"; }, "Classic UDP probes, the port growing with each probe: -M udp");
   t->add_option("-m,--max-ttl", a->max_ttl, "Max TTL")->check(CLI::Range(1, 255))->capture_default_str();
   t->add_option("-f,--first-ttl", a->first_ttl, "First TTL")->check(CLI::Range(1, 255))->capture_default_str();
   t->add_option("-q,--queries", a->queries, "Probes per hop")

@@ -19,9 +19,15 @@ struct hs_matcher_config {
 	__u16 tcp_dport;      /* tcp-syn destination port (host order) */
 	__u32 src4;	      /* our IPv4 source (network order), 0 = unknown: a quote whose source
 			       * differs was rewritten on the way (NAT) */
-	__u32 _pad2;
+	__u8 variants;	      /* HS_MV_*: which encoding of each protocol this run uses */
+	__u8 _pad2[3];
 };
 HS_STATIC_ASSERT(sizeof(struct hs_matcher_config) == 40, "hs_matcher_config layout");
+
+/* hs_matcher_config.variants: a run uses one encoding per protocol (probe.h). */
+#define HS_MV_UDP_CLASSIC  0x01 /* UDP probes are classic udp, not udp-paris */
+#define HS_MV_ICMP_CLASSIC 0x02 /* ICMP echo probes are classic icmp, not icmp-paris */
+#define HS_MV_TCP_ACK	   0x04 /* TCP probes are tcp-ack, not tcp-syn */
 
 enum hs_family {
 	HS_AF_INET = 4,

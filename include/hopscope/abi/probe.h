@@ -25,6 +25,21 @@
  *                    the first 8 bytes; a SYN-ACK or RST-ACK from the
  *                    destination acknowledges it + 1)
  *
+ * The classic methods change the flow identifier with every probe, as
+ * traceroute does (so per-flow load balancers may send each probe another
+ * way); they are told from the Paris ones by the matcher's configuration
+ * (hs_matcher_config.variants):
+ *
+ *   udp        as udp-paris, but dport = udp_dport + seq % HS_UDP_CLASSIC_PORTS
+ *              (traceroute's incrementing port)
+ *   icmp       echo request, id = seq, sequence = validation, checksum as it
+ *              falls (no fix-up word; flow is always 0)
+ *   tcp-ack    ACK, sport = sport_base + flow, dport = tcp_dport,
+ *              sequence number = acknowledgement number = seq << 16 |
+ *              validation: quoted like tcp-syn; the destination answers with
+ *              an RST (no ACK flag) whose sequence number is our
+ *              acknowledgement number (RFC 9293 3.10.7.1), open port or not
+ *
  * The payload holds two free bytes that make the checksum come out as wanted.
  * seq is never 0 or 0xffff (so a UDP checksum carrying it is never the
  * "no checksum" value); the validation value is never 0 either.
@@ -38,7 +53,13 @@ enum hs_method {
 	HS_METHOD_UDP_PARIS = 1,
 	HS_METHOD_ICMP_PARIS = 2,
 	HS_METHOD_TCP_SYN = 3,
+	HS_METHOD_UDP = 4,
+	HS_METHOD_ICMP = 5,
+	HS_METHOD_TCP_ACK = 6,
 };
+
+/* Destination ports a classic udp run cycles through (udp_dport upwards). */
+#define HS_UDP_CLASSIC_PORTS 128
 
 /* Highest number of Paris flows one run may use (flow ids 0..HS_MAX_FLOWS-1). */
 #define HS_MAX_FLOWS 256
