@@ -70,7 +70,8 @@ int hs_probe_gen(struct xdp_md *ctx)
 	if (!d || f + HS_GEN_FRAME_CAP > (__u8 *)end)
 		goto bad;
 	const int v4 = hs_gen_cfg.family == 4;
-	const int udp = hs_gen_cfg.method == HS_METHOD_UDP_PARIS || hs_gen_cfg.method == HS_METHOD_UDP;
+	const int udp =
+		hs_gen_cfg.method == HS_METHOD_UDP_PARIS || hs_gen_cfg.method == HS_METHOD_UDP;
 	const __u32 ip_hdr = v4 ? 20 : 40;
 	const __u32 ip_len = d->ip_len;
 	/* The encoding needs the 8-byte L4 header and 2 payload bytes (4 for IPv6 UDP). */

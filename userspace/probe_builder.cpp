@@ -25,7 +25,7 @@ constexpr std::size_t kTcpLen = 20;  // no options
 // Payload bytes the encoding needs after the 8-byte L4 header.
 std::size_t min_payload(int family, Method m) {
   if (is_udp(m) && family == 6) return 4;  // validation + checksum fix-up
-  return 2;                                            // checksum fix-up
+  return 2;                                // checksum fix-up
 }
 
 void write_ipv4(std::uint8_t* ip, const ProbeTemplate& t, const ProbeId& id, std::uint16_t ip_len, std::uint8_t proto) {
@@ -57,8 +57,8 @@ void write_ipv6(std::uint8_t* ip, const ProbeTemplate& t, const ProbeId& id, std
 
 }  // namespace
 
-constexpr Method kAllMethods[] = {Method::Udp,    Method::UdpParis, Method::Icmp,
-                                  Method::IcmpParis, Method::TcpSyn, Method::TcpAck};
+constexpr Method kAllMethods[] = {Method::Udp,       Method::UdpParis, Method::Icmp,
+                                  Method::IcmpParis, Method::TcpSyn,   Method::TcpAck};
 
 std::string_view method_name(Method m) {
   switch (m) {
@@ -142,9 +142,9 @@ std::size_t build_probe(const ProbeTemplate& t, const ProbeId& id, std::span<std
     put16(l4 + 6, val);
     const bool ack = t.method == Method::TcpAck;
     if (ack) std::memcpy(l4 + 8, l4 + 4, 4);
-    l4[12] = 5 << 4;                // data offset: 20 bytes
-    l4[13] = ack ? 0x10 : 0x02;     // ACK or SYN
-    put16(l4 + 14, 64240);          // window, as Linux offers
+    l4[12] = 5 << 4;             // data offset: 20 bytes
+    l4[13] = ack ? 0x10 : 0x02;  // ACK or SYN
+    put16(l4 + 14, 64240);       // window, as Linux offers
     acc = csum::pseudo_header(t.src, t.dst, IPPROTO_TCP, l4_len);
     put16(l4 + 16, csum::finish(csum::add(acc, {l4, l4_len})));
   } else if (is_udp(t.method)) {

@@ -47,7 +47,7 @@ void append_trace_atlas(std::string& out, const TraceResult& r) {
   const int size = r.packet_size > ip_hdr + 8 ? r.packet_size - ip_hdr - 8 : 0;  // the probe's payload
   const std::int64_t end_ms = r.end_unix_ms ? r.end_unix_ms : r.start_unix_ms;
   // 0 = classic traceroute; Paris: our flow id + 1 (Atlas counts from 1).
-  const int paris_id = !is_paris(r.method)                            ? 0
+  const int paris_id = !is_paris(r.method)                           ? 0
                        : r.hops.empty() || r.hops[0].replies.empty() ? 1
                                                                      : r.hops[0].replies[0].flow + 1;
   fmt::format_to(it,
@@ -55,7 +55,9 @@ void append_trace_atlas(std::string& out, const TraceResult& r) {
                  R"("size":{},"timestamp":{},"endtime":{},"fw":5000,"lts":-1,"msm_id":0,"prb_id":0,)"
                  R"("msm_name":"Traceroute","type":"traceroute","result":[)",
                  r.dst.family(), d, d, s, s,
-                 is_icmp(r.method) ? "ICMP" : is_tcp(r.method) ? "TCP" : "UDP",
+                 is_icmp(r.method)  ? "ICMP"
+                 : is_tcp(r.method) ? "TCP"
+                                    : "UDP",
                  paris_id, size, r.start_unix_ms / 1000, end_ms / 1000);
   for (std::size_t i = 0; i < r.hops.size(); i++) {
     const Hop& h = r.hops[i];

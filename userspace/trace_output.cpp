@@ -198,7 +198,7 @@ std::string reply_legend(const TraceResult& r) {
       out += std::string(sep) + "TCP SYN-ACK (port open)";
     else if (tc.first == -HS_REPLY_TCP_RST)
       out += std::string(sep) + (r.method == Method::TcpAck ? "TCP RST (answer to an ACK, whatever the port's state)"
-                                                              : "TCP RST (port closed)");
+                                                            : "TCP RST (port closed)");
     else
       out += sep +
              icmp_describe(r.dst.family(), static_cast<std::uint8_t>(tc.first), static_cast<std::uint8_t>(tc.second));

@@ -482,14 +482,13 @@ void expect_classic(const hs_reply_record& r, const ProbeTemplate& t, const char
 // number is our acknowledgement number (+ `off` to spoil it).
 Bytes rst_to_ack(const ProbeTemplate& t, std::uint8_t flags = 0x04, std::uint32_t off = 0) {
   const std::uint32_t ack = 4242u << 16 | probe_validation(t, 2, 4242);
-  return test::tcp_segment(t.dst, t.src, 80, static_cast<std::uint16_t>(t.udp_sport_base + 2), flags, ack + off, 0,
-                           59);
+  return test::tcp_segment(t.dst, t.src, 80, static_cast<std::uint16_t>(t.udp_sport_base + 2), flags, ack + off, 0, 59);
 }
 
 std::vector<Case> classic_cases() {
   return {
-      {"v4_udp_time_exceeded_28_byte_quote",
-       [] { return test::icmp_error(probe(CU4), te("198.18.3.2", 28)); }, XDP_DROP, HS_CNT_MATCHED,
+      {"v4_udp_time_exceeded_28_byte_quote", [] { return test::icmp_error(probe(CU4), te("198.18.3.2", 28)); },
+       XDP_DROP, HS_CNT_MATCHED,
        [](const hs_reply_record& r) {
          expect_classic(r, CU4, "198.18.3.2", 2);
          EXPECT_EQ(r.kind, HS_REPLY_TIME_EXCEEDED);
@@ -502,8 +501,8 @@ std::vector<Case> classic_cases() {
          return test::icmp_error(probe(CU6), s);
        },
        XDP_DROP, HS_CNT_MATCHED, [](const hs_reply_record& r) { expect_classic(r, CU6, "2001:2:0:8::2", 2); }},
-      {"v4_udp_paris_probe_port_does_not_follow_seq",
-       [] { return test::icmp_error(probe(U4), te("198.18.3.2", 28)); }, XDP_PASS, HS_CNT_NOT_OURS, nullptr},
+      {"v4_udp_paris_probe_port_does_not_follow_seq", [] { return test::icmp_error(probe(U4), te("198.18.3.2", 28)); },
+       XDP_PASS, HS_CNT_NOT_OURS, nullptr},
       {"v4_udp_port_from_another_seq",
        [] {
          Bytes f = test::icmp_error(probe(CU4), te("198.18.3.2", 28));

@@ -233,8 +233,8 @@ INSTANTIATE_TEST_SUITE_P(MethodsAndFamilies, LabTrace,
 TEST(LabTraceCli, ClassicUdpSpreadsOverTheDiamondParisDoesNot) {
   HS_REQUIRE_ROOT();
   auto branches = [](const std::string& method) {
-    json j = run_json({kCli, "trace", "--lab", kPrefix, "-M", method, "-f", "3", "-m", "3", "-q", "16", "-w", "1",
-                       "-o", "json"});
+    json j = run_json(
+        {kCli, "trace", "--lab", kPrefix, "-M", method, "-f", "3", "-m", "3", "-q", "16", "-w", "1", "-o", "json"});
     std::set<std::string> seen;
     for (const auto& r : j["hops"][0]["replies"]) seen.insert(r["addr"].get<std::string>());
     return seen;

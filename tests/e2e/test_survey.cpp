@@ -141,8 +141,8 @@ TEST(SurveyLab, RealRoutersMatchTheTrace) {
 
   // The classic methods: the same path, the destination's answer their own.
   for (auto [method, type] : {std::pair{"udp", 3}, std::pair{"icmp", 0}}) {
-    r = run_command({kCli, "survey", "--netns", lab.info().prober_ns, "198.18.8.2", "-M", method, "-r", "2000", "-O",
-                     out});
+    r = run_command(
+        {kCli, "survey", "--netns", lab.info().prober_ns, "198.18.8.2", "-M", method, "-r", "2000", "-O", out});
     ASSERT_EQ(r.status, 0) << r.output;
     std::ifstream c(out);
     std::string line;

@@ -132,18 +132,19 @@ TEST_P(ProbeBuilderTest, FlowIdentifierIsConstantPerParisFlowAndVariesForClassic
   EXPECT_NE(*per_flow[0].begin(), *per_flow[1].begin());
 }
 
-INSTANTIATE_TEST_SUITE_P(
-    AllFamiliesAndMethods, ProbeBuilderTest,
-    ::testing::Values(Case{4, Method::UdpParis}, Case{4, Method::IcmpParis}, Case{4, Method::TcpSyn},
-                      Case{4, Method::Udp}, Case{4, Method::Icmp}, Case{4, Method::TcpAck}, Case{6, Method::UdpParis},
-                      Case{6, Method::IcmpParis}, Case{6, Method::TcpSyn}, Case{6, Method::Udp},
-                      Case{6, Method::Icmp}, Case{6, Method::TcpAck}),
-    [](const auto& p) {
-      std::string name = std::string(p.param.family == 4 ? "v4_" : "v6_") + std::string(method_name(p.param.method));
-      for (char& c : name)
-        if (c == '-') c = '_';
-      return name;
-    });
+INSTANTIATE_TEST_SUITE_P(AllFamiliesAndMethods, ProbeBuilderTest,
+                         ::testing::Values(Case{4, Method::UdpParis}, Case{4, Method::IcmpParis},
+                                           Case{4, Method::TcpSyn}, Case{4, Method::Udp}, Case{4, Method::Icmp},
+                                           Case{4, Method::TcpAck}, Case{6, Method::UdpParis},
+                                           Case{6, Method::IcmpParis}, Case{6, Method::TcpSyn}, Case{6, Method::Udp},
+                                           Case{6, Method::Icmp}, Case{6, Method::TcpAck}),
+                         [](const auto& p) {
+                           std::string name = std::string(p.param.family == 4 ? "v4_" : "v6_") +
+                                              std::string(method_name(p.param.method));
+                           for (char& c : name)
+                             if (c == '-') c = '_';
+                           return name;
+                         });
 
 TEST(ProbeBuilder, SizesAndLimits) {
   ProbeTemplate t = make_template(4, Method::UdpParis);

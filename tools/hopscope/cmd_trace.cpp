@@ -263,8 +263,10 @@ void run(const TraceArgs& a) {
   if (methods.size() > 1 && (a.mda || a.pmtu))
     throw CLI::ValidationError("--method", "--mda and --pmtu take one method");
   if (a.mda && !is_paris(methods[0]))
-    throw CLI::ValidationError("--mda", "multipath discovery varies a Paris flow id: use udp-paris, icmp-paris, "
-                                        "tcp-syn or tcp-ack, not " + std::string(method_name(methods[0])));
+    throw CLI::ValidationError("--mda",
+                               "multipath discovery varies a Paris flow id: use udp-paris, icmp-paris, "
+                               "tcp-syn or tcp-ack, not " +
+                                   std::string(method_name(methods[0])));
   if (a.pmtu && tcp)
     throw CLI::ValidationError("--pmtu", "path MTU discovery needs probes that carry data: use a UDP or ICMP method");
   Format format = Format::Text;
