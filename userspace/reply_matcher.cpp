@@ -33,7 +33,8 @@ ReplyMatcher::ReplyMatcher(const hs_matcher_config& cfg, std::uint32_t ring_byte
   if (!skel_) throw_errno("reply matcher: open BPF skeleton");
   *const_cast<hs_matcher_config*>(&skel_->rodata->hs_cfg) = cfg;
   bpf_map__set_max_entries(skel_->maps.hs_replies, ring_bytes);
-  if (cfg.capture_bytes) bpf_map__set_max_entries(skel_->maps.hs_captures, kCaptureRingBytes);
+  if (cfg.capture_bytes)  // as large as the reply ring: a survey captures at its rate
+    bpf_map__set_max_entries(skel_->maps.hs_captures, std::max(kCaptureRingBytes, ring_bytes));
   if (int err = hs_reply_matcher__load(skel_)) {
     hs_reply_matcher__destroy(skel_);
     throw_errno("reply matcher: load BPF program (needs root/CAP_BPF)", err);

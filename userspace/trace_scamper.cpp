@@ -70,7 +70,8 @@ void append_trace_scamper(std::string& out, const TraceResult& r) {
                      R"({{"addr":"{}", "probe_ttl":{}, "probe_id":{}, "probe_size":{}, "tx":{{"sec":{}, "usec":{}}}, )"
                      R"("rtt":{:.3f}, "reply_ttl":{}, "reply_tos":{}, "reply_ipid":{}, "reply_size":{}, )"
                      R"("icmp_type":{}, "icmp_code":{})",
-                     x.addr.to_chars(a), h.ttl, x.attempt + 1, r.packet_size, x.tx_unix_us / 1000000,
+                     x.addr.to_chars(a), h.ttl, x.attempt + 1,
+                     r.fixed_probe_size || !x.quoted_len ? r.packet_size : x.quoted_len, x.tx_unix_us / 1000000,
                      x.tx_unix_us % 1000000, x.rtt_ms, x.reply_ttl, x.reply_tos, x.reply_ipid, x.reply_len, x.icmp_type,
                      x.icmp_code);
       if (x.kind != HS_REPLY_ECHO_REPLY) {  // an ICMP error: what it quoted

@@ -123,10 +123,7 @@ void XdpTransport::send(std::span<const ProbeRequest> probes, std::span<std::uin
 
 void XdpTransport::set_pcap(PcapWriter* pcap) {
   pcap_ = pcap;
-  unix_offset_ns_ =
-      std::chrono::duration_cast<std::chrono::nanoseconds>(std::chrono::system_clock::now().time_since_epoch())
-          .count() -
-      static_cast<std::int64_t>(mono_ns());
+  unix_offset_ns_ = unix_minus_mono_ns();
   if (!pcap) {
     matcher_->set_capture_handler(nullptr);
     return;

@@ -1,8 +1,12 @@
 // Writes frames (probes sent, replies received) to a pcap file (libpcap,
-// Ethernet link type) for Wireshark/tcpdump.
+// Ethernet link type) for Wireshark/tcpdump. Several threads may write: a
+// survey's senders and its receiving thread each collect frames in a
+// PcapBatch and write them under one lock per batch.
 #pragma once
 
+#include <array>
 #include <cstdint>
+#include <mutex>
 #include <span>
 #include <string>
 
@@ -10,6 +14,15 @@ typedef struct pcap pcap_t;
 typedef struct pcap_dumper pcap_dumper_t;
 
 namespace hopscope {
+
+// One frame waiting in a batch: its first kMaxBytes bytes.
+struct PcapFrame {
+  static constexpr std::size_t kMaxBytes = 256;
+  std::int64_t unix_ns = 0;
+  std::uint32_t len = 0;  // the frame's real length
+  std::uint16_t caplen = 0;
+  std::array<std::uint8_t, kMaxBytes> data;
+};
 
 class PcapWriter {
  public:
@@ -21,15 +34,37 @@ class PcapWriter {
 
   // A frame seen at Unix time unix_ns; `frame` may be cut short of `len`.
   void write(std::int64_t unix_ns, std::span<const std::uint8_t> frame, std::uint32_t len);
+  void write(std::span<const PcapFrame> frames);  // one lock for all
   // Flushes to disk; throws on a write error.
   void flush();
-  [[nodiscard]] std::uint64_t frames() const { return frames_; }
+  [[nodiscard]] std::uint64_t frames() const;
 
  private:
+  void dump(std::int64_t unix_ns, const std::uint8_t* data, std::uint32_t caplen, std::uint32_t len);
+
+  mutable std::mutex mu_;
   pcap_t* pcap_ = nullptr;
   pcap_dumper_t* dumper_ = nullptr;
   std::string path_;
   std::uint64_t frames_ = 0;
+};
+
+// Frames of one thread on their way to a PcapWriter: written when 64 are
+// collected, on flush() and on destruction. No allocation.
+class PcapBatch {
+ public:
+  explicit PcapBatch(PcapWriter& w) : w_(w) {}
+  ~PcapBatch() { flush(); }
+  PcapBatch(const PcapBatch&) = delete;
+  PcapBatch& operator=(const PcapBatch&) = delete;
+
+  void add(std::int64_t unix_ns, std::span<const std::uint8_t> frame, std::uint32_t len);
+  void flush();
+
+ private:
+  PcapWriter& w_;
+  std::array<PcapFrame, 64> frames_;
+  std::size_t n_ = 0;
 };
 
 }  // namespace hopscope

@@ -1,6 +1,7 @@
 // End to end: `hopscope survey` through the simulated Internet (scored
 // against its truth) and through the real-router lab.
 #include <gtest/gtest.h>
+#include <pcap/pcap.h>
 #include <unistd.h>
 
 #include <fstream>
@@ -113,6 +114,100 @@ TEST_P(SurveySim, FindsTheWholeTopology) {
 INSTANTIATE_TEST_SUITE_P(Families, SurveySim, ::testing::Values(4, 6),
                          [](const auto& p) { return "IPv" + std::to_string(p.param); });
 
+std::set<std::string> keys(const json& j) {
+  std::set<std::string> k;
+  for (auto it = j.begin(); it != j.end(); ++it) k.insert(it.key());
+  return k;
+}
+
+// Survey outputs scamper-json (key by key against scamper's own JSON for the
+// same lab path) and text; --pcap holds every probe and every matched reply.
+void scamper_json_text_and_pcap(const Lab& lab) {
+  const std::string out = "/tmp/hopscope-e2e-lab-survey.scamper", cap = "/tmp/hopscope-e2e-lab-survey.pcap";
+  CommandResult r = run_command({kCli, "survey", "--netns", lab.info().prober_ns, "198.18.8.2", "-r", "2000", "-o",
+                                 "scamper-json", "--pcap", cap, "-O", out});
+  ASSERT_EQ(r.status, 0) << r.output;
+  json ours;
+  {
+    std::ifstream in(out);
+    std::string line;
+    ASSERT_TRUE(std::getline(in, line));
+    ours = json::parse(line);
+  }
+  CommandResult t = run_command({"ip", "netns", "exec", lab.info().prober_ns, "scamper", "-O", "json", "-c",
+                                 "trace -P udp-paris -q 1 -w 1", "-i", "198.18.8.2"});
+  ASSERT_EQ(t.status, 0) << t.output;
+  json theirs;
+  std::istringstream tin(t.output);
+  for (std::string line; std::getline(tin, line);)
+    if (line.find("\"type\":\"trace\"") != std::string::npos) theirs = json::parse(line);
+  ASSERT_TRUE(theirs.is_object()) << t.output;
+  EXPECT_EQ(keys(ours), keys(theirs));
+  for (const char* k : {"type", "method", "src", "dst", "stop_reason", "hop_count", "attempts", "firsthop"})
+    EXPECT_EQ(ours[k], theirs[k]) << k;
+  ASSERT_EQ(ours["hops"].size(), theirs["hops"].size()) << "5 of 6 hops answer (r4 is silent)";
+  for (std::size_t i = 0; i < ours["hops"].size(); i++) {
+    const json &a = ours["hops"][i], &b = theirs["hops"][i];
+    EXPECT_EQ(keys(a), keys(b)) << "hop " << i;
+    for (const char* k : {"probe_ttl", "reply_ttl", "reply_tos", "icmp_type", "icmp_code", "icmp_q_ttl", "icmp_q_tos"})
+      EXPECT_EQ(a[k], b[k]) << "hop " << i << " " << k;
+    if (a["probe_ttl"] != 3) {  // ttl 3: the diamond, each tool's flow picks a branch
+      EXPECT_EQ(a["addr"], b["addr"]) << "hop " << i;
+    }
+    EXPECT_EQ(a["icmp_q_ipl"], a["probe_size"]) << "the quote holds the probe's own (TTL-coded) size";
+    EXPECT_NEAR(a["tx"]["sec"].get<double>(), b["tx"]["sec"].get<double>(), 30.0) << "Unix time";
+  }
+
+  // The pcap: every probe sent and every reply the XDP program matched.
+  std::smatch m;
+  const std::string summary = r.output;
+  ASSERT_TRUE(std::regex_search(summary, m, std::regex(R"(probes_sent=(\d+))"))) << summary;
+  const int probes = std::stoi(m[1]);
+  ASSERT_TRUE(std::regex_search(summary, m, std::regex(R"( matched=(\d+))"))) << summary;
+  const int matched = std::stoi(m[1]);
+  EXPECT_NE(summary.find("reply copies lost to a full capture ring"), std::string::npos) << summary;
+  char err[PCAP_ERRBUF_SIZE];
+  pcap_t* p = pcap_open_offline(cap.c_str(), err);
+  ASSERT_NE(p, nullptr) << err;
+  int sent = 0, replies = 0;
+  pcap_pkthdr* h;
+  const u_char* d;
+  while (pcap_next_ex(p, &h, &d) == 1) {
+    ASSERT_GE(h->caplen, 34u);
+    EXPECT_EQ(d[12] << 8 | d[13], 0x0800);
+    const std::string src = std::to_string(d[26]) + "." + std::to_string(d[27]) + "." + std::to_string(d[28]) + "." +
+                            std::to_string(d[29]);
+    if (src == "198.18.1.1") {
+      sent++;
+      EXPECT_EQ(d[23], 17) << "udp-paris probes";
+    } else {
+      replies++;
+      EXPECT_EQ(d[23], 1) << "ICMP replies";
+    }
+  }
+  pcap_close(p);
+  EXPECT_EQ(sent, probes);
+  EXPECT_EQ(replies, matched);
+  EXPECT_GT(replies, 5);
+
+  r = run_command({kCli, "survey", "--netns", lab.info().prober_ns, "198.18.8.2", "-r", "2000", "-o", "text", "-O",
+                   out});
+  ASSERT_EQ(r.status, 0) << r.output;
+  {
+    std::ifstream in(out);
+    const std::string text((std::istreambuf_iterator<char>(in)), {});
+    EXPECT_EQ(text.rfind("hopscope to 198.18.8.2 from 198.18.1.1, udp-paris, completed\n 1  198.18.1.2  ", 0), 0u)
+        << text;
+    EXPECT_NE(text.find("\n 4  * *\n"), std::string::npos) << "silent: the probe and its retry" << text;
+    EXPECT_NE(text.find("\n 6  198.18.8.2  "), std::string::npos) << text;
+  }
+  r = run_command({kCli, "survey", "198.18.8.2", "--tx", "xdp-live", "--pcap", cap});
+  EXPECT_NE(r.status, 0);
+  EXPECT_NE(r.output.find("needs --tx af_xdp"), std::string::npos) << r.output;
+  std::remove(out.c_str());
+  std::remove(cap.c_str());
+}
+
 TEST(SurveyLab, RealRoutersMatchTheTrace) {
   HS_REQUIRE_ROOT();
   Lab lab("hse2e-sv");
@@ -198,6 +293,7 @@ TEST(SurveyLab, RealRoutersMatchTheTrace) {
     EXPECT_NE(dot.find("subgraph \"cluster_AS64504\""), std::string::npos) << "--asn-file groups per AS";
   }
   std::remove(out.c_str());
+  scamper_json_text_and_pcap(lab);
 
   // The lab's veth peers run no XDP program: kernel-generated frames are
   // dropped without a trace, and the survey says what to do.

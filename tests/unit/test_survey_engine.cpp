@@ -7,6 +7,7 @@
 #include <set>
 #include <sstream>
 
+#include "hopscope/clock.hpp"
 #include "hopscope/survey/collector.hpp"
 #include "hopscope/survey/probe_codec.hpp"
 #include "hopscope/survey/scheduler.hpp"
@@ -326,6 +327,64 @@ TEST(Collector, StreamsOneTracePerFinishedTarget) {
   EXPECT_TRUE(lines[2]["hops"].empty());
 }
 
+// What scamper-json and the quote analysis need survives the 32-byte stored
+// reply: send time (Unix, from the arrival and the RTT), the reply's TOS and
+// IP ID, the quoted TOS and the probe's (TTL-coded) length.
+TEST(Collector, KeepsSendTimeTosAndIpIdForScamperJson) {
+  TargetList targets;
+  targets.add("198.19.0.0/30", "x");
+  targets.freeze();
+  ProbeCodec codec(4, Method::UdpParis);
+  TargetState st(4);
+  Collector c(targets, codec, st);
+  SurveyMeta meta{*IpAddress::parse("198.18.0.1"), Method::UdpParis, 32, 0, "af_xdp-copy", Format::ScamperJson};
+  meta.codec = codec;
+  meta.unix_offset_us = 1'700'000'000'000'000;  // Unix time = CLOCK_MONOTONIC + this
+  meta.sport = 0xb000;
+  meta.dport = 33434;
+  meta.packet_size = codec.ip_len(1);
+  const IpAddress d = *IpAddress::parse("198.19.0.1"), r1 = *IpAddress::parse("198.18.0.16");
+  const std::uint64_t rx = mono_ns() - 1'000'000, sent = rx - 320'000;  // 320 us = 10 seq units
+  hs_reply_record rec = record(d, r1, HS_REPLY_TIME_EXCEEDED, 11, 0, codec.ip_len(3), rx, ProbeCodec::seq_at(sent));
+  rec.reply_tos = 0xc0;
+  rec.reply_ipid = 4321;
+  rec.quoted_tos = 0x28;  // sent as 0: rewritten on the way
+  rec.quoted_ttl = 1;
+  c.on_reply(rec);
+  std::vector<StoredReply> rs = c.swap_out();
+  ASSERT_EQ(rs.size(), 1u);
+  const TraceResult t = survey_trace({1, 1, 3, 0}, rs, c.addresses(), targets, st, meta);
+  ASSERT_EQ(t.hops.size(), 3u);
+  const HopReply& h = t.hops[2].replies.at(0);
+  EXPECT_EQ(h.reply_tos, 0xc0);
+  EXPECT_EQ(h.reply_ipid, 4321);
+  EXPECT_EQ(h.quoted_tos, 0x28);
+  EXPECT_EQ(h.quoted_len, codec.ip_len(3));
+  const std::int64_t want_tx = static_cast<std::int64_t>(sent / 1000) + meta.unix_offset_us;
+  EXPECT_NEAR(static_cast<double>(h.tx_unix_us), static_cast<double>(want_tx), 40.0) << "seq's 32 us unit, +-";
+
+  std::string out;
+  append_survey_trace(out, t, meta);
+  const auto j = nlohmann::json::parse(out);
+  EXPECT_EQ(j["method"], "udp-paris");
+  EXPECT_EQ(j["dport"], 33434);
+  const auto& hop = j["hops"][0];
+  EXPECT_EQ(hop["probe_ttl"], 3);
+  EXPECT_EQ(hop["probe_size"], codec.ip_len(3)) << "each survey probe's own size";
+  EXPECT_EQ(hop["reply_tos"], 0xc0);
+  EXPECT_EQ(hop["reply_ipid"], 4321);
+  EXPECT_EQ(hop["icmp_q_tos"], 0x28);
+  EXPECT_EQ(hop["tx"]["sec"], want_tx / 1'000'000);
+
+  meta.format = Format::Text;
+  out.clear();
+  append_survey_trace(out, t, meta);
+  EXPECT_EQ(out.rfind("hopscope to 198.19.0.1 from 198.18.0.1, udp-paris, gaplimit\n 1  *\n 2  *\n 3  198.18.0.16  ", 0),
+            0u)
+      << out;
+  EXPECT_NE(out.find("{TOS 0x28 (sent 0x00)}"), std::string::npos) << out;
+}
+
 TEST(Collector, DistanceFromTheReplyTtl) {
   EXPECT_EQ(distance_from_reply_ttl(59), 6);  // a Linux host (64) six hops away
   EXPECT_EQ(distance_from_reply_ttl(64), 1);
@@ -386,13 +445,27 @@ TEST(Scheduler, HintsGivenAfterConstructionAreUsed) {
       << "up to the hint, not the default frontier";
 }
 
+// A Time Exceeded for (target, TTL) from address id `addr`, in retry round `round`.
+StoredReply stored(std::uint32_t target, std::uint32_t addr, std::uint8_t ttl, std::uint8_t round = 0) {
+  StoredReply r{};
+  r.target = target;
+  r.addr = addr;
+  r.ttl = ttl;
+  r.icmp_type = 11;
+  r.reply_ttl = 60;
+  r.kind = HS_REPLY_TIME_EXCEEDED;
+  r.quoted_ttl = 1;
+  r.round = round;
+  return r;
+}
+
 TEST(ResultStore, ExtractsFinishedTargetsAndKeepsTheRestInOrder) {
   ResultStore store;
   std::vector<StoredReply> batch;
   for (std::uint32_t t = 0; t < 10; t++)
-    for (std::uint8_t ttl = 3; ttl >= 1; ttl--) batch.push_back({t, t * 10u + ttl, 0, ttl, 11, 0, 60, 1, 1, 0, 0, 0});
+    for (std::uint8_t ttl = 3; ttl >= 1; ttl--) batch.push_back(stored(t, t * 10u + ttl, ttl));
   store.add(batch);
-  store.add({{5, 99, 0, 2, 11, 0, 60, 1, 1, 0, 1, 0}});            // a retry answer arriving later
+  store.add({stored(5, 99, 2, 1)});                                // a retry answer arriving later
   std::map<std::uint32_t, std::vector<std::pair<int, int>>> seen;  // target -> (ttl, round)
   auto collect = [&](const FinishedTarget& f, std::span<const StoredReply> rs) {
     auto& v = seen[f.target];

@@ -35,6 +35,7 @@ struct SurveyArgs {
   std::string tx = "af_xdp";
   std::string format = "json";
   std::string asn_file;
+  std::string pcap;
 };
 
 void run(const SurveyArgs& a) {
@@ -69,8 +70,16 @@ void run(const SurveyArgs& a) {
   o.retries = a.retries;
   o.doubletree = a.doubletree;
   o.tx = a.tx == "xdp-live" ? survey::TxBackend::XdpLive : survey::TxBackend::AfXdp;
-  if (!parse_format(a.format, o.format) || o.format == Format::Text || o.format == Format::ScamperJson)
-    throw CLI::ValidationError("--format", "'" + a.format + "' is not one of json, csv, atlas, dot");
+  if (!parse_format(a.format, o.format))
+    throw CLI::ValidationError("--format",
+                               "'" + a.format + "' is not one of json, csv, atlas, scamper-json, text, dot");
+  std::optional<PcapWriter> pcap;
+  if (!a.pcap.empty()) {
+    if (o.tx == survey::TxBackend::XdpLive)
+      throw CLI::ValidationError("--pcap", "needs --tx af_xdp: xdp-live probes are built in the kernel");
+    pcap.emplace(a.pcap);
+    o.pcap = &*pcap;
+  }
   o.progress = isatty(STDERR_FILENO) ? stderr : nullptr;
   std::optional<AsnTable> asn;
   if (!a.asn_file.empty()) asn = AsnTable::load_file(a.asn_file);
@@ -105,9 +114,12 @@ void add_survey_command(CLI::App& app) {
   s->add_option("-M,--method", a->method, "udp | udp-paris | icmp | icmp-paris")->capture_default_str();
   s->add_option("--seed", a->seed, "Seed of the random (target, TTL) order")->capture_default_str();
   s->add_option("-o,--format", a->format,
-                "json (our trace schema) | csv (one row per reply) | atlas (RIPE Atlas) | dot (one path graph, written "
-                "at the end)")
+                "json (our trace schema) | csv (one row per reply) | atlas (RIPE Atlas) | scamper-json (scamper's trace "
+                "JSON) | text (traceroute-like, one block per destination) | dot (one path graph, written at the end)")
       ->capture_default_str();
+  s->add_option("--pcap", a->pcap,
+                "Also write every probe and every matched reply (first 256 bytes) to this pcap file (--tx af_xdp; "
+                "costs rate: each frame is copied)");
   s->add_option("--asn-file", a->asn_file,
                 "CAIDA prefix2as file: annotate each hop with its origin AS (longest-prefix match)");
   s->add_option("-O,--output", a->output,

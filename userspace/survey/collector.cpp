@@ -50,6 +50,11 @@ void Collector::on_reply(const hs_reply_record& r) {
   s.mtu = r.mtu;
   s.reply_len = r.reply_len;
   s.round = get(st_.round());
+  s.rx_us = static_cast<std::uint32_t>(r.rx_ns / 1000);
+  s.reply_tos = r.reply_tos;
+  s.reply_ipid = r.reply_ipid;
+  s.quoted_tos = r.quoted_tos;
+  s.flags = r.flags;
   replies_.push_back(s);
   held_.store(replies_.size(), std::memory_order_relaxed);
   n_replies_.fetch_add(1, std::memory_order_relaxed);

@@ -7,6 +7,7 @@
 #include <chrono>
 #include <memory>
 #include <mutex>
+#include <optional>
 #include <stdexcept>
 #include <thread>
 
@@ -75,6 +76,7 @@ SurveySummary run_survey(const TargetList& targets, const SurveyOptions& o, std:
   tc.tx_queues = o.tx == TxBackend::AfXdp ? o.threads : 0;
   // 64 MiB: ~0.9M records, seconds of replies at survey rates if the consumer is starved of CPU.
   tc.ring_bytes = 64u << 20;
+  if (o.pcap) tc.capture_bytes = HS_CAPTURE_MAX;
   XdpTransport transport(tc);
 
   TargetState state(targets.size());
@@ -86,9 +88,16 @@ SurveySummary run_survey(const TargetList& targets, const SurveyOptions& o, std:
           .count();
   const std::string tx_mode =
       o.tx == TxBackend::XdpLive ? std::string("xdp-live") : std::string("af_xdp-") + transport.tx_mode();
-  TraceWriter writer(targets, state, collector.addresses(),
-                     {transport.route().src, o.method, o.max_ttl, start_ms, tx_mode, o.format, codec.ip_len(1), o.asn},
-                     out);
+  SurveyMeta meta{transport.route().src, o.method, o.max_ttl, start_ms, tx_mode, o.format, codec.ip_len(1), o.asn};
+  const ProbeTemplate& pt = transport.probe_template();
+  meta.sport = pt.udp_sport_base;
+  meta.dport = pt.udp_dport;
+  meta.icmp_sum = pt.icmp_csum_base;
+  meta.tos = pt.tos;
+  meta.wait_s = static_cast<double>(o.wait.count()) / 1000;
+  meta.unix_offset_us = unix_minus_mono_ns() / 1000;
+  meta.codec = codec;
+  TraceWriter writer(targets, state, collector.addresses(), meta, out);
   // Destinations the scheduler finished go to the RX thread, which hands them
   // to the writer with every reply it stored so far (they include all of
   // theirs: the scheduler marked them done first). The lock is taken once
@@ -114,12 +123,23 @@ SurveySummary run_survey(const TargetList& targets, const SurveyOptions& o, std:
   std::atomic<std::uint64_t> empty_polls{0};
   std::jthread rx([&](std::stop_token st) {
     auto handler = [&](const hs_reply_record& r) { collector.on_reply(r); };
+    std::optional<PcapBatch> cap;  // copies of the replies' frames, batched
+    if (o.pcap) {
+      cap.emplace(*o.pcap);
+      const std::int64_t offset = unix_minus_mono_ns();
+      transport.matcher().set_capture_handler(
+          [&cap, offset](std::uint64_t rx_ns, std::span<const std::uint8_t> frame, std::uint32_t len) {
+            cap->add(offset + static_cast<std::int64_t>(rx_ns), frame, len);
+          });
+    }
     while (!st.stop_requested()) {
       if (transport.matcher().poll(5, handler) == 0) empty_polls.fetch_add(1, std::memory_order_release);
+      if (cap) cap->flush();
       hand_over();
     }
     while (transport.matcher().poll(0, handler) > 0) {
     }
+    transport.matcher().set_capture_handler(nullptr);
     hand_over();
   });
   auto post_finished = [&] {
@@ -138,7 +158,7 @@ SurveySummary run_survey(const TargetList& targets, const SurveyOptions& o, std:
   s.tx_mode = tx_mode;
   s.ifname = transport.route().ifname;
   s.doubletree = o.doubletree;
-  TxPool pool(transport, targets, codec, o.tx, o.threads);
+  TxPool pool(transport, targets, codec, o.tx, o.threads, o.pcap);
   s.threads = pool.threads();
   TokenBucket bucket(o.rate, TokenBucket::default_burst(o.rate), mono_ns());
   std::array<SurveyProbe, kBatch> batch;
@@ -247,6 +267,11 @@ SurveySummary run_survey(const TargetList& targets, const SurveyOptions& o, std:
   s.hinted = collector.hinted();
   s.matcher = transport.counters();
   s.dropped = s.matcher[HS_CNT_RINGBUF_FULL];
+  if (o.pcap) {
+    o.pcap->flush();
+    s.pcap = true;
+    s.pcap_frames = o.pcap->frames();
+  }
   if (s.written != targets.size())
     throw std::logic_error(fmt::format("survey: {} traces written for {} targets", s.written, targets.size()));
   return s;
@@ -264,7 +289,11 @@ std::string summary_text(const SurveySummary& s) {
                 "does so only while its peer runs an XDP program): try --tx af_xdp\n",
                 s.ifname)
           : std::string();
-  return live_note +
+  const std::string pcap_note =
+      s.pcap ? fmt::format("survey: pcap: {} frames (probes and replies); {} reply copies lost to a full capture ring\n",
+                           s.pcap_frames, s.matcher[HS_CNT_CAPTURE_FULL])
+             : std::string();
+  return live_note + pcap_note +
          fmt::format(
              "survey: {} targets, {} (target, TTL) pairs in a random order; {} skipped beyond a reached destination\n"
              "survey: {} pre-probes gave the distance of {} destinations; {} passes of TTL bands; {:.3f} s waiting for "

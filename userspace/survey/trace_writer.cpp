@@ -1,5 +1,7 @@
 #include "hopscope/survey/trace_writer.hpp"
 
+#include <fmt/format.h>
+
 #include <algorithm>
 #include <chrono>
 #include <iterator>
@@ -66,6 +68,16 @@ TraceResult survey_trace(const FinishedTarget& f, std::span<const StoredReply> r
       std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::system_clock::now().time_since_epoch())
           .count();
   res.tx_mode = meta.tx_mode;
+  res.sport = meta.sport;
+  res.dport = meta.dport;
+  res.icmp_sum = meta.icmp_sum;
+  res.tos = meta.tos;
+  res.wait_s = meta.wait_s;
+  res.fixed_probe_size = false;  // a survey probe's length carries its TTL
+  // Stored arrival times are us mod 2^32: unwrapped against now (a reply is
+  // written within minutes of its arrival, far less than the 71-minute wrap).
+  const std::uint32_t now_us = static_cast<std::uint32_t>(mono_ns() / 1000);
+  const std::int64_t now_full_us = static_cast<std::int64_t>(mono_ns() / 1000);
   const int hops = dist ? dist : last;
   res.hops.resize(static_cast<std::size_t>(hops));
   for (int ttl = 1; ttl <= hops; ttl++) {
@@ -92,6 +104,13 @@ TraceResult survey_trace(const FinishedTarget& f, std::span<const StoredReply> r
     hr.mtu = r.mtu;
     hr.reply_len = r.reply_len;
     hr.attempt = r.round;
+    hr.reply_tos = r.reply_tos;
+    hr.reply_ipid = r.reply_ipid;
+    hr.quoted_tos = r.quoted_tos;
+    hr.quoted_len = meta.codec.ip_len(r.ttl);  // the length is the TTL: the quote said so
+    hr.src_rewritten = r.flags & HS_RF_SRC_REWRITTEN;
+    const std::int64_t rx_us = now_full_us - static_cast<std::uint32_t>(now_us - r.rx_us);
+    hr.tx_unix_us = rx_us - static_cast<std::int64_t>(r.rtt_ns / 1000) + meta.unix_offset_us;
     h.replies.push_back(hr);
   }
   res.stop_reason = dist                       ? StopReason::Completed
@@ -105,8 +124,14 @@ void append_survey_trace(std::string& out, const TraceResult& r, const SurveyMet
   switch (meta.format) {
     case Format::Csv: append_trace_csv(out, r); return;
     case Format::Atlas: append_trace_atlas(out, r); break;
+    case Format::ScamperJson: append_trace_scamper(out, r); break;
+    case Format::Text:
+      out += fmt::format("hopscope to {} from {}, {}, {}\n", r.dst.str(), r.src.str(), method_name(r.method),
+                         stop_reason_name(r.stop_reason));
+      out += trace_text_hops(r);
+      break;
     case Format::Dot: return;
-    default: append_trace_json(out, r); break;
+    case Format::Json: append_trace_json(out, r); break;
   }
   out += '\n';
 }

@@ -3,6 +3,7 @@
 #include <array>
 #include <chrono>
 #include <cstring>
+#include <optional>
 #include <stdexcept>
 
 #include "hopscope/clock.hpp"
@@ -10,8 +11,10 @@
 namespace hopscope::survey {
 
 TxPool::TxPool(XdpTransport& transport, const TargetList& targets, const ProbeCodec& codec, TxBackend backend,
-               unsigned threads)
-    : transport_(transport), targets_(targets), codec_(codec) {
+               unsigned threads, PcapWriter* pcap)
+    : transport_(transport), pcap_(pcap), unix_offset_ns_(unix_minus_mono_ns()), targets_(targets), codec_(codec) {
+  if (pcap && backend == TxBackend::XdpLive)
+    throw std::invalid_argument("--pcap needs --tx af_xdp: xdp-live probes are built in the kernel");
   const unsigned n = backend == TxBackend::AfXdp ? transport.tx_queues() : threads;
   if (n == 0) throw std::invalid_argument("survey: no sender");
   for (unsigned q = 0; q < n; q++) {
@@ -62,6 +65,8 @@ void TxPool::run_xsk(Worker& w, XskSender& sender, const std::stop_token& st) {
   ProbeTemplate t = transport_.probe_template();  // this thread's own copy
   std::array<SurveyProbe, 64> batch;
   std::array<std::uint64_t, 64> stamps;
+  std::optional<PcapBatch> cap;
+  if (pcap_) cap.emplace(*pcap_);
   while (const std::size_t n = pop(w, batch, st)) {
     std::size_t done = 0;
     while (done < n) {
@@ -71,10 +76,15 @@ void TxPool::run_xsk(Worker& w, XskSender& sender, const std::stop_token& st) {
             const SurveyProbe& p = batch[done + i];
             t.dst = targets_.at(p.target);
             t.ip_len = codec_.ip_len(p.ttl);
-            return build_probe(t, {p.flow, ProbeCodec::seq_at(mono_ns()), p.ttl}, buf);
+            const std::uint64_t now = mono_ns();
+            const std::size_t len = build_probe(t, {p.flow, ProbeCodec::seq_at(now), p.ttl}, buf);
+            if (cap) cap->add(unix_offset_ns_ + static_cast<std::int64_t>(now), buf.first(len),
+                              static_cast<std::uint32_t>(len));
+            return len;
           },
           std::span(stamps));
     }
+    if (cap) cap->flush();
     w.sent.fetch_add(n, std::memory_order_release);
   }
 }

@@ -23,22 +23,29 @@ constexpr std::uint16_t kPreprobeFlow = 1;
 // A destination's distance from the TTL of its reply (initial 64, 128 or 255).
 std::uint8_t distance_from_reply_ttl(std::uint8_t reply_ttl);
 
-// One reply as the collector keeps it: 24 bytes.
+// One reply as the collector keeps it: 32 bytes (what scamper's JSON and
+// the quote analysis need: the reply's TOS and IP ID, the quoted TOS, the
+// send time).
 struct StoredReply {
   std::uint32_t target;
   std::uint32_t addr;    // id in the collector's AddressTable
   std::uint32_t rtt_ns;  // < 2.1 s by construction
+  std::uint32_t rx_us;   // arrival, CLOCK_MONOTONIC in us mod 2^32 (unwrapped when written: 71 min)
   std::uint8_t ttl;
   std::uint8_t icmp_type;
   std::uint8_t icmp_code;
   std::uint8_t reply_ttl;
   std::uint8_t kind;
   std::uint8_t quoted_ttl;
+  std::uint8_t round;  // the retry round it arrived in (0: first probes)
+  std::uint8_t reply_tos;
   std::uint16_t mtu;
-  std::uint8_t round;       // the retry round it arrived in (0: first probes)
   std::uint16_t reply_len;  // IP length of the reply
+  std::uint16_t reply_ipid;
+  std::uint8_t quoted_tos;
+  std::uint8_t flags;  // HS_RF_* of the record
 };
-static_assert(sizeof(StoredReply) == 24, "StoredReply: 24 bytes per reply");
+static_assert(sizeof(StoredReply) == 32, "StoredReply: 32 bytes per reply");
 
 class Collector {
  public:

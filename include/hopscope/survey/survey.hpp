@@ -32,6 +32,7 @@ struct SurveyOptions {
   const AsnTable* asn = nullptr;         // annotate replies with their origin AS (--asn-file)
   std::string ifname;                    // empty: from the route to the first target
   std::FILE* progress = nullptr;         // where to draw a live progress line (a terminal)
+  PcapWriter* pcap = nullptr;            // every probe and matched reply also goes there (--tx af_xdp)
 };
 
 struct SurveySummary {
@@ -64,6 +65,8 @@ struct SurveySummary {
   std::uint64_t generator_runs = 0;    // BPF_PROG_RUN calls of the kernel generator (xdp-live)
   std::uint64_t queue_full_waits = 0;  // the pacing thread found a sender's queue full (backpressure, no loss)
   MatcherCounters matcher{};
+  bool pcap = false;
+  std::uint64_t pcap_frames = 0;  // probes and replies written to the pcap
 };
 
 // Runs the survey; writes one trace object (NDJSON) per target to `out`, each

@@ -32,6 +32,14 @@ struct SurveyMeta {
   Format format = Format::Json;   // json, csv, atlas: per destination; dot: the graph at the end
   std::uint16_t packet_size = 0;  // IP length of the smallest probe (for Atlas's "size")
   const AsnTable* asn = nullptr;  // annotate replies with their origin AS
+  // How the probes looked (scamper-json): ports of flow 0 / icmp-paris checksum, TOS, wait.
+  std::uint16_t sport = 0;
+  std::uint16_t dport = 0;
+  std::uint16_t icmp_sum = 0;
+  std::uint8_t tos = 0;
+  double wait_s = 0;
+  std::int64_t unix_offset_us = 0;  // Unix time - CLOCK_MONOTONIC, us (send times in Unix time)
+  ProbeCodec codec{4, Method::UdpParis};  // the survey's: a probe's length from its TTL
 };
 
 // Replies of unfinished destinations, sorted by (target, TTL, arrival).
@@ -54,7 +62,8 @@ class ResultStore {
 // 1 to the destination (or the last TTL that answered).
 TraceResult survey_trace(const FinishedTarget& f, std::span<const StoredReply> replies, const AddressTable& addresses,
                          const TargetList& targets, TargetState& state, const SurveyMeta& meta);
-// Appends it in meta.format (json, csv and atlas: one line; dot: nothing, see PathGraph).
+// Appends it in meta.format (json, csv, atlas and scamper-json: one line;
+// text: a traceroute-like block; dot: nothing, see PathGraph).
 void append_survey_trace(std::string& out, const TraceResult& r, const SurveyMeta& meta);
 
 class TraceWriter {

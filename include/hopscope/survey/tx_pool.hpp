@@ -37,8 +37,9 @@ class TxPool {
 
   // AfXdp: one sending thread per TX queue of `transport`. XdpLive: `threads`
   // generators sending out of the transport's interface.
+  // pcap (AfXdp only; may be null): every probe sent is also written there.
   TxPool(XdpTransport& transport, const TargetList& targets, const ProbeCodec& codec,
-         TxBackend backend = TxBackend::AfXdp, unsigned threads = 1);
+         TxBackend backend = TxBackend::AfXdp, unsigned threads = 1, PcapWriter* pcap = nullptr);
   ~TxPool();  // sends what is queued, then stops the threads
   TxPool(const TxPool&) = delete;
   TxPool& operator=(const TxPool&) = delete;
@@ -69,6 +70,8 @@ class TxPool {
   void check() const;  // rethrows a sender's failure in the calling thread
 
   XdpTransport& transport_;
+  PcapWriter* pcap_;
+  std::int64_t unix_offset_ns_;  // Unix time - CLOCK_MONOTONIC, for pcap stamps
   const TargetList& targets_;
   ProbeCodec codec_;
   std::vector<std::unique_ptr<Worker>> workers_;
