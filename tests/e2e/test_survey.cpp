@@ -175,8 +175,8 @@ void scamper_json_text_and_pcap(const Lab& lab) {
   while (pcap_next_ex(p, &h, &d) == 1) {
     ASSERT_GE(h->caplen, 34u);
     EXPECT_EQ(d[12] << 8 | d[13], 0x0800);
-    const std::string src = std::to_string(d[26]) + "." + std::to_string(d[27]) + "." + std::to_string(d[28]) + "." +
-                            std::to_string(d[29]);
+    const std::string src =
+        std::to_string(d[26]) + "." + std::to_string(d[27]) + "." + std::to_string(d[28]) + "." + std::to_string(d[29]);
     if (src == "198.18.1.1") {
       sent++;
       EXPECT_EQ(d[23], 17) << "udp-paris probes";
@@ -190,8 +190,8 @@ void scamper_json_text_and_pcap(const Lab& lab) {
   EXPECT_EQ(replies, matched);
   EXPECT_GT(replies, 5);
 
-  r = run_command({kCli, "survey", "--netns", lab.info().prober_ns, "198.18.8.2", "-r", "2000", "-o", "text", "-O",
-                   out});
+  r = run_command(
+      {kCli, "survey", "--netns", lab.info().prober_ns, "198.18.8.2", "-r", "2000", "-o", "text", "-O", out});
   ASSERT_EQ(r.status, 0) << r.output;
   {
     std::ifstream in(out);

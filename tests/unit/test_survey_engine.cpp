@@ -379,8 +379,8 @@ TEST(Collector, KeepsSendTimeTosAndIpIdForScamperJson) {
   meta.format = Format::Text;
   out.clear();
   append_survey_trace(out, t, meta);
-  EXPECT_EQ(out.rfind("hopscope to 198.19.0.1 from 198.18.0.1, udp-paris, gaplimit\n 1  *\n 2  *\n 3  198.18.0.16  ", 0),
-            0u)
+  EXPECT_EQ(
+      out.rfind("hopscope to 198.19.0.1 from 198.18.0.1, udp-paris, gaplimit\n 1  *\n 2  *\n 3  198.18.0.16  ", 0), 0u)
       << out;
   EXPECT_NE(out.find("{TOS 0x28 (sent 0x00)}"), std::string::npos) << out;
 }

@@ -113,9 +113,10 @@ void add_survey_command(CLI::App& app) {
   s->add_option("-m,--max-ttl", a->max_ttl, "Max TTL")->check(CLI::Range(1, 64))->capture_default_str();
   s->add_option("-M,--method", a->method, "udp | udp-paris | icmp | icmp-paris")->capture_default_str();
   s->add_option("--seed", a->seed, "Seed of the random (target, TTL) order")->capture_default_str();
-  s->add_option("-o,--format", a->format,
-                "json (our trace schema) | csv (one row per reply) | atlas (RIPE Atlas) | scamper-json (scamper's trace "
-                "JSON) | text (traceroute-like, one block per destination) | dot (one path graph, written at the end)")
+  s->add_option(
+       "-o,--format", a->format,
+       "json (our trace schema) | csv (one row per reply) | atlas (RIPE Atlas) | scamper-json (scamper's trace "
+       "JSON) | text (traceroute-like, one block per destination) | dot (one path graph, written at the end)")
       ->capture_default_str();
   s->add_option("--pcap", a->pcap,
                 "Also write every probe and every matched reply (first 256 bytes) to this pcap file (--tx af_xdp; "

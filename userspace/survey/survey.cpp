@@ -290,9 +290,10 @@ std::string summary_text(const SurveySummary& s) {
                 s.ifname)
           : std::string();
   const std::string pcap_note =
-      s.pcap ? fmt::format("survey: pcap: {} frames (probes and replies); {} reply copies lost to a full capture ring\n",
-                           s.pcap_frames, s.matcher[HS_CNT_CAPTURE_FULL])
-             : std::string();
+      s.pcap
+          ? fmt::format("survey: pcap: {} frames (probes and replies); {} reply copies lost to a full capture ring\n",
+                        s.pcap_frames, s.matcher[HS_CNT_CAPTURE_FULL])
+          : std::string();
   return live_note + pcap_note +
          fmt::format(
              "survey: {} targets, {} (target, TTL) pairs in a random order; {} skipped beyond a reached destination\n"

@@ -78,8 +78,9 @@ void TxPool::run_xsk(Worker& w, XskSender& sender, const std::stop_token& st) {
             t.ip_len = codec_.ip_len(p.ttl);
             const std::uint64_t now = mono_ns();
             const std::size_t len = build_probe(t, {p.flow, ProbeCodec::seq_at(now), p.ttl}, buf);
-            if (cap) cap->add(unix_offset_ns_ + static_cast<std::int64_t>(now), buf.first(len),
-                              static_cast<std::uint32_t>(len));
+            if (cap)
+              cap->add(unix_offset_ns_ + static_cast<std::int64_t>(now), buf.first(len),
+                       static_cast<std::uint32_t>(len));
             return len;
           },
           std::span(stamps));

@@ -38,7 +38,7 @@ struct SurveyMeta {
   std::uint16_t icmp_sum = 0;
   std::uint8_t tos = 0;
   double wait_s = 0;
-  std::int64_t unix_offset_us = 0;  // Unix time - CLOCK_MONOTONIC, us (send times in Unix time)
+  std::int64_t unix_offset_us = 0;        // Unix time - CLOCK_MONOTONIC, us (send times in Unix time)
   ProbeCodec codec{4, Method::UdpParis};  // the survey's: a probe's length from its TTL
 };
 
