@@ -1,0 +1,270 @@
+// BPF_PROG_RUN tests of the flow observer's cgroup_skb programs: each
+// crafted packet must land in the right flow (keyed from the local side),
+// in the right direction, with the right byte count; foreign protocols and
+// hopscope's own probe ports are counted apart; events are made as promised.
+#include <arpa/inet.h>
+#include <bpf/bpf.h>
+#include <gtest/gtest.h>
+#include <netinet/in.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <cstring>
+#include <fstream>
+#include <memory>
+#include <vector>
+
+#include "../support/privileges.hpp"
+#include "../support/reply_builder.hpp"
+#include "hopscope/flow_observer.hpp"
+
+using namespace hopscope;
+using test::Bytes;
+
+namespace {
+
+IpAddress A(const char* s) { return *IpAddress::parse(s); }
+
+class FlowProgRun : public ::testing::Test {
+ protected:
+  void SetUp() override { HS_REQUIRE_ROOT(); }
+
+  void load(std::chrono::nanoseconds report = std::chrono::hours(1)) {
+    FlowObserverConfig c;
+    c.attach = false;
+    c.report_interval = report;
+    c.ignore_port_lo = 0xb000;
+    c.ignore_port_hi = 0xb0ff;
+    obs_ = std::make_unique<FlowObserver>(c);
+  }
+  // Runs one program over a frame; returns its verdict.
+  int run(int prog_fd, Bytes frame) {
+    LIBBPF_OPTS(bpf_test_run_opts, opts, .data_in = frame.data(), .data_size_in = static_cast<__u32>(frame.size()),
+                .repeat = 1);
+    EXPECT_EQ(bpf_prog_test_run_opts(prog_fd, &opts), 0);
+    return static_cast<int>(opts.retval);
+  }
+  int out(Bytes f) { return run(obs_->egress_fd(), std::move(f)); }
+  int in(Bytes f) { return run(obs_->ingress_fd(), std::move(f)); }
+  std::vector<hs_flow_event> events() {
+    std::vector<hs_flow_event> ev;
+    obs_->poll(0, [&](const hs_flow_event& e) { ev.push_back(e); });
+    return ev;
+  }
+
+  std::unique_ptr<FlowObserver> obs_;
+};
+
+}  // namespace
+
+TEST_F(FlowProgRun, UdpBothWaysIsOneFlowKeyedFromTheLocalSide) {
+  load();
+  const IpAddress me = A("198.18.1.1"), peer = A("198.18.8.2");
+  EXPECT_EQ(out(test::plain_udp(me, peer, 40000, 53)), 1) << "observe, never drop";
+  EXPECT_EQ(out(test::plain_udp(me, peer, 40000, 53)), 1);
+  EXPECT_EQ(in(test::plain_udp(peer, me, 53, 40000)), 1);
+  const auto flows = obs_->flows();
+  ASSERT_EQ(flows.size(), 1u);
+  const Flow& f = flows[0];
+  EXPECT_EQ(f.local(), me);
+  EXPECT_EQ(f.remote(), peer);
+  EXPECT_EQ(f.key.local_port, 40000);
+  EXPECT_EQ(f.key.remote_port, 53);
+  EXPECT_EQ(f.key.proto, 17);
+  EXPECT_EQ(f.key.family, 4);
+  EXPECT_EQ(f.stats.pkts_out, 2u);
+  EXPECT_EQ(f.stats.bytes_out, 2u * 32) << "IP bytes: 20 + 8 + 4";
+  EXPECT_EQ(f.stats.pkts_in, 1u);
+  EXPECT_EQ(f.stats.bytes_in, 32u);
+  EXPECT_GT(f.stats.first_ns, 0u);
+  EXPECT_GE(f.stats.last_ns, f.stats.first_ns);
+  const auto ev = events();
+  ASSERT_EQ(ev.size(), 1u) << "one start event, no snapshot within the hour";
+  EXPECT_EQ(ev[0].type, HS_FLOW_EV_START);
+  EXPECT_EQ(ev[0].key.remote_port, 53);
+  const FlowCounters c = obs_->counters();
+  EXPECT_EQ(c[HS_FLOW_CNT_PACKETS], 3u);
+  EXPECT_EQ(c[HS_FLOW_CNT_COUNTED], 3u);
+}
+
+TEST_F(FlowProgRun, Ipv6TcpAndDistinctFlows) {
+  load();
+  const IpAddress me = A("2001:2:0:1::1"), peer = A("2001:2:0:8::2");
+  out(test::tcp_segment(me, peer, 50000, 443, 0x02, 1, 0, 64));
+  in(test::tcp_segment(peer, me, 443, 50000, 0x12, 7, 2, 64));
+  out(test::tcp_segment(me, peer, 50000, 443, 0x10, 2, 8, 64, 0, 100));
+  out(test::tcp_segment(me, peer, 50001, 443, 0x02, 1, 0, 64));  // a second connection
+  auto flows = obs_->flows();
+  ASSERT_EQ(flows.size(), 2u);
+  std::sort(flows.begin(), flows.end(),
+            [](const Flow& a, const Flow& b) { return a.key.local_port < b.key.local_port; });
+  EXPECT_EQ(flows[0].key.proto, 6);
+  EXPECT_EQ(flows[0].key.family, 6);
+  EXPECT_EQ(flows[0].remote(), peer);
+  EXPECT_EQ(flows[0].stats.pkts_out, 2u);
+  EXPECT_EQ(flows[0].stats.bytes_out, 60u + 160u) << "IPv6 40 + TCP 20 (+ 100 data)";
+  EXPECT_EQ(flows[0].stats.pkts_in, 1u);
+  EXPECT_EQ(flows[1].key.local_port, 50001);
+  EXPECT_EQ(events().size(), 2u) << "two flows started";
+}
+
+TEST_F(FlowProgRun, ProbePortsAndOtherProtocolsAreNotApplicationFlows) {
+  load();
+  const IpAddress me = A("198.18.1.1"), peer = A("198.18.8.2");
+  // The RST the stack sends for a tcp-syn probe's SYN-ACK leaves from a probe source port.
+  out(test::tcp_segment(me, peer, 0xb003, 80, 0x04, 1, 0, 64));
+  in(test::tcp_segment(peer, me, 80, 0xb0ff, 0x12, 1, 1, 64));
+  // ICMP is no application flow.
+  Bytes probe(200);
+  ProbeTemplate t;
+  t.src = me;
+  t.dst = peer;
+  t.method = Method::IcmpParis;
+  probe.resize(build_probe(t, {0, 1, 5}, probe));
+  out(probe);
+  EXPECT_TRUE(obs_->flows().empty());
+  EXPECT_TRUE(events().empty());
+  const FlowCounters c = obs_->counters();
+  EXPECT_EQ(c[HS_FLOW_CNT_IGNORED], 2u);
+  EXPECT_EQ(c[HS_FLOW_CNT_OTHER], 1u);
+  EXPECT_EQ(c[HS_FLOW_CNT_COUNTED], 0u);
+  // Just outside the range: an application's.
+  out(test::tcp_segment(me, peer, 0xb100, 80, 0x02, 1, 0, 64));
+  EXPECT_EQ(obs_->flows().size(), 1u);
+}
+
+TEST_F(FlowProgRun, SnapshotsOncePerIntervalPerFlow) {
+  load(std::chrono::nanoseconds(1));  // every packet is "an interval later"
+  const IpAddress me = A("198.18.1.1"), peer = A("198.18.8.2");
+  for (int i = 0; i < 3; i++) out(test::plain_udp(me, peer, 40000, 53));
+  const auto ev = events();
+  ASSERT_EQ(ev.size(), 1u + 2u) << "start (the first packet), then a snapshot with each later packet";
+  EXPECT_EQ(ev[0].type, HS_FLOW_EV_START);
+  EXPECT_EQ(ev[1].type, HS_FLOW_EV_SNAPSHOT);
+  EXPECT_EQ(ev[1].stats.pkts_out, 2u) << "the snapshot carries the counts so far";
+  EXPECT_EQ(ev[2].stats.pkts_out, 3u);
+  EXPECT_GE(ev[2].ts_ns, ev[1].ts_ns);
+}
+
+namespace {
+
+// A cgroup v2 of the test's own, removed again (it must be empty by then).
+struct TestCgroup {
+  std::string path = FlowObserver::cgroup2_root() + "/hopscope-test-" + std::to_string(getpid());
+  TestCgroup() {
+    if (mkdir(path.c_str(), 0755) != 0) throw std::runtime_error("mkdir " + path + ": " + strerror(errno));
+  }
+  ~TestCgroup() { rmdir(path.c_str()); }
+};
+
+// In a child moved into `cgroup`: a TCP client sending `bytes` to port
+// `tcp_port` on loopback, then `datagrams` UDP datagrams of 100 bytes to `udp_port`.
+pid_t start_app(const std::string& cgroup, std::uint16_t tcp_port, std::size_t bytes, std::uint16_t udp_port,
+                int datagrams) {
+  const pid_t pid = fork();
+  if (pid != 0) return pid;
+  {
+    std::ofstream procs(cgroup + "/cgroup.procs");
+    procs << "0" << std::flush;
+    if (!procs) _exit(10);
+  }
+  sockaddr_in a{};
+  a.sin_family = AF_INET;
+  a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  a.sin_port = htons(tcp_port);
+  const int s = socket(AF_INET, SOCK_STREAM, 0);
+  if (connect(s, reinterpret_cast<sockaddr*>(&a), sizeof a) != 0) _exit(11);
+  std::vector<char> buf(64 * 1024, 'x');
+  for (std::size_t sent = 0; sent < bytes;) {
+    const ssize_t n = send(s, buf.data(), std::min(buf.size(), bytes - sent), 0);
+    if (n <= 0) _exit(12);
+    sent += static_cast<std::size_t>(n);
+  }
+  shutdown(s, SHUT_WR);
+  while (recv(s, buf.data(), buf.size(), 0) > 0) {
+  }
+  close(s);
+  const int u = socket(AF_INET, SOCK_DGRAM, 0);
+  a.sin_port = htons(udp_port);
+  for (int i = 0; i < datagrams; i++) sendto(u, buf.data(), 100, 0, reinterpret_cast<sockaddr*>(&a), sizeof a);
+  close(u);
+  _exit(0);
+}
+
+}  // namespace
+
+// Real sockets in a cgroup of their own: the observer, attached there, counts
+// exactly their bytes, reads the kernel's srtt and sees the connection end.
+TEST(FlowObserverCgroup, CountsARealApplicationsTcpAndUdpFlows) {
+  HS_REQUIRE_ROOT();
+  TestCgroup cg;
+  FlowObserverConfig c;
+  c.cgroup = cg.path;
+  c.report_interval = std::chrono::hours(1);
+  FlowObserver obs(c);
+
+  const int lsock = socket(AF_INET, SOCK_STREAM, 0);
+  sockaddr_in a{};
+  a.sin_family = AF_INET;
+  a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  ASSERT_EQ(bind(lsock, reinterpret_cast<sockaddr*>(&a), sizeof a), 0);
+  ASSERT_EQ(listen(lsock, 1), 0);
+  socklen_t len = sizeof a;
+  getsockname(lsock, reinterpret_cast<sockaddr*>(&a), &len);
+  const std::uint16_t tcp_port = ntohs(a.sin_port);
+  const int usock = socket(AF_INET, SOCK_DGRAM, 0);
+  a.sin_port = 0;
+  ASSERT_EQ(bind(usock, reinterpret_cast<sockaddr*>(&a), sizeof a), 0);
+  len = sizeof a;
+  getsockname(usock, reinterpret_cast<sockaddr*>(&a), &len);
+  const std::uint16_t udp_port = ntohs(a.sin_port);
+
+  constexpr std::size_t kBytes = 1 << 20;
+  const pid_t app = start_app(cg.path, tcp_port, kBytes, udp_port, 10);
+  const int conn = accept(lsock, nullptr, nullptr);
+  ASSERT_GE(conn, 0);
+  std::vector<char> buf(64 * 1024);
+  std::size_t got = 0;
+  for (ssize_t n; (n = recv(conn, buf.data(), buf.size(), 0)) > 0;) got += static_cast<std::size_t>(n);
+  close(conn);
+  int status = 0;
+  waitpid(app, &status, 0);
+  ASSERT_TRUE(WIFEXITED(status) && WEXITSTATUS(status) == 0) << "the app failed: " << status;
+  EXPECT_EQ(got, kBytes);
+  close(lsock);
+  close(usock);
+
+  std::vector<hs_flow_event> ev;
+  obs.poll(100, [&](const hs_flow_event& e) { ev.push_back(e); });
+  const Flow* tcp = nullptr;
+  const Flow* udp = nullptr;
+  const auto flows = obs.flows();
+  for (const Flow& f : flows) {
+    if (f.key.proto == 6 && f.key.remote_port == tcp_port) tcp = &f;
+    if (f.key.proto == 17 && f.key.remote_port == udp_port) udp = &f;
+  }
+  ASSERT_NE(tcp, nullptr) << flows.size() << " flows";
+  ASSERT_NE(udp, nullptr);
+  EXPECT_EQ(flows.size(), 2u) << "only the app's two flows: the listener is outside the cgroup";
+  EXPECT_GE(tcp->stats.bytes_out, kBytes) << "payload plus headers";
+  EXPECT_LT(tcp->stats.bytes_out, kBytes + kBytes / 10);
+  EXPECT_GT(tcp->stats.pkts_in, 0u) << "the server's ACKs reach the app's socket";
+  EXPECT_TRUE(tcp->stats.flags & HS_FLOW_F_TCP_RTT);
+  EXPECT_GT(tcp->stats.srtt_us, 0u);
+  EXPECT_LT(tcp->stats.srtt_us, 100'000u) << "loopback";
+  EXPECT_EQ(tcp->stats.retrans, 0u);
+  EXPECT_TRUE(tcp->stats.flags & HS_FLOW_F_CLOSED);
+  EXPECT_EQ(udp->stats.pkts_out, 10u);
+  EXPECT_EQ(udp->stats.bytes_out, 10u * (100 + 8 + 20));
+  EXPECT_EQ(udp->stats.pkts_in, 0u);
+  int starts = 0, ends = 0;
+  for (const auto& e : ev) {
+    starts += e.type == HS_FLOW_EV_START;
+    ends += e.type == HS_FLOW_EV_END && e.key.remote_port == tcp_port;
+  }
+  EXPECT_EQ(starts, 2);
+  EXPECT_EQ(ends, 1) << "the connection's end";
+}
