@@ -243,13 +243,27 @@ std::vector<nlohmann::json> parse_lines(const std::string& text) {
 }
 }  // namespace
 
+namespace {
+// Four IPv4 targets (198.19.0.0/30), their scheduling state and a collector.
+struct CollectorSetup {
+  TargetList targets = [] {
+    TargetList t;
+    t.add("198.19.0.0/30", "x");
+    t.freeze();
+    return t;
+  }();
+  ProbeCodec codec{4, Method::UdpParis};
+  TargetState st{4};
+  Collector c{targets, codec, st};
+};
+}  // namespace
+
 TEST(Collector, StreamsOneTracePerFinishedTarget) {
-  TargetList targets;
-  targets.add("198.19.0.0/30", "x");
-  targets.freeze();
-  ProbeCodec codec(4, Method::UdpParis);
-  TargetState st(4);
-  Collector c(targets, codec, st);
+  CollectorSetup setup;
+  const TargetList& targets = setup.targets;
+  const ProbeCodec& codec = setup.codec;
+  TargetState& st = setup.st;
+  Collector& c = setup.c;
   const SurveyMeta meta{*IpAddress::parse("198.18.0.1"), Method::UdpParis, 32, 0, "af_xdp-copy"};
   const IpAddress d1 = *IpAddress::parse("198.19.0.1"), d2 = *IpAddress::parse("198.19.0.2"),
                   r1 = *IpAddress::parse("198.18.0.16"), r2 = *IpAddress::parse("198.18.0.17");
@@ -331,12 +345,11 @@ TEST(Collector, StreamsOneTracePerFinishedTarget) {
 // reply: send time (Unix, from the arrival and the RTT), the reply's TOS and
 // IP ID, the quoted TOS and the probe's (TTL-coded) length.
 TEST(Collector, KeepsSendTimeTosAndIpIdForScamperJson) {
-  TargetList targets;
-  targets.add("198.19.0.0/30", "x");
-  targets.freeze();
-  ProbeCodec codec(4, Method::UdpParis);
-  TargetState st(4);
-  Collector c(targets, codec, st);
+  CollectorSetup setup;
+  const TargetList& targets = setup.targets;
+  const ProbeCodec& codec = setup.codec;
+  TargetState& st = setup.st;
+  Collector& c = setup.c;
   SurveyMeta meta{*IpAddress::parse("198.18.0.1"), Method::UdpParis, 32, 0, "af_xdp-copy", Format::ScamperJson};
   meta.codec = codec;
   meta.unix_offset_us = 1'700'000'000'000'000;  // Unix time = CLOCK_MONOTONIC + this

@@ -76,8 +76,8 @@ TraceResult survey_trace(const FinishedTarget& f, std::span<const StoredReply> r
   res.fixed_probe_size = false;  // a survey probe's length carries its TTL
   // Stored arrival times are us mod 2^32: unwrapped against now (a reply is
   // written within minutes of its arrival, far less than the 71-minute wrap).
-  const std::uint32_t now_us = static_cast<std::uint32_t>(mono_ns() / 1000);
   const std::int64_t now_full_us = static_cast<std::int64_t>(mono_ns() / 1000);
+  const auto now_us = static_cast<std::uint32_t>(now_full_us);
   const int hops = dist ? dist : last;
   res.hops.resize(static_cast<std::size_t>(hops));
   for (int ttl = 1; ttl <= hops; ttl++) {
