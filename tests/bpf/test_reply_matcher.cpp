@@ -122,6 +122,15 @@ ReplySpec te(const char* responder, int quote = -1) {
   return s;
 }
 
+// Another ICMP error than Time Exceeded (unreachable, too big, redirect) from `responder`.
+ReplySpec icmp_err(const char* responder, int type, int code = 0, int quote = -1, int mtu = 0) {
+  ReplySpec s = te(responder, quote);
+  s.type = static_cast<decltype(s.type)>(type);
+  s.code = static_cast<decltype(s.code)>(code);
+  s.mtu = static_cast<decltype(s.mtu)>(mtu);
+  return s;
+}
+
 void expect_identity(const hs_reply_record& r, const ProbeTemplate& t, const char* responder) {
   EXPECT_EQ(IpAddress::from_record(r.family, r.responder), A(responder));
   EXPECT_EQ(IpAddress::from_record(r.family, r.probe_dst), t.dst);
@@ -237,40 +246,22 @@ std::vector<Case> cases() {
          EXPECT_FALSE(r.flags & HS_RF_QUOTE_FULL);
        }},
       {"v4_udp_port_unreachable_from_destination",
-       [] {
-         ReplySpec s = te("198.18.8.2");
-         s.type = 3;
-         s.code = 3;
-         return test::icmp_error(probe(U4), s);
-       },
-       XDP_DROP, HS_CNT_MATCHED,
+       [] { return test::icmp_error(probe(U4), icmp_err("198.18.8.2", 3, 3)); }, XDP_DROP, HS_CNT_MATCHED,
        [](const hs_reply_record& r) {
          expect_identity(r, U4, "198.18.8.2");
          EXPECT_EQ(r.kind, HS_REPLY_DEST_UNREACH);
          EXPECT_EQ(r.icmp_code, 3);
        }},
       {"v4_fragmentation_needed_keeps_mtu",
-       [] {
-         ReplySpec s = te("198.18.7.2", 28);
-         s.type = 3;
-         s.code = 4;
-         s.mtu = 1280;
-         return test::icmp_error(probe(U4), s);
-       },
-       XDP_DROP, HS_CNT_MATCHED,
+       [] { return test::icmp_error(probe(U4), icmp_err("198.18.7.2", 3, 4, 28, 1280)); }, XDP_DROP, HS_CNT_MATCHED,
        [](const hs_reply_record& r) {
          EXPECT_EQ(r.kind, HS_REPLY_DEST_UNREACH);
          EXPECT_EQ(r.icmp_code, 4);
          EXPECT_EQ(r.mtu, 1280);
        }},
       {"v4_every_unreachable_code_is_matched",
-       [] {
-         ReplySpec s = te("198.18.3.2", 28);
-         s.type = 3;
-         s.code = 13;
-         return test::icmp_error(probe(U4), s);
-       },
-       XDP_DROP, HS_CNT_MATCHED, [](const hs_reply_record& r) { EXPECT_EQ(r.icmp_code, 13); }},
+       [] { return test::icmp_error(probe(U4), icmp_err("198.18.3.2", 3, 13, 28)); }, XDP_DROP, HS_CNT_MATCHED,
+       [](const hs_reply_record& r) { EXPECT_EQ(r.icmp_code, 13); }},
       {"v4_icmp_time_exceeded_28_byte_quote", [] { return test::icmp_error(probe(I4), te("198.18.2.2", 28)); },
        XDP_DROP, HS_CNT_MATCHED,
        [](const hs_reply_record& r) {
@@ -322,13 +313,8 @@ std::vector<Case> cases() {
        XDP_PASS, HS_CNT_NOT_OURS, nullptr},
       {"v4_flow_out_of_range", [] { return test::icmp_error(probe(U4, 9), te("198.18.3.2")); }, XDP_PASS,
        HS_CNT_NOT_OURS, nullptr},
-      {"v4_redirect_is_not_ours",
-       [] {
-         ReplySpec s = te("198.18.3.2");
-         s.type = 5;
-         return test::icmp_error(probe(U4), s);
-       },
-       XDP_PASS, HS_CNT_NOT_OURS, nullptr},
+      {"v4_redirect_is_not_ours", [] { return test::icmp_error(probe(U4), icmp_err("198.18.3.2", 5)); }, XDP_PASS,
+       HS_CNT_NOT_OURS, nullptr},
       {"v4_fragment_is_not_ours",
        [] {
          Bytes f = test::icmp_error(probe(U4), te("198.18.3.2"));
@@ -401,25 +387,13 @@ std::vector<Case> cases() {
          EXPECT_EQ(r.reply_len, 40 + 8 + 80);
          EXPECT_TRUE(r.flags & HS_RF_QUOTE_FULL);
        }},
-      {"v6_udp_port_unreachable",
-       [] {
-         ReplySpec s = te("2001:2:0:8::2");
-         s.type = 1;
-         s.code = 4;
-         return test::icmp_error(probe(U6), s);
-       },
-       XDP_DROP, HS_CNT_MATCHED,
+      {"v6_udp_port_unreachable", [] { return test::icmp_error(probe(U6), icmp_err("2001:2:0:8::2", 1, 4)); }, XDP_DROP,
+       HS_CNT_MATCHED,
        [](const hs_reply_record& r) {
          EXPECT_EQ(r.kind, HS_REPLY_DEST_UNREACH);
          EXPECT_EQ(r.icmp_code, 4);
        }},
-      {"v6_packet_too_big",
-       [] {
-         ReplySpec s = te("2001:2:0:7::2");
-         s.type = 2;
-         s.mtu = 1280;
-         return test::icmp_error(probe(U6), s);
-       },
+      {"v6_packet_too_big", [] { return test::icmp_error(probe(U6), icmp_err("2001:2:0:7::2", 2, 0, -1, 1280)); },
        XDP_DROP, HS_CNT_MATCHED,
        [](const hs_reply_record& r) {
          EXPECT_EQ(r.kind, HS_REPLY_PACKET_TOO_BIG);
@@ -493,13 +467,7 @@ std::vector<Case> classic_cases() {
          expect_classic(r, CU4, "198.18.3.2", 2);
          EXPECT_EQ(r.kind, HS_REPLY_TIME_EXCEEDED);
        }},
-      {"v6_udp_port_unreachable",
-       [] {
-         ReplySpec s = te("2001:2:0:8::2");
-         s.type = 1;
-         s.code = 4;
-         return test::icmp_error(probe(CU6), s);
-       },
+      {"v6_udp_port_unreachable", [] { return test::icmp_error(probe(CU6), icmp_err("2001:2:0:8::2", 1, 4)); },
        XDP_DROP, HS_CNT_MATCHED, [](const hs_reply_record& r) { expect_classic(r, CU6, "2001:2:0:8::2", 2); }},
       {"v4_udp_paris_probe_port_does_not_follow_seq", [] { return test::icmp_error(probe(U4), te("198.18.3.2", 28)); },
        XDP_PASS, HS_CNT_NOT_OURS, nullptr},
