@@ -135,6 +135,7 @@ static __always_inline int parse(struct __sk_buff *skb, int egress, struct hs_fl
 		    dst = (__u16)(ports[2] << 8 | ports[3]);
 
 	key->proto = proto;
+	key->netns = bpf_get_netns_cookie(skb);
 	key->local_port = egress ? src : dst;
 	key->remote_port = egress ? dst : src;
 	return 0;
@@ -212,6 +213,7 @@ static __always_inline int sockops_key(struct bpf_sock_ops *skops, struct hs_flo
 		return -1;
 	}
 	key->proto = IPPROTO_TCP;
+	key->netns = bpf_get_netns_cookie(skops);
 	key->local_port = (__u16)skops->local_port;
 	key->remote_port = (__u16)bpf_ntohl(skops->remote_port);
 	return 0;

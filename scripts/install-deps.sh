@@ -15,8 +15,9 @@ PACKAGES=(
   libgtest-dev libgmock-dev libbenchmark-dev
   # lab and peers
   iproute2 nftables procps scamper traceroute zmap bc
-  # outputs: path graphs rendered to SVG
-  graphviz
+  # outputs: path graphs rendered to SVG; watch metrics (exposer, and the
+  # Prometheus server the metrics test scrapes it with)
+  graphviz prometheus-cpp-dev prometheus
 )
 
 missing=()

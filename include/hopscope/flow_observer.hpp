@@ -49,7 +49,7 @@ class FlowObserver {
 
   // Waits up to timeout_ms for events and hands each to `handler`; returns how many.
   int poll(int timeout_ms, const Handler& handler);
-  // Every flow in the kernel's table now.
+  // Every flow in the kernel's table now (batched reads).
   [[nodiscard]] std::vector<Flow> flows() const;
   [[nodiscard]] FlowCounters counters() const;
   [[nodiscard]] const std::string& cgroup() const { return cgroup_; }
@@ -57,6 +57,8 @@ class FlowObserver {
   [[nodiscard]] int ingress_fd() const;
   [[nodiscard]] int flows_fd() const;
 
+  // The cookie of the calling thread's network namespace (hs_flow_key.netns of its flows).
+  static std::uint64_t netns_cookie();
   // Where cgroup v2 is mounted (/sys/fs/cgroup or, on hybrid systems, /sys/fs/cgroup/unified).
   static std::string cgroup2_root();
 

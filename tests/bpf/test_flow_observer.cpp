@@ -111,6 +111,22 @@ TEST_F(FlowProgRun, Ipv6TcpAndDistinctFlows) {
   EXPECT_EQ(events().size(), 2u) << "two flows started";
 }
 
+TEST_F(FlowProgRun, TheTableIsReadInBatchesWithoutLosingFlows) {
+  load();
+  const IpAddress me = A("198.18.1.1"), peer = A("198.18.8.2");
+  constexpr int kFlows = 9000;  // more than two of flows()' batches
+  for (int i = 0; i < kFlows; i++) out(test::plain_udp(me, peer, static_cast<std::uint16_t>(20000 + i), 53));
+  const auto flows = obs_->flows();
+  ASSERT_EQ(flows.size(), static_cast<std::size_t>(kFlows));
+  std::vector<bool> seen(kFlows);
+  for (const Flow& f : flows) {
+    const int i = f.key.local_port - 20000;
+    ASSERT_TRUE(i >= 0 && i < kFlows && !seen[i]) << "port " << f.key.local_port;
+    seen[i] = true;
+    EXPECT_EQ(f.stats.pkts_out, 1u);
+  }
+}
+
 TEST_F(FlowProgRun, ProbePortsAndOtherProtocolsAreNotApplicationFlows) {
   load();
   const IpAddress me = A("198.18.1.1"), peer = A("198.18.8.2");
@@ -257,6 +273,9 @@ TEST(FlowObserverCgroup, CountsARealApplicationsTcpAndUdpFlows) {
   EXPECT_LT(tcp->stats.srtt_us, 100'000u) << "loopback";
   EXPECT_EQ(tcp->stats.retrans, 0u);
   EXPECT_TRUE(tcp->stats.flags & HS_FLOW_F_CLOSED);
+  const std::uint64_t here = FlowObserver::netns_cookie();
+  EXPECT_EQ(tcp->key.netns, here) << "the namespace the app ran in";
+  EXPECT_EQ(udp->key.netns, here);
   EXPECT_EQ(udp->stats.pkts_out, 10u);
   EXPECT_EQ(udp->stats.bytes_out, 10u * (100 + 8 + 20));
   EXPECT_EQ(udp->stats.pkts_in, 0u);

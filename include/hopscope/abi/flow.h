@@ -17,17 +17,20 @@
 #include "types.h"
 
 /* One flow, seen from the local host: addresses in network order (IPv4 in
- * the first 4 bytes, the rest 0), ports in host order. */
+ * the first 4 bytes, the rest 0), ports in host order. The same 5-tuple in
+ * two network namespaces is two flows: the namespace's cookie is part of
+ * the key (watch traces only the flows of the namespace it runs in). */
 struct hs_flow_key {
 	__u8 local[16];
 	__u8 remote[16];
+	__u64 netns; /* bpf_get_netns_cookie() of the socket's namespace */
 	__u16 local_port;
 	__u16 remote_port;
 	__u8 family; /* 4 or 6 */
 	__u8 proto;  /* IPPROTO_TCP or IPPROTO_UDP */
 	__u16 _pad;
 };
-HS_STATIC_ASSERT(sizeof(struct hs_flow_key) == 40, "hs_flow_key layout");
+HS_STATIC_ASSERT(sizeof(struct hs_flow_key) == 48, "hs_flow_key layout");
 
 /* Flow flags. */
 #define HS_FLOW_F_TCP_RTT 0x01 /* sockops enabled the RTT callback: srtt_us is the kernel's */
@@ -63,7 +66,7 @@ struct hs_flow_event {
 	__u8 type;   /* enum hs_flow_event_type */
 	__u8 _pad[7];
 };
-HS_STATIC_ASSERT(sizeof(struct hs_flow_event) == 136, "hs_flow_event layout");
+HS_STATIC_ASSERT(sizeof(struct hs_flow_event) == 144, "hs_flow_event layout");
 
 /* Load-time configuration (read-only data). */
 struct hs_flow_config {
