@@ -17,7 +17,7 @@ PACKAGES=(
   iproute2 nftables procps scamper traceroute zmap bc
   # outputs: path graphs rendered to SVG; watch metrics (exposer, and the
   # Prometheus server the metrics test scrapes it with)
-  graphviz prometheus-cpp-dev prometheus
+  graphviz prometheus-cpp-dev prometheus curl
 )
 
 missing=()

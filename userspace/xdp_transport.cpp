@@ -64,6 +64,7 @@ XdpTransport::XdpTransport(const XdpTransportConfig& cfg) {
   tmpl_.key = random_key();
   tmpl_.udp_dport = cfg.udp_dport;
   tmpl_.tcp_dport = cfg.tcp_dport;
+  if (cfg.sport_base) tmpl_.udp_sport_base = cfg.sport_base;
   tmpl_.ip_len = cfg.ip_len;
   link_mtu_ = link.mtu;
   if (effective_ip_len(tmpl_) > link.mtu)

@@ -23,6 +23,7 @@ struct XdpTransportConfig {
   std::uint16_t ip_len = 0;  // 0: default probe size
   std::uint16_t udp_dport = 33434;
   std::uint16_t tcp_dport = 80;  // tcp-syn probes
+  std::uint16_t sport_base = 0;  // UDP/TCP source port of flow 0; 0: the probe template's default
   bool accept_tcp = false;       // the matcher also takes TCP answers from tcp_dport (handshake fallback)
   std::uint16_t nflows = 1;      // Paris flows the matcher accepts (0..nflows-1)
   unsigned tx_queues = 1;        // AF_XDP sockets, one per TX queue 0..n-1 (one sending thread each); 0: none

@@ -10,6 +10,7 @@ void add_lab_command(CLI::App& app);
 void add_sim_command(CLI::App& app);
 void add_score_command(CLI::App& app);
 void add_survey_command(CLI::App& app);
+void add_watch_command(CLI::App& app);
 
 // Exit codes.
 constexpr int kExitOk = 0;

@@ -14,6 +14,7 @@ int main(int argc, char** argv) {
   hopscope::cli::add_sim_command(app);
   hopscope::cli::add_score_command(app);
   hopscope::cli::add_survey_command(app);
+  hopscope::cli::add_watch_command(app);
   try {
     app.parse(argc, argv);
   } catch (const CLI::ParseError& e) {

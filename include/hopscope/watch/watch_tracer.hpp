@@ -1,0 +1,43 @@
+// `hopscope watch`: tracing one application destination the way the app
+// reaches it — TCP SYNs to its TCP port, UDP-Paris to its UDP port — with
+// the per-hop statistics of `trace --report`, through a transport of its
+// own (the XDP hook holds one reply matcher at a time).
+#pragma once
+
+#include <chrono>
+#include <cstdint>
+#include <random>
+#include <string>
+#include <vector>
+
+#include "hopscope/trace.hpp"
+#include "hopscope/watch/destinations.hpp"
+
+namespace hopscope::watch {
+
+struct WatchTraceOptions {
+  std::string ifname;  // empty: from the route
+  int max_ttl = 30;
+  int min_probes = 6;  // per hop, as `trace --report -c`
+  std::chrono::milliseconds wait{2000};
+  std::chrono::milliseconds cycle_interval{200};
+  std::uint16_t sport_base = 0;  // probe source ports sport_base .. + kWatchSportSpan - 1
+};
+
+// Source ports a watch's probes may use from sport_base on.
+constexpr std::uint16_t kWatchSportSpan = 64;
+
+// Method for an app protocol: tcp-syn for TCP, udp-paris for UDP.
+Method watch_method(std::uint8_t proto);
+// The probe source port base for this namespace: just above (or, when there
+// is no room, just below) the ephemeral range of
+// /proc/sys/net/ipv4/ip_local_port_range, so probes never share a port with
+// an application's connection and the observer can leave them out.
+std::uint16_t probe_sport_base();
+// Every address configured on this namespace's interfaces (never traced).
+std::vector<IpAddress> local_addresses();
+
+// Traces `d` (throws on errors: no route, no neighbour, bad interface).
+TraceResult trace_destination(const DestKey& d, const WatchTraceOptions& o, std::mt19937& rng);
+
+}  // namespace hopscope::watch

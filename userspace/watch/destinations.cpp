@@ -1,0 +1,219 @@
+#include "hopscope/watch/destinations.hpp"
+
+#include <netinet/in.h>
+
+#include <algorithm>
+#include <cstring>
+#include <fstream>
+#include <set>
+#include <stdexcept>
+
+namespace hopscope::watch {
+namespace {
+
+std::uint64_t fnv1a(const void* data, std::size_t n) {
+  std::uint64_t h = 0xcbf29ce484222325ull;
+  const auto* p = static_cast<const std::uint8_t*>(data);
+  for (std::size_t i = 0; i < n; i++) h = (h ^ p[i]) * 0x100000001b3ull;
+  return h;
+}
+
+std::string_view trim(std::string_view s) {
+  while (!s.empty() && (s.front() == ' ' || s.front() == '\t' || s.front() == '\r')) s.remove_prefix(1);
+  while (!s.empty() && (s.back() == ' ' || s.back() == '\t' || s.back() == '\r')) s.remove_suffix(1);
+  return s;
+}
+
+std::uint64_t grown(std::uint64_t now, std::uint64_t before) { return now >= before ? now - before : now; }
+
+}  // namespace
+
+const char* proto_name(std::uint8_t proto) {
+  switch (proto) {
+    case IPPROTO_TCP: return "tcp";
+    case IPPROTO_UDP: return "udp";
+    default: return "?";
+  }
+}
+
+std::string dest_label(const DestKey& d) {
+  return d.addr.str() + " " + proto_name(d.proto) + "/" + std::to_string(d.port);
+}
+
+std::size_t DestWindow::KeyHash::operator()(const hs_flow_key& k) const { return fnv1a(&k, sizeof(k)); }
+bool DestWindow::KeyEq::operator()(const hs_flow_key& a, const hs_flow_key& b) const {
+  return std::memcmp(&a, &b, sizeof(a)) == 0;
+}
+
+DestWindow::DestWindow(std::chrono::nanoseconds span, std::uint64_t netns) : span_(span), netns_(netns) {
+  if (span.count() <= 0) throw std::invalid_argument("the ranking window must be positive");
+}
+
+void DestWindow::update(std::uint64_t now_ns, const std::vector<Flow>& flows) {
+  if (!first_ns_) first_ns_ = now_ns;
+  Tick tick{now_ns, {}};
+  decltype(last_) seen;
+  seen.reserve(flows.size());
+  for (const Flow& f : flows) {
+    if (netns_ && f.key.netns != netns_) continue;
+    if (f.key.proto != IPPROTO_TCP && f.key.proto != IPPROTO_UDP) continue;
+    const hs_flow_stats& s = f.stats;
+    hs_flow_stats before{};
+    if (auto it = last_.find(f.key); it != last_.end() && it->second.first_ns == s.first_ns) before = it->second;
+    seen.emplace(f.key, s);
+    const std::uint64_t pkts_out = grown(s.pkts_out, before.pkts_out), pkts_in = grown(s.pkts_in, before.pkts_in);
+    const bool rtt_moved = (s.flags & HS_FLOW_F_TCP_RTT) && s.last_ns != before.last_ns;
+    if (!pkts_out && !pkts_in && !rtt_moved) continue;
+    Delta& d = tick.dests[DestKey{f.remote(), f.key.proto, f.key.remote_port}];
+    d.bytes_out += grown(s.bytes_out, before.bytes_out);
+    d.bytes_in += grown(s.bytes_in, before.bytes_in);
+    d.pkts_out += pkts_out;
+    d.pkts_in += pkts_in;
+    d.retrans += grown(s.retrans, before.retrans);
+    if ((s.flags & HS_FLOW_F_TCP_RTT) && s.srtt_us && s.last_ns >= d.srtt_at_ns) {
+      d.srtt_us = s.srtt_us;
+      d.srtt_at_ns = s.last_ns;
+    }
+    if (pkts_out || pkts_in) d.flows.push_back(fnv1a(&f.key, sizeof(f.key)));
+  }
+  last_ = std::move(seen);  // flows gone from the kernel's table are forgotten
+  ticks_.push_back(std::move(tick));
+  const auto span = static_cast<std::uint64_t>(span_.count());
+  while (!ticks_.empty() && now_ns - ticks_.front().t_ns >= span) ticks_.pop_front();
+}
+
+std::vector<DestTotals> DestWindow::totals() const {
+  std::map<DestKey, DestTotals> sum;
+  std::map<DestKey, std::set<std::uint64_t>> conns;
+  std::map<DestKey, std::uint64_t> srtt_at;
+  for (const Tick& t : ticks_)
+    for (const auto& [key, d] : t.dests) {
+      DestTotals& s = sum[key];
+      s.key = key;
+      s.bytes_out += d.bytes_out;
+      s.bytes_in += d.bytes_in;
+      s.pkts_out += d.pkts_out;
+      s.pkts_in += d.pkts_in;
+      s.retrans += d.retrans;
+      if (d.srtt_us && d.srtt_at_ns >= srtt_at[key]) {
+        s.srtt_us = d.srtt_us;
+        srtt_at[key] = d.srtt_at_ns;
+      }
+      conns[key].insert(d.flows.begin(), d.flows.end());
+    }
+  // The window covers from its oldest read's predecessor (or the first read) to the newest read.
+  double span_s = 0;
+  if (!ticks_.empty()) {
+    const std::uint64_t newest = ticks_.back().t_ns;
+    const std::uint64_t covers = std::min<std::uint64_t>(newest - first_ns_, static_cast<std::uint64_t>(span_.count()));
+    span_s = static_cast<double>(covers) / 1e9;
+  }
+  std::vector<DestTotals> out;
+  out.reserve(sum.size());
+  for (auto& [key, s] : sum) {
+    if (!s.packets()) continue;  // an srtt update alone is no traffic
+    s.connections = static_cast<int>(conns[key].size());
+    s.span_s = span_s;
+    out.push_back(s);
+  }
+  return out;
+}
+
+bool parse_rank(const std::string& s, Rank& out) {
+  if (s == "bytes")
+    out = Rank::Bytes;
+  else if (s == "packets")
+    out = Rank::Packets;
+  else if (s == "connections")
+    out = Rank::Connections;
+  else
+    return false;
+  return true;
+}
+
+bool block_contains(const survey::TargetBlock& b, const IpAddress& a) {
+  if (a.family() != b.base.family()) return false;
+  const auto& x = a.bytes();
+  const auto& y = b.base.bytes();
+  const int full = b.prefix_len / 8, rest = b.prefix_len % 8;
+  if (std::memcmp(x.data(), y.data(), static_cast<std::size_t>(full)) != 0) return false;
+  if (!rest) return true;
+  const auto mask = static_cast<std::uint8_t>(0xff << (8 - rest));
+  return (x[static_cast<std::size_t>(full)] & mask) == (y[static_cast<std::size_t>(full)] & mask);
+}
+
+bool traceable(const IpAddress& a) {
+  const auto& b = a.bytes();
+  if (a.is_v4())
+    return b[0] != 0 && b[0] != 127 && !(b[0] == 169 && b[1] == 254) &&
+           b[0] < 224;  // not this/loopback/link-local/multicast+
+  if (!a.is_v6()) return false;
+  static const std::uint8_t zero[16] = {};
+  if (std::memcmp(b.data(), zero, 15) == 0) return false;                                    // :: and ::1
+  if (b[0] == 0xff) return false;                                                            // multicast
+  if (b[0] == 0xfe && (b[1] & 0xc0) == 0x80) return false;                                   // link-local
+  if (std::memcmp(b.data(), zero, 10) == 0 && b[10] == 0xff && b[11] == 0xff) return false;  // IPv4-mapped
+  return true;
+}
+
+std::vector<DestTotals> select_destinations(std::vector<DestTotals> all, const DestFilter& f) {
+  std::erase_if(all, [&](const DestTotals& d) {
+    const IpAddress& a = d.key.addr;
+    if (!traceable(a) || std::find(f.local.begin(), f.local.end(), a) != f.local.end()) return true;
+    if (f.proto && d.key.proto != f.proto) return true;
+    if (!f.ports.empty() && std::find(f.ports.begin(), f.ports.end(), d.key.port) == f.ports.end()) return true;
+    if (!f.allow.empty() && std::none_of(f.allow.begin(), f.allow.end(), [&](auto& b) { return block_contains(b, a); }))
+      return true;
+    if (std::any_of(f.deny.begin(), f.deny.end(), [&](auto& b) { return block_contains(b, a); })) return true;
+    return d.bytes() < f.min_bytes;
+  });
+  auto weight = [&](const DestTotals& d) -> std::uint64_t {
+    switch (f.rank) {
+      case Rank::Packets: return d.packets();
+      case Rank::Connections: return static_cast<std::uint64_t>(d.connections);
+      case Rank::Bytes: break;
+    }
+    return d.bytes();
+  };
+  std::sort(all.begin(), all.end(), [&](const DestTotals& x, const DestTotals& y) {
+    const std::uint64_t wx = weight(x), wy = weight(y);
+    if (wx != wy) return wx > wy;
+    if (x.bytes() != y.bytes()) return x.bytes() > y.bytes();
+    return x.key < y.key;
+  });
+  if (f.top >= 0 && all.size() > static_cast<std::size_t>(f.top)) all.resize(static_cast<std::size_t>(f.top));
+  return all;
+}
+
+std::vector<survey::TargetBlock> parse_prefix_list(const std::string& text) {
+  std::vector<survey::TargetBlock> out;
+  auto add = [&](std::string_view item, const std::string& where) {
+    item = trim(item);
+    if (item.empty()) return;
+    try {
+      out.push_back(survey::parse_block(item));
+    } catch (const std::invalid_argument& e) {
+      throw std::invalid_argument(where + e.what());
+    }
+  };
+  if (!text.empty() && text[0] == '@') {
+    const std::string path = text.substr(1);
+    std::ifstream in(path);
+    if (!in) throw std::invalid_argument("cannot read the prefix list '" + path + "'");
+    int n = 0;
+    for (std::string line; std::getline(in, line);) {
+      n++;
+      add(std::string_view(line).substr(0, line.find('#')), path + ":" + std::to_string(n) + ": ");
+    }
+    return out;
+  }
+  std::size_t start = 0;
+  for (;;) {
+    const std::size_t comma = text.find(',', start);
+    add(std::string_view(text).substr(start, comma == std::string::npos ? std::string::npos : comma - start), "");
+    if (comma == std::string::npos) return out;
+    start = comma + 1;
+  }
+}
+
+}  // namespace hopscope::watch

@@ -1,0 +1,214 @@
+#include "hopscope/watch/watch_engine.hpp"
+
+#include <algorithm>
+#include <cstring>
+#include <stdexcept>
+#include <thread>
+
+#include "hopscope/clock.hpp"
+
+namespace hopscope::watch {
+namespace {
+
+std::vector<std::uint8_t> key_bytes(const hs_flow_key& k) {
+  const auto* p = reinterpret_cast<const std::uint8_t*>(&k);
+  return {p, p + sizeof(k)};
+}
+
+std::uint64_t ns(std::chrono::milliseconds d) { return static_cast<std::uint64_t>(d.count()) * 1'000'000ull; }
+
+}  // namespace
+
+WatchEngine::WatchEngine(WatchConfig cfg, FlowSource flows, Tracer tracer, WatchSink& sink, Clock clock)
+    : cfg_(std::move(cfg)),
+      flows_(std::move(flows)),
+      tracer_(std::move(tracer)),
+      sink_(sink),
+      clock_(clock ? std::move(clock) : Clock(&mono_ns)),
+      window_(cfg_.window, cfg_.netns) {
+  if (cfg_.tick.count() <= 0 || cfg_.interval.count() <= 0)
+    throw std::invalid_argument("watch: the tick and the interval must be positive");
+  if (cfg_.duration.count() < 0) throw std::invalid_argument("watch: the duration cannot be negative");
+}
+
+bool WatchEngine::flow_wanted(const hs_flow_key& k) const {
+  const DestFilter& f = cfg_.filter;
+  if (cfg_.netns && k.netns != cfg_.netns) return false;
+  if (f.proto && k.proto != f.proto) return false;
+  if (!f.ports.empty() && std::find(f.ports.begin(), f.ports.end(), k.remote_port) == f.ports.end()) return false;
+  const IpAddress a = IpAddress::from_record(k.family, k.remote);
+  if (!traceable(a) || std::find(f.local.begin(), f.local.end(), a) != f.local.end()) return false;
+  if (!f.allow.empty() && std::none_of(f.allow.begin(), f.allow.end(), [&](auto& b) { return block_contains(b, a); }))
+    return false;
+  return std::none_of(f.deny.begin(), f.deny.end(), [&](auto& b) { return block_contains(b, a); });
+}
+
+void WatchEngine::stop() {
+  stop_requested_ = true;
+  std::lock_guard lk(mu_);
+  cv_.notify_all();
+}
+
+void WatchEngine::tracer_loop() {
+  std::unique_lock lk(mu_);
+  while (!stopping_) {
+    const std::uint64_t now = clock_();
+    std::optional<DestKey> pick;
+    std::uint64_t soonest = UINT64_MAX;
+    for (const DestKey& d : selected_) {  // in rank order: the busiest due destination first
+      const auto it = next_due_ns_.find(d);
+      const std::uint64_t due = it == next_due_ns_.end() ? 0 : it->second;
+      if (due <= now) {
+        pick = d;
+        break;
+      }
+      soonest = std::min(soonest, due);
+    }
+    if (!pick) {
+      const std::uint64_t wait = std::min<std::uint64_t>(soonest - now, 100'000'000);
+      cv_.wait_for(lk, std::chrono::nanoseconds(wait));
+      continue;
+    }
+    next_due_ns_[*pick] = now + ns(cfg_.interval);  // start to start
+    lk.unlock();
+    Result res{*pick, std::nullopt, {}, 0};
+    try {
+      res.trace = tracer_(*pick);
+    } catch (const std::exception& e) {
+      res.error = e.what();
+    }
+    res.at_ns = clock_();
+    lk.lock();
+    results_.push_back(std::move(res));
+    cv_.notify_all();
+  }
+}
+
+void WatchEngine::read_flows(std::uint64_t now) {
+  std::vector<Flow> all = flows_();
+  table_.clear();
+  for (const Flow& f : all)
+    if (flow_wanted(f.key)) table_.push_back(f);
+  window_.update(now, table_);
+  selected_view_ = select_destinations(window_.totals(), cfg_.filter);
+  std::vector<DestKey> keys;
+  for (const DestTotals& d : selected_view_) keys.push_back(d.key);
+  std::lock_guard lk(mu_);
+  selected_ = std::move(keys);
+  cv_.notify_all();
+}
+
+void WatchEngine::report_flows(bool final_report) {
+  std::vector<Flow> moved;
+  decltype(reported_) now;
+  for (const Flow& f : table_) {
+    auto k = key_bytes(f.key);
+    const auto it = reported_.find(k);
+    const bool changed = it == reported_.end() || it->second.first_ns != f.stats.first_ns ||
+                         it->second.pkts_out != f.stats.pkts_out || it->second.pkts_in != f.stats.pkts_in ||
+                         it->second.flags != f.stats.flags || it->second.retrans != f.stats.retrans;
+    if (changed && (f.stats.pkts_out || f.stats.pkts_in)) moved.push_back(f);
+    now.emplace(std::move(k), f.stats);
+  }
+  reported_ = std::move(now);
+  if (!moved.empty() || final_report) sink_.on_flows(moved);
+}
+
+void WatchEngine::take_results() {
+  std::deque<Result> done;
+  {
+    std::lock_guard lk(mu_);
+    done.swap(results_);
+  }
+  if (done.empty()) return;
+  for (Result& r : done) {
+    Known& k = known_[r.dest];
+    if (!r.trace) {
+      sink_.on_trace_error(r.dest, r.error);
+      continue;
+    }
+    k.traces++;
+    k.traced_at_ns = r.at_ns;
+    std::optional<PathChange> change;
+    if (k.last) change = path_change(*k.last, *r.trace);
+    DestTotals kernel;
+    kernel.key = r.dest;
+    for (const DestTotals& d : window_.totals())
+      if (d.key == r.dest) kernel = d;
+    sink_.on_path(r.dest, *r.trace, kernel);
+    if (change) {
+      k.changes++;
+      sink_.on_path_change(r.dest, *change, *r.trace);
+    }
+    k.last = std::move(r.trace);
+  }
+  publish_table();
+}
+
+void WatchEngine::publish_table() {
+  std::vector<DestRow> rows;
+  rows.reserve(selected_view_.size());
+  for (const DestTotals& d : selected_view_) {
+    DestRow row;
+    row.traffic = d;
+    if (auto it = known_.find(d.key); it != known_.end()) {
+      row.last = it->second.last;
+      row.traced_at_ns = it->second.traced_at_ns;
+      row.traces = it->second.traces;
+      row.changes = it->second.changes;
+    }
+    rows.push_back(std::move(row));
+  }
+  sink_.on_tick(rows);
+}
+
+void WatchEngine::run() {
+  const std::uint64_t start = clock_();
+  const std::uint64_t end = cfg_.duration.count() ? start + ns(cfg_.duration) : UINT64_MAX;
+  std::thread tracer([this] { tracer_loop(); });
+  struct Joiner {  // the tracing thread is stopped and joined on every way out
+    WatchEngine& e;
+    std::thread& t;
+    ~Joiner() {
+      {
+        std::lock_guard lk(e.mu_);
+        e.stopping_ = true;
+      }
+      e.cv_.notify_all();
+      if (t.joinable()) t.join();
+    }
+  } joiner{*this, tracer};
+
+  std::uint64_t next_tick = start, next_report = start + ns(cfg_.interval);
+  while (!stop_requested_) {
+    std::uint64_t now = clock_();
+    if (now >= end) break;
+    if (now >= next_tick) {
+      read_flows(now);
+      publish_table();
+      next_tick = std::max(next_tick + ns(cfg_.tick), now + 1);
+    }
+    if (now >= next_report) {
+      report_flows(false);
+      next_report = std::max(next_report + ns(cfg_.interval), now + 1);
+    }
+    take_results();
+    std::unique_lock lk(mu_);
+    now = clock_();
+    const std::uint64_t wake = std::min({next_tick, next_report, end});
+    if (results_.empty() && !stop_requested_ && wake > now)
+      cv_.wait_for(lk, std::chrono::nanoseconds(std::min<std::uint64_t>(wake - now, 100'000'000)));
+  }
+  {
+    std::lock_guard lk(mu_);
+    stopping_ = true;
+  }
+  cv_.notify_all();
+  tracer.join();
+  take_results();  // the trace that was under way
+  read_flows(clock_());
+  report_flows(true);
+  publish_table();
+}
+
+}  // namespace hopscope::watch
