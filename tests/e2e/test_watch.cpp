@@ -1,0 +1,335 @@
+// End to end: `hopscope watch` on its own real-router lab. Real applications
+// (a TCP client streaming to a server, a UDP sender) run in the lab's
+// namespaces; watch must find exactly their destinations with the right byte
+// counts and kernel srtt, trace them within one interval, report a path
+// change when the lab's route is switched, never count its own probes, and
+// serve metrics that a real Prometheus server scrapes and answers queries on.
+#include <arpa/inet.h>
+#include <fcntl.h>
+#include <gtest/gtest.h>
+#include <netinet/in.h>
+#include <poll.h>
+#include <signal.h>
+#include <sys/socket.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <chrono>
+#include <cstdio>
+#include <fstream>
+#include <functional>
+#include <map>
+#include <memory>
+#include <nlohmann/json.hpp>
+#include <regex>
+#include <set>
+#include <sstream>
+#include <thread>
+
+#include "../support/privileges.hpp"
+#include "hopscope/lab.hpp"
+#include "hopscope/netns.hpp"
+#include "hopscope/process.hpp"
+
+using namespace hopscope;
+using nlohmann::json;
+
+namespace {
+
+const std::string kPrefix = "hse2e-w";
+const std::string kCli = HOPSCOPE_CLI;
+constexpr int kTcpPort = 5201, kUdpPort = 5353;
+constexpr std::size_t kTcpBytes = 4u << 20;  // the client's payload
+constexpr int kUdpCount = 60, kUdpPayload = 200;
+constexpr int kMetricsPort = 19469, kPromPort = 19090;
+constexpr int kIntervalS = 3;
+
+std::int64_t now_ms() {
+  return std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::system_clock::now().time_since_epoch())
+      .count();
+}
+
+// Runs fn in a child process inside network namespace ns.
+pid_t spawn_in(const std::string& ns, const std::function<int()>& fn) {
+  const pid_t pid = fork();
+  if (pid == 0) {
+    try {
+      enter_netns(ns);
+      _exit(fn());
+    } catch (...) {
+      _exit(99);
+    }
+  }
+  return pid;
+}
+
+int server() {
+  const int t = socket(AF_INET, SOCK_STREAM, 0), u = socket(AF_INET, SOCK_DGRAM, 0), one = 1;
+  setsockopt(t, SOL_SOCKET, SO_REUSEADDR, &one, sizeof one);
+  sockaddr_in a{};
+  a.sin_family = AF_INET;
+  a.sin_port = htons(kTcpPort);
+  if (bind(t, reinterpret_cast<sockaddr*>(&a), sizeof a) || listen(t, 8)) return 1;
+  a.sin_port = htons(kUdpPort);
+  if (bind(u, reinterpret_cast<sockaddr*>(&a), sizeof a)) return 2;
+  std::vector<pollfd> fds{{t, POLLIN, 0}, {u, POLLIN, 0}};
+  std::vector<char> buf(1 << 16);
+  for (;;) {
+    if (poll(fds.data(), fds.size(), -1) < 0) return 3;
+    for (std::size_t i = 0; i < fds.size(); i++) {
+      if (!(fds[i].revents & (POLLIN | POLLHUP))) continue;
+      if (fds[i].fd == t) {
+        const int c = accept(t, nullptr, nullptr);
+        if (c >= 0) fds.push_back({c, POLLIN, 0});
+      } else if (recv(fds[i].fd, buf.data(), buf.size(), 0) <= 0 && fds[i].fd != u) {
+        close(fds[i].fd);
+        fds.erase(fds.begin() + static_cast<long>(i));
+        break;
+      }
+    }
+  }
+}
+
+// Streams kTcpBytes over `seconds` and sends kUdpCount datagrams meanwhile.
+int client(double seconds) {
+  const int t = socket(AF_INET, SOCK_STREAM, 0), u = socket(AF_INET, SOCK_DGRAM, 0);
+  sockaddr_in a{};
+  a.sin_family = AF_INET;
+  inet_pton(AF_INET, "198.18.8.2", &a.sin_addr);
+  a.sin_port = htons(kTcpPort);
+  if (connect(t, reinterpret_cast<sockaddr*>(&a), sizeof a)) return 1;
+  a.sin_port = htons(kUdpPort);
+  constexpr int kChunks = 256;
+  const std::vector<char> chunk(kTcpBytes / kChunks, 'x'), dgram(kUdpPayload, 'y');
+  const auto start = std::chrono::steady_clock::now();
+  int udp_sent = 0;
+  for (int i = 0; i < kChunks; i++) {
+    std::this_thread::sleep_until(start + std::chrono::duration<double>(seconds * i / kChunks));
+    for (std::size_t off = 0; off < chunk.size();) {
+      const ssize_t n = send(t, chunk.data() + off, chunk.size() - off, 0);
+      if (n <= 0) return 2;
+      off += static_cast<std::size_t>(n);
+    }
+    while (udp_sent < kUdpCount && udp_sent * kChunks < i * kUdpCount) {
+      if (sendto(u, dgram.data(), dgram.size(), 0, reinterpret_cast<sockaddr*>(&a), sizeof a) != kUdpPayload) return 3;
+      udp_sent++;
+    }
+  }
+  while (udp_sent < kUdpCount) {
+    if (sendto(u, dgram.data(), dgram.size(), 0, reinterpret_cast<sockaddr*>(&a), sizeof a) != kUdpPayload) return 3;
+    udp_sent++;
+  }
+  close(t);
+  close(u);
+  return 0;
+}
+
+// A child whose stdout we read line by line.
+struct Child {
+  pid_t pid = -1;
+  FILE* out = nullptr;
+  static Child start(const std::vector<std::string>& argv, const std::string& stderr_file) {
+    int p[2];
+    if (pipe(p)) throw std::runtime_error("pipe");
+    Child c;
+    c.pid = fork();
+    if (c.pid == 0) {
+      dup2(p[1], 1);
+      const int e = open(stderr_file.c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0644);
+      dup2(e, 2);
+      close(p[0]);
+      std::vector<char*> args;
+      for (const auto& s : argv) args.push_back(const_cast<char*>(s.c_str()));
+      args.push_back(nullptr);
+      execv(args[0], args.data());
+      _exit(127);
+    }
+    close(p[1]);
+    c.out = fdopen(p[0], "r");
+    return c;
+  }
+};
+
+std::string slurp(const std::string& path) {
+  std::ifstream in(path);
+  return {std::istreambuf_iterator<char>(in), {}};
+}
+
+// Prometheus' answer to an instant query: the first series' value, if any.
+std::optional<double> prom_query(const std::string& q) {
+  const CommandResult r =
+      run_command({"curl", "-sf", "-G", "http://127.0.0.1:" + std::to_string(kPromPort) + "/api/v1/query",
+                   "--data-urlencode", "query=" + q});
+  if (r.status != 0) return std::nullopt;
+  try {
+    const json j = json::parse(r.output);
+    if (j["status"] != "success" || j["data"]["result"].empty()) return std::nullopt;
+    return std::stod(j["data"]["result"][0]["value"][1].get<std::string>());
+  } catch (const std::exception&) {
+    return std::nullopt;
+  }
+}
+
+class WatchLab : public ::testing::Test {
+ protected:
+  static void SetUpTestSuite() {
+    if (geteuid() != 0) return;
+    lab = std::make_unique<Lab>(kPrefix);
+    lab->up();
+  }
+  static void TearDownTestSuite() {
+    if (lab) lab->down();
+    lab.reset();
+  }
+  void TearDown() override {
+    for (pid_t p : children) {
+      kill(p, SIGKILL);
+      waitpid(p, nullptr, 0);
+    }
+  }
+  static std::unique_ptr<Lab> lab;
+  std::vector<pid_t> children;
+};
+std::unique_ptr<Lab> WatchLab::lab;
+
+}  // namespace
+
+TEST_F(WatchLab, FindsTheAppsTracesThemSeesTheRouteSwitchAndIsScrapedByPrometheus) {
+  HS_REQUIRE_ROOT();
+  const LabInfo& info = lab->info();
+  const std::string dir = ::testing::TempDir() + "hopscope-watch-" + std::to_string(getpid());
+  ASSERT_EQ(run_command({"mkdir", "-p", dir + "/tsdb"}).status, 0);
+  std::ofstream(dir + "/prometheus.yml") << "global:\n  scrape_interval: 1s\nscrape_configs:\n  - job_name: hopscope\n"
+                                         << "    static_configs:\n      - targets: ['127.0.0.1:" << kMetricsPort
+                                         << "']\n";
+  const pid_t prom = fork();
+  if (prom == 0) {
+    const int devnull = open("/dev/null", O_WRONLY);
+    dup2(devnull, 1);
+    dup2(devnull, 2);
+    execlp("prometheus", "prometheus", ("--config.file=" + dir + "/prometheus.yml").c_str(),
+           ("--storage.tsdb.path=" + dir + "/tsdb").c_str(),
+           ("--web.listen-address=127.0.0.1:" + std::to_string(kPromPort)).c_str(), nullptr);
+    _exit(127);
+  }
+  children.push_back(prom);
+  children.push_back(spawn_in(info.prefix + "-dst", server));
+
+  const std::string err_file = dir + "/watch.err";
+  Child watch = Child::start(
+      {kCli, "watch", "--netns", info.prober_ns, "--interval", std::to_string(kIntervalS), "--tick", "0.5", "--window",
+       "10", "--duration", "24", "-o", "json", "--metrics-listen", "127.0.0.1:" + std::to_string(kMetricsPort), "-v"},
+      err_file);
+  children.push_back(watch.pid);
+  std::this_thread::sleep_for(std::chrono::seconds(1));  // the observer is attached
+  const std::int64_t app_start = now_ms();
+  const pid_t app = spawn_in(info.prober_ns, [] { return client(14); });
+  children.push_back(app);
+
+  std::map<std::string, json> last_flow;  // per flow (proto/sport): its latest totals
+  std::vector<json> tcp_paths, udp_paths, changes;
+  std::string hop3_before, hop3_pinned;
+  std::optional<double> scraped_changes, scraped_hop_rtts;
+  char line[1 << 16];
+  while (std::fgets(line, sizeof line, watch.out)) {
+    const json j = json::parse(line);
+    const std::string type = j["type"];
+    if (type == "flow") {
+      last_flow[j["proto"].get<std::string>() + "/" + std::to_string(j["sport"].get<int>())] = j;
+    } else if (type == "path") {
+      (j["dport"] == kTcpPort ? tcp_paths : udp_paths).push_back(j);
+      if (j["dport"] == kTcpPort && hop3_pinned.empty()) {
+        // Switch the route: pin the destination on the diamond branch this trace did not take.
+        const auto& replies = j["hops"][2]["replies"];
+        ASSERT_FALSE(replies.empty()) << j.dump();
+        hop3_before = replies[0]["addr"];
+        const bool was_a = hop3_before == "198.18.3.2";
+        hop3_pinned = was_a ? "198.18.4.2" : "198.18.3.2";
+        run_checked({"ip", "-n", info.prefix + "-r2", "route", "add", "198.18.8.2/32", "via", hop3_pinned});
+      }
+    } else if (type == "path_change") {
+      changes.push_back(j);
+      // Prometheus scrapes every second: the change must show up in a query.
+      for (int i = 0; i < 50 && !scraped_changes; i++) {
+        scraped_changes = prom_query("hopscope_watch_path_changes_total{dst=\"198.18.8.2\",dport=\"5201\"} > 0");
+        if (!scraped_changes) std::this_thread::sleep_for(std::chrono::milliseconds(200));
+      }
+      scraped_hop_rtts =
+          prom_query("hopscope_watch_hop_rtt_seconds_count{dst=\"198.18.8.2\",dport=\"5201\",ttl=\"6\"}");
+    } else {
+      ADD_FAILURE() << "unknown object " << line;
+    }
+  }
+  int status = 0;
+  waitpid(watch.pid, &status, 0);
+  const std::string err = slurp(err_file);
+  ASSERT_TRUE(WIFEXITED(status) && WEXITSTATUS(status) == 0) << err;
+  int app_status = 0;
+  waitpid(app, &app_status, 0);
+  ASSERT_TRUE(WIFEXITED(app_status) && WEXITSTATUS(app_status) == 0) << "the client app failed: " << app_status;
+
+  // Exactly the apps' two flows, with their byte counts.
+  std::set<std::string> dests;
+  for (const auto& [k, f] : last_flow)
+    dests.insert(f["dst"].get<std::string>() + " " + f["proto"].get<std::string>() + "/" +
+                 std::to_string(f["dport"].get<int>()));
+  EXPECT_EQ(dests, (std::set<std::string>{"198.18.8.2 tcp/5201", "198.18.8.2 udp/5353"}))
+      << "no probe, no RST of ours, nothing from the other namespaces";
+  EXPECT_EQ(last_flow.size(), 2u);
+  for (const auto& [k, f] : last_flow) {
+    EXPECT_EQ(f["src"], "198.18.1.1");
+    if (f["proto"] == "udp") {
+      EXPECT_EQ(f["packets_out"], kUdpCount);
+      EXPECT_EQ(f["bytes_out"], kUdpCount * (kUdpPayload + 8 + 20)) << "IP bytes, exact";
+      EXPECT_TRUE(f["srtt_us"].is_null());
+    } else {
+      EXPECT_GE(f["bytes_out"].get<std::uint64_t>(), kTcpBytes) << "payload plus headers";
+      EXPECT_LT(f["bytes_out"].get<std::uint64_t>(), kTcpBytes + kTcpBytes / 10);
+      EXPECT_GT(f["bytes_in"].get<std::uint64_t>(), 0u) << "the server's ACKs";
+      ASSERT_TRUE(f["srtt_us"].is_number());
+      EXPECT_GT(f["srtt_us"].get<int>(), 0);
+      EXPECT_LT(f["srtt_us"].get<int>(), 20000) << "a veth lab: well under 20 ms";
+      EXPECT_EQ(f["retrans"], 0);
+      EXPECT_EQ(f["closed"], true);
+    }
+  }
+
+  // Both destinations traced, the first time within one interval of the app's start.
+  ASSERT_FALSE(tcp_paths.empty()) << err;
+  ASSERT_FALSE(udp_paths.empty()) << err;
+  EXPECT_LE(tcp_paths[0]["start_ms"].get<std::int64_t>() - app_start, kIntervalS * 1000 + 1000);
+  EXPECT_LE(udp_paths[0]["start_ms"].get<std::int64_t>() - app_start, 2 * kIntervalS * 1000 + 1000)
+      << "second in rank: after the TCP trace";
+  const json& p = tcp_paths[0];
+  EXPECT_EQ(p["method"], "tcp-syn");
+  EXPECT_EQ(p["dst"], "198.18.8.2");
+  EXPECT_EQ(p["stop_reason"], "completed");
+  EXPECT_EQ(p["path"]["length"], 6);
+  EXPECT_EQ(p["path"]["reached"], true);
+  EXPECT_TRUE(p["kernel"]["srtt_us"].is_number()) << "the kernel's srtt beside the path";
+  EXPECT_GE(p["hops"][5]["stats"]["received"].get<int>(), 6) << "per-hop statistics as trace --report";
+  EXPECT_EQ(udp_paths[0]["method"], "udp-paris");
+
+  // The route switch: one path change at hop 3, from the old branch to the pinned one.
+  ASSERT_FALSE(changes.empty()) << "no path_change after pinning " << hop3_pinned;
+  const json* tcp_change = nullptr;
+  for (const json& c : changes)
+    if (c["dport"] == kTcpPort) tcp_change = &c;
+  ASSERT_NE(tcp_change, nullptr);
+  ASSERT_EQ((*tcp_change)["hops"].size(), 1u) << tcp_change->dump();
+  EXPECT_EQ((*tcp_change)["hops"][0]["ttl"], 3);
+  EXPECT_EQ((*tcp_change)["hops"][0]["before"], json::array({hop3_before}));
+  EXPECT_EQ((*tcp_change)["hops"][0]["after"], json::array({hop3_pinned}));
+  EXPECT_EQ(tcp_paths.back()["hops"][2]["replies"][0]["addr"], hop3_pinned);
+
+  // Prometheus scraped the metrics and answered queries on them.
+  EXPECT_TRUE(scraped_changes) << "Prometheus has no hopscope_watch_path_changes_total > 0";
+  ASSERT_TRUE(scraped_hop_rtts) << "no hop RTT histogram in Prometheus";
+  EXPECT_GE(*scraped_hop_rtts, 6) << "at least one trace's answers at the destination";
+
+  // Its own probes were seen by the observer and left out (the RSTs our stack
+  // sends to the destination's SYN-ACKs come from the probe ports).
+  std::smatch m;
+  ASSERT_TRUE(std::regex_search(err, m, std::regex(R"(ignored=(\d+))"))) << err;
+  EXPECT_GT(std::stoi(m[1]), 0) << err;
+}
