@@ -156,17 +156,18 @@ bool traceable(const IpAddress& a) {
   return true;
 }
 
+bool dest_wanted(const DestKey& d, const DestFilter& f) {
+  const IpAddress& a = d.addr;
+  if (!traceable(a) || std::find(f.local.begin(), f.local.end(), a) != f.local.end()) return false;
+  if (f.proto && d.proto != f.proto) return false;
+  if (!f.ports.empty() && std::find(f.ports.begin(), f.ports.end(), d.port) == f.ports.end()) return false;
+  if (!f.allow.empty() && std::none_of(f.allow.begin(), f.allow.end(), [&](auto& b) { return block_contains(b, a); }))
+    return false;
+  return std::none_of(f.deny.begin(), f.deny.end(), [&](auto& b) { return block_contains(b, a); });
+}
+
 std::vector<DestTotals> select_destinations(std::vector<DestTotals> all, const DestFilter& f) {
-  std::erase_if(all, [&](const DestTotals& d) {
-    const IpAddress& a = d.key.addr;
-    if (!traceable(a) || std::find(f.local.begin(), f.local.end(), a) != f.local.end()) return true;
-    if (f.proto && d.key.proto != f.proto) return true;
-    if (!f.ports.empty() && std::find(f.ports.begin(), f.ports.end(), d.key.port) == f.ports.end()) return true;
-    if (!f.allow.empty() && std::none_of(f.allow.begin(), f.allow.end(), [&](auto& b) { return block_contains(b, a); }))
-      return true;
-    if (std::any_of(f.deny.begin(), f.deny.end(), [&](auto& b) { return block_contains(b, a); })) return true;
-    return d.bytes() < f.min_bytes;
-  });
+  std::erase_if(all, [&](const DestTotals& d) { return !dest_wanted(d.key, f) || d.bytes() < f.min_bytes; });
   auto weight = [&](const DestTotals& d) -> std::uint64_t {
     switch (f.rank) {
       case Rank::Packets: return d.packets();

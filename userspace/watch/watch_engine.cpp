@@ -1,7 +1,6 @@
 #include "hopscope/watch/watch_engine.hpp"
 
 #include <algorithm>
-#include <cstring>
 #include <stdexcept>
 #include <thread>
 
@@ -32,15 +31,8 @@ WatchEngine::WatchEngine(WatchConfig cfg, FlowSource flows, Tracer tracer, Watch
 }
 
 bool WatchEngine::flow_wanted(const hs_flow_key& k) const {
-  const DestFilter& f = cfg_.filter;
   if (cfg_.netns && k.netns != cfg_.netns) return false;
-  if (f.proto && k.proto != f.proto) return false;
-  if (!f.ports.empty() && std::find(f.ports.begin(), f.ports.end(), k.remote_port) == f.ports.end()) return false;
-  const IpAddress a = IpAddress::from_record(k.family, k.remote);
-  if (!traceable(a) || std::find(f.local.begin(), f.local.end(), a) != f.local.end()) return false;
-  if (!f.allow.empty() && std::none_of(f.allow.begin(), f.allow.end(), [&](auto& b) { return block_contains(b, a); }))
-    return false;
-  return std::none_of(f.deny.begin(), f.deny.end(), [&](auto& b) { return block_contains(b, a); });
+  return dest_wanted({IpAddress::from_record(k.family, k.remote), k.proto, k.remote_port}, cfg_.filter);
 }
 
 void WatchEngine::stop() {

@@ -106,6 +106,9 @@ struct DestFilter {
 bool block_contains(const survey::TargetBlock& b, const IpAddress& a);
 // Loopback, link-local, multicast, unspecified, IPv4-mapped: no path to trace.
 bool traceable(const IpAddress& a);
+// Whether a destination passes the filter's address, protocol and port rules
+// (not min_bytes or top): flows and destinations are filtered alike.
+bool dest_wanted(const DestKey& d, const DestFilter& filter);
 // The destinations that pass the filter, ranked (largest first; ties by
 // address and port so the order is stable), at most filter.top.
 std::vector<DestTotals> select_destinations(std::vector<DestTotals> all, const DestFilter& filter);
