@@ -19,7 +19,7 @@
 #include <thread>
 #include <vector>
 
-#include "hopscope/flow_observer.hpp"
+#include "hopscope/kernel/flow_observer.hpp"
 
 namespace {
 

@@ -12,15 +12,15 @@
 #include <thread>
 #include <vector>
 
-#include "hopscope/clock.hpp"
-#include "hopscope/netlink.hpp"
-#include "hopscope/netns.hpp"
-#include "hopscope/probe_builder.hpp"
-#include "hopscope/reply_matcher.hpp"
+#include "hopscope/core/clock.hpp"
+#include "hopscope/io/xdp_transport.hpp"
+#include "hopscope/io/xsk_sender.hpp"
+#include "hopscope/kernel/reply_matcher.hpp"
+#include "hopscope/probe/probe_builder.hpp"
 #include "hopscope/sim/responder.hpp"
 #include "hopscope/sim/sim_net.hpp"
-#include "hopscope/xdp_transport.hpp"
-#include "hopscope/xsk_sender.hpp"
+#include "hopscope/sys/netlink.hpp"
+#include "hopscope/sys/netns.hpp"
 
 using namespace hopscope;
 

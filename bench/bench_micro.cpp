@@ -10,8 +10,8 @@
 #include <string>
 #include <vector>
 
-#include "hopscope/checksum.hpp"
-#include "hopscope/probe_builder.hpp"
+#include "hopscope/core/checksum.hpp"
+#include "hopscope/probe/probe_builder.hpp"
 #include "hopscope/survey/collector.hpp"
 #include "hopscope/survey/permutation.hpp"
 #include "hopscope/survey/scheduler.hpp"
@@ -86,7 +86,7 @@ void BM_CollectorOnReply(benchmark::State& s) {
   for (int b = 0; b < 512; b++)
     targets.add("198.19." + std::to_string(b / 2) + "." + std::to_string(b % 2 * 128) + "/25", "x");
   targets.freeze();
-  survey::ProbeCodec codec(4, Method::UdpParis);
+  ProbeCodec codec(4, Method::UdpParis);
   survey::TargetState state(targets.size());
   survey::Collector c(targets, codec, state);
   hs_reply_record r{};

@@ -23,14 +23,14 @@
 #include <vector>
 
 #include "bench_sink.skel.h"
-#include "hopscope/clock.hpp"
-#include "hopscope/error.hpp"
-#include "hopscope/netlink.hpp"
-#include "hopscope/netns.hpp"
-#include "hopscope/probe_builder.hpp"
-#include "hopscope/process.hpp"
-#include "hopscope/xdp_live_sender.hpp"
-#include "hopscope/xsk_sender.hpp"
+#include "hopscope/core/clock.hpp"
+#include "hopscope/core/error.hpp"
+#include "hopscope/io/xsk_sender.hpp"
+#include "hopscope/kernel/xdp_live_sender.hpp"
+#include "hopscope/probe/probe_builder.hpp"
+#include "hopscope/sys/netlink.hpp"
+#include "hopscope/sys/netns.hpp"
+#include "hopscope/sys/process.hpp"
 
 using namespace hopscope;
 

@@ -9,7 +9,7 @@
 #include <vector>
 
 #include "bench_sink.skel.h"
-#include "hopscope/reply_matcher.hpp"
+#include "hopscope/kernel/reply_matcher.hpp"
 #include "hopscope/sim/responder.hpp"
 #include "reply_builder.hpp"
 

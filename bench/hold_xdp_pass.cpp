@@ -12,8 +12,8 @@
 #include <string>
 
 #include "bench_sink.skel.h"
-#include "hopscope/netlink.hpp"
-#include "hopscope/netns.hpp"
+#include "hopscope/sys/netlink.hpp"
+#include "hopscope/sys/netns.hpp"
 
 int main(int argc, char** argv) {
   const bool sink = argc == 4 && std::string(argv[3]) == "sink";

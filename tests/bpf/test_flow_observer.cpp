@@ -17,9 +17,9 @@
 #include <memory>
 #include <vector>
 
-#include "../support/privileges.hpp"
-#include "../support/reply_builder.hpp"
-#include "hopscope/flow_observer.hpp"
+#include "hopscope/kernel/flow_observer.hpp"
+#include "support/privileges.hpp"
+#include "support/reply_builder.hpp"
 
 using namespace hopscope;
 using test::Bytes;

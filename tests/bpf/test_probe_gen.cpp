@@ -8,10 +8,10 @@
 #include <array>
 #include <cstring>
 
-#include "../support/privileges.hpp"
-#include "hopscope/clock.hpp"
-#include "hopscope/survey/probe_codec.hpp"
-#include "hopscope/xdp_live_sender.hpp"
+#include "hopscope/core/clock.hpp"
+#include "hopscope/kernel/xdp_live_sender.hpp"
+#include "hopscope/probe/probe_codec.hpp"
+#include "support/privileges.hpp"
 
 using namespace hopscope;
 
@@ -69,7 +69,7 @@ TEST_P(ProbeGen, BuildsWhatTheUserspaceBuilderBuilds) {
   const std::uint16_t seq = seq_of(got.data(), t.dst.is_v4(), c.method);
   // The build may span several seq units (a slow or preempted CI VM): seq must
   // be one of the units between the two clock reads, counted modulo the span.
-  using survey::ProbeCodec;
+  using hopscope::ProbeCodec;
   const std::uint16_t lo = ProbeCodec::seq_at(before), hi = ProbeCodec::seq_at(after);
   const auto units_from_lo = [&](std::uint16_t s) { return (s + ProbeCodec::kSeqSpan - lo) % ProbeCodec::kSeqSpan; };
   EXPECT_LE(units_from_lo(seq), units_from_lo(hi))

@@ -10,10 +10,10 @@
 #include <functional>
 #include <memory>
 
-#include "../support/privileges.hpp"
-#include "../support/reference_checksum.hpp"
-#include "../support/reply_builder.hpp"
-#include "hopscope/reply_matcher.hpp"
+#include "hopscope/kernel/reply_matcher.hpp"
+#include "support/privileges.hpp"
+#include "support/reference_checksum.hpp"
+#include "support/reply_builder.hpp"
 
 using namespace hopscope;
 using test::Bytes;

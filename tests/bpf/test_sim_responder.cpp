@@ -12,11 +12,11 @@
 #include <set>
 #include <thread>
 
-#include "../support/privileges.hpp"
-#include "../support/reference_checksum.hpp"
-#include "../support/reply_builder.hpp"
-#include "hopscope/reply_matcher.hpp"
+#include "hopscope/kernel/reply_matcher.hpp"
 #include "hopscope/sim/responder.hpp"
+#include "support/privileges.hpp"
+#include "support/reference_checksum.hpp"
+#include "support/reply_builder.hpp"
 
 using namespace hopscope;
 using namespace hopscope::sim;

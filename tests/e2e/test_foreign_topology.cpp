@@ -7,8 +7,8 @@
 #include <nlohmann/json.hpp>
 #include <sstream>
 
-#include "../support/privileges.hpp"
-#include "hopscope/process.hpp"
+#include "hopscope/sys/process.hpp"
+#include "support/privileges.hpp"
 
 using namespace hopscope;
 

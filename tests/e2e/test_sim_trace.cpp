@@ -11,8 +11,8 @@
 #include <set>
 #include <sstream>
 
-#include "../support/privileges.hpp"
-#include "hopscope/process.hpp"
+#include "hopscope/sys/process.hpp"
+#include "support/privileges.hpp"
 
 using namespace hopscope;
 using nlohmann::json;

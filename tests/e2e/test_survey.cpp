@@ -11,9 +11,9 @@
 #include <set>
 #include <sstream>
 
-#include "../support/privileges.hpp"
-#include "hopscope/lab.hpp"
-#include "hopscope/process.hpp"
+#include "hopscope/lab/lab.hpp"
+#include "hopscope/sys/process.hpp"
+#include "support/privileges.hpp"
 
 using namespace hopscope;
 using nlohmann::json;

@@ -26,10 +26,10 @@
 #include <sstream>
 #include <thread>
 
-#include "../support/privileges.hpp"
-#include "hopscope/lab.hpp"
-#include "hopscope/netns.hpp"
-#include "hopscope/process.hpp"
+#include "hopscope/lab/lab.hpp"
+#include "hopscope/sys/netns.hpp"
+#include "hopscope/sys/process.hpp"
+#include "support/privileges.hpp"
 
 using namespace hopscope;
 using nlohmann::json;

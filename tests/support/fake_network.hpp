@@ -8,7 +8,7 @@
 #include <optional>
 #include <vector>
 
-#include "hopscope/trace.hpp"
+#include "hopscope/trace/tracer.hpp"
 
 namespace hopscope::test {
 

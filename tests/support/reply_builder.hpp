@@ -6,8 +6,8 @@
 #include <cstdint>
 #include <vector>
 
-#include "hopscope/address.hpp"
-#include "hopscope/probe_builder.hpp"
+#include "hopscope/core/address.hpp"
+#include "hopscope/probe/probe_builder.hpp"
 
 namespace hopscope::test {
 

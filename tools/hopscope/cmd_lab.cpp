@@ -4,7 +4,7 @@
 #include <string>
 
 #include "commands.hpp"
-#include "hopscope/lab.hpp"
+#include "hopscope/lab/lab.hpp"
 
 namespace hopscope::cli {
 

@@ -10,8 +10,8 @@
 #include <vector>
 
 #include "commands.hpp"
-#include "hopscope/netns.hpp"
 #include "hopscope/survey/survey.hpp"
+#include "hopscope/sys/netns.hpp"
 
 namespace hopscope::cli {
 namespace {

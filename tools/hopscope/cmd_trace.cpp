@@ -11,19 +11,19 @@
 #include <vector>
 
 #include "commands.hpp"
-#include "hopscope/asn.hpp"
-#include "hopscope/lab.hpp"
-#include "hopscope/mda.hpp"
-#include "hopscope/netns.hpp"
-#include "hopscope/pmtu.hpp"
-#include "hopscope/process.hpp"
-#include "hopscope/report.hpp"
-#include "hopscope/report_output.hpp"
-#include "hopscope/tcp_fallback.hpp"
-#include "hopscope/trace.hpp"
-#include "hopscope/trace_formats.hpp"
-#include "hopscope/trace_output.hpp"
-#include "hopscope/xdp_transport.hpp"
+#include "hopscope/io/xdp_transport.hpp"
+#include "hopscope/lab/lab.hpp"
+#include "hopscope/output/asn.hpp"
+#include "hopscope/output/report_output.hpp"
+#include "hopscope/output/trace_formats.hpp"
+#include "hopscope/output/trace_output.hpp"
+#include "hopscope/sys/netns.hpp"
+#include "hopscope/sys/process.hpp"
+#include "hopscope/trace/mda.hpp"
+#include "hopscope/trace/pmtu.hpp"
+#include "hopscope/trace/report.hpp"
+#include "hopscope/trace/tcp_fallback.hpp"
+#include "hopscope/trace/tracer.hpp"
 
 namespace hopscope::cli {
 namespace {

@@ -15,9 +15,9 @@
 #include <vector>
 
 #include "commands.hpp"
-#include "hopscope/flow_observer.hpp"
-#include "hopscope/lab.hpp"
-#include "hopscope/netns.hpp"
+#include "hopscope/kernel/flow_observer.hpp"
+#include "hopscope/lab/lab.hpp"
+#include "hopscope/sys/netns.hpp"
 #include "hopscope/watch/watch_engine.hpp"
 #include "hopscope/watch/watch_metrics.hpp"
 #include "hopscope/watch/watch_output.hpp"

@@ -7,7 +7,7 @@
 #include <cstring>
 #include <vector>
 
-#include "hopscope/error.hpp"
+#include "hopscope/core/error.hpp"
 #include "sim_responder.skel.h"
 
 namespace hopscope::sim {

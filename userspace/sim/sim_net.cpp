@@ -14,11 +14,11 @@
 #include <memory>
 #include <stdexcept>
 
-#include "hopscope/checksum.hpp"
-#include "hopscope/netlink.hpp"
-#include "hopscope/netns.hpp"
-#include "hopscope/process.hpp"
+#include "hopscope/core/checksum.hpp"
 #include "hopscope/sim/responder.hpp"
+#include "hopscope/sys/netlink.hpp"
+#include "hopscope/sys/netns.hpp"
+#include "hopscope/sys/process.hpp"
 
 namespace hopscope::sim {
 namespace {

@@ -11,15 +11,15 @@
 #include <stdexcept>
 #include <thread>
 
-#include "hopscope/clock.hpp"
+#include "hopscope/core/clock.hpp"
+#include "hopscope/io/xdp_transport.hpp"
+#include "hopscope/probe/probe_codec.hpp"
 #include "hopscope/survey/collector.hpp"
 #include "hopscope/survey/permutation.hpp"
-#include "hopscope/survey/probe_codec.hpp"
 #include "hopscope/survey/scheduler.hpp"
 #include "hopscope/survey/token_bucket.hpp"
 #include "hopscope/survey/trace_writer.hpp"
 #include "hopscope/survey/tx_pool.hpp"
-#include "hopscope/xdp_transport.hpp"
 
 namespace hopscope::survey {
 namespace {

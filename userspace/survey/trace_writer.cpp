@@ -6,8 +6,8 @@
 #include <chrono>
 #include <iterator>
 
-#include "hopscope/clock.hpp"
-#include "hopscope/trace_output.hpp"
+#include "hopscope/core/clock.hpp"
+#include "hopscope/output/trace_output.hpp"
 
 namespace hopscope::survey {
 namespace {

@@ -6,7 +6,7 @@
 #include <optional>
 #include <stdexcept>
 
-#include "hopscope/clock.hpp"
+#include "hopscope/core/clock.hpp"
 
 namespace hopscope::survey {
 

@@ -18,12 +18,6 @@ std::uint64_t fnv1a(const void* data, std::size_t n) {
   return h;
 }
 
-std::string_view trim(std::string_view s) {
-  while (!s.empty() && (s.front() == ' ' || s.front() == '\t' || s.front() == '\r')) s.remove_prefix(1);
-  while (!s.empty() && (s.back() == ' ' || s.back() == '\t' || s.back() == '\r')) s.remove_suffix(1);
-  return s;
-}
-
 std::uint64_t grown(std::uint64_t now, std::uint64_t before) { return now >= before ? now - before : now; }
 
 }  // namespace
@@ -131,17 +125,6 @@ bool parse_rank(const std::string& s, Rank& out) {
   return true;
 }
 
-bool block_contains(const survey::TargetBlock& b, const IpAddress& a) {
-  if (a.family() != b.base.family()) return false;
-  const auto& x = a.bytes();
-  const auto& y = b.base.bytes();
-  const int full = b.prefix_len / 8, rest = b.prefix_len % 8;
-  if (std::memcmp(x.data(), y.data(), static_cast<std::size_t>(full)) != 0) return false;
-  if (!rest) return true;
-  const auto mask = static_cast<std::uint8_t>(0xff << (8 - rest));
-  return (x[static_cast<std::size_t>(full)] & mask) == (y[static_cast<std::size_t>(full)] & mask);
-}
-
 bool traceable(const IpAddress& a) {
   const auto& b = a.bytes();
   if (a.is_v4())
@@ -161,9 +144,9 @@ bool dest_wanted(const DestKey& d, const DestFilter& f) {
   if (!traceable(a) || std::find(f.local.begin(), f.local.end(), a) != f.local.end()) return false;
   if (f.proto && d.proto != f.proto) return false;
   if (!f.ports.empty() && std::find(f.ports.begin(), f.ports.end(), d.port) == f.ports.end()) return false;
-  if (!f.allow.empty() && std::none_of(f.allow.begin(), f.allow.end(), [&](auto& b) { return block_contains(b, a); }))
+  if (!f.allow.empty() && std::none_of(f.allow.begin(), f.allow.end(), [&](const Prefix& b) { return b.contains(a); }))
     return false;
-  return std::none_of(f.deny.begin(), f.deny.end(), [&](auto& b) { return block_contains(b, a); });
+  return std::none_of(f.deny.begin(), f.deny.end(), [&](const Prefix& b) { return b.contains(a); });
 }
 
 std::vector<DestTotals> select_destinations(std::vector<DestTotals> all, const DestFilter& f) {
@@ -186,13 +169,13 @@ std::vector<DestTotals> select_destinations(std::vector<DestTotals> all, const D
   return all;
 }
 
-std::vector<survey::TargetBlock> parse_prefix_list(const std::string& text) {
-  std::vector<survey::TargetBlock> out;
+std::vector<Prefix> parse_prefix_list(const std::string& text) {
+  std::vector<Prefix> out;
   auto add = [&](std::string_view item, const std::string& where) {
-    item = trim(item);
+    item = trim_blanks(item);
     if (item.empty()) return;
     try {
-      out.push_back(survey::parse_block(item));
+      out.push_back(parse_prefix(item));
     } catch (const std::invalid_argument& e) {
       throw std::invalid_argument(where + e.what());
     }

@@ -4,7 +4,7 @@
 #include <stdexcept>
 #include <thread>
 
-#include "hopscope/clock.hpp"
+#include "hopscope/core/clock.hpp"
 
 namespace hopscope::watch {
 namespace {

@@ -9,8 +9,8 @@
 #include <cstring>
 #include <stdexcept>
 
-#include "hopscope/clock.hpp"
-#include "hopscope/hop_stats.hpp"
+#include "hopscope/core/clock.hpp"
+#include "hopscope/trace/hop_stats.hpp"
 
 namespace hopscope::watch {
 

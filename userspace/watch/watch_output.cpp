@@ -5,10 +5,10 @@
 
 #include <ctime>
 
-#include "hopscope/clock.hpp"
-#include "hopscope/hop_stats.hpp"
-#include "hopscope/report_output.hpp"
-#include "hopscope/trace_output.hpp"
+#include "hopscope/core/clock.hpp"
+#include "hopscope/output/report_output.hpp"
+#include "hopscope/output/trace_output.hpp"
+#include "hopscope/trace/hop_stats.hpp"
 
 namespace hopscope::watch {
 namespace {

@@ -7,9 +7,9 @@
 #include <fstream>
 #include <memory>
 
-#include "hopscope/error.hpp"
-#include "hopscope/report.hpp"
-#include "hopscope/xdp_transport.hpp"
+#include "hopscope/core/error.hpp"
+#include "hopscope/io/xdp_transport.hpp"
+#include "hopscope/trace/report.hpp"
 
 namespace hopscope::watch {
 

@@ -8,7 +8,7 @@
 #include <vector>
 
 #include "hopscope/abi/sim.h"
-#include "hopscope/address.hpp"
+#include "hopscope/core/address.hpp"
 
 namespace hopscope::sim {
 

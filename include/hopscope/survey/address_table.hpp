@@ -9,7 +9,7 @@
 #include <memory>
 #include <unordered_map>
 
-#include "hopscope/address.hpp"
+#include "hopscope/core/address.hpp"
 
 namespace hopscope::survey {
 

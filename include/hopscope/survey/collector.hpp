@@ -9,9 +9,8 @@
 #include <vector>
 
 #include "hopscope/abi/matcher.h"
+#include "hopscope/probe/probe_codec.hpp"
 #include "hopscope/survey/address_table.hpp"
-#include "hopscope/survey/probe_codec.hpp"
-#include "hopscope/survey/scheduler.hpp"
 #include "hopscope/survey/target_state.hpp"
 #include "hopscope/survey/targets.hpp"
 

@@ -8,12 +8,12 @@
 #include <ostream>
 #include <string>
 
-#include "hopscope/asn.hpp"
-#include "hopscope/probe_builder.hpp"
-#include "hopscope/reply_matcher.hpp"
+#include "hopscope/kernel/reply_matcher.hpp"
+#include "hopscope/output/asn.hpp"
+#include "hopscope/output/trace_formats.hpp"
+#include "hopscope/probe/probe_builder.hpp"
 #include "hopscope/survey/targets.hpp"
 #include "hopscope/survey/tx_pool.hpp"
-#include "hopscope/trace_formats.hpp"
 
 namespace hopscope::survey {
 

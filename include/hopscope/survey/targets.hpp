@@ -11,15 +11,9 @@
 #include <string_view>
 #include <vector>
 
-#include "hopscope/address.hpp"
+#include "hopscope/core/prefix.hpp"
 
 namespace hopscope::survey {
-
-struct TargetBlock {
-  IpAddress base;  // network address (host bits zero)
-  int prefix_len = 32;
-  [[nodiscard]] std::uint64_t size() const;  // addresses in the block
-};
 
 // A bad line: the message names the source and the line number.
 class TargetError : public std::runtime_error {
@@ -41,7 +35,7 @@ class TargetList {
 
   [[nodiscard]] std::uint64_t size() const { return count_; }
   [[nodiscard]] int family() const { return family_; }  // 0 while empty
-  [[nodiscard]] const std::vector<TargetBlock>& blocks() const { return blocks_; }
+  [[nodiscard]] const std::vector<Prefix>& blocks() const { return blocks_; }
   [[nodiscard]] const std::vector<std::string>& skipped() const { return skipped_; }
   // The i-th target (0 <= i < size()), O(log blocks).
   [[nodiscard]] IpAddress at(std::uint64_t i) const;
@@ -52,15 +46,12 @@ class TargetList {
   [[nodiscard]] std::optional<std::uint64_t> index_of(const IpAddress& addr) const;
 
  private:
-  std::vector<TargetBlock> blocks_;
+  std::vector<Prefix> blocks_;
   std::vector<std::uint64_t> starts_;  // index of each block's first target
   std::vector<std::size_t> by_base_;   // block numbers sorted by base address (freeze())
   std::vector<std::string> skipped_;
   std::uint64_t count_ = 0;
   int family_ = 0;
 };
-
-// Parses "ADDR" or "ADDR/LEN" into a block; throws std::invalid_argument with the reason.
-TargetBlock parse_block(std::string_view text);
 
 }  // namespace hopscope::survey

@@ -17,9 +17,10 @@
 #include <thread>
 #include <vector>
 
-#include "hopscope/asn.hpp"
+#include "hopscope/output/asn.hpp"
+#include "hopscope/output/trace_formats.hpp"
 #include "hopscope/survey/collector.hpp"
-#include "hopscope/trace_formats.hpp"
+#include "hopscope/survey/scheduler.hpp"
 
 namespace hopscope::survey {
 

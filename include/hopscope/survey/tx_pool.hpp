@@ -18,11 +18,11 @@
 #include <thread>
 #include <vector>
 
-#include "hopscope/survey/probe_codec.hpp"
+#include "hopscope/io/xdp_transport.hpp"
+#include "hopscope/kernel/xdp_live_sender.hpp"
+#include "hopscope/probe/probe_codec.hpp"
 #include "hopscope/survey/scheduler.hpp"
 #include "hopscope/survey/targets.hpp"
-#include "hopscope/xdp_live_sender.hpp"
-#include "hopscope/xdp_transport.hpp"
 
 namespace hopscope::survey {
 

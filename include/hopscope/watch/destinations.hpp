@@ -13,8 +13,8 @@
 #include <unordered_map>
 #include <vector>
 
-#include "hopscope/flow_observer.hpp"
-#include "hopscope/survey/targets.hpp"
+#include "hopscope/core/prefix.hpp"
+#include "hopscope/kernel/flow_observer.hpp"
 
 namespace hopscope::watch {
 
@@ -93,17 +93,16 @@ enum class Rank { Bytes, Packets, Connections };
 bool parse_rank(const std::string& s, Rank& out);
 
 struct DestFilter {
-  std::vector<std::uint16_t> ports;        // empty: any destination port
-  std::uint8_t proto = 0;                  // 0: TCP and UDP
-  std::vector<survey::TargetBlock> allow;  // empty: any address
-  std::vector<survey::TargetBlock> deny;   // wins over allow
-  std::vector<IpAddress> local;            // the host's own addresses: never traced
-  std::uint64_t min_bytes = 0;             // both directions, over the window
-  int top = 10;                            // at most this many
+  std::vector<std::uint16_t> ports;  // empty: any destination port
+  std::uint8_t proto = 0;            // 0: TCP and UDP
+  std::vector<Prefix> allow;         // empty: any address
+  std::vector<Prefix> deny;          // wins over allow
+  std::vector<IpAddress> local;      // the host's own addresses: never traced
+  std::uint64_t min_bytes = 0;       // both directions, over the window
+  int top = 10;                      // at most this many
   Rank rank = Rank::Bytes;
 };
 
-bool block_contains(const survey::TargetBlock& b, const IpAddress& a);
 // Loopback, link-local, multicast, unspecified, IPv4-mapped: no path to trace.
 bool traceable(const IpAddress& a);
 // Whether a destination passes the filter's address, protocol and port rules
@@ -114,6 +113,6 @@ bool dest_wanted(const DestKey& d, const DestFilter& filter);
 std::vector<DestTotals> select_destinations(std::vector<DestTotals> all, const DestFilter& filter);
 // Reads an allow/deny list: comma-separated prefixes, or @FILE with one per
 // line ('#' comments). Throws std::invalid_argument naming the bad entry.
-std::vector<survey::TargetBlock> parse_prefix_list(const std::string& text);
+std::vector<Prefix> parse_prefix_list(const std::string& text);
 
 }  // namespace hopscope::watch

@@ -8,7 +8,7 @@
 #include <string>
 #include <vector>
 
-#include "hopscope/trace.hpp"
+#include "hopscope/trace/tracer.hpp"
 
 namespace hopscope::watch {
 

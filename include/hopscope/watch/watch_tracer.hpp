@@ -10,7 +10,7 @@
 #include <string>
 #include <vector>
 
-#include "hopscope/trace.hpp"
+#include "hopscope/trace/tracer.hpp"
 #include "hopscope/watch/destinations.hpp"
 
 namespace hopscope::watch {

@@ -1,0 +1,35 @@
+// An address prefix (CIDR block): "ADDR" or "ADDR/LEN", host bits zero. One
+// type for survey targets and watch's allow/deny lists.
+#pragma once
+
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <string_view>
+
+#include "hopscope/core/address.hpp"
+
+namespace hopscope {
+
+struct Prefix {
+  IpAddress base;  // network address (host bits zero)
+  int len = 32;    // prefix length in bits
+
+  [[nodiscard]] std::uint64_t size() const;  // addresses in the block (saturates at 2^64 - 1)
+  [[nodiscard]] bool contains(const IpAddress& a) const;
+  // a - base, if `a` lies in the block (blocks of up to 2^64 addresses).
+  [[nodiscard]] std::optional<std::uint64_t> offset_of(const IpAddress& a) const;
+  // base + n (n < size()).
+  [[nodiscard]] IpAddress at(std::uint64_t n) const;
+  [[nodiscard]] std::string str() const;  // "198.18.0.0/24"
+};
+
+// Parses "ADDR" or "ADDR/LEN" (surrounding blanks ignored); throws
+// std::invalid_argument with the reason (bad address, bad length, host bits
+// set — with the prefix that was probably meant).
+Prefix parse_prefix(std::string_view text);
+
+// `s` without leading and trailing blanks (space, tab, CR).
+std::string_view trim_blanks(std::string_view s);
+
+}  // namespace hopscope

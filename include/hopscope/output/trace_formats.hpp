@@ -1,0 +1,60 @@
+// Output formats of `trace` and `survey` besides text and our JSON:
+//  - csv: one row per reply (a hop without any gets one row with empty reply
+//    fields), after a header row;
+//  - atlas: RIPE Atlas traceroute result JSON (firmware 5000+ shape), one
+//    object per trace;
+//  - scamper-json: the trace objects of `scamper -O json`, for CAIDA-style tools;
+//  - dot: a path graph (Graphviz): nodes = interfaces labelled with loss and
+//    RTT, edges = links between consecutive hops (across silent hops, dashed),
+//    ECMP diamonds visible as several nodes at one distance; with ASNs, nodes
+//    are grouped per AS and links crossing an AS boundary are red.
+#pragma once
+
+#include <map>
+#include <set>
+#include <string>
+#include <utility>
+#include <vector>
+
+#include "hopscope/trace/tracer.hpp"
+
+namespace hopscope {
+
+enum class Format { Text, Json, Csv, Atlas, ScamperJson, Dot };
+
+// "text", "json", "csv", "atlas", "scamper-json", "dot"; false if unknown.
+bool parse_format(const std::string& name, Format& out);
+
+void append_csv_header(std::string& out);
+void append_trace_csv(std::string& out, const TraceResult& r);
+
+// One line, no trailing newline.
+void append_trace_atlas(std::string& out, const TraceResult& r);
+// scamper's JSON trace object (`scamper -O json`, version 0.1): one line, no
+// trailing newline.
+void append_trace_scamper(std::string& out, const TraceResult& r);
+
+// The path graph of many traces, built one trace at a time (a survey adds
+// each as it is written; memory grows with interfaces and links only).
+class PathGraph {
+ public:
+  void add(const TraceResult& r);
+  [[nodiscard]] std::string dot() const;
+
+ private:
+  struct NodeStats {
+    int sent = 0;      // probes of the hops where it answered
+    int received = 0;  // its answers
+    double rtt_sum = 0;
+    bool destination = false;
+    std::string asn;  // origin AS ("" unknown)
+  };
+  std::map<std::string, NodeStats> nodes_;
+  std::map<std::pair<std::string, std::string>, int> edges_;  // -> fewest silent hops between them
+  std::set<std::string> sources_;
+};
+
+// A graph of one or many traces.
+std::string traces_dot(const std::vector<TraceResult>& traces);
+
+}  // namespace hopscope

@@ -1,0 +1,70 @@
+// MDA over a scripted path with an ECMP diamond (virtual clock).
+#include <gtest/gtest.h>
+
+#include "hopscope/trace/mda.hpp"
+#include "support/fake_network.hpp"
+
+using namespace hopscope;
+using test::FakeHop;
+using test::FakeNetwork;
+
+namespace {
+IpAddress A(const char* s) { return *IpAddress::parse(s); }
+}  // namespace
+
+TEST(Mda, ProbesNeededTable) {
+  EXPECT_EQ(mda_probes_needed(1, 95), 6);
+  EXPECT_EQ(mda_probes_needed(2, 95), 11);
+  EXPECT_EQ(mda_probes_needed(5, 95), 27);
+  EXPECT_EQ(mda_probes_needed(1, 99), 8);
+  EXPECT_EQ(mda_probes_needed(2, 99), 15);
+  EXPECT_EQ(mda_probes_needed(13, 95), 76);
+  EXPECT_GT(mda_probes_needed(14, 95), 76) << "beyond the table it keeps growing";
+}
+
+TEST(Mda, FindsBothBranchesOfTheDiamondWithTheStoppingRule) {
+  // The lab: r1, r2, {r3a | r3b by flow}, silent r4, r5, destination.
+  const IpAddress dst = A("198.18.8.2");
+  std::vector<FakeHop> path = {FakeHop{A("198.18.1.2")}, FakeHop{A("198.18.2.2")}, FakeHop{A("198.18.3.2")},
+                               FakeHop{std::nullopt}, FakeHop{A("198.18.7.2")}};
+  path[2].alt = A("198.18.4.2");
+  FakeNetwork net(dst, path, Method::UdpParis);
+  MdaOptions o;
+  o.trace.dst = dst;
+  o.trace.src = A("198.18.1.1");
+  o.trace.seq_base = 100;
+  const MdaResult r = run_mda(o, net);
+  EXPECT_TRUE(r.reached);
+  ASSERT_EQ(r.hops.size(), 6u);
+  EXPECT_EQ(r.hops[2].interfaces.size(), 2u) << "both branches";
+  EXPECT_EQ(r.hops[2].probes_sent, 11) << "n_2 at 95%";
+  for (int i : {0, 1, 3, 4, 5}) EXPECT_EQ(r.hops[i].probes_sent, 6) << "n_1 at hop " << i + 1;
+  EXPECT_EQ(r.probes_sent, 6 * 5 + 11);
+  EXPECT_TRUE(r.hops[3].interfaces.empty());
+  const std::set<MdaLink> want = {{A("198.18.1.2"), A("198.18.2.2"), 0}, {A("198.18.2.2"), A("198.18.3.2"), 0},
+                                  {A("198.18.2.2"), A("198.18.4.2"), 0}, {A("198.18.3.2"), A("198.18.7.2"), 1},
+                                  {A("198.18.4.2"), A("198.18.7.2"), 1}, {A("198.18.7.2"), dst, 0}};
+  EXPECT_EQ(r.links, want);
+  // Distinct flow ids per hop, the same ids at every hop (that is what makes links).
+  std::set<std::pair<int, int>> ttl_flow;
+  for (const ProbeRequest& p : net.sent)
+    EXPECT_TRUE(ttl_flow.insert({p.ttl, p.flow}).second) << "a flow twice at a TTL";
+  const std::string text = mda_text(r);
+  EXPECT_NE(text.find(" 3  198.18.3.2, 198.18.4.2  (11 probes, 2 branches)"), std::string::npos) << text;
+  EXPECT_NE(mda_json(r).find(R"("probes_sent":41,"reached":true)"), std::string::npos);
+  EXPECT_NE(mda_dot(r).find("\"198.18.3.2\" -> \"198.18.7.2\" [style=dashed, label=\"1 silent\"];"), std::string::npos);
+}
+
+TEST(Mda, NinetyNinePercentSendsMore) {
+  const IpAddress dst = A("198.18.8.2");
+  std::vector<FakeHop> path = {FakeHop{A("198.18.1.2")}};
+  FakeNetwork net(dst, path, Method::UdpParis);
+  MdaOptions o;
+  o.trace.dst = dst;
+  o.trace.src = A("198.18.1.1");
+  o.trace.seq_base = 100;
+  o.confidence = 99;
+  const MdaResult r = run_mda(o, net);
+  EXPECT_EQ(r.hops[0].probes_sent, 8);
+  EXPECT_EQ(r.probes_sent, 16);
+}

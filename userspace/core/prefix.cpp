@@ -1,0 +1,92 @@
+#include "hopscope/core/prefix.hpp"
+
+#include <charconv>
+#include <cstring>
+#include <stdexcept>
+
+namespace hopscope {
+
+std::string_view trim_blanks(std::string_view s) {
+  const auto b = s.find_first_not_of(" \t\r");
+  if (b == std::string_view::npos) return {};
+  const auto e = s.find_last_not_of(" \t\r");
+  return s.substr(b, e - b + 1);
+}
+
+std::uint64_t Prefix::size() const {
+  const int host_bits = static_cast<int>(base.size() * 8) - len;
+  return host_bits >= 64 ? ~0ull : (1ull << host_bits);
+}
+
+bool Prefix::contains(const IpAddress& a) const {
+  if (a.family() != base.family()) return false;
+  const auto& x = a.bytes();
+  const auto& y = base.bytes();
+  const auto full = static_cast<std::size_t>(len / 8);
+  if (std::memcmp(x.data(), y.data(), full) != 0) return false;
+  if (const int rest = len % 8) {
+    const auto mask = static_cast<std::uint8_t>(0xff << (8 - rest));
+    return (x[full] & mask) == (y[full] & mask);
+  }
+  return true;
+}
+
+std::optional<std::uint64_t> Prefix::offset_of(const IpAddress& a) const {
+  if (!contains(a)) return std::nullopt;
+  // Host bits of the base are zero: the offset is the difference of the low 64 bits.
+  const auto& x = a.bytes();
+  const auto& y = base.bytes();
+  const std::size_t n = a.size();
+  std::uint64_t off = 0, base_low = 0;
+  for (std::size_t i = n >= 8 ? n - 8 : 0; i < n; i++) {
+    off = off << 8 | x[i];
+    base_low = base_low << 8 | y[i];
+  }
+  return off - base_low;
+}
+
+IpAddress Prefix::at(std::uint64_t n) const {
+  std::array<std::uint8_t, 16> b = base.bytes();
+  unsigned carry = 0;
+  for (std::size_t i = base.size(); i-- > 0;) {
+    const unsigned v = b[i] + static_cast<unsigned>(n & 0xff) + carry;
+    b[i] = static_cast<std::uint8_t>(v);
+    carry = v >> 8;
+    n >>= 8;
+  }
+  return base.is_v4() ? IpAddress::v4(b.data()) : IpAddress::v6(b.data());
+}
+
+std::string Prefix::str() const { return base.str() + "/" + std::to_string(len); }
+
+Prefix parse_prefix(std::string_view text) {
+  text = trim_blanks(text);
+  if (text.empty()) throw std::invalid_argument("empty target");
+  const auto slash = text.find('/');
+  const auto addr = IpAddress::parse(text.substr(0, slash));
+  if (!addr) throw std::invalid_argument("'" + std::string(text.substr(0, slash)) + "' is not an IPv4 or IPv6 address");
+  Prefix p;
+  p.base = *addr;
+  const int bits = static_cast<int>(addr->size() * 8);
+  p.len = bits;
+  if (slash != std::string_view::npos) {
+    const std::string_view len = text.substr(slash + 1);
+    int v = -1;
+    auto [end, ec] = std::from_chars(len.data(), len.data() + len.size(), v);
+    if (ec != std::errc() || end != len.data() + len.size() || v < 0 || v > bits)
+      throw std::invalid_argument("bad prefix length '/" + std::string(len) + "' (0.." + std::to_string(bits) + ")");
+    p.len = v;
+  }
+  // Host bits must be zero: a typo like 198.18.0.1/24 is refused, not guessed.
+  auto net = p.base.bytes();
+  for (int k = p.len; k < bits; k++)
+    net[static_cast<std::size_t>(k / 8)] &= static_cast<std::uint8_t>(~(0x80 >> (k % 8)));
+  if (net != p.base.bytes()) {
+    const IpAddress fixed = p.base.is_v4() ? IpAddress::v4(net.data()) : IpAddress::v6(net.data());
+    throw std::invalid_argument("host bits set in '" + std::string(text) + "' (did you mean " + fixed.str() + "/" +
+                                std::to_string(p.len) + "?)");
+  }
+  return p;
+}
+
+}  // namespace hopscope

@@ -1,0 +1,72 @@
+#include "hopscope/io/pcap_writer.hpp"
+
+#include <pcap/pcap.h>
+
+#include <algorithm>
+#include <cstring>
+#include <stdexcept>
+
+namespace hopscope {
+
+PcapWriter::PcapWriter(const std::string& path) : path_(path) {
+  pcap_ = pcap_open_dead(DLT_EN10MB, 65535);
+  if (!pcap_) throw std::runtime_error("pcap: cannot open a capture handle");
+  dumper_ = pcap_dump_open(pcap_, path.c_str());
+  if (!dumper_) {
+    const std::string why = pcap_geterr(pcap_);
+    pcap_close(pcap_);
+    throw std::runtime_error("pcap: cannot write '" + path + "': " + why);
+  }
+}
+
+PcapWriter::~PcapWriter() {
+  if (dumper_) pcap_dump_close(dumper_);
+  if (pcap_) pcap_close(pcap_);
+}
+
+void PcapWriter::dump(std::int64_t unix_ns, const std::uint8_t* data, std::uint32_t caplen, std::uint32_t len) {
+  pcap_pkthdr h{};
+  h.ts.tv_sec = static_cast<time_t>(unix_ns / 1'000'000'000);
+  h.ts.tv_usec = static_cast<suseconds_t>(unix_ns % 1'000'000'000 / 1000);
+  h.caplen = caplen;
+  h.len = std::max(len, caplen);
+  pcap_dump(reinterpret_cast<u_char*>(dumper_), &h, data);
+  frames_++;
+}
+
+void PcapWriter::write(std::int64_t unix_ns, std::span<const std::uint8_t> frame, std::uint32_t len) {
+  std::lock_guard lk(mu_);
+  dump(unix_ns, frame.data(), static_cast<std::uint32_t>(frame.size()), len);
+}
+
+void PcapWriter::write(std::span<const PcapFrame> frames) {
+  std::lock_guard lk(mu_);
+  for (const PcapFrame& f : frames) dump(f.unix_ns, f.data.data(), f.caplen, f.len);
+}
+
+void PcapWriter::flush() {
+  std::lock_guard lk(mu_);
+  if (pcap_dump_flush(dumper_) != 0) throw std::runtime_error("pcap: error writing '" + path_ + "'");
+}
+
+std::uint64_t PcapWriter::frames() const {
+  std::lock_guard lk(mu_);
+  return frames_;
+}
+
+void PcapBatch::add(std::int64_t unix_ns, std::span<const std::uint8_t> frame, std::uint32_t len) {
+  PcapFrame& f = frames_[n_++];
+  f.unix_ns = unix_ns;
+  f.len = len;
+  f.caplen = static_cast<std::uint16_t>(std::min(frame.size(), PcapFrame::kMaxBytes));
+  std::memcpy(f.data.data(), frame.data(), f.caplen);
+  if (n_ == frames_.size()) flush();
+}
+
+void PcapBatch::flush() {
+  if (!n_) return;
+  w_.write(std::span(frames_.data(), n_));
+  n_ = 0;
+}
+
+}  // namespace hopscope

@@ -1,0 +1,136 @@
+#include "hopscope/trace/pmtu.hpp"
+
+#include <arpa/inet.h>
+#include <fmt/format.h>
+
+#include <chrono>
+#include <iterator>
+#include <optional>
+#include <stdexcept>
+
+#include "hopscope/trace/probe_exchange.hpp"
+
+namespace hopscope {
+namespace {
+
+bool too_big(const HopReply& h) {
+  return h.kind == HS_REPLY_PACKET_TOO_BIG || (h.kind == HS_REPLY_DEST_UNREACH && h.addr.is_v4() && h.icmp_code == 4);
+}
+
+class PmtuProber {
+ public:
+  PmtuProber(const PmtuOptions& o, ProbeTransport& t) : o_(o), t_(t), seq_(o.trace.seq_base) {
+    const int min = o.trace.dst.is_v4() ? 68 : 1280;
+    if (o.start_mtu < min) throw std::invalid_argument("pmtu: start MTU below the protocol minimum");
+    if (o.trace.probes_per_hop < 1) throw std::invalid_argument("pmtu: at least one attempt per hop");
+  }
+
+  PmtuResult run() {
+    PmtuResult r;
+    r.dst = o_.trace.dst;
+    r.src = o_.trace.src;
+    r.start_mtu = o_.start_mtu;
+    std::uint16_t pmtu = o_.start_mtu;
+    const std::uint16_t floor = o_.trace.dst.is_v4() ? 68 : 1280;
+    int silent = 0;
+    for (int ttl = o_.trace.first_ttl; ttl <= o_.trace.max_ttl;) {
+      std::optional<HopReply> reply;
+      for (int a = 0; a < o_.trace.probes_per_hop && !reply; a++) reply = probe(ttl, pmtu);
+      if (!reply) {
+        r.hops.push_back({ttl, {}, pmtu, 0});
+        if (++silent >= o_.trace.gap_limit) break;
+        ttl++;
+        continue;
+      }
+      silent = 0;
+      if (too_big(*reply)) {
+        const std::uint16_t m = reply->mtu;
+        // No usable next-hop MTU (an old router says 0): step down by hand.
+        const std::uint16_t next =
+            m >= pmtu || m < floor ? static_cast<std::uint16_t>(std::max<int>(floor, pmtu - (pmtu > 1280 ? 220 : 64)))
+                                   : m;
+        r.drops.push_back({reporter_ttl(r, reply->addr, ttl), reply->addr, m});
+        if (next == pmtu) {  // even the protocol minimum does not pass: give up on this hop
+          r.hops.push_back({ttl, {}, pmtu, 0});
+          break;
+        }
+        pmtu = next;
+        continue;  // the same hop again, smaller
+      }
+      r.hops.push_back({ttl, reply->addr, pmtu, reply->rtt_ms});
+      if (is_terminal(*reply, o_.trace.dst)) {
+        r.reached = reply->addr == o_.trace.dst;
+        break;
+      }
+      ttl++;
+    }
+    r.path_mtu = pmtu;
+    return r;
+  }
+
+ private:
+  // The hop the reporting router answered at before; else the one before `ttl`.
+  static int reporter_ttl(const PmtuResult& r, const IpAddress& who, int ttl) {
+    for (const PmtuHop& h : r.hops)
+      if (h.addr == who) return h.ttl;
+    return ttl - 1;
+  }
+
+  std::optional<HopReply> probe(int ttl, std::uint16_t size) {
+    if (seq_ == 0 || seq_ == 0xffff) seq_ = 1;
+    const ProbeRequest p{static_cast<std::uint8_t>(ttl), o_.trace.flow, seq_++, size, true};
+    auto got = exchange_probes(t_, std::span(&p, 1), o_.trace.dst, o_.trace.method, o_.trace.wait);
+    if (got.empty()) return std::nullopt;
+    return got.begin()->second;
+  }
+
+  const PmtuOptions& o_;
+  ProbeTransport& t_;
+  std::uint16_t seq_;
+};
+
+}  // namespace
+
+PmtuResult run_pmtu(const PmtuOptions& opts, ProbeTransport& transport) { return PmtuProber(opts, transport).run(); }
+
+std::string pmtu_text(const PmtuResult& r) {
+  std::string out;
+  auto it = std::back_inserter(out);
+  std::size_t d = 0;
+  for (const PmtuHop& h : r.hops) {
+    if (h.addr.empty())
+      fmt::format_to(it, "{:2d}  *\n", h.ttl);
+    else
+      fmt::format_to(it, "{:2d}  {}  {:.3f} ms  pmtu {}\n", h.ttl, h.addr.str(), h.rtt_ms, h.pmtu);
+    for (; d < r.drops.size() && r.drops[d].after_ttl <= h.ttl; d++)
+      fmt::format_to(it, "     {} reports MTU {}: the MTU drops after hop {}\n", r.drops[d].reporter.str(),
+                     r.drops[d].mtu, r.drops[d].after_ttl);
+  }
+  for (; d < r.drops.size(); d++)
+    fmt::format_to(it, "     {} reports MTU {}: the MTU drops after hop {}\n", r.drops[d].reporter.str(),
+                   r.drops[d].mtu, r.drops[d].after_ttl);
+  fmt::format_to(it, "path MTU {}{}\n", r.path_mtu, r.reached ? ", destination reached" : ", destination not reached");
+  return out;
+}
+
+std::string pmtu_json(const PmtuResult& r) {
+  std::string out;
+  auto it = std::back_inserter(out);
+  char a[INET6_ADDRSTRLEN], b[INET6_ADDRSTRLEN];
+  fmt::format_to(it, R"({{"type":"pmtu","dst":"{}","src":"{}","start_mtu":{},"path_mtu":{},"reached":{},"hops":[)",
+                 r.dst.to_chars(a), r.src.to_chars(b), r.start_mtu, r.path_mtu, r.reached);
+  for (std::size_t i = 0; i < r.hops.size(); i++) {
+    const PmtuHop& h = r.hops[i];
+    fmt::format_to(it, R"({}{{"ttl":{},"pmtu":{})", i ? "," : "", h.ttl, h.pmtu);
+    if (!h.addr.empty()) fmt::format_to(it, R"(,"addr":"{}","rtt_ms":{:.3f})", h.addr.to_chars(a), h.rtt_ms);
+    out += '}';
+  }
+  out += R"(],"drops":[)";
+  for (std::size_t i = 0; i < r.drops.size(); i++)
+    fmt::format_to(it, R"({}{{"after_ttl":{},"addr":"{}","mtu":{}}})", i ? "," : "", r.drops[i].after_ttl,
+                   r.drops[i].reporter.to_chars(a), r.drops[i].mtu);
+  out += "]}";
+  return out;
+}
+
+}  // namespace hopscope
