@@ -3,6 +3,8 @@
 
 #include <CLI/CLI.hpp>
 
+#include "hopscope/core/error.hpp"
+
 namespace hopscope::cli {
 
 void add_trace_command(CLI::App& app);
@@ -11,6 +13,17 @@ void add_sim_command(CLI::App& app);
 void add_score_command(CLI::App& app);
 void add_survey_command(CLI::App& app);
 void add_watch_command(CLI::App& app);
+
+// Runs `f`; a UsageError from the library becomes CLI11's ValidationError
+// ("OPTION: message"), reported as a usage error.
+template <class F>
+void with_usage_errors(F&& f) {
+  try {
+    f();
+  } catch (const UsageError& e) {
+    throw CLI::ValidationError(e.option(), e.what());
+  }
+}
 
 // Exit codes.
 constexpr int kExitOk = 0;

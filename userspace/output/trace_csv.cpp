@@ -7,21 +7,6 @@
 
 namespace hopscope {
 
-bool parse_format(const std::string& name, Format& out) {
-  static const std::pair<const char*, Format> kNames[] = {{"text", Format::Text},
-                                                          {"json", Format::Json},
-                                                          {"csv", Format::Csv},
-                                                          {"atlas", Format::Atlas},
-                                                          {"scamper-json", Format::ScamperJson},
-                                                          {"dot", Format::Dot}};
-  for (const auto& [n, f] : kNames)
-    if (name == n) {
-      out = f;
-      return true;
-    }
-  return false;
-}
-
 void append_csv_header(std::string& out) {
   out +=
       "dst,src,method,start_ms,stop_reason,ttl,probes_sent,attempt,addr,rtt_ms,icmp_type,icmp_code,reply_ttl,"

@@ -76,7 +76,7 @@ TraceResult survey_trace(const FinishedTarget& f, std::span<const StoredReply> r
   res.fixed_probe_size = false;  // a survey probe's length carries its TTL
   // Stored arrival times are us mod 2^32: unwrapped against now (a reply is
   // written within minutes of its arrival, far less than the 71-minute wrap).
-  const std::int64_t now_full_us = static_cast<std::int64_t>(mono_ns() / 1000);
+  const std::int64_t now_full_us = static_cast<std::int64_t>(meta.clock->now_ns() / 1000);
   const auto now_us = static_cast<std::uint32_t>(now_full_us);
   const int hops = dist ? dist : last;
   res.hops.resize(static_cast<std::size_t>(hops));
@@ -121,18 +121,10 @@ TraceResult survey_trace(const FinishedTarget& f, std::span<const StoredReply> r
 }
 
 void append_survey_trace(std::string& out, const TraceResult& r, const SurveyMeta& meta) {
-  switch (meta.format) {
-    case Format::Csv: append_trace_csv(out, r); return;
-    case Format::Atlas: append_trace_atlas(out, r); break;
-    case Format::ScamperJson: append_trace_scamper(out, r); break;
-    case Format::Text:
-      out += fmt::format("hopscope to {} from {}, {}, {}\n", r.dst.str(), r.src.str(), method_name(r.method),
-                         stop_reason_name(r.stop_reason));
-      out += trace_text_hops(r);
-      break;
-    case Format::Dot: return;
-    case Format::Json: append_trace_json(out, r); break;
-  }
+  if (meta.format != Format::Text) return append_trace(out, r, meta.format);
+  out += fmt::format("hopscope to {} from {}, {}, {}\n", r.dst.str(), r.src.str(), method_name(r.method),
+                     stop_reason_name(r.stop_reason));
+  out += trace_text_hops(r);
   out += '\n';
 }
 
@@ -190,14 +182,14 @@ void TraceWriter::run() {
           out_.write(buf.data(), static_cast<std::streamsize>(buf.size()));
           buf.clear();
           if (!first_write_ns_.load(std::memory_order_relaxed))
-            first_write_ns_.store(mono_ns(), std::memory_order_relaxed);
+            first_write_ns_.store(meta_.clock->now_ns(), std::memory_order_relaxed);
         }
         n++;
       });
       out_.write(buf.data(), static_cast<std::streamsize>(buf.size()));
       out_.flush();
       if (n && !first_write_ns_.load(std::memory_order_relaxed))
-        first_write_ns_.store(mono_ns(), std::memory_order_relaxed);
+        first_write_ns_.store(meta_.clock->now_ns(), std::memory_order_relaxed);
       if (!out_) err = std::make_exception_ptr(std::runtime_error("error writing the results"));
       lk.lock();
       peak_held_ = std::max(peak_held_, held);

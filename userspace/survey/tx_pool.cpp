@@ -10,22 +10,21 @@
 
 namespace hopscope::survey {
 
-TxPool::TxPool(XdpTransport& transport, const TargetList& targets, const ProbeCodec& codec, TxBackend backend,
-               unsigned threads, PcapWriter* pcap)
-    : transport_(transport), pcap_(pcap), unix_offset_ns_(unix_minus_mono_ns()), targets_(targets), codec_(codec) {
-  if (pcap && backend == TxBackend::XdpLive)
+TxPool::TxPool(const TxPoolConfig& cfg, const TargetList& targets, const ProbeCodec& codec)
+    : probe_(cfg.probe), pcap_(cfg.pcap), unix_offset_ns_(unix_minus_mono_ns()), targets_(targets), codec_(codec) {
+  const TxBackend backend = cfg.backend;
+  if (cfg.pcap && backend == TxBackend::XdpLive)
     throw std::invalid_argument("--pcap needs --tx af_xdp: xdp-live probes are built in the kernel");
-  const unsigned n = backend == TxBackend::AfXdp ? transport.tx_queues() : threads;
+  const unsigned n = backend == TxBackend::AfXdp ? static_cast<unsigned>(cfg.sockets.size()) : cfg.threads;
   if (n == 0) throw std::invalid_argument("survey: no sender");
   for (unsigned q = 0; q < n; q++) {
     workers_.push_back(std::make_unique<Worker>(backend == TxBackend::AfXdp ? kQueueDepth : kLiveQueueDepth));
     if (backend == TxBackend::XdpLive)
-      workers_.back()->generator =
-          std::make_unique<XdpLiveSender>(transport.probe_template(), transport.route().ifindex);
+      workers_.back()->generator = std::make_unique<XdpLiveSender>(cfg.probe, cfg.ifindex);
   }
   for (unsigned q = 0; q < n; q++) {
     Worker& w = *workers_[q];
-    XskSender* sender = backend == TxBackend::AfXdp ? &transport.sender(q) : nullptr;
+    XskSender* sender = backend == TxBackend::AfXdp ? cfg.sockets[q] : nullptr;
     w.thread = std::jthread([this, &w, sender](std::stop_token st) {
       try {
         if (sender)
@@ -62,7 +61,7 @@ std::size_t TxPool::pop(Worker& w, std::span<SurveyProbe> out, const std::stop_t
 }
 
 void TxPool::run_xsk(Worker& w, XskSender& sender, const std::stop_token& st) {
-  ProbeTemplate t = transport_.probe_template();  // this thread's own copy
+  ProbeTemplate t = probe_;  // this thread's own copy
   std::array<SurveyProbe, 64> batch;
   std::array<std::uint64_t, 64> stamps;
   std::optional<PcapBatch> cap;
@@ -137,7 +136,7 @@ void TxPool::push(std::span<const SurveyProbe> probes) {
   pushed_ += probes.size();
 }
 
-void TxPool::drain() const {
+void TxPool::drain() {
   while (sent() < pushed_) {
     check();
     std::this_thread::sleep_for(std::chrono::microseconds(50));

@@ -3,13 +3,11 @@
 #include <ifaddrs.h>
 #include <netinet/in.h>
 
-#include <algorithm>
 #include <fstream>
 #include <memory>
 
 #include "hopscope/core/error.hpp"
-#include "hopscope/io/xdp_transport.hpp"
-#include "hopscope/trace/report.hpp"
+#include "hopscope/trace/trace_job.hpp"
 
 namespace hopscope::watch {
 
@@ -42,46 +40,23 @@ std::vector<IpAddress> local_addresses() {
 }
 
 TraceResult trace_destination(const DestKey& d, const WatchTraceOptions& o, std::mt19937& rng) {
-  const Method method = watch_method(d.proto);
-  XdpTransportConfig tc;
-  tc.dst = d.addr;
-  tc.method = method;
-  tc.ifname = o.ifname;
-  tc.sport_base = o.sport_base;
-  if (method == Method::TcpSyn)
-    tc.tcp_dport = d.port;
-  else
-    tc.udp_dport = d.port;
-  XdpTransport transport(tc);
-
-  ReportOptions ro;
-  TraceOptions& t = ro.trace;
-  t.dst = d.addr;
-  t.src = transport.route().src;
-  t.method = method;
-  t.max_ttl = o.max_ttl;
-  t.wait = o.wait;
-  t.packet_size = effective_ip_len(transport.probe_template());
+  TraceJob j;
+  j.dst = d.addr;
+  j.method = watch_method(d.proto);
+  j.ifname = o.ifname;
+  j.port = d.port;
+  j.sport_base = o.sport_base;
+  j.max_ttl = o.max_ttl;
+  j.wait = o.wait;
+  j.report = true;
+  j.min_probes = o.min_probes;
+  j.interval = o.cycle_interval;
   // One Paris flow for the whole trace, TCP included: the discovery's SYNs
   // reach the destination at once only from TTLs past it, and a cycle's SYN
   // finds the previous handshake reset by our stack (its SYN-ACK met no socket).
-  t.flow_per_attempt = false;
-  ro.min_probes = o.min_probes;
-  ro.max_probes = std::min(2 * o.min_probes, kMaxProbesPerHop);
-  ro.interval = o.cycle_interval;
-  t.seq_base = static_cast<std::uint16_t>(
-      std::uniform_int_distribution<int>(1, max_report_seq_base(ro.max_probes, t.max_ttl))(rng));
-
-  TraceResult r = run_report(ro, transport);
-  r.with_stats = true;
-  r.sport = transport.probe_template().udp_sport_base;
-  r.dport = d.port;
-  r.wait_s = std::chrono::duration<double>(o.wait).count();
-  r.tos = transport.probe_template().tos;
-  r.fixed_probe_size = true;
-  r.tx_mode = std::string("af_xdp-") + transport.tx_mode();
-  r.dropped_replies = transport.counters()[HS_CNT_RINGBUF_FULL];
-  return r;
+  j.syn_flow_per_attempt = false;
+  XdpTransport transport(transport_config(j));
+  return run_trace_job(j, transport, rng);
 }
 
 }  // namespace hopscope::watch

@@ -2,8 +2,10 @@
 #pragma once
 
 #include <cerrno>
+#include <stdexcept>
 #include <string>
 #include <system_error>
+#include <utility>
 
 namespace hopscope {
 
@@ -17,5 +19,17 @@ class SystemError : public std::system_error {
 [[noreturn]] inline void throw_errno(const std::string& context, int err = errno) {
   throw SystemError(err < 0 ? -err : err, context);
 }
+
+// A bad option or combination of options in a command's configuration: the
+// CLI reports it as a usage error of `option`.
+class UsageError : public std::invalid_argument {
+ public:
+  UsageError(std::string option, const std::string& message)
+      : std::invalid_argument(message), option_(std::move(option)) {}
+  [[nodiscard]] const std::string& option() const { return option_; }
+
+ private:
+  std::string option_;
+};
 
 }  // namespace hopscope

@@ -25,6 +25,11 @@ enum class Format { Text, Json, Csv, Atlas, ScamperJson, Dot };
 // "text", "json", "csv", "atlas", "scamper-json", "dot"; false if unknown.
 bool parse_format(const std::string& name, Format& out);
 
+// One trace in format `f`, newline-terminated: a JSON / Atlas / scamper-json
+// line, or CSV rows (after append_csv_header). Text and dot: nothing (text
+// has its own functions, dot is one graph of all traces: traces_dot()).
+void append_trace(std::string& out, const TraceResult& r, Format f);
+
 void append_csv_header(std::string& out);
 void append_trace_csv(std::string& out, const TraceResult& r);
 

@@ -17,6 +17,7 @@
 #include <thread>
 #include <vector>
 
+#include "hopscope/core/clock.hpp"
 #include "hopscope/output/asn.hpp"
 #include "hopscope/output/trace_formats.hpp"
 #include "hopscope/survey/collector.hpp"
@@ -41,6 +42,7 @@ struct SurveyMeta {
   double wait_s = 0;
   std::int64_t unix_offset_us = 0;        // Unix time - CLOCK_MONOTONIC, us (send times in Unix time)
   ProbeCodec codec{4, Method::UdpParis};  // the survey's: a probe's length from its TTL
+  const Clock* clock = &system_clock();   // arrival times are unwrapped against it; first-write stamps
 };
 
 // Replies of unfinished destinations, sorted by (target, TTL, arrival).

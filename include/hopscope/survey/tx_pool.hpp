@@ -18,9 +18,11 @@
 #include <thread>
 #include <vector>
 
-#include "hopscope/io/xdp_transport.hpp"
+#include "hopscope/io/pcap_writer.hpp"
+#include "hopscope/io/xsk_sender.hpp"
 #include "hopscope/kernel/xdp_live_sender.hpp"
 #include "hopscope/probe/probe_codec.hpp"
+#include "hopscope/survey/edges.hpp"
 #include "hopscope/survey/scheduler.hpp"
 #include "hopscope/survey/targets.hpp"
 
@@ -28,31 +30,36 @@ namespace hopscope::survey {
 
 enum class TxBackend { AfXdp, XdpLive };
 
-class TxPool {
+struct TxPoolConfig {
+  TxBackend backend = TxBackend::AfXdp;
+  std::vector<XskSender*> sockets;  // AfXdp: one sending thread per AF_XDP socket (one TX queue each)
+  unsigned threads = 1;             // XdpLive: one generator (and thread) each
+  ProbeTemplate probe;              // the fixed part of every probe (dst and length are set per probe)
+  int ifindex = 0;                  // XdpLive: the interface the generators transmit on
+  PcapWriter* pcap = nullptr;       // AfXdp only (may be null): every probe sent is also written there
+};
+
+class TxPool final : public ProbeSink {
  public:
   static constexpr std::size_t kQueueDepth = 8192;
   // xdp-live: a run's fixed cost is milliseconds, so a generator takes
   // everything that queued up meanwhile, up to its whole descriptor array.
   static constexpr std::size_t kLiveQueueDepth = HS_GEN_MAX_DESCS;
 
-  // AfXdp: one sending thread per TX queue of `transport`. XdpLive: `threads`
-  // generators sending out of the transport's interface.
-  // pcap (AfXdp only; may be null): every probe sent is also written there.
-  TxPool(XdpTransport& transport, const TargetList& targets, const ProbeCodec& codec,
-         TxBackend backend = TxBackend::AfXdp, unsigned threads = 1, PcapWriter* pcap = nullptr);
-  ~TxPool();  // sends what is queued, then stops the threads
+  TxPool(const TxPoolConfig& cfg, const TargetList& targets, const ProbeCodec& codec);
+  ~TxPool() override;  // sends what is queued, then stops the threads
   TxPool(const TxPool&) = delete;
   TxPool& operator=(const TxPool&) = delete;
 
   // Queues probes on the next sender; waits (yields) while its queue is full.
   // Throws std::runtime_error if a sender failed.
-  void push(std::span<const SurveyProbe> probes);
+  void push(std::span<const SurveyProbe> probes) override;
   // Returns once every queued probe has been sent; throws if a sender failed.
-  void drain() const;
-  [[nodiscard]] std::uint64_t sent() const;
-  [[nodiscard]] std::uint64_t full_waits() const { return full_waits_; }  // pushes that found a queue full
-  [[nodiscard]] unsigned threads() const { return static_cast<unsigned>(workers_.size()); }
-  [[nodiscard]] std::uint64_t generator_runs() const;  // BPF_PROG_RUN calls (xdp-live)
+  void drain() override;
+  [[nodiscard]] std::uint64_t sent() const override;
+  [[nodiscard]] std::uint64_t full_waits() const override { return full_waits_; }  // pushes that found a queue full
+  [[nodiscard]] unsigned threads() const override { return static_cast<unsigned>(workers_.size()); }
+  [[nodiscard]] std::uint64_t generator_runs() const override;  // BPF_PROG_RUN calls (xdp-live)
 
  private:
   struct Worker {
@@ -69,7 +76,7 @@ class TxPool {
   void run_live(Worker& w, const std::stop_token& st);
   void check() const;  // rethrows a sender's failure in the calling thread
 
-  XdpTransport& transport_;
+  ProbeTemplate probe_;
   PcapWriter* pcap_;
   std::int64_t unix_offset_ns_;  // Unix time - CLOCK_MONOTONIC, for pcap stamps
   const TargetList& targets_;

@@ -48,9 +48,5 @@ struct MdaResult {
 int mda_probes_needed(int k, int confidence);
 
 MdaResult run_mda(const MdaOptions& opts, ProbeTransport& transport);
-std::string mda_text(const MdaResult& r);
-std::string mda_json(const MdaResult& r);  // one line
-// The per-flow links as a path graph (DOT).
-std::string mda_dot(const MdaResult& r);
 
 }  // namespace hopscope

@@ -42,7 +42,4 @@ struct PmtuResult {
 
 PmtuResult run_pmtu(const PmtuOptions& opts, ProbeTransport& transport);
 
-std::string pmtu_text(const PmtuResult& r);
-std::string pmtu_json(const PmtuResult& r);  // one line, no newline
-
 }  // namespace hopscope

@@ -2,6 +2,7 @@
 #include <gtest/gtest.h>
 
 #include "hopscope/trace/mda.hpp"
+#include "hopscope/output/mda_output.hpp"
 #include "support/fake_network.hpp"
 
 using namespace hopscope;

@@ -2,6 +2,7 @@
 #include <gtest/gtest.h>
 
 #include "hopscope/trace/pmtu.hpp"
+#include "hopscope/output/pmtu_output.hpp"
 #include "support/fake_network.hpp"
 
 using namespace hopscope;

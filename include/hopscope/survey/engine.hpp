@@ -1,0 +1,135 @@
+// The survey engine: many destinations, every (target, TTL) pair in a keyed
+// random order at a fixed rate. It runs, in order,
+//  - the pre-probe (one probe per target at the max TTL: its reply's TTL
+//    tells the destination's distance), and a wait for those replies;
+//  - passes of TTL bands, each followed by a settling wait for its replies
+//    before the next pass's limits are computed from them, then retry rounds
+//    (scheduler.hpp: gap limit, Doubletree, retries);
+//  - streaming: the destinations each pass finishes go, with their replies,
+//    to the trace writer while probing goes on;
+//  - the summary, whose invariant (one trace per target) is checked.
+// Its I/O edges (edges.hpp) and clock are passed in: run_survey() gives it
+// AF_XDP or the kernel generator and the XDP matcher; tests a fake network.
+#pragma once
+
+#include <atomic>
+#include <chrono>
+#include <cstdint>
+#include <cstdio>
+#include <ostream>
+#include <string>
+
+#include "hopscope/core/clock.hpp"
+#include "hopscope/output/asn.hpp"
+#include "hopscope/output/trace_formats.hpp"
+#include "hopscope/survey/collector.hpp"
+#include "hopscope/survey/edges.hpp"
+#include "hopscope/survey/scheduler.hpp"
+#include "hopscope/survey/target_state.hpp"
+#include "hopscope/survey/targets.hpp"
+#include "hopscope/survey/token_bucket.hpp"
+#include "hopscope/survey/trace_writer.hpp"
+#include "hopscope/survey/tx_pool.hpp"
+
+namespace hopscope::survey {
+
+struct SurveyOptions {
+  Method method = Method::UdpParis;
+  int max_ttl = 32;
+  double rate = 100000;                  // probes per second
+  std::uint64_t seed = 1;                // order of the (target, TTL) pairs
+  std::chrono::milliseconds wait{1000};  // for replies after the last probe (< 2.1 s)
+  bool preprobe = true;                  // learn each destination's distance first (one probe per target)
+  int retries = 1;                       // retry rounds for TTLs that got no answer
+  bool doubletree = false;               // backward probing that stops at an interface already known
+  unsigned threads = 1;                  // sending threads (AF_XDP: one socket each on TX queues 0..threads-1)
+  TxBackend tx = TxBackend::AfXdp;       // AF_XDP sockets, or the kernel generator (xdp-live)
+  Format format = Format::Json;          // json, csv, atlas (per destination) or dot (one graph)
+  const AsnTable* asn = nullptr;         // annotate replies with their origin AS (--asn-file)
+  std::string ifname;                    // empty: from the route to the first target
+  std::FILE* progress = nullptr;         // where to draw a live progress line (a terminal)
+  PcapWriter* pcap = nullptr;            // every probe and matched reply also goes there (--tx af_xdp)
+};
+
+// Throws std::invalid_argument for options no survey can run with.
+void check_survey_options(const TargetList& targets, const SurveyOptions& o);
+
+struct SurveySummary {
+  std::uint64_t targets = 0;
+  std::uint64_t pairs = 0;        // (target, TTL) pairs in the space
+  std::uint64_t probes_sent = 0;  // pre-probes included
+  std::uint64_t preprobes = 0;
+  std::uint64_t hinted = 0;      // destinations whose distance a pre-probe gave
+  std::uint64_t skipped = 0;     // pairs beyond a destination already reached
+  std::uint64_t replies = 0;     // decoded replies
+  std::uint64_t unmatched = 0;   // validated but not decodable as a survey reply
+  std::uint64_t reached = 0;     // destinations that answered
+  std::uint64_t dropped = 0;     // lost inside hopscope (ring buffer full)
+  std::uint64_t retried = 0;     // probes of retry rounds (TTLs that had no answer)
+  std::uint64_t late = 0;        // replies after their destination's trace was written
+  std::uint64_t interfaces = 0;  // distinct addresses that answered
+  std::uint64_t written = 0;     // trace objects written
+  std::uint64_t streamed = 0;    // of which finished (handed to the writer) while probes were still to be sent
+  double first_write_s = 0;      // when the first was written
+  std::size_t state_bytes = 0;   // scheduling state per destination
+  int retry_rounds = 0;
+  bool doubletree = false;
+  double probing_s = 0;   // first to last probe
+  double paused_s = 0;    // of which waiting for replies between phases (rate_pps excludes it)
+  int passes = 1;         // passes of TTL bands (forward probing with a gap limit)
+  double duration_s = 0;  // whole survey, the final wait included
+  std::string tx_mode;
+  std::string ifname;
+  unsigned threads = 1;
+  std::uint64_t generator_runs = 0;    // BPF_PROG_RUN calls of the kernel generator (xdp-live)
+  std::uint64_t queue_full_waits = 0;  // the pacing thread found a sender's queue full (backpressure, no loss)
+  MatcherCounters matcher{};
+  bool pcap = false;
+  std::uint64_t pcap_frames = 0;  // probes and replies written to the pcap
+};
+
+class SurveyEngine {
+ public:
+  // `probes` describes the probes as the outputs need it (src, tx_mode,
+  // ports, checksum base, TOS); the engine fills in the rest of the meta
+  // from the options. Throws std::invalid_argument on bad options.
+  SurveyEngine(const TargetList& targets, const SurveyOptions& o, const SurveyMeta& probes, ProbeSink& sink,
+               ReplySource& source, Clock& clock, std::ostream& out);
+  SurveyEngine(const SurveyEngine&) = delete;
+  SurveyEngine& operator=(const SurveyEngine&) = delete;
+
+  // Runs the whole survey (once); writes one trace per target to `out`, each
+  // as soon as nothing more will be sent to its destination. Throws
+  // std::logic_error if the summary's invariant does not hold.
+  SurveySummary run();
+
+ private:
+  template <class Next, class Done>
+  void feed(Next&& next, Done&& finished);
+  void preprobe();
+  void band_passes(class ReplyPump& pump);
+  void settle(const class ReplyPump& pump);
+  double wait_until_quiet(const std::function<std::uint64_t()>& counter, const std::function<bool()>& done,
+                          std::uint64_t quiet_ns, std::uint64_t cap_ns);
+  void draw_progress(std::uint64_t now);
+  void fill_summary(std::uint64_t t_end);
+
+  const TargetList& targets_;
+  SurveyOptions o_;
+  ProbeSink& sink_;
+  ReplySource& source_;
+  Clock& clock_;
+  TargetState state_;
+  std::atomic<bool> hints_open_{true};
+  Collector collector_;
+  Scheduler scheduler_;
+  TraceWriter writer_;
+  TokenBucket bucket_;
+  SurveySummary s_;
+  std::uint64_t done_ = 0;  // destinations handed to the writer
+  std::uint64_t t0_ = 0;
+  std::uint64_t next_progress_ = 0;
+  bool ran_ = false;
+};
+
+}  // namespace hopscope::survey

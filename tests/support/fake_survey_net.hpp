@@ -1,0 +1,158 @@
+// A scripted network behind the survey engine's edges: a ProbeSink that
+// "sends" each probe at the virtual clock's time and schedules the reply the
+// XDP matcher would produce for it (time exceeded from the router at that
+// TTL, port unreachable from the destination past its distance, with the
+// survey's TTL-in-the-length and send-time-in-the-seq codec), and a
+// ReplySource that delivers every reply whose arrival time has come. No
+// sockets, no privileges.
+#pragma once
+
+#include <chrono>
+#include <cstring>
+#include <functional>
+#include <map>
+#include <mutex>
+#include <optional>
+#include <thread>
+#include <vector>
+
+#include "hopscope/probe/probe_codec.hpp"
+#include "hopscope/survey/edges.hpp"
+#include "hopscope/survey/targets.hpp"
+#include "support/virtual_clock.hpp"
+
+namespace hopscope::test {
+
+// One destination's path: routers[i] answers TTL i + 1 (nullopt: silent);
+// the destination answers every TTL past them when `reachable`.
+struct FakePath {
+  std::vector<std::optional<IpAddress>> routers;
+  bool reachable = true;
+  [[nodiscard]] int distance() const { return static_cast<int>(routers.size()) + 1; }
+};
+
+struct SentProbe {
+  std::uint32_t target;
+  std::uint8_t ttl;
+  std::uint8_t flow;
+  int attempt;  // earlier probes of the same (target, TTL, flow)
+  std::uint64_t at_ns;
+};
+
+class FakeSurveyNet final : public survey::ProbeSink, public survey::ReplySource {
+ public:
+  FakeSurveyNet(const survey::TargetList& targets, VirtualClock& clock, std::function<FakePath(std::uint32_t)> path)
+      : targets_(targets), clock_(clock), codec_(targets.family(), Method::UdpParis) {
+    for (std::uint32_t t = 0; t < targets.size(); t++) paths_.push_back(path(t));
+  }
+
+  std::uint64_t per_hop_ns = 1'000'000;  // one-way delay per hop: RTT = 2 ms x hops
+  // true: this probe gets no reply (attempt counts earlier probes of its (target, TTL, flow)).
+  std::function<bool(const SentProbe&)> lose;
+  // The first `stall_polls` polls that find replies keep the receiving thread
+  // busy for `stall` (real time) before handing them over, as a receiving
+  // thread busy elsewhere would leave them in the ring.
+  int stall_polls = 0;
+  std::chrono::milliseconds stall{0};
+
+  void push(std::span<const survey::SurveyProbe> probes) override {
+    std::lock_guard lk(mu_);
+    for (const survey::SurveyProbe& p : probes) {
+      const SentProbe s{p.target, p.ttl, p.flow, attempts_[{p.target, p.ttl, p.flow}]++, clock_.now_ns()};
+      log_.push_back(s);
+      if (!(lose && lose(s))) schedule(s);
+    }
+    sent_.store(log_.size(), std::memory_order_release);
+  }
+  void drain() override {}
+  [[nodiscard]] std::uint64_t sent() const override { return sent_.load(std::memory_order_acquire); }
+
+  int poll(int timeout_ms, const survey::ReplyHandler& on_reply) override {
+    std::vector<hs_reply_record> due;
+    {
+      std::lock_guard lk(mu_);
+      const std::uint64_t now = clock_.now_ns();
+      while (!pending_.empty() && pending_.begin()->first <= now) {
+        due.push_back(pending_.begin()->second);
+        pending_.erase(pending_.begin());
+      }
+    }
+    if (due.empty()) {
+      std::this_thread::sleep_for(std::chrono::microseconds(timeout_ms ? 50 : 0));
+      return 0;
+    }
+    if (stall_polls > 0) {
+      stall_polls--;
+      std::this_thread::sleep_for(stall);
+    }
+    for (const hs_reply_record& r : due) {
+      on_reply(r);
+      if (r.flow == 0) delivered_trace_++;
+    }
+    delivered_ += due.size();
+    return static_cast<int>(due.size());
+  }
+  [[nodiscard]] MatcherCounters counters() const override {
+    MatcherCounters c{};
+    c[HS_CNT_MATCHED] = delivered_;
+    return c;
+  }
+
+  // Every probe sent so far, in order.
+  [[nodiscard]] std::vector<SentProbe> log() const {
+    std::lock_guard lk(mu_);
+    return log_;
+  }
+  [[nodiscard]] const FakePath& path(std::uint32_t t) const { return paths_[t]; }
+  [[nodiscard]] std::uint64_t delivered() const { return delivered_; }
+  [[nodiscard]] std::uint64_t delivered_trace() const {
+    return delivered_trace_;
+  }  // replies to flow 0 (not pre-probes)
+
+ private:
+  void schedule(const SentProbe& s) {
+    const FakePath& p = paths_[s.target];
+    const IpAddress dst = targets_.at(s.target);
+    std::optional<IpAddress> who;
+    int hops = s.ttl;
+    hs_reply_record r{};
+    if (s.ttl <= p.routers.size()) {
+      who = p.routers[s.ttl - 1u];
+      r.kind = HS_REPLY_TIME_EXCEEDED;
+      r.icmp_type = dst.is_v4() ? 11 : 3;
+    } else if (p.reachable) {
+      who = dst;
+      hops = p.distance();
+      r.kind = HS_REPLY_DEST_UNREACH;
+      r.icmp_type = dst.is_v4() ? 3 : 1;
+      r.icmp_code = dst.is_v4() ? 3 : 4;
+    }
+    if (!who) return;
+    r.rx_ns = s.at_ns + 2 * per_hop_ns * static_cast<std::uint64_t>(hops);
+    std::memcpy(r.responder, who->data(), who->size());
+    std::memcpy(r.probe_dst, dst.data(), dst.size());
+    r.seq = ProbeCodec::seq_at(s.at_ns);
+    r.flow = s.flow;
+    r.family = static_cast<std::uint8_t>(dst.family());
+    r.method = HS_METHOD_UDP_PARIS;
+    r.reply_ttl = static_cast<std::uint8_t>(65 - hops);  // sent with 64, one less per hop back
+    r.quoted_ttl = 1;
+    r.quoted_len = codec_.ip_len(s.ttl);
+    r.reply_len = 56;
+    pending_.emplace(r.rx_ns, r);
+  }
+
+  const survey::TargetList& targets_;
+  VirtualClock& clock_;
+  ProbeCodec codec_;
+  std::vector<FakePath> paths_;
+  mutable std::mutex mu_;
+  std::vector<SentProbe> log_;
+  std::map<std::tuple<std::uint32_t, std::uint8_t, std::uint8_t>, int> attempts_;
+  std::multimap<std::uint64_t, hs_reply_record> pending_;
+  std::atomic<std::uint64_t> sent_{0};
+  std::atomic<std::uint64_t> delivered_{0};
+  std::atomic<std::uint64_t> delivered_trace_{0};
+};
+
+}  // namespace hopscope::test

@@ -1,0 +1,336 @@
+// The whole survey engine (pre-probe, band passes, gap limit, retries,
+// Doubletree, settling, streaming hand-over, summary) over a fake network
+// with a virtual clock: no sockets, no privileges, no real waiting.
+#include <gtest/gtest.h>
+
+#include <map>
+#include <memory>
+#include <mutex>
+#include <nlohmann/json.hpp>
+#include <ostream>
+#include <set>
+#include <sstream>
+#include <streambuf>
+
+#include "hopscope/survey/engine.hpp"
+#include "support/fake_survey_net.hpp"
+#include "support/virtual_clock.hpp"
+
+using namespace hopscope;
+using namespace hopscope::survey;
+using hopscope::test::FakePath;
+using hopscope::test::FakeSurveyNet;
+using hopscope::test::SentProbe;
+using hopscope::test::VirtualClock;
+
+namespace {
+
+IpAddress A(const std::string& s) { return *IpAddress::parse(s); }
+
+// The router at `ttl` of a path of its own (target t), or one every path shares.
+IpAddress own_router(std::uint32_t t, int ttl) {
+  return A("198.18." + std::to_string(t + 1) + "." + std::to_string(ttl));
+}
+IpAddress shared_router(int ttl) { return A("198.18.0." + std::to_string(ttl)); }
+
+FakePath chain(std::uint32_t t, int routers) {
+  FakePath p;
+  for (int ttl = 1; ttl <= routers; ttl++) p.routers.push_back(own_router(t, ttl));
+  return p;
+}
+
+// An output stream that remembers how many probes had left when the first
+// trace was written.
+class WatchedOutput : public std::streambuf {
+ public:
+  explicit WatchedOutput(const FakeSurveyNet*& net) : net_(net) {}
+  std::string text() const {
+    std::lock_guard lk(mu_);
+    return text_;
+  }
+  std::uint64_t sent_at_first_write = 0;
+  bool written = false;
+
+ protected:
+  std::streamsize xsputn(const char* s, std::streamsize n) override {
+    std::lock_guard lk(mu_);
+    if (!written && n > 0) {
+      written = true;
+      sent_at_first_write = net_->sent();
+    }
+    text_.append(s, static_cast<std::size_t>(n));
+    return n;
+  }
+  int overflow(int c) override {
+    if (c == traits_type::eof()) return 0;
+    const char ch = static_cast<char>(c);
+    return xsputn(&ch, 1) == 1 ? c : traits_type::eof();
+  }
+
+ private:
+  const FakeSurveyNet*& net_;
+  mutable std::mutex mu_;
+  std::string text_;
+};
+
+struct SurveyRun {
+  TargetList targets;
+  VirtualClock clock;
+  std::unique_ptr<FakeSurveyNet> net;
+  const FakeSurveyNet* watched = nullptr;
+  WatchedOutput buf{watched};
+  SurveySummary s;
+  std::map<std::string, nlohmann::json> traces;  // by destination
+  std::vector<SentProbe> log;
+
+  SurveyRun(const std::string& cidr, const std::function<FakePath(std::uint32_t)>& path) {
+    targets.add(cidr, "test");
+    targets.freeze();
+    net = std::make_unique<FakeSurveyNet>(targets, clock, path);
+    watched = net.get();
+  }
+  static SurveyOptions options() {
+    SurveyOptions o;
+    o.rate = 1e6;
+    o.max_ttl = 32;
+    o.preprobe = false;
+    o.retries = 0;
+    o.wait = std::chrono::milliseconds(1000);
+    return o;
+  }
+  void run(const SurveyOptions& o) {
+    SurveyMeta probes;
+    probes.src = A("198.18.255.1");
+    probes.tx_mode = "fake";
+    std::ostream out(&buf);
+    SurveyEngine engine(targets, o, probes, *net, *net, clock, out);
+    s = engine.run();
+    log = net->log();
+    std::istringstream in(buf.text());
+    for (std::string line; std::getline(in, line);) {
+      auto j = nlohmann::json::parse(line);
+      EXPECT_FALSE(traces.count(j["dst"])) << "written twice: " << j["dst"];
+      traces[j["dst"]] = j;
+    }
+  }
+  // TTLs sent to target t (trace probes, not pre-probes), with repeats.
+  [[nodiscard]] std::multiset<int> ttls(std::uint32_t t) const {
+    std::multiset<int> out;
+    for (const SentProbe& p : log)
+      if (p.target == t && p.flow == 0) out.insert(p.ttl);
+    return out;
+  }
+  [[nodiscard]] const nlohmann::json& trace(std::uint32_t t) const { return traces.at(targets.at(t).str()); }
+};
+
+// Every hop of target t's trace says what its path says, up to the destination.
+void expect_exact(const SurveyRun& r, std::uint32_t t) {
+  const FakePath& p = r.net->path(t);
+  const nlohmann::json& j = r.trace(t);
+  ASSERT_EQ(j["hops"].size(), static_cast<std::size_t>(p.distance())) << r.targets.at(t).str();
+  for (int ttl = 1; ttl <= p.distance(); ttl++) {
+    const auto& hop = j["hops"][static_cast<std::size_t>(ttl - 1)];
+    const std::optional<IpAddress> want = ttl <= static_cast<int>(p.routers.size())
+                                              ? p.routers[static_cast<std::size_t>(ttl - 1)]
+                                              : std::optional<IpAddress>(r.targets.at(t));
+    if (!want) {
+      EXPECT_TRUE(hop["replies"].empty()) << "TTL " << ttl;
+      continue;
+    }
+    ASSERT_EQ(hop["replies"].size(), 1u) << r.targets.at(t).str() << " TTL " << ttl;
+    EXPECT_EQ(hop["replies"][0]["addr"], want->str()) << "TTL " << ttl;
+    EXPECT_NEAR(hop["replies"][0]["rtt_ms"].get<double>(), 2.0 * std::min(ttl, p.distance()), 0.017);
+  }
+  EXPECT_EQ(j["stop_reason"], "completed");
+}
+
+// Invariants of every summary: one trace per target, nothing late or lost,
+// the counters agree with what the network saw.
+void expect_consistent(const SurveyRun& r) {
+  EXPECT_EQ(r.s.written, r.targets.size());
+  EXPECT_EQ(r.traces.size(), r.targets.size());
+  EXPECT_EQ(r.s.probes_sent, r.log.size());
+  EXPECT_EQ(r.s.replies + r.s.unmatched + r.s.late, r.net->delivered_trace())
+      << "every reply to a trace probe is stored, or counted as unmatched or late";
+  EXPECT_EQ(r.s.matcher[HS_CNT_MATCHED], r.net->delivered());
+  EXPECT_EQ(r.s.late, 0u);
+  EXPECT_EQ(r.s.dropped, 0u);
+}
+
+}  // namespace
+
+std::multiset<int> ttl_range(int a, int b) {
+  std::multiset<int> r;
+  for (int i = a; i <= b; i++) r.insert(i);
+  return r;
+}
+
+TEST(SurveyEngine, PreProbeGivesEachDistanceAndPassZeroStopsThere) {
+  SurveyRun r("198.19.0.0/27", [](std::uint32_t t) { return chain(t, 5); });
+  SurveyOptions o = SurveyRun::options();
+  o.preprobe = true;
+  r.run(o);
+  EXPECT_EQ(r.s.preprobes, 32u);
+  EXPECT_EQ(r.s.hinted, 32u) << "every destination's distance came from its pre-probe";
+  for (const SentProbe& p : std::vector<SentProbe>(r.log.begin(), r.log.begin() + 32)) {
+    EXPECT_EQ(p.flow, kPreprobeFlow) << "the pre-probes go first";
+    EXPECT_EQ(p.ttl, 32) << "at the max TTL";
+  }
+  for (std::uint32_t t = 0; t < 32; t++) {
+    EXPECT_EQ(r.ttls(t), ttl_range(1, 6)) << "nothing past the distance the pre-probe gave";
+    expect_exact(r, t);
+  }
+  EXPECT_EQ(r.s.probes_sent, 32u + 32u * 6);
+  expect_consistent(r);
+}
+
+TEST(SurveyEngine, BandPassesGoPastTheDefaultFrontierUntilTheDestination) {
+  SurveyRun r("198.19.0.0/28", [](std::uint32_t t) { return chain(t, 23); });
+  r.run(SurveyRun::options());
+  EXPECT_GE(r.s.passes, 3) << "16 TTLs, then two bands of 5";
+  for (std::uint32_t t = 0; t < 16; t++) {
+    EXPECT_EQ(r.ttls(t), ttl_range(1, 26)) << "each TTL once, up to the band that reached TTL 24";
+    expect_exact(r, t);
+  }
+  EXPECT_EQ(r.s.reached, 16u);
+  expect_consistent(r);
+}
+
+TEST(SurveyEngine, GapLimitStopsAfterFiveSilentHops) {
+  SurveyRun r("198.19.0.0/29", [](std::uint32_t t) {
+    FakePath p = chain(t, 23);
+    for (int ttl = 17; ttl <= 22; ttl++) p.routers[static_cast<std::size_t>(ttl - 1)].reset();
+    return p;
+  });
+  r.run(SurveyRun::options());
+  for (std::uint32_t t = 0; t < 8; t++) {
+    EXPECT_EQ(r.ttls(t), ttl_range(1, 21)) << "five silent TTLs past the last answer, then no more";
+    const auto& j = r.trace(t);
+    EXPECT_EQ(j["stop_reason"], "gaplimit");
+    EXPECT_EQ(j["hops"].size(), 16u) << "up to the last TTL that answered";
+  }
+  EXPECT_EQ(r.s.reached, 0u);
+  expect_consistent(r);
+}
+
+TEST(SurveyEngine, RetryRoundResendsOnlyTheUnansweredTtls) {
+  auto lossy = [](SurveyRun& r) { r.net->lose = [](const SentProbe& p) { return p.ttl == 3 && p.attempt == 0; }; };
+  SurveyRun with("198.19.0.0/28", [](std::uint32_t t) { return chain(t, 7); });
+  lossy(with);
+  SurveyOptions o = SurveyRun::options();
+  o.max_ttl = 10;
+  o.retries = 1;
+  with.run(o);
+  EXPECT_EQ(with.s.retried, 16u) << "one retry per target: its TTL 3";
+  EXPECT_EQ(with.s.retry_rounds, 1);
+  for (std::uint32_t t = 0; t < 16; t++) {
+    std::multiset<int> want = ttl_range(1, 10);
+    want.insert(3);
+    EXPECT_EQ(with.ttls(t), want);
+    expect_exact(with, t);
+    const auto& hop3 = with.trace(t)["hops"][2];
+    EXPECT_EQ(hop3["probes_sent"], 2);
+    EXPECT_EQ(hop3["replies"][0]["attempt"], 1) << "answered in the retry round";
+  }
+  expect_consistent(with);
+
+  SurveyRun without("198.19.0.0/28", [](std::uint32_t t) { return chain(t, 7); });
+  lossy(without);
+  o.retries = 0;
+  without.run(o);
+  EXPECT_EQ(without.s.retried, 0u);
+  for (std::uint32_t t = 0; t < 16; t++) {
+    EXPECT_EQ(without.ttls(t), ttl_range(1, 10));
+    EXPECT_TRUE(without.trace(t)["hops"][2]["replies"].empty()) << "no retry: the lost probe leaves a gap";
+  }
+  expect_consistent(without);
+}
+
+TEST(SurveyEngine, DoubletreeStopsBelowAKnownInterface) {
+  auto shared_then_own = [](std::uint32_t t) {
+    FakePath p;
+    for (int ttl = 1; ttl <= 4; ttl++) p.routers.push_back(shared_router(ttl));
+    for (int ttl = 5; ttl <= 7; ttl++) p.routers.push_back(own_router(t, ttl));
+    return p;
+  };
+  SurveyOptions o = SurveyRun::options();
+  o.preprobe = true;
+  SurveyRun plain("198.19.0.0/27", shared_then_own);
+  plain.run(o);
+  o.doubletree = true;
+  SurveyRun dt("198.19.0.0/27", shared_then_own);
+  dt.run(o);
+
+  std::uint64_t plain_probes = 0, dt_probes = 0;
+  int stopped = 0;
+  for (std::uint32_t t = 0; t < 32; t++) {
+    EXPECT_EQ(plain.ttls(t), ttl_range(1, 8));
+    plain_probes += plain.ttls(t).size();
+    const auto ttls = dt.ttls(t);
+    dt_probes += ttls.size();
+    ASSERT_FALSE(ttls.empty());
+    if (*ttls.begin() > 1) stopped++;
+    for (int ttl = 3; ttl <= 8; ttl++) EXPECT_EQ(ttls.count(ttl), 1u) << "backward from the distance, TTL " << ttl;
+    const auto& j = dt.trace(t);
+    ASSERT_EQ(j["hops"].size(), 8u);
+    for (int ttl = 5; ttl <= 7; ttl++)
+      EXPECT_EQ(j["hops"][static_cast<std::size_t>(ttl - 1)]["replies"][0]["addr"], own_router(t, ttl).str());
+  }
+  EXPECT_GE(stopped, 16) << "most traces stop at the shared routers another trace found";
+  EXPECT_LT(dt_probes, plain_probes);
+  EXPECT_TRUE(dt.s.doubletree);
+  EXPECT_EQ(dt.s.interfaces, 4u + 32 * 3 + 32) << "still every interface";
+  expect_consistent(plain);
+  expect_consistent(dt);
+}
+
+TEST(SurveyEngine, SettlingWaitsForRepliesLeftInTheRing) {
+  // The receiving thread is busy for 150 ms (real time) with the first
+  // replies it finds: the counter stands still while they wait in the ring.
+  // A pass that started then would see no answers and resend everything.
+  SurveyRun r("198.19.0.0/28", [](std::uint32_t t) { return chain(t, 9); });
+  r.net->stall_polls = 1;
+  r.net->stall = std::chrono::milliseconds(150);
+  SurveyOptions o = SurveyRun::options();
+  o.retries = 1;
+  r.run(o);
+  EXPECT_EQ(r.s.retried, 0u) << "the retry round saw every answer";
+  for (std::uint32_t t = 0; t < 16; t++) {
+    EXPECT_EQ(r.ttls(t), ttl_range(1, 16)) << "pass 0 only: the destination answered at TTL 10";
+    expect_exact(r, t);
+  }
+  EXPECT_GT(r.s.paused_s, 0.0);
+  expect_consistent(r);
+}
+
+TEST(SurveyEngine, StreamsFinishedTracesWhileProbingGoesOn) {
+  // Even targets are 3 hops away (done after pass 0), odd ones 24 (three passes).
+  SurveyRun r("198.19.0.0/27", [](std::uint32_t t) { return chain(t, t % 2 ? 23 : 2); });
+  r.run(SurveyRun::options());
+  EXPECT_TRUE(r.buf.written);
+  EXPECT_LT(r.buf.sent_at_first_write, r.s.probes_sent) << "the short traces were written before the last probe";
+  EXPECT_GE(r.s.streamed, 16u);
+  EXPECT_GT(r.s.first_write_s, 0.0);
+  EXPECT_LT(r.s.first_write_s, r.s.probing_s);
+  for (std::uint32_t t = 0; t < 32; t++) expect_exact(r, t);
+  expect_consistent(r);
+}
+
+TEST(SurveyEngine, RefusesOptionsItCannotRunWithBeforeSending) {
+  SurveyRun r("198.19.0.0/30", [](std::uint32_t t) { return chain(t, 2); });
+  SurveyMeta probes;
+  std::ostringstream out;
+  auto bad = [&](SurveyOptions o) {
+    EXPECT_THROW(SurveyEngine(r.targets, o, probes, *r.net, *r.net, r.clock, out), std::invalid_argument);
+  };
+  SurveyOptions o = SurveyRun::options();
+  o.max_ttl = 65;
+  bad(o);
+  o = SurveyRun::options();
+  o.rate = 0;
+  bad(o);
+  o = SurveyRun::options();
+  o.wait = std::chrono::milliseconds(2100);
+  bad(o);
+  EXPECT_EQ(r.net->sent(), 0u);
+}

@@ -1,0 +1,219 @@
+#include "hopscope/survey/engine.hpp"
+
+#include <fmt/format.h>
+
+#include <algorithm>
+#include <array>
+#include <chrono>
+#include <stdexcept>
+
+#include "hopscope/survey/permutation.hpp"
+#include "hopscope/survey/reply_pump.hpp"
+
+namespace hopscope::survey {
+namespace {
+
+constexpr std::size_t kBatch = 64;
+
+// The meta the outputs need: the probes' description from the caller, the rest from the options.
+SurveyMeta complete_meta(SurveyMeta m, const TargetList& targets, const SurveyOptions& o, const Clock& clock) {
+  check_survey_options(targets, o);
+  m.method = o.method;
+  m.max_ttl = o.max_ttl;
+  m.start_unix_ms = (static_cast<std::int64_t>(clock.now_ns()) + clock.unix_offset_ns()) / 1'000'000;
+  m.format = o.format;
+  m.codec = ProbeCodec(targets.family(), o.method);
+  m.packet_size = m.codec.ip_len(1);
+  m.asn = o.asn;
+  m.wait_s = static_cast<double>(o.wait.count()) / 1000;
+  m.unix_offset_us = clock.unix_offset_ns() / 1000;
+  m.clock = &clock;
+  return m;
+}
+
+}  // namespace
+
+void check_survey_options(const TargetList& targets, const SurveyOptions& o) {
+  if (targets.size() == 0) throw std::invalid_argument("no targets");
+  if (o.max_ttl < 1 || o.max_ttl > ProbeCodec::kMaxTtl)
+    throw std::invalid_argument("max TTL must be 1.." + std::to_string(ProbeCodec::kMaxTtl) + " for a survey");
+  if (!(o.rate > 0)) throw std::invalid_argument("rate must be positive");
+  if (o.wait.count() < 0 || static_cast<std::uint64_t>(o.wait.count()) * 1'000'000 >= ProbeCodec::kWrapNs)
+    throw std::invalid_argument("wait must be below 2.09 s (the probes' send time wraps after 2.097 s)");
+}
+
+SurveyEngine::SurveyEngine(const TargetList& targets, const SurveyOptions& o, const SurveyMeta& probes, ProbeSink& sink,
+                           ReplySource& source, Clock& clock, std::ostream& out)
+    : targets_(targets),
+      o_(o),
+      sink_(sink),
+      source_(source),
+      clock_(clock),
+      state_((check_survey_options(targets, o), targets.size())),
+      collector_(targets, ProbeCodec(targets.family(), o.method), state_, &hints_open_),
+      scheduler_(state_, {o.max_ttl, o.seed, o.preprobe, o.retries, o.doubletree}),
+      writer_(targets, state_, collector_.addresses(), complete_meta(probes, targets, o, clock), out),
+      bucket_(o.rate, TokenBucket::default_burst(o.rate), clock.now_ns()) {}
+
+void SurveyEngine::draw_progress(std::uint64_t now) {
+  const double elapsed = static_cast<double>(now - t0_) / 1e9;
+  const std::uint64_t sent = sink_.sent();
+  const double rate = elapsed > 0 ? static_cast<double>(sent) / elapsed : 0;
+  const double left = static_cast<double>(scheduler_.total() - scheduler_.position());
+  const double eta = rate > 0 ? left / rate : 0;
+  std::fprintf(o_.progress,
+               "\r\033[Ksent %llu (%.0f pps), replies %llu, destinations reached %llu, done %llu; pass %d: %.1f%% of "
+               "pairs, ETA %.0f s",
+               (unsigned long long)sent, rate, (unsigned long long)collector_.replies(),
+               (unsigned long long)collector_.reached(), (unsigned long long)done_, scheduler_.pass(),
+               100.0 * static_cast<double>(scheduler_.position()) / static_cast<double>(scheduler_.total()), eta);
+  std::fflush(o_.progress);
+}
+
+// Feeds the sink as `next(span) -> count` yields probes, paced by the bucket.
+template <class Next, class Done>
+void SurveyEngine::feed(Next&& next, Done&& finished) {
+  std::array<SurveyProbe, kBatch> batch;
+  while (!finished()) {
+    const std::uint64_t now = clock_.now_ns();
+    const std::uint64_t avail = bucket_.available(now);
+    if (avail == 0) {
+      clock_.sleep_for(bucket_.wait_ns(1));
+      continue;
+    }
+    const std::size_t n = next(std::span(batch.data(), std::min<std::uint64_t>(kBatch, avail)));
+    sink_.push(std::span(batch.data(), n));
+    bucket_.consume(n);
+    if (o_.progress && now >= next_progress_) {
+      draw_progress(now);
+      next_progress_ = now + 500'000'000;
+    }
+  }
+  sink_.drain();
+}
+
+// Sleeps until `counter()` has not moved for `quiet_ns`, or `done()`, or
+// `cap_ns` have passed; returns the seconds waited.
+double SurveyEngine::wait_until_quiet(const std::function<std::uint64_t()>& counter, const std::function<bool()>& done,
+                                      std::uint64_t quiet_ns, std::uint64_t cap_ns) {
+  const std::uint64_t t0 = clock_.now_ns();
+  std::uint64_t last_change = t0, seen = counter();
+  for (std::uint64_t now = t0; !done() && now - last_change < quiet_ns && now - t0 < cap_ns; now = clock_.now_ns()) {
+    clock_.sleep_for(1'000'000);
+    if (counter() != seen) {
+      seen = counter();
+      last_change = clock_.now_ns();
+    }
+  }
+  return static_cast<double>(clock_.now_ns() - t0) / 1e9;
+}
+
+// One probe per target at the max TTL, in a random order: its reply's TTL
+// tells the distance. Then the replies are awaited: until every target has a
+// hint, or no hint came for 200 ms (a late one only costs probes), at most --wait.
+void SurveyEngine::preprobe() {
+  const Permutation order(targets_.size(), o_.seed ^ 0x5eedf00dULL);
+  std::uint64_t i = 0;
+  feed(
+      [&](std::span<SurveyProbe> slots) {
+        std::size_t n = 0;
+        for (; n < slots.size() && i < targets_.size(); n++)
+          slots[n] = {static_cast<std::uint32_t>(order.at(i++)), static_cast<std::uint8_t>(o_.max_ttl),
+                      static_cast<std::uint8_t>(kPreprobeFlow)};
+        return n;
+      },
+      [&] { return i >= targets_.size(); });
+  s_.preprobes = sink_.sent();
+  const auto cap = static_cast<std::uint64_t>(o_.wait.count()) * 1'000'000;
+  s_.paused_s =
+      wait_until_quiet([&] { return collector_.hinted(); }, [&] { return collector_.hinted() >= targets_.size(); },
+                       std::min<std::uint64_t>(200'000'000, cap), cap);
+  hints_open_ = false;             // hints are fixed from here on: the scheduler relies on it
+  bucket_.drain(clock_.now_ns());  // no burst out of the pause (rate_pps excludes pauses)
+}
+
+// After a pass, its replies are awaited (until none came for 3x the largest
+// RTT seen, 20 ms at least, --wait at most) before the next pass's limits are
+// computed from them: a decision on stale answers could end the survey
+// early. Quiet also means the receiving thread found the source empty since:
+// replies queued in the ring while it was busy are not quiet (a 1M-target
+// survey ended passes early that way).
+void SurveyEngine::settle(const ReplyPump& pump) {
+  const std::uint64_t cap =
+      std::max<std::uint64_t>(static_cast<std::uint64_t>(o_.wait.count()) * 1'000'000, 20'000'000);
+  const std::uint64_t since = clock_.now_ns();
+  for (;;) {
+    wait_until_quiet([&] { return collector_.replies(); }, [] { return false; },
+                     std::clamp<std::uint64_t>(3 * collector_.max_rtt_ns(), 20'000'000, cap), cap);
+    const std::uint64_t e0 = pump.empty_polls(), r0 = collector_.replies();
+    while (pump.empty_polls() == e0 && clock_.now_ns() - since < 10 * cap) clock_.sleep_for(1'000'000);
+    if (collector_.replies() == r0 || clock_.now_ns() - since >= 10 * cap) break;
+  }
+  s_.paused_s += static_cast<double>(clock_.now_ns() - since) / 1e9;
+}
+
+// Band passes, then retry rounds; each pass's finished destinations are
+// handed to the writer as soon as the next pass starts.
+void SurveyEngine::band_passes(ReplyPump& pump) {
+  for (;;) {
+    feed([&](std::span<SurveyProbe> slots) { return scheduler_.next(slots); },
+         [&] { return scheduler_.pass_finished(); });
+    settle(pump);
+    bucket_.drain(clock_.now_ns());
+    const bool more = scheduler_.next_pass();
+    if (more) s_.streamed += scheduler_.finished().size();
+    done_ += scheduler_.finished().size();
+    pump.post_finished(scheduler_.finished());
+    if (!more) return;
+  }
+}
+
+SurveySummary SurveyEngine::run() {
+  if (ran_) throw std::logic_error("SurveyEngine::run: a survey runs once");
+  ran_ = true;
+  s_.targets = targets_.size();
+  s_.pairs = targets_.size() * static_cast<std::uint64_t>(o_.max_ttl);
+  s_.doubletree = o_.doubletree;
+  s_.threads = sink_.threads();
+  t0_ = next_progress_ = clock_.now_ns();
+  {
+    ReplyPump pump(source_, collector_, writer_);
+    if (o_.preprobe) preprobe();
+    band_passes(pump);
+    pump.stop();
+  }
+  const std::uint64_t t1 = clock_.now_ns();
+  if (o_.progress) {
+    draw_progress(t1);
+    std::fputc('\n', o_.progress);
+  }
+  s_.written = writer_.finish();
+  fill_summary(t1);
+  if (s_.written != targets_.size())
+    throw std::logic_error(fmt::format("survey: {} traces written for {} targets", s_.written, targets_.size()));
+  return s_;
+}
+
+void SurveyEngine::fill_summary(std::uint64_t t1) {
+  if (writer_.first_write_ns()) s_.first_write_s = static_cast<double>(writer_.first_write_ns() - t0_) / 1e9;
+  s_.passes = scheduler_.pass() + 1;
+  s_.probes_sent = sink_.sent();
+  s_.queue_full_waits = sink_.full_waits();
+  s_.generator_runs = sink_.generator_runs();
+  s_.probing_s = static_cast<double>(t1 - t0_) / 1e9;
+  s_.duration_s = static_cast<double>(clock_.now_ns() - t0_) / 1e9;
+  s_.retried = scheduler_.retried();
+  s_.retry_rounds = scheduler_.retry_round();
+  s_.late = collector_.late();
+  s_.interfaces = collector_.interfaces();
+  s_.state_bytes = TargetState::bytes_per_target() + Scheduler::bytes_per_target();
+  s_.skipped = scheduler_.skipped();
+  s_.replies = collector_.replies();
+  s_.unmatched = collector_.unmatched();
+  s_.reached = collector_.reached();
+  s_.hinted = collector_.hinted();
+  s_.matcher = source_.counters();
+  s_.dropped = s_.matcher[HS_CNT_RINGBUF_FULL];
+}
+
+}  // namespace hopscope::survey

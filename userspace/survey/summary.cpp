@@ -1,0 +1,44 @@
+#include <fmt/format.h>
+
+#include "hopscope/output/counters_text.hpp"
+#include "hopscope/survey/survey.hpp"
+
+namespace hopscope::survey {
+
+std::string summary_text(const SurveySummary& s) {
+  const std::string m = matcher_counters_text(s.matcher);
+  // A failed XDP_TX is invisible to the generator (a veth drops them silently
+  // when its peer runs no XDP program): say so when nothing came back.
+  const std::string live_note =
+      s.tx_mode == "xdp-live" && s.probes_sent > 0 && s.matcher[HS_CNT_MATCHED] == 0
+          ? fmt::format(
+                "survey: warning: no reply at all; with --tx xdp-live, {} must transmit XDP frames (a veth "
+                "does so only while its peer runs an XDP program): try --tx af_xdp\n",
+                s.ifname)
+          : std::string();
+  const std::string pcap_note =
+      s.pcap
+          ? fmt::format("survey: pcap: {} frames (probes and replies); {} reply copies lost to a full capture ring\n",
+                        s.pcap_frames, s.matcher[HS_CNT_CAPTURE_FULL])
+          : std::string();
+  return live_note + pcap_note +
+         fmt::format(
+             "survey: {} targets, {} (target, TTL) pairs in a random order; {} skipped beyond a reached destination\n"
+             "survey: {} pre-probes gave the distance of {} destinations; {} passes of TTL bands; {:.3f} s waiting for "
+             "replies between phases\n"
+             "survey: {} destinations answered; {} interfaces; {} replies not decodable as survey replies; {} late "
+             "(after their trace was written)\n"
+             "survey: {} retry probes in {} round(s); {}; {} bytes of scheduling state per destination\n"
+             "survey: {} traces written, {} of them while probing went on, the first {:.3f} s after the start\n"
+             "survey: {} on {} ({} sending thread(s), {} waits on a full queue{}); probing {:.3f} s; XDP matcher:{}\n"
+             "probes_sent={} replies={} destinations={} duration_s={:.3f} rate_pps={:.0f} dropped={}\n",
+             s.targets, s.pairs, s.skipped, s.preprobes, s.hinted, s.passes, s.paused_s, s.reached, s.interfaces,
+             s.unmatched, s.late, s.retried, s.retry_rounds, s.doubletree ? "Doubletree stop set on" : "no stop set",
+             s.state_bytes, s.written, s.streamed, s.first_write_s, s.tx_mode, s.ifname, s.threads, s.queue_full_waits,
+             s.generator_runs ? fmt::format(", {} generator runs", s.generator_runs) : std::string(), s.probing_s, m,
+             s.probes_sent, s.replies, s.targets, s.duration_s,
+             s.probing_s > s.paused_s ? static_cast<double>(s.probes_sent) / (s.probing_s - s.paused_s) : 0.0,
+             s.dropped);
+}
+
+}  // namespace hopscope::survey
