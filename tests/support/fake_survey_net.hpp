@@ -44,6 +44,20 @@ class FakeSurveyNet final : public survey::ProbeSink, public survey::ReplySource
   FakeSurveyNet(const survey::TargetList& targets, VirtualClock& clock, std::function<FakePath(std::uint32_t)> path)
       : targets_(targets), clock_(clock), codec_(targets.family(), Method::UdpParis) {
     for (std::uint32_t t = 0; t < targets.size(); t++) paths_.push_back(path(t));
+    clock.set_ready([this] { return caught_up(); });
+  }
+  ~FakeSurveyNet() override { clock_.set_ready(nullptr); }
+  FakeSurveyNet(const FakeSurveyNet&) = delete;
+  FakeSurveyNet& operator=(const FakeSurveyNet&) = delete;
+
+  // Every reply due by now has been handed to the receiving thread, or the
+  // receiving thread is deliberately stalled (replies pile up as in a ring
+  // nobody reads): the virtual clock may move on.
+  [[nodiscard]] bool caught_up() const {
+    if (stalling_) return true;
+    std::lock_guard lk(mu_);
+    const bool due = !pending_.empty() && pending_.begin()->first <= clock_.now_ns();
+    return !due && in_hand_ == 0;
   }
 
   std::uint64_t per_hop_ns = 1'000'000;  // one-way delay per hop: RTT = 2 ms x hops
@@ -54,8 +68,12 @@ class FakeSurveyNet final : public survey::ProbeSink, public survey::ReplySource
   // thread busy elsewhere would leave them in the ring.
   int stall_polls = 0;
   std::chrono::milliseconds stall{0};
+  // Called (without locks) before each probe is sent: a test may hold the sender here.
+  std::function<void(const survey::SurveyProbe&)> before_send;
 
   void push(std::span<const survey::SurveyProbe> probes) override {
+    if (before_send)
+      for (const survey::SurveyProbe& p : probes) before_send(p);
     std::lock_guard lk(mu_);
     for (const survey::SurveyProbe& p : probes) {
       const SentProbe s{p.target, p.ttl, p.flow, attempts_[{p.target, p.ttl, p.flow}]++, clock_.now_ns()};
@@ -68,28 +86,29 @@ class FakeSurveyNet final : public survey::ProbeSink, public survey::ReplySource
   [[nodiscard]] std::uint64_t sent() const override { return sent_.load(std::memory_order_acquire); }
 
   int poll(int timeout_ms, const survey::ReplyHandler& on_reply) override {
-    std::vector<hs_reply_record> due;
-    {
-      std::lock_guard lk(mu_);
-      const std::uint64_t now = clock_.now_ns();
-      while (!pending_.empty() && pending_.begin()->first <= now) {
-        due.push_back(pending_.begin()->second);
-        pending_.erase(pending_.begin());
-      }
+    std::vector<hs_reply_record> due = take_due();
+    if (due.empty() && timeout_ms) {
+      // Nothing yet: wait a little, then look again, so that an empty return
+      // means nothing was due when it returned.
+      std::this_thread::sleep_for(std::chrono::microseconds(50));
+      due = take_due();
     }
-    if (due.empty()) {
-      std::this_thread::sleep_for(std::chrono::microseconds(timeout_ms ? 50 : 0));
-      return 0;
-    }
+    if (due.empty()) return 0;
     if (stall_polls > 0) {
       stall_polls--;
+      stalling_ = true;
       std::this_thread::sleep_for(stall);
+      stalling_ = false;
     }
     for (const hs_reply_record& r : due) {
       on_reply(r);
       if (r.flow == 0) delivered_trace_++;
     }
     delivered_ += due.size();
+    {
+      std::lock_guard lk(mu_);
+      in_hand_ -= due.size();
+    }
     return static_cast<int>(due.size());
   }
   [[nodiscard]] MatcherCounters counters() const override {
@@ -110,6 +129,18 @@ class FakeSurveyNet final : public survey::ProbeSink, public survey::ReplySource
   }  // replies to flow 0 (not pre-probes)
 
  private:
+  std::vector<hs_reply_record> take_due() {
+    std::vector<hs_reply_record> due;
+    std::lock_guard lk(mu_);
+    const std::uint64_t now = clock_.now_ns();
+    while (!pending_.empty() && pending_.begin()->first <= now) {
+      due.push_back(pending_.begin()->second);
+      pending_.erase(pending_.begin());
+    }
+    in_hand_ += due.size();
+    return due;
+  }
+
   void schedule(const SentProbe& s) {
     const FakePath& p = paths_[s.target];
     const IpAddress dst = targets_.at(s.target);
@@ -150,6 +181,8 @@ class FakeSurveyNet final : public survey::ProbeSink, public survey::ReplySource
   std::vector<SentProbe> log_;
   std::map<std::tuple<std::uint32_t, std::uint8_t, std::uint8_t>, int> attempts_;
   std::multimap<std::uint64_t, hs_reply_record> pending_;
+  std::size_t in_hand_ = 0;  // taken from pending_, not yet handed over
+  std::atomic<bool> stalling_{false};
   std::atomic<std::uint64_t> sent_{0};
   std::atomic<std::uint64_t> delivered_{0};
   std::atomic<std::uint64_t> delivered_trace_{0};

@@ -145,8 +145,10 @@ void SurveyEngine::settle(const ReplyPump& pump) {
   for (;;) {
     wait_until_quiet([&] { return collector_.replies(); }, [] { return false; },
                      std::clamp<std::uint64_t>(3 * collector_.max_rtt_ns(), 20'000'000, cap), cap);
+    // Two empty polls: the second began after the quiet period (the first may
+    // have looked at the source before the last replies came).
     const std::uint64_t e0 = pump.empty_polls(), r0 = collector_.replies();
-    while (pump.empty_polls() == e0 && clock_.now_ns() - since < 10 * cap) clock_.sleep_for(1'000'000);
+    while (pump.empty_polls() < e0 + 2 && clock_.now_ns() - since < 10 * cap) clock_.sleep_for(1'000'000);
     if (collector_.replies() == r0 || clock_.now_ns() - since >= 10 * cap) break;
   }
   s_.paused_s += static_cast<double>(clock_.now_ns() - since) / 1e9;

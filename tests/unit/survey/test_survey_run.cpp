@@ -11,6 +11,7 @@
 #include <set>
 #include <sstream>
 #include <streambuf>
+#include <thread>
 
 #include "hopscope/survey/engine.hpp"
 #include "support/fake_survey_net.hpp"
@@ -48,15 +49,15 @@ class WatchedOutput : public std::streambuf {
     std::lock_guard lk(mu_);
     return text_;
   }
-  std::uint64_t sent_at_first_write = 0;
-  bool written = false;
+  std::atomic<std::uint64_t> sent_at_first_write{0};
+  std::atomic<bool> written{false};
 
  protected:
   std::streamsize xsputn(const char* s, std::streamsize n) override {
     std::lock_guard lk(mu_);
     if (!written && n > 0) {
-      written = true;
       sent_at_first_write = net_->sent();
+      written = true;
     }
     text_.append(s, static_cast<std::size_t>(n));
     return n;
@@ -109,8 +110,8 @@ struct SurveyRun {
     std::istringstream in(buf.text());
     for (std::string line; std::getline(in, line);) {
       auto j = nlohmann::json::parse(line);
-      EXPECT_FALSE(traces.count(j["dst"])) << "written twice: " << j["dst"];
-      traces[j["dst"]] = j;
+      EXPECT_FALSE(traces.count(j.at("dst").get<std::string>())) << "written twice: " << j.at("dst");
+      traces[j.at("dst").get<std::string>()] = j;
     }
   }
   // TTLs sent to target t (trace probes, not pre-probes), with repeats.
@@ -127,21 +128,21 @@ struct SurveyRun {
 void expect_exact(const SurveyRun& r, std::uint32_t t) {
   const FakePath& p = r.net->path(t);
   const nlohmann::json& j = r.trace(t);
-  ASSERT_EQ(j["hops"].size(), static_cast<std::size_t>(p.distance())) << r.targets.at(t).str();
+  ASSERT_EQ(j.at("hops").size(), static_cast<std::size_t>(p.distance())) << r.targets.at(t).str();
   for (int ttl = 1; ttl <= p.distance(); ttl++) {
-    const auto& hop = j["hops"][static_cast<std::size_t>(ttl - 1)];
+    const auto& hop = j.at("hops").at(static_cast<std::size_t>(ttl - 1));
     const std::optional<IpAddress> want = ttl <= static_cast<int>(p.routers.size())
                                               ? p.routers[static_cast<std::size_t>(ttl - 1)]
                                               : std::optional<IpAddress>(r.targets.at(t));
     if (!want) {
-      EXPECT_TRUE(hop["replies"].empty()) << "TTL " << ttl;
+      EXPECT_TRUE(hop.at("replies").empty()) << "TTL " << ttl;
       continue;
     }
-    ASSERT_EQ(hop["replies"].size(), 1u) << r.targets.at(t).str() << " TTL " << ttl;
-    EXPECT_EQ(hop["replies"][0]["addr"], want->str()) << "TTL " << ttl;
-    EXPECT_NEAR(hop["replies"][0]["rtt_ms"].get<double>(), 2.0 * std::min(ttl, p.distance()), 0.017);
+    ASSERT_EQ(hop.at("replies").size(), 1u) << r.targets.at(t).str() << " TTL " << ttl;
+    EXPECT_EQ(hop.at("replies").at(0).at("addr"), want->str()) << "TTL " << ttl;
+    EXPECT_NEAR(hop.at("replies").at(0).at("rtt_ms").get<double>(), 2.0 * std::min(ttl, p.distance()), 0.017);
   }
-  EXPECT_EQ(j["stop_reason"], "completed");
+  EXPECT_EQ(j.at("stop_reason"), "completed");
 }
 
 // Invariants of every summary: one trace per target, nothing late or lost,
@@ -206,8 +207,8 @@ TEST(SurveyEngine, GapLimitStopsAfterFiveSilentHops) {
   for (std::uint32_t t = 0; t < 8; t++) {
     EXPECT_EQ(r.ttls(t), ttl_range(1, 21)) << "five silent TTLs past the last answer, then no more";
     const auto& j = r.trace(t);
-    EXPECT_EQ(j["stop_reason"], "gaplimit");
-    EXPECT_EQ(j["hops"].size(), 16u) << "up to the last TTL that answered";
+    EXPECT_EQ(j.at("stop_reason"), "gaplimit");
+    EXPECT_EQ(j.at("hops").size(), 16u) << "up to the last TTL that answered";
   }
   EXPECT_EQ(r.s.reached, 0u);
   expect_consistent(r);
@@ -228,9 +229,9 @@ TEST(SurveyEngine, RetryRoundResendsOnlyTheUnansweredTtls) {
     want.insert(3);
     EXPECT_EQ(with.ttls(t), want);
     expect_exact(with, t);
-    const auto& hop3 = with.trace(t)["hops"][2];
-    EXPECT_EQ(hop3["probes_sent"], 2);
-    EXPECT_EQ(hop3["replies"][0]["attempt"], 1) << "answered in the retry round";
+    const auto& hop3 = with.trace(t).at("hops").at(2);
+    EXPECT_EQ(hop3.at("probes_sent"), 2);
+    EXPECT_EQ(hop3.at("replies").at(0).at("attempt"), 1) << "answered in the retry round";
   }
   expect_consistent(with);
 
@@ -241,7 +242,7 @@ TEST(SurveyEngine, RetryRoundResendsOnlyTheUnansweredTtls) {
   EXPECT_EQ(without.s.retried, 0u);
   for (std::uint32_t t = 0; t < 16; t++) {
     EXPECT_EQ(without.ttls(t), ttl_range(1, 10));
-    EXPECT_TRUE(without.trace(t)["hops"][2]["replies"].empty()) << "no retry: the lost probe leaves a gap";
+    EXPECT_TRUE(without.trace(t).at("hops").at(2).at("replies").empty()) << "no retry: the lost probe leaves a gap";
   }
   expect_consistent(without);
 }
@@ -272,9 +273,10 @@ TEST(SurveyEngine, DoubletreeStopsBelowAKnownInterface) {
     if (*ttls.begin() > 1) stopped++;
     for (int ttl = 3; ttl <= 8; ttl++) EXPECT_EQ(ttls.count(ttl), 1u) << "backward from the distance, TTL " << ttl;
     const auto& j = dt.trace(t);
-    ASSERT_EQ(j["hops"].size(), 8u);
+    ASSERT_EQ(j.at("hops").size(), 8u);
     for (int ttl = 5; ttl <= 7; ttl++)
-      EXPECT_EQ(j["hops"][static_cast<std::size_t>(ttl - 1)]["replies"][0]["addr"], own_router(t, ttl).str());
+      EXPECT_EQ(j.at("hops").at(static_cast<std::size_t>(ttl - 1)).at("replies").at(0).at("addr"),
+                own_router(t, ttl).str());
   }
   EXPECT_GE(stopped, 16) << "most traces stop at the shared routers another trace found";
   EXPECT_LT(dt_probes, plain_probes);
@@ -285,12 +287,12 @@ TEST(SurveyEngine, DoubletreeStopsBelowAKnownInterface) {
 }
 
 TEST(SurveyEngine, SettlingWaitsForRepliesLeftInTheRing) {
-  // The receiving thread is busy for 150 ms (real time) with the first
+  // The receiving thread is busy for 50 ms (real time) with the first
   // replies it finds: the counter stands still while they wait in the ring.
   // A pass that started then would see no answers and resend everything.
   SurveyRun r("198.19.0.0/28", [](std::uint32_t t) { return chain(t, 9); });
   r.net->stall_polls = 1;
-  r.net->stall = std::chrono::milliseconds(150);
+  r.net->stall = std::chrono::milliseconds(50);
   SurveyOptions o = SurveyRun::options();
   o.retries = 1;
   r.run(o);
@@ -306,7 +308,18 @@ TEST(SurveyEngine, SettlingWaitsForRepliesLeftInTheRing) {
 TEST(SurveyEngine, StreamsFinishedTracesWhileProbingGoesOn) {
   // Even targets are 3 hops away (done after pass 0), odd ones 24 (three passes).
   SurveyRun r("198.19.0.0/27", [](std::uint32_t t) { return chain(t, t % 2 ? 23 : 2); });
+  // The last band (TTLs 22-26) is held until the first trace is written (5 s
+  // at most): the short traces must get written while probing goes on.
+  bool gate_timed_out = false;
+  r.net->before_send = [&](const SurveyProbe& p) {
+    if (p.ttl < 22 || r.buf.written || gate_timed_out) return;
+    const auto until = std::chrono::steady_clock::now() + std::chrono::seconds(5);
+    while (!r.buf.written && std::chrono::steady_clock::now() < until)
+      std::this_thread::sleep_for(std::chrono::milliseconds(1));
+    gate_timed_out = !r.buf.written;
+  };
   r.run(SurveyRun::options());
+  EXPECT_FALSE(gate_timed_out) << "no trace was written before the last band";
   EXPECT_TRUE(r.buf.written);
   EXPECT_LT(r.buf.sent_at_first_write, r.s.probes_sent) << "the short traces were written before the last probe";
   EXPECT_GE(r.s.streamed, 16u);
