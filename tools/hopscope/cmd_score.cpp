@@ -1,7 +1,5 @@
 // hopscope score --truth FILE RESULTS.ndjson
 #include <cstdio>
-#include <fstream>
-#include <iostream>
 #include <memory>
 #include <string>
 
@@ -18,18 +16,7 @@ void add_score_command(CLI::App& app) {
   auto* s = app.add_subcommand("score", "Score traces (NDJSON) against a simulated Internet's ground truth");
   s->add_option("--truth", a->truth, "Ground truth written by `hopscope sim up --truth`")->required();
   s->add_option("RESULTS", a->results, "Traces, NDJSON (hopscope trace/survey -o json); - for stdin")->required();
-  s->callback([a] {
-    std::ifstream truth(a->truth);
-    if (!truth) throw std::runtime_error("cannot read the truth file '" + a->truth + "'");
-    std::ifstream file;
-    std::istream* results = &std::cin;
-    if (a->results != "-") {
-      file.open(a->results);
-      if (!file) throw std::runtime_error("cannot read the results file '" + a->results + "'");
-      results = &file;
-    }
-    std::fputs(sim::score_report(sim::score(truth, *results)).c_str(), stdout);
-  });
+  s->callback([a] { std::fputs(sim::score_files(a->truth, a->results).c_str(), stdout); });
 }
 
 }  // namespace hopscope::cli

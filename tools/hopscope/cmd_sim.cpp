@@ -1,54 +1,15 @@
-// hopscope sim up|down|status
-#include <chrono>
-#include <cstdio>
-#include <fstream>
+// hopscope sim up|down|status: options into a SimCommand.
 #include <memory>
-#include <string>
 
 #include "commands.hpp"
-#include "hopscope/sim/responder.hpp"
-#include "hopscope/sim/sim_net.hpp"
-#include "hopscope/sim/topology.hpp"
+#include "hopscope/sim/sim_command.hpp"
 
 namespace hopscope::cli {
-namespace {
-
-struct SimArgs {
-  std::uint64_t seed = 1;
-  std::uint32_t destinations = 0;
-  int family = 4;
-  double loss = 0;
-  std::uint32_t icmp_limit = 0;
-  unsigned queues = 1;
-  std::string netns = "hssim";
-  std::string truth;
-};
-
-void up(const SimArgs& a) {
-  auto t0 = std::chrono::steady_clock::now();
-  sim::Topology t = sim::generate({a.seed, a.destinations, a.family, a.loss, a.icmp_limit});
-  {
-    std::ofstream out(a.truth);
-    if (!out) throw std::runtime_error("cannot write the truth file '" + a.truth + "'");
-    sim::write_truth(t, out);
-    out.flush();
-    if (!out) throw std::runtime_error("error writing the truth file '" + a.truth + "'");
-  }
-  sim::sim_up(t, a.netns, a.queues);
-  const double secs = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
-  std::printf("sim: IPv%d, seed %llu, %zu destinations, %zu routers, %zu paths, loss %g\n", t.family,
-              (unsigned long long)t.seed, t.dests.size(), t.routers.size(), t.paths.size(), t.loss);
-  std::printf("sim: prober %s in namespace %s (interface sim0), ready in %.2f s; ground truth in %s\n",
-              t.prober.str().c_str(), a.netns.c_str(), secs, a.truth.c_str());
-  std::printf("%s\n", a.netns.c_str());
-}
-
-}  // namespace
 
 void add_sim_command(CLI::App& app) {
   auto* sim = app.add_subcommand("sim", "Simulated Internet: an XDP responder behind a veth pair");
   sim->require_subcommand(1);
-  auto a = std::make_shared<SimArgs>();
+  auto a = std::make_shared<sim::SimCommand>();
 
   auto* u = sim->add_subcommand("up", "Generate an Internet, load it and wire it to a prober namespace");
   u->add_option("--seed", a->seed, "Topology seed (same seed, same Internet)")->capture_default_str();
@@ -65,25 +26,15 @@ void add_sim_command(CLI::App& app) {
       ->capture_default_str();
   u->add_option("--netns", a->netns, "Prober-side namespace name")->capture_default_str();
   u->add_option("--truth", a->truth, "Where to write the ground truth (NDJSON)")->required();
-  u->callback([a] { up(*a); });
+  u->callback([a] { sim::run_sim_up(*a); });
 
   auto* d = sim->add_subcommand("down", "Remove the sim's namespaces and its pinned responder");
   d->add_option("--netns", a->netns, "Prober-side namespace name")->capture_default_str();
-  d->callback([a] {
-    sim::sim_down(a->netns);
-    std::printf("sim %s: down\n", a->netns.c_str());
-  });
+  d->callback([a] { sim::run_sim_down(*a); });
 
   auto* s = sim->add_subcommand("status", "Whether the sim is up, and its responder's counters");
   s->add_option("--netns", a->netns, "Prober-side namespace name")->capture_default_str();
-  s->callback([a] {
-    if (!sim::sim_is_up(a->netns)) throw std::runtime_error("sim " + a->netns + " is not up");
-    auto c = sim::pinned_counters(sim::sim_names(a->netns).link_pin);
-    std::printf("sim %s: up\nresponder:", a->netns.c_str());
-    for (int i = 0; i < HS_SIM_CNT_MAX; i++)
-      std::printf(" %s=%llu", sim::sim_counter_name(i), (unsigned long long)c[i]);
-    std::printf("\n");
-  });
+  s->callback([a] { sim::run_sim_status(*a); });
 }
 
 }  // namespace hopscope::cli

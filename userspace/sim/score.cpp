@@ -2,6 +2,8 @@
 
 #include <fmt/format.h>
 
+#include <fstream>
+#include <iostream>
 #include <map>
 #include <nlohmann/json.hpp>
 #include <set>
@@ -86,88 +88,75 @@ void add_truth_line(Truth& t, const json& j) {
 
 std::string link_key(const std::string& a, const std::string& b) { return a + ">" + b; }
 
-}  // namespace
+// What the scored traces found, and which truth paths they cover.
+struct Found {
+  std::set<int> paths;
+  std::unordered_set<std::string> nodes, links;
+};
 
-Score score(std::istream& truth_in, std::istream& results) {
-  const Truth truth = read_truth(truth_in);
-  Score s;
-  std::set<int> scored_paths;
-  std::unordered_set<std::string> found_nodes, found_links;
-
-  auto score_trace = [&](const json& j) {
-    s.traces++;
-    const std::string dst = j.at("dst").get<std::string>();
-    auto it = truth.dests.find(dst);
-    if (it == truth.dests.end()) {
-      s.unknown_dests++;
-      return;
+// Whether the trace's answers at each TTL are the truth path's (silent
+// routers may be missing) and it ends as the destination does.
+bool trace_exact(const std::map<int, std::set<std::string>>& at_ttl, const std::vector<TruthHop>& path,
+                 const TruthDest& d, const std::string& dst) {
+  bool exact = true;
+  for (std::size_t t = 0; t < path.size() && exact; t++) {
+    const TruthHop& th = path[t];
+    auto got = at_ttl.find(static_cast<int>(t + 1));
+    if (got == at_ttl.end() || got->second.empty()) {
+      exact = th.any_silent();
+      continue;
     }
-    const TruthDest& d = it->second;
-    const std::vector<TruthHop>& path = truth.paths.at(d.path);
-    scored_paths.insert(d.path);
-
-    // ttl -> reply addresses, and flow -> ttl -> router addresses (for links).
-    std::map<int, std::set<std::string>> at_ttl;
-    std::map<int, std::map<int, std::set<std::string>>> by_flow;
-    for (const auto& hop : j.at("hops")) {
-      const int ttl = hop.at("ttl").get<int>();
-      for (const auto& r : hop.at("replies")) {
-        const std::string addr = r.at("addr").get<std::string>();
-        at_ttl[ttl].insert(addr);
-        if (addr == dst) continue;
-        found_nodes.insert(addr);
-        by_flow[r.value("flow", 0)][ttl].insert(addr);
-      }
-    }
-    for (const auto& [flow, ttls] : by_flow)
-      for (const auto& [ttl, addrs] : ttls) {
-        auto next = ttls.find(ttl + 1);
-        if (next == ttls.end()) continue;
-        for (const auto& a : addrs)
-          for (const auto& b : next->second) found_links.insert(link_key(a, b));
-      }
-
-    // Exactness.
-    s.paths++;
-    bool exact = true;
-    for (std::size_t t = 0; t < path.size() && exact; t++) {
-      const TruthHop& th = path[t];
-      auto got = at_ttl.find(static_cast<int>(t + 1));
-      if (got == at_ttl.end() || got->second.empty()) {
-        exact = th.any_silent();
-        continue;
-      }
-      for (const auto& a : got->second) {
-        bool ok = false;
-        for (std::size_t k = 0; k < th.addrs.size(); k++) ok |= !th.silent[k] && th.addrs[k] == a;
-        exact &= ok;
-      }
-    }
-    auto last = at_ttl.find(static_cast<int>(path.size() + 1));
-    if (d.answers)
-      exact &= last != at_ttl.end() && last->second.count(dst) == 1;
-    else
-      exact &= last == at_ttl.end() || last->second.empty();
-    s.paths_exact += exact;
-  };
-
-  std::size_t n = 0;
-  for (std::string line; std::getline(results, line);) {
-    n++;
-    if (line.empty() || line[0] != '{') continue;
-    json j = parse_line(line, n, "results");
-    if (j.value("type", "") != "trace") continue;
-    try {
-      score_trace(j);
-    } catch (const json::exception& e) {
-      throw std::runtime_error(fmt::format("results line {}: {}", n, e.what()));
+    for (const auto& a : got->second) {
+      bool ok = false;
+      for (std::size_t k = 0; k < th.addrs.size(); k++) ok |= !th.silent[k] && th.addrs[k] == a;
+      exact &= ok;
     }
   }
+  auto last = at_ttl.find(static_cast<int>(path.size() + 1));
+  if (d.answers) return exact && last != at_ttl.end() && last->second.count(dst) == 1;
+  return exact && (last == at_ttl.end() || last->second.empty());
+}
 
-  // Truth nodes, links and diamonds of the scored paths.
+void score_trace(const Truth& truth, const json& j, Score& s, Found& found) {
+  s.traces++;
+  const std::string dst = j.at("dst").get<std::string>();
+  auto it = truth.dests.find(dst);
+  if (it == truth.dests.end()) {
+    s.unknown_dests++;
+    return;
+  }
+  const TruthDest& d = it->second;
+  found.paths.insert(d.path);
+
+  // ttl -> reply addresses, and flow -> ttl -> router addresses (for links).
+  std::map<int, std::set<std::string>> at_ttl;
+  std::map<int, std::map<int, std::set<std::string>>> by_flow;
+  for (const auto& hop : j.at("hops")) {
+    const int ttl = hop.at("ttl").get<int>();
+    for (const auto& r : hop.at("replies")) {
+      const std::string addr = r.at("addr").get<std::string>();
+      at_ttl[ttl].insert(addr);
+      if (addr == dst) continue;
+      found.nodes.insert(addr);
+      by_flow[r.value("flow", 0)][ttl].insert(addr);
+    }
+  }
+  for (const auto& [flow, ttls] : by_flow)
+    for (const auto& [ttl, addrs] : ttls) {
+      auto next = ttls.find(ttl + 1);
+      if (next == ttls.end()) continue;
+      for (const auto& a : addrs)
+        for (const auto& b : next->second) found.links.insert(link_key(a, b));
+    }
+  s.paths++;
+  s.paths_exact += trace_exact(at_ttl, truth.paths.at(d.path), d, dst);
+}
+
+// Recall and precision: the truth's nodes, links and diamonds on the scored paths against what was found.
+void score_against_truth(const Truth& truth, const Found& found, Score& s) {
   std::unordered_set<std::string> truth_nodes, truth_links;
   std::map<int, std::set<std::string>> diamond_branches;
-  for (int id : scored_paths) {
+  for (int id : found.paths) {
     const auto& path = truth.paths.at(id);
     for (std::size_t t = 0; t < path.size(); t++) {
       const TruthHop& h = path[t];
@@ -187,20 +176,41 @@ Score score(std::istream& truth_in, std::istream& results) {
     }
   }
   s.truth_nodes = truth_nodes.size();
-  s.found_nodes = found_nodes.size();
-  for (const auto& a : found_nodes) s.correct_nodes += truth_nodes.count(a);
+  s.found_nodes = found.nodes.size();
+  for (const auto& a : found.nodes) s.correct_nodes += truth_nodes.count(a);
   s.truth_links = truth_links.size();
-  s.found_links = found_links.size();
-  for (const auto& l : found_links) s.correct_links += truth_links.count(l);
+  s.found_links = found.links.size();
+  for (const auto& l : found.links) s.correct_links += truth_links.count(l);
   double sum = 0;
   for (const auto& [id, branches] : diamond_branches) {
     std::size_t got = 0;
-    for (const auto& b : branches) got += found_nodes.count(b);
+    for (const auto& b : branches) got += found.nodes.count(b);
     s.diamonds++;
     s.diamonds_complete += got == branches.size();
     sum += static_cast<double>(got) / static_cast<double>(branches.size());
   }
   s.diamond_branch_recall = s.diamonds ? sum / static_cast<double>(s.diamonds) : 1.0;
+}
+
+}  // namespace
+
+Score score(std::istream& truth_in, std::istream& results) {
+  const Truth truth = read_truth(truth_in);
+  Score s;
+  Found found;
+  std::size_t n = 0;
+  for (std::string line; std::getline(results, line);) {
+    n++;
+    if (line.empty() || line[0] != '{') continue;
+    json j = parse_line(line, n, "results");
+    if (j.value("type", "") != "trace") continue;
+    try {
+      score_trace(truth, j, s, found);
+    } catch (const json::exception& e) {
+      throw std::runtime_error(fmt::format("results line {}: {}", n, e.what()));
+    }
+  }
+  score_against_truth(truth, found, s);
   return s;
 }
 
@@ -215,6 +225,19 @@ std::string score_report(const Score& s) {
       "node_recall={:.4f} link_recall={:.4f} node_precision={:.4f} link_precision={:.4f} paths_exact={}/{}\n",
       s.node_recall(), s.link_recall(), s.node_precision(), s.link_precision(), s.paths_exact, s.paths);
   return out;
+}
+
+std::string score_files(const std::string& truth_path, const std::string& results_path) {
+  std::ifstream truth(truth_path);
+  if (!truth) throw std::runtime_error("cannot read the truth file '" + truth_path + "'");
+  std::ifstream file;
+  std::istream* results = &std::cin;
+  if (results_path != "-") {
+    file.open(results_path);
+    if (!file) throw std::runtime_error("cannot read the results file '" + results_path + "'");
+    results = &file;
+  }
+  return score_report(score(truth, *results));
 }
 
 }  // namespace hopscope::sim

@@ -1,6 +1,5 @@
 #include "hopscope/trace/mda.hpp"
 
-
 #include <algorithm>
 #include <array>
 #include <chrono>

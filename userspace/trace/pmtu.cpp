@@ -1,6 +1,5 @@
 #include "hopscope/trace/pmtu.hpp"
 
-
 #include <chrono>
 #include <iterator>
 #include <optional>

@@ -47,4 +47,8 @@ Score score(std::istream& truth, std::istream& results);
 // "node_recall=… link_recall=… node_precision=… link_precision=… paths_exact=…/…".
 std::string score_report(const Score& s);
 
+// `hopscope score`: reads the truth file and the results (NDJSON; "-":
+// stdin) and returns the report. Throws std::runtime_error if a file cannot be read.
+std::string score_files(const std::string& truth_path, const std::string& results_path);
+
 }  // namespace hopscope::sim

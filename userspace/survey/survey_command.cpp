@@ -1,0 +1,92 @@
+#include "hopscope/survey/survey_command.hpp"
+
+#include <unistd.h>
+
+#include <cstdio>
+#include <fstream>
+#include <iostream>
+#include <optional>
+#include <stdexcept>
+
+#include "hopscope/core/error.hpp"
+#include "hopscope/io/pcap_writer.hpp"
+#include "hopscope/output/asn.hpp"
+#include "hopscope/survey/survey.hpp"
+#include "hopscope/sys/netns.hpp"
+
+namespace hopscope::survey {
+namespace {
+
+SurveyOptions survey_options(const SurveyCommand& c) {
+  SurveyOptions o;
+  if (!parse_method(c.method, o.method) || is_tcp(o.method))
+    throw UsageError("--method",
+                     "must be udp, udp-paris, icmp or icmp-paris (a survey reads each reply's TTL from the "
+                     "quoted probe's length, which a TCP answer does not echo)");
+  o.max_ttl = c.max_ttl;
+  o.rate = c.rate;
+  o.seed = c.seed;
+  o.wait = std::chrono::milliseconds(static_cast<long>(c.wait_s * 1000));
+  o.ifname = c.iface;
+  o.preprobe = !c.no_preprobe;
+  o.threads = c.threads;
+  o.retries = c.retries;
+  o.doubletree = c.doubletree;
+  o.tx = c.tx == "xdp-live" ? TxBackend::XdpLive : TxBackend::AfXdp;
+  if (!parse_format(c.format, o.format))
+    throw UsageError("--format", "'" + c.format + "' is not one of json, csv, atlas, scamper-json, text, dot");
+  if (!c.pcap.empty() && o.tx == TxBackend::XdpLive)
+    throw UsageError("--pcap", "needs --tx af_xdp: xdp-live probes are built in the kernel");
+  o.progress = isatty(STDERR_FILENO) ? stderr : nullptr;
+  return o;
+}
+
+}  // namespace
+
+TargetList load_targets(const SurveyCommand& c) {
+  TargetList targets;
+  if (!c.targets_file.empty()) {
+    std::ifstream file;
+    std::istream* in = &std::cin;
+    if (c.targets_file != "-") {
+      file.open(c.targets_file);
+      if (!file) throw std::runtime_error("cannot read the target file '" + c.targets_file + "'");
+      in = &file;
+    }
+    targets.add_file(*in, c.targets_file == "-" ? "stdin" : c.targets_file, c.skip_bad);
+  }
+  for (const std::string& cidr : c.cidrs) targets.add(cidr, "argument '" + cidr + "'");
+  for (const auto& why : targets.skipped()) std::fprintf(stderr, "hopscope: skipped %s\n", why.c_str());
+  if (targets.size() == 0) throw std::runtime_error("no targets: give CIDRs or --targets FILE");
+  targets.freeze();
+  return targets;
+}
+
+void run_survey_command(const SurveyCommand& c) {
+  SurveyOptions o = survey_options(c);
+  const TargetList targets = load_targets(c);
+  std::optional<PcapWriter> pcap;
+  if (!c.pcap.empty()) {
+    pcap.emplace(c.pcap);
+    o.pcap = &*pcap;
+  }
+  std::optional<AsnTable> asn;
+  if (!c.asn_file.empty()) asn = AsnTable::load_file(c.asn_file);
+  o.asn = asn ? &*asn : nullptr;
+  if (!c.netns.empty()) enter_netns(c.netns);
+
+  std::ofstream file;
+  std::ostream* out = &std::cout;
+  if (!c.output.empty()) {
+    file.open(c.output);
+    if (!file) throw std::runtime_error("cannot write '" + c.output + "'");
+    out = &file;
+  }
+  const SurveySummary s = run_survey(targets, o, *out);
+  out->flush();
+  if (!*out) throw std::runtime_error("error writing the results");
+  // The summary goes to stdout when the results go to a file, else to stderr.
+  std::fputs(summary_text(s).c_str(), c.output.empty() ? stderr : stdout);
+}
+
+}  // namespace hopscope::survey
