@@ -6,7 +6,7 @@ set -euo pipefail
 
 PACKAGES=(
   # toolchain
-  build-essential cmake pkg-config clang llvm
+  build-essential cmake pkg-config clang llvm clang-tidy
   # BPF / XDP
   libbpf-dev libxdp-dev bpftool libelf-dev zlib1g-dev linux-libc-dev
   # userspace libraries
