@@ -53,7 +53,14 @@ SurveyEngine::SurveyEngine(const TargetList& targets, const SurveyOptions& o, co
       collector_(targets, ProbeCodec(targets.family(), o.method), state_, &hints_open_),
       scheduler_(state_, {o.max_ttl, o.seed, o.preprobe, o.retries, o.doubletree}),
       writer_(targets, state_, collector_.addresses(), complete_meta(probes, targets, o, clock), out),
-      bucket_(o.rate, TokenBucket::default_burst(o.rate), clock.now_ns()) {}
+      bucket_(o.rate, TokenBucket::default_burst(o.rate), clock.now_ns()),
+      per_push_(probes_per_push(o.rate)) {}
+
+std::size_t SurveyEngine::probes_per_push(double rate) {
+  // About 1 ms of tokens: at low rates a push is no burst (1 ms of probes at
+  // once), at high rates pacing costs one wake-up per kBatch probes.
+  return static_cast<std::size_t>(std::clamp(rate / 1000.0, 1.0, static_cast<double>(kBatch)));
+}
 
 void SurveyEngine::draw_progress(std::uint64_t now) {
   const double elapsed = static_cast<double>(now - t0_) / 1e9;
@@ -70,15 +77,17 @@ void SurveyEngine::draw_progress(std::uint64_t now) {
   std::fflush(o_.progress);
 }
 
-// Feeds the sink as `next(span) -> count` yields probes, paced by the bucket.
+// Feeds the sink as `next(span) -> count` yields probes, paced by the bucket
+// a batch at a time: it waits (sleeps) until a whole push's worth of tokens
+// is there, so the pacing thread wakes once per push, not once per probe.
 template <class Next, class Done>
 void SurveyEngine::feed(Next&& next, Done&& finished) {
   std::array<SurveyProbe, kBatch> batch;
   while (!finished()) {
     const std::uint64_t now = clock_.now_ns();
     const std::uint64_t avail = bucket_.available(now);
-    if (avail == 0) {
-      clock_.sleep_for(bucket_.wait_ns(1));
+    if (avail < per_push_) {
+      clock_.sleep_for(bucket_.wait_ns(per_push_));
       continue;
     }
     const std::size_t n = next(std::span(batch.data(), std::min<std::uint64_t>(kBatch, avail)));
@@ -178,6 +187,7 @@ SurveySummary SurveyEngine::run() {
   s_.doubletree = o_.doubletree;
   s_.threads = sink_.threads();
   t0_ = next_progress_ = clock_.now_ns();
+  bucket_.drain(t0_);  // start at the rate, not with a banked burst
   {
     ReplyPump pump(source_, collector_, writer_);
     if (o_.preprobe) preprobe();

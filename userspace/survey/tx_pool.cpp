@@ -43,20 +43,25 @@ TxPool::TxPool(const TxPoolConfig& cfg, const TargetList& targets, const ProbeCo
 }
 
 TxPool::~TxPool() {
-  for (auto& w : workers_) w->thread.request_stop();  // each drains its queue first
+  for (auto& w : workers_) {
+    w->thread.request_stop();  // each drains its queue first
+    w->wake.fetch_add(1, std::memory_order_release);
+    w->wake.notify_one();
+  }
 }
 
 std::size_t TxPool::pop(Worker& w, std::span<SurveyProbe> out, const std::stop_token& st) {
-  for (unsigned idle = 0;;) {
+  for (;;) {
+    // Read the wake-up count before looking at the queue: a push after the
+    // look changes it, so the wait below cannot miss it.
+    const std::uint32_t seen = w.wake.load(std::memory_order_acquire);
     const std::size_t n = w.queue.pop(out.data(), out.size());
     if (n) return n;
     if (st.stop_requested()) return 0;
-    // Spin briefly, then sleep: an idle sender must not take the CPU the
-    // reply path needs.
-    if (++idle < 64)
-      std::this_thread::yield();
-    else
-      std::this_thread::sleep_for(std::chrono::microseconds(50));
+    // Nothing to send: block (futex) until the pacing thread pushes or stops
+    // us; an idle sender takes no CPU from the reply path.
+    w.idle_waits.fetch_add(1, std::memory_order_relaxed);
+    w.wake.wait(seen, std::memory_order_acquire);
   }
 }
 
@@ -129,10 +134,12 @@ void TxPool::push(std::span<const SurveyProbe> probes) {
     if (n == 0) {
       full_waits_++;
       check();
-      std::this_thread::yield();
+      std::this_thread::sleep_for(std::chrono::microseconds(20));  // the sender is behind: let it run
     }
     done += n;
   }
+  w.wake.fetch_add(1, std::memory_order_release);
+  w.wake.notify_one();
   pushed_ += probes.size();
 }
 

@@ -103,6 +103,9 @@ class SurveyEngine {
   // std::logic_error if the summary's invariant does not hold.
   SurveySummary run();
 
+  // Probes the pacing thread pushes at once at `rate`.
+  static std::size_t probes_per_push(double rate);
+
  private:
   template <class Next, class Done>
   void feed(Next&& next, Done&& finished);
@@ -125,6 +128,7 @@ class SurveyEngine {
   Scheduler scheduler_;
   TraceWriter writer_;
   TokenBucket bucket_;
+  std::size_t per_push_;
   SurveySummary s_;
   std::uint64_t done_ = 0;  // destinations handed to the writer
   std::uint64_t t0_ = 0;

@@ -66,11 +66,13 @@ class TxPool final : public ProbeSink {
     explicit Worker(std::size_t depth) : queue(depth) {}
     boost::lockfree::spsc_queue<SurveyProbe> queue;
     std::atomic<std::uint64_t> sent{0};
+    std::atomic<std::uint32_t> wake{0};        // bumped by every push and at stop (futex word)
+    std::atomic<std::uint64_t> idle_waits{0};  // times the sender found nothing to send and blocked
     std::unique_ptr<XdpLiveSender> generator;  // xdp-live only
     std::jthread thread;
   };
-  // Pops up to out.size() probes; 0 once stopped with nothing queued. Idles
-  // politely while the queue is empty.
+  // Pops up to out.size() probes; 0 once stopped with nothing queued. Blocks
+  // (no spinning) while the queue is empty.
   static std::size_t pop(Worker& w, std::span<SurveyProbe> out, const std::stop_token& st);
   void run_xsk(Worker& w, XskSender& sender, const std::stop_token& st);
   void run_live(Worker& w, const std::stop_token& st);

@@ -347,3 +347,45 @@ TEST(SurveyEngine, RefusesOptionsItCannotRunWithBeforeSending) {
   bad(o);
   EXPECT_EQ(r.net->sent(), 0u);
 }
+
+// Probes counted per window of `window_ns` (by send time), from the first probe.
+std::vector<std::uint64_t> per_window(const std::vector<SentProbe>& log, std::uint64_t window_ns) {
+  std::vector<std::uint64_t> counts;
+  if (log.empty()) return counts;
+  const std::uint64_t t0 = log.front().at_ns;
+  for (const SentProbe& p : log) {
+    const std::size_t w = (p.at_ns - t0) / window_ns;
+    if (w >= counts.size()) counts.resize(w + 1);
+    counts[w]++;
+  }
+  counts.pop_back();  // the last window is partial
+  return counts;
+}
+
+TEST(SurveyEngine, PacesEveryWindowAtTheRateOnePushAtATime) {
+  // 2,048 targets x 8 TTLs at 10,000 probes/s: 1.6 s of probing.
+  SurveyRun r("198.19.0.0/21", [](std::uint32_t t) { return chain(t, 20); });
+  SurveyOptions o = SurveyRun::options();
+  o.rate = 10000;
+  o.max_ttl = 8;
+  r.run(o);
+  ASSERT_EQ(r.log.size(), 2048u * 8);
+  const auto seconds = per_window(r.log, 1'000'000'000);
+  ASSERT_GE(seconds.size(), 1u);
+  for (std::uint64_t n : seconds) {
+    EXPECT_LE(n, 10200u) << "a 1-second window more than 2% over the rate";
+    EXPECT_GE(n, 9800u) << "a 1-second window short of the rate";
+  }
+  const auto tenths = per_window(r.log, 100'000'000);
+  ASSERT_GE(tenths.size(), 10u);
+  for (std::uint64_t n : tenths) EXPECT_LE(n, 1050u) << "a 100 ms window more than 5% over the rate";
+  // One push per ~1 ms of tokens (10 probes at this rate): the pacing thread
+  // does not wake per probe.
+  std::size_t pushes = 0;
+  for (std::size_t i = 0; i < r.log.size(); i++) pushes += i == 0 || r.log[i].at_ns != r.log[i - 1].at_ns;
+  EXPECT_LE(pushes, r.log.size() / SurveyEngine::probes_per_push(o.rate) + 8);
+  EXPECT_EQ(SurveyEngine::probes_per_push(10000), 10u);
+  EXPECT_EQ(SurveyEngine::probes_per_push(100000), 64u);
+  EXPECT_EQ(SurveyEngine::probes_per_push(100), 1u);
+  expect_consistent(r);
+}
