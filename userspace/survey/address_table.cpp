@@ -14,16 +14,37 @@ std::size_t AddressHash::operator()(const IpAddress& a) const noexcept {
 }
 
 std::uint32_t AddressTable::intern(const IpAddress& a, bool& fresh) {
-  const auto id = static_cast<std::uint32_t>(ids_.size());
-  auto [it, added] = ids_.try_emplace(a, id);
-  fresh = added;
-  if (added) {
-    if (id / kChunk >= kMaxChunks) throw std::length_error("more than 268M responding addresses");
-    auto& chunk = chunks_[id / kChunk];
-    if (!chunk) chunk = std::make_unique<IpAddress[]>(kChunk);
-    chunk[id % kChunk] = a;
+  std::size_t i = AddressHash{}(a)&mask_;
+  for (;; i = (i + 1) & mask_) {
+    const std::uint32_t id = slots_[i];
+    if (id == kEmpty) break;
+    if (at(id) == a) {
+      fresh = false;
+      return id;
+    }
   }
-  return it->second;
+  const auto id = static_cast<std::uint32_t>(size_);
+  if (id / kChunk >= kMaxChunks) throw std::length_error("more than 268M responding addresses");
+  auto& chunk = chunks_[id / kChunk];
+  if (!chunk) chunk = std::make_unique<IpAddress[]>(kChunk);
+  chunk[id % kChunk] = a;
+  slots_[i] = id;
+  size_++;
+  fresh = true;
+  if (2 * size_ > slots_.size()) grow();
+  return id;
+}
+
+void AddressTable::grow() {
+  std::vector<std::uint32_t> bigger(2 * slots_.size(), kEmpty);
+  const std::size_t mask = bigger.size() - 1;
+  for (std::uint32_t id = 0; id < size_; id++) {
+    std::size_t i = AddressHash{}(at(id)) & mask;
+    while (bigger[i] != kEmpty) i = (i + 1) & mask;
+    bigger[i] = id;
+  }
+  slots_.swap(bigger);
+  mask_ = mask;
 }
 
 }  // namespace hopscope::survey

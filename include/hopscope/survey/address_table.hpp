@@ -1,4 +1,5 @@
-// Interned responder addresses: written by the reply collector (one thread),
+// Interned responder addresses (a flat open-addressing table of ids):
+// written by the reply collector (one thread),
 // read by the trace writer (another). Chunks never move once allocated and
 // the chunk index is fixed-size, so a reader may use any id it received
 // through a synchronising hand-over while the writer keeps appending.
@@ -7,7 +8,7 @@
 #include <array>
 #include <cstdint>
 #include <memory>
-#include <unordered_map>
+#include <vector>
 
 #include "hopscope/core/address.hpp"
 
@@ -26,11 +27,18 @@ class AddressTable {
   std::uint32_t intern(const IpAddress& a, bool& fresh);
   // The address of an id handed over from the collector thread.
   [[nodiscard]] const IpAddress& at(std::uint32_t id) const { return chunks_[id / kChunk][id % kChunk]; }
-  [[nodiscard]] std::size_t size() const { return ids_.size(); }  // collector thread only
+  [[nodiscard]] std::size_t size() const { return size_; }  // collector thread only
 
  private:
+  void grow();  // doubles the slot table (at most half full), rehashing every id
+
   std::array<std::unique_ptr<IpAddress[]>, kMaxChunks> chunks_;
-  std::unordered_map<IpAddress, std::uint32_t, AddressHash> ids_;
+  // Open addressing, linear probing: slot -> id (kEmpty: free). Flat, no
+  // allocation per address; the table doubles when half full.
+  static constexpr std::uint32_t kEmpty = ~0u;
+  std::vector<std::uint32_t> slots_ = std::vector<std::uint32_t>(1u << 12, kEmpty);
+  std::size_t mask_ = (1u << 12) - 1;
+  std::size_t size_ = 0;
 };
 
 }  // namespace hopscope::survey

@@ -37,18 +37,34 @@ class TargetList {
   [[nodiscard]] int family() const { return family_; }  // 0 while empty
   [[nodiscard]] const std::vector<Prefix>& blocks() const { return blocks_; }
   [[nodiscard]] const std::vector<std::string>& skipped() const { return skipped_; }
-  // The i-th target (0 <= i < size()), O(log blocks).
+  // The i-th target (0 <= i < size()): arithmetic for one block, an array
+  // read for a list of single addresses, else a search of the block starts.
   [[nodiscard]] IpAddress at(std::uint64_t i) const;
   // Sorts the lookup index and refuses overlapping blocks (TargetError): after
   // it, every target has exactly one index. Call once all targets are added.
   void freeze();
-  // Index of `addr` among the targets (after freeze()), O(log blocks).
+  // Index of `addr` among the targets (after freeze()): arithmetic for one
+  // block, a flat hash table for a list of single addresses, else a binary
+  // search over the blocks' bounds as 128-bit integers.
   [[nodiscard]] std::optional<std::uint64_t> index_of(const IpAddress& addr) const;
 
  private:
+  using U128 = unsigned __int128;
+  static U128 value_of(const IpAddress& a);  // the address as a number (IPv4: its 32 bits)
+  [[nodiscard]] IpAddress address_of(U128 v) const;
+
   std::vector<Prefix> blocks_;
   std::vector<std::uint64_t> starts_;  // index of each block's first target
-  std::vector<std::size_t> by_base_;   // block numbers sorted by base address (freeze())
+  // After freeze(): the blocks' bounds sorted by base, and each one's first index.
+  std::vector<U128> lo_, hi_;
+  std::vector<std::uint64_t> lo_start_;
+  std::vector<U128> base_value_;  // per block (insertion order): its base as a number
+  // A list of single addresses: target i is singles_[i]; index_of() looks
+  // them up in an open-addressing table of indices (empty slot: ~0).
+  bool all_single_ = false;
+  std::vector<U128> singles_;
+  std::vector<std::uint64_t> slots_;
+  std::uint64_t slot_mask_ = 0;
   std::vector<std::string> skipped_;
   std::uint64_t count_ = 0;
   int family_ = 0;

@@ -89,3 +89,52 @@ TEST(Targets, SkipBadRecordsEverySkippedLine) {
   EXPECT_NE(t.skipped()[0].find("l line 2"), std::string::npos);
   EXPECT_NE(t.skipped()[1].find("l line 4"), std::string::npos);
 }
+
+// Every target's index round-trips through at() and index_of(), whatever the
+// list's shape: one block (arithmetic), single addresses (flat hash table),
+// mixed blocks (binary search); addresses around the targets are not found.
+TEST(Targets, LookupsRoundTripForEveryShapeOfList) {
+  auto check_all = [](const TargetList& t) {
+    for (std::uint64_t i = 0; i < t.size(); i++) {
+      const IpAddress a = t.at(i);
+      ASSERT_EQ(t.index_of(a), i) << a.str();
+    }
+  };
+  TargetList one;
+  one.add("198.18.4.0/22", "x");
+  one.freeze();
+  check_all(one);
+  EXPECT_FALSE(one.index_of(*IpAddress::parse("198.18.3.255")));
+  EXPECT_FALSE(one.index_of(*IpAddress::parse("198.18.8.0")));
+  EXPECT_FALSE(one.index_of(*IpAddress::parse("2001:2::1"))) << "another family";
+
+  TargetList singles;  // 3,000 single addresses, not in order
+  for (int i = 0; i < 3000; i++) {
+    const int k = (i * 7919) % 3000;
+    singles.add("198.19." + std::to_string(k / 200) + "." + std::to_string(k % 200), "x");
+  }
+  singles.freeze();
+  EXPECT_EQ(singles.size(), 3000u);
+  check_all(singles);
+  EXPECT_EQ(singles.at(1).str(), "198.19.9.119") << "insertion order: the second line (k = 7919 mod 3000)";
+  EXPECT_FALSE(singles.index_of(*IpAddress::parse("198.19.0.200")));
+  EXPECT_FALSE(singles.index_of(*IpAddress::parse("198.19.15.0")));
+
+  TargetList v6;
+  for (int i = 0; i < 50; i++) v6.add("2001:2:0:" + std::to_string(i) + "::1", "x");
+  v6.freeze();
+  check_all(v6);
+  EXPECT_FALSE(v6.index_of(*IpAddress::parse("2001:2:0:1::2")));
+
+  TargetList mixed;
+  mixed.add("198.18.9.0/24", "x");
+  mixed.add("198.18.1.7", "x");
+  mixed.add("198.18.2.0/30", "x");
+  mixed.add("198.18.0.128/25", "x");
+  mixed.freeze();
+  EXPECT_EQ(mixed.size(), 256u + 1 + 4 + 128);
+  check_all(mixed);
+  EXPECT_EQ(mixed.at(256).str(), "198.18.1.7");
+  for (const char* miss : {"198.18.0.127", "198.18.1.6", "198.18.1.8", "198.18.2.4", "198.18.10.0", "0.0.0.0"})
+    EXPECT_FALSE(mixed.index_of(*IpAddress::parse(miss))) << miss;
+}
