@@ -44,7 +44,7 @@ ip netns exec "$NS" zmap -i sim0 -G "$gwmac" -M icmp_echoscan -r 0 -T 2 -P 8 -c 
   -b /dev/null -o /dev/null "$RANGE" >"$TMP/zmap.log" 2>&1 || true
 zend=$(date +%s.%N)
 zsent=$((8 * 131072))
-zmap_mpps=$(echo "scale=3; $zsent / ($zend - $zstart) / 1000000" | bc)
+zmap_mpps=$(awk -v n="$zsent" -v a="$zstart" -v b="$zend" 'BEGIN {printf "%.3f", n / (b - a) / 1e6}')
 
 survey() {  # survey NAME ARGS... -> prints one line of figures
   local name=$1
@@ -57,9 +57,9 @@ survey() {  # survey NAME ARGS... -> prints one line of figures
   dropped=$(grep -o 'dropped=[0-9]*' <<<"$last" | cut -d= -f2)
   local probes
   probes=$(grep -o 'probes_sent=[0-9]*' <<<"$last" | cut -d= -f2)
-  rate=$(echo "scale=3; $probes / $probing / 1000000" | bc)
+  rate=$(awk -v n="$probes" -v s="$probing" 'BEGIN {printf "%.3f", n / s / 1e6}')
   read -r wall user sys rss <"$TMP/$name.time"
-  cpu=$(echo "scale=2; ($user + $sys) / $wall" | bc)
+  cpu=$(awk -v u="$user" -v s="$sys" -v w="$wall" 'BEGIN {printf "%.2f", (u + s) / w}')
   score=$("$HS" score --truth "$TMP/truth.ndjson" "$TMP/$name.ndjson" | tail -1)
   printf '%s %s %s %s %s %s %s %s\n' "$rate" "$probes" "$probing" "$wall" "$dropped" "$cpu" "$((rss / 1024))" "$score"
 }
@@ -68,7 +68,7 @@ read -r ax_rate ax_probes ax_probing ax_wall ax_drop ax_cpu ax_rss ax_score < <(
 read -r xl_rate xl_probes xl_probing xl_wall xl_drop xl_cpu xl_rss xl_score < <(survey xdplive -r "$RATE" --tx xdp-live)
 read -r d_rate d_probes d_probing d_wall d_drop d_cpu d_rss d_score < <(survey default -r 100000 --tx af_xdp)
 
-ratio() { echo "scale=2; $1 / $2" | bc; }
+ratio() { awk -v a="$1" -v b="$2" 'BEGIN {printf "%.2f", a / b}'; }
 echo
 echo "survey_sim: $DESTINATIONS-destination IPv4 sim, 2 queues; survey --threads 2 -r $RATE (same run)"
 printf '  %-40s %8s Mpps\n' "full-loop floor (no scheduler)" "$floor"

@@ -54,7 +54,8 @@ IpAddress TargetList::address_of(U128 v) const {
 }
 
 namespace {
-std::uint64_t slot_hash(unsigned __int128 v) {
+__extension__ typedef unsigned __int128 U128;
+std::uint64_t slot_hash(U128 v) {
   const auto lo = static_cast<std::uint64_t>(v), hi = static_cast<std::uint64_t>(v >> 64);
   std::uint64_t h = (lo ^ (hi * 0x9e3779b97f4a7c15ull)) * 0xff51afd7ed558ccdull;
   return h ^ (h >> 29);

@@ -49,7 +49,7 @@ class TargetList {
   [[nodiscard]] std::optional<std::uint64_t> index_of(const IpAddress& addr) const;
 
  private:
-  using U128 = unsigned __int128;
+  __extension__ typedef unsigned __int128 U128;
   static U128 value_of(const IpAddress& a);  // the address as a number (IPv4: its 32 bits)
   [[nodiscard]] IpAddress address_of(U128 v) const;
 
