@@ -9,6 +9,7 @@
 
 #include <chrono>
 #include <cstring>
+#include <deque>
 #include <functional>
 #include <map>
 #include <mutex>
@@ -57,8 +58,18 @@ class FakeSurveyNet final : public survey::ProbeSink, public survey::ReplySource
     if (stalling_) return true;
     std::lock_guard lk(mu_);
     const bool due = !pending_.empty() && pending_.begin()->first <= clock_.now_ns();
-    return !due && in_hand_ == 0;
+    return !due && ring_.empty() && in_hand_ == 0;
   }
+  // A ring of this many records between the network and poll() (0: no
+  // limit): replies that come due while it is full are lost and counted as
+  // ringbuf_full, as the kernel would.
+  std::size_t ring_capacity = 0;
+  [[nodiscard]] double fill() const override {
+    std::lock_guard lk(mu_);
+    flow_into_ring();
+    return ring_capacity ? static_cast<double>(ring_.size() + in_hand_) / static_cast<double>(ring_capacity) : 0.0;
+  }
+  [[nodiscard]] std::uint64_t lost_in_ring() const { return lost_.load(); }
 
   std::uint64_t per_hop_ns = 1'000'000;  // one-way delay per hop: RTT = 2 ms x hops
   // true: this probe gets no reply (attempt counts earlier probes of its (target, TTL, flow)).
@@ -113,7 +124,8 @@ class FakeSurveyNet final : public survey::ProbeSink, public survey::ReplySource
   }
   [[nodiscard]] MatcherCounters counters() const override {
     MatcherCounters c{};
-    c[HS_CNT_MATCHED] = delivered_;
+    c[HS_CNT_MATCHED] = delivered_ + lost_;
+    c[HS_CNT_RINGBUF_FULL] = lost_;
     return c;
   }
 
@@ -129,14 +141,23 @@ class FakeSurveyNet final : public survey::ProbeSink, public survey::ReplySource
   }  // replies to flow 0 (not pre-probes)
 
  private:
-  std::vector<hs_reply_record> take_due() {
-    std::vector<hs_reply_record> due;
-    std::lock_guard lk(mu_);
+  // Replies whose time has come enter the ring (or are lost when it is full).
+  void flow_into_ring() const {
     const std::uint64_t now = clock_.now_ns();
     while (!pending_.empty() && pending_.begin()->first <= now) {
-      due.push_back(pending_.begin()->second);
+      if (ring_capacity && ring_.size() + in_hand_ >= ring_capacity) {
+        lost_++;
+      } else
+        ring_.push_back(pending_.begin()->second);
       pending_.erase(pending_.begin());
     }
+  }
+
+  std::vector<hs_reply_record> take_due() {
+    std::lock_guard lk(mu_);
+    flow_into_ring();
+    std::vector<hs_reply_record> due(ring_.begin(), ring_.end());
+    ring_.clear();
     in_hand_ += due.size();
     return due;
   }
@@ -180,7 +201,9 @@ class FakeSurveyNet final : public survey::ProbeSink, public survey::ReplySource
   mutable std::mutex mu_;
   std::vector<SentProbe> log_;
   std::map<std::tuple<std::uint32_t, std::uint8_t, std::uint8_t>, int> attempts_;
-  std::multimap<std::uint64_t, hs_reply_record> pending_;
+  mutable std::multimap<std::uint64_t, hs_reply_record> pending_;
+  mutable std::deque<hs_reply_record> ring_;
+  mutable std::atomic<std::uint64_t> lost_{0};
   std::size_t in_hand_ = 0;  // taken from pending_, not yet handed over
   std::atomic<bool> stalling_{false};
   std::atomic<std::uint64_t> sent_{0};

@@ -3,8 +3,11 @@
 #include <bpf/bpf.h>
 #include <bpf/libbpf.h>
 #include <linux/if_link.h>
+#include <sys/mman.h>
+#include <unistd.h>
 
 #include <algorithm>
+#include <atomic>
 #include <stdexcept>
 #include <vector>
 
@@ -52,9 +55,30 @@ ReplyMatcher::ReplyMatcher(const hs_matcher_config& cfg, std::uint32_t ring_byte
       throw_errno("reply matcher: capture ring buffer", err);
     }
   }
+  // The ring's first two pages hold the consumer and producer positions
+  // (read-only here; libbpf maps the consumer page for writing itself).
+  ring_bytes_ = ring_bytes;
+  positions_len_ = 2 * static_cast<std::size_t>(sysconf(_SC_PAGESIZE));
+  positions_ = mmap(nullptr, positions_len_, PROT_READ, MAP_SHARED, bpf_map__fd(skel_->maps.hs_replies), 0);
+  if (positions_ == MAP_FAILED) {
+    const int err = errno;
+    positions_ = nullptr;
+    ring_buffer__free(rb_);
+    hs_reply_matcher__destroy(skel_);
+    throw_errno("reply matcher: map the ring buffer's positions", err);
+  }
+}
+
+double ReplyMatcher::ring_fill() const {
+  const auto* page = static_cast<const std::uint8_t*>(positions_);
+  const auto* cons = reinterpret_cast<const std::atomic<std::uint64_t>*>(page);
+  const auto* prod = reinterpret_cast<const std::atomic<std::uint64_t>*>(page + positions_len_ / 2);
+  const std::uint64_t c = cons->load(std::memory_order_acquire), p = prod->load(std::memory_order_acquire);
+  return p > c ? static_cast<double>(p - c) / static_cast<double>(ring_bytes_) : 0.0;
 }
 
 ReplyMatcher::~ReplyMatcher() {
+  if (positions_) munmap(positions_, positions_len_);
   if (link_) bpf_link__destroy(link_);
   if (rb_) ring_buffer__free(rb_);
   if (skel_) hs_reply_matcher__destroy(skel_);

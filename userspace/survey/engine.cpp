@@ -14,6 +14,8 @@ namespace hopscope::survey {
 namespace {
 
 constexpr std::size_t kBatch = 64;
+constexpr double kCongestedFill = 0.5;  // the reply source this full: the pacing thread stops
+constexpr double kRelievedFill = 0.25;  // and goes on once it is down to this
 
 // The meta the outputs need: the probes' description from the caller, the rest from the options.
 SurveyMeta complete_meta(SurveyMeta m, const TargetList& targets, const SurveyOptions& o, const Clock& clock) {
@@ -84,6 +86,7 @@ template <class Next, class Done>
 void SurveyEngine::feed(Next&& next, Done&& finished) {
   std::array<SurveyProbe, kBatch> batch;
   while (!finished()) {
+    hold_while_congested();  // before the tokens are counted: a pause empties the bucket
     const std::uint64_t now = clock_.now_ns();
     const std::uint64_t avail = bucket_.available(now);
     if (avail < per_push_) {
@@ -99,6 +102,22 @@ void SurveyEngine::feed(Next&& next, Done&& finished) {
     }
   }
   sink_.drain();
+}
+
+// Backpressure: while the reply source is more than half full (replies
+// arrive faster than the receiving thread consumes them), no probe is sent
+// until it is down to a quarter; the pause is counted and the bucket emptied
+// (no burst after it). The replies still in flight when it starts must fit
+// in the other half: at the default 64 MiB ring (~800k records) that is
+// 0.4 s of replies at 1 Mpps.
+void SurveyEngine::hold_while_congested() {
+  if (source_.fill() <= kCongestedFill) return;
+  const std::uint64_t t0 = clock_.now_ns();
+  const auto cap = std::max<std::uint64_t>(static_cast<std::uint64_t>(o_.wait.count()) * 10'000'000, 1'000'000'000);
+  s_.backpressure_pauses++;
+  while (source_.fill() > kRelievedFill && clock_.now_ns() - t0 < cap) clock_.sleep_for(1'000'000);
+  s_.backpressure_s += static_cast<double>(clock_.now_ns() - t0) / 1e9;
+  bucket_.drain(clock_.now_ns());
 }
 
 // Sleeps until `counter()` has not moved for `quiet_ns`, or `done()`, or
@@ -225,6 +244,7 @@ void SurveyEngine::fill_summary(std::uint64_t t1) {
   s_.reached = collector_.reached();
   s_.hinted = collector_.hinted();
   s_.matcher = source_.counters();
+  s_.rate = o_.rate;
   s_.dropped = s_.matcher[HS_CNT_RINGBUF_FULL];
 }
 

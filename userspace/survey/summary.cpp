@@ -5,6 +5,38 @@
 
 namespace hopscope::survey {
 
+namespace {
+
+// The probing rate achieved (pauses between phases excluded).
+double achieved_rate(const SurveySummary& s) {
+  return s.probing_s > s.paused_s ? static_cast<double>(s.probes_sent) / (s.probing_s - s.paused_s) : 0.0;
+}
+
+// The achieved rate beside the configured one; backpressure; a warning when
+// the survey ran more than 10% below -r, with the likely reason.
+std::string rate_note(const SurveySummary& s) {
+  const double got = achieved_rate(s);
+  std::string out = fmt::format("survey: probing at {:.0f} probes/s of the {:.0f} configured ({:.1f}%)\n", got, s.rate,
+                                s.rate > 0 ? 100.0 * got / s.rate : 0.0);
+  if (s.backpressure_pauses)
+    out += fmt::format(
+        "survey: slowed down {} time(s), {:.3f} s in all: the reply ring buffer was more than half full (replies "
+        "arrived faster than they were consumed); nothing was sent until it was down to a quarter\n",
+        s.backpressure_pauses, s.backpressure_s);
+  if (s.rate > 0 && got < 0.9 * s.rate && s.probes_sent > 1000) {
+    const std::string why =
+        s.backpressure_pauses ? "the receiving side could not keep up (see above)"
+        : s.queue_full_waits
+            ? fmt::format("the senders could not keep up ({} waits on a full queue)", s.queue_full_waits)
+            : std::string("the pacing thread could not go faster on this machine");
+    out += fmt::format("survey: warning: probing ran {:.1f}% below -r {:.0f}: {}\n", 100.0 * (1 - got / s.rate), s.rate,
+                       why);
+  }
+  return out;
+}
+
+}  // namespace
+
 std::string summary_text(const SurveySummary& s) {
   const std::string m = matcher_counters_text(s.matcher);
   // A failed XDP_TX is invisible to the generator (a veth drops them silently
@@ -21,7 +53,7 @@ std::string summary_text(const SurveySummary& s) {
           ? fmt::format("survey: pcap: {} frames (probes and replies); {} reply copies lost to a full capture ring\n",
                         s.pcap_frames, s.matcher[HS_CNT_CAPTURE_FULL])
           : std::string();
-  return live_note + pcap_note +
+  return live_note + pcap_note + rate_note(s) +
          fmt::format(
              "survey: {} targets, {} (target, TTL) pairs in a random order; {} skipped beyond a reached destination\n"
              "survey: {} pre-probes gave the distance of {} destinations; {} passes of TTL bands; {:.3f} s waiting for "
@@ -36,9 +68,7 @@ std::string summary_text(const SurveySummary& s) {
              s.unmatched, s.late, s.retried, s.retry_rounds, s.doubletree ? "Doubletree stop set on" : "no stop set",
              s.state_bytes, s.written, s.streamed, s.first_write_s, s.tx_mode, s.ifname, s.threads, s.queue_full_waits,
              s.generator_runs ? fmt::format(", {} generator runs", s.generator_runs) : std::string(), s.probing_s, m,
-             s.probes_sent, s.replies, s.targets, s.duration_s,
-             s.probing_s > s.paused_s ? static_cast<double>(s.probes_sent) / (s.probing_s - s.paused_s) : 0.0,
-             s.dropped);
+             s.probes_sent, s.replies, s.targets, s.duration_s, achieved_rate(s), s.dropped);
 }
 
 }  // namespace hopscope::survey

@@ -38,6 +38,7 @@ class MatcherReplySource final : public ReplySource {
     return n;
   }
   [[nodiscard]] MatcherCounters counters() const override { return m_.counters(); }
+  [[nodiscard]] double fill() const override { return m_.ring_fill(); }
 
  private:
   ReplyMatcher& m_;

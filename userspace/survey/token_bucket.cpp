@@ -21,7 +21,7 @@ std::uint64_t TokenBucket::available(std::uint64_t now_ns) {
     tokens_ = std::min(burst_, tokens_ + static_cast<double>(now_ns - last_ns_) * rate_ / 1e9);
     last_ns_ = now_ns;
   }
-  return static_cast<std::uint64_t>(tokens_);
+  return tokens_ > 0 ? static_cast<std::uint64_t>(tokens_) : 0;  // spent ahead (consume after drain): none
 }
 
 void TokenBucket::consume(std::uint64_t n) { tokens_ -= static_cast<double>(n); }

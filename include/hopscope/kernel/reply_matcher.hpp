@@ -56,6 +56,10 @@ class ReplyMatcher {
   // Where poll() hands reply copies (only with capture_bytes in the config).
   void set_capture_handler(CaptureHandler h) { capture_ = std::move(h); }
   void reset_counters();
+  // How full the reply ring is, 0..1: bytes the program produced that
+  // userspace has not consumed yet, over the ring's size. Two loads from the
+  // ring's mmapped position pages, no syscall: any thread may ask.
+  [[nodiscard]] double ring_fill() const;
 
  private:
   static int on_record(void* ctx, void* data, std::size_t size);
@@ -63,6 +67,9 @@ class ReplyMatcher {
 
   hs_reply_matcher* skel_ = nullptr;
   ring_buffer* rb_ = nullptr;
+  void* positions_ = nullptr;  // the ring's consumer and producer pages, read-only
+  std::size_t positions_len_ = 0;
+  std::uint32_t ring_bytes_ = 0;
   bpf_link* link_ = nullptr;
   const char* attach_mode_ = "none";
   const Handler* handler_ = nullptr;

@@ -41,6 +41,9 @@ class ReplySource {
   virtual int poll(int timeout_ms, const ReplyHandler& on_reply) = 0;
   // Counters of the matching (ring-buffer losses among them).
   [[nodiscard]] virtual MatcherCounters counters() const = 0;
+  // How full the buffer between the matching and poll() is, 0..1 (any
+  // thread; cheap): the pacing thread slows down while it fills up.
+  [[nodiscard]] virtual double fill() const { return 0; }
 };
 
 }  // namespace hopscope::survey

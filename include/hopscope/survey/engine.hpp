@@ -84,6 +84,9 @@ struct SurveySummary {
   std::uint64_t generator_runs = 0;    // BPF_PROG_RUN calls of the kernel generator (xdp-live)
   std::uint64_t queue_full_waits = 0;  // the pacing thread found a sender's queue full (backpressure, no loss)
   MatcherCounters matcher{};
+  double rate = 0;                        // the configured probing rate (-r)
+  std::uint64_t backpressure_pauses = 0;  // times the pacing thread stopped: the reply ring was over half full
+  double backpressure_s = 0;              // how long it stopped in all
   bool pcap = false;
   std::uint64_t pcap_frames = 0;  // probes and replies written to the pcap
 };
@@ -115,6 +118,7 @@ class SurveyEngine {
   double wait_until_quiet(const std::function<std::uint64_t()>& counter, const std::function<bool()>& done,
                           std::uint64_t quiet_ns, std::uint64_t cap_ns);
   void draw_progress(std::uint64_t now);
+  void hold_while_congested();
   void fill_summary(std::uint64_t t_end);
 
   const TargetList& targets_;

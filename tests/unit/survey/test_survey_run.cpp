@@ -14,6 +14,7 @@
 #include <thread>
 
 #include "hopscope/survey/engine.hpp"
+#include "hopscope/survey/survey.hpp"
 #include "support/fake_survey_net.hpp"
 #include "support/virtual_clock.hpp"
 
@@ -387,5 +388,33 @@ TEST(SurveyEngine, PacesEveryWindowAtTheRateOnePushAtATime) {
   EXPECT_EQ(SurveyEngine::probes_per_push(10000), 10u);
   EXPECT_EQ(SurveyEngine::probes_per_push(100000), 64u);
   EXPECT_EQ(SurveyEngine::probes_per_push(100), 1u);
+  expect_consistent(r);
+}
+
+TEST(SurveyEngine, BackpressureSlowsDownInsteadOfLosingReplies) {
+  // A ring of 2,000 replies and a receiving thread that stalls three times
+  // (40 ms real each) while 8,192 probes go out at 100,000/s with RTTs up to
+  // 3.2 ms: the pacing thread must stop while the ring is over half full.
+  SurveyRun r("198.19.0.0/23", [](std::uint32_t t) { return chain(t, 20); });
+  r.net->per_hop_ns = 100'000;
+  r.net->ring_capacity = 2000;
+  r.net->stall_polls = 3;
+  r.net->stall = std::chrono::milliseconds(40);
+  SurveyOptions o = SurveyRun::options();
+  o.rate = 100000;
+  o.max_ttl = 16;
+  r.run(o);
+  EXPECT_EQ(r.net->lost_in_ring(), 0u) << "replies lost to a full ring";
+  EXPECT_EQ(r.s.dropped, 0u);
+  EXPECT_GE(r.s.backpressure_pauses, 1u) << "the pacing thread never slowed down";
+  EXPECT_GT(r.s.backpressure_s, 0.0);
+  for (std::uint32_t t = 0; t < 512; t++) {
+    const auto& hops = r.trace(t).at("hops");
+    ASSERT_EQ(hops.size(), 16u);
+    for (const auto& h : hops) EXPECT_EQ(h.at("replies").size(), 1u);
+  }
+  const std::string text = summary_text(r.s);
+  EXPECT_NE(text.find("slowed down"), std::string::npos) << text;
+  EXPECT_NE(text.find("configured"), std::string::npos) << text;
   expect_consistent(r);
 }

@@ -84,3 +84,16 @@ TEST(TokenBucket, ASenderSlowerThanTheRateIsNotStarved) {
   auto c = per_second(5e6, 250'000, 3);
   for (auto n : c) EXPECT_GE(n, 255'000u);
 }
+
+TEST(TokenBucket, TokensSpentAheadAreOwedNotAWindfall) {
+  // A push of 64 right after a drain leaves the bucket 64 in debt: nothing
+  // is available until the rate has paid it back (a negative count once read
+  // as a huge unsigned one let a whole pass out at once).
+  TokenBucket b(100000, 1000, 0);
+  b.drain(0);
+  b.consume(64);
+  EXPECT_EQ(b.available(0), 0u);
+  EXPECT_EQ(b.available(640'000), 0u) << "64 tokens at 100k/s take 640 us to repay";
+  EXPECT_EQ(b.wait_ns(64), 640'000u);
+  EXPECT_EQ(b.available(1'280'000), 64u);
+}
