@@ -101,7 +101,9 @@ void SurveyEngine::feed(Next&& next, Done&& finished) {
       next_progress_ = now + 500'000'000;
     }
   }
+  const std::uint64_t d0 = clock_.now_ns();
   sink_.drain();
+  s_.drain_s += static_cast<double>(clock_.now_ns() - d0) / 1e9;
 }
 
 // Backpressure: while the reply source is more than half full (replies

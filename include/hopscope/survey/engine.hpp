@@ -87,6 +87,7 @@ struct SurveySummary {
   double rate = 0;                        // the configured probing rate (-r)
   std::uint64_t backpressure_pauses = 0;  // times the pacing thread stopped: the reply ring was over half full
   double backpressure_s = 0;              // how long it stopped in all
+  double drain_s = 0;                     // waiting at phase ends for the senders to empty their queues
   bool pcap = false;
   std::uint64_t pcap_frames = 0;  // probes and replies written to the pcap
 };
