@@ -17,6 +17,7 @@ Scheduler::Scheduler(TargetState& state, const SchedulerOptions& opts)
   if (opts.max_ttl < 1 || opts.max_ttl > kMaxTtl)
     throw std::invalid_argument("max TTL must be 1.." + std::to_string(kMaxTtl));
   if (opts.retries < 0 || opts.retries > 255) throw std::invalid_argument("retries must be 0..255");
+  walk_ = perm_.size();  // pass 0 walks the whole (target, TTL) space
 }
 
 int Scheduler::frontier(std::uint64_t t) const {
@@ -55,14 +56,50 @@ void Scheduler::start() {
   started_ = true;
 }
 
+// The lowest and highest TTL the current pass may offer `t` (empty: lo > hi).
+std::pair<int, int> Scheduler::window(std::uint64_t t) const {
+  if (retrying_) return {floor_[t], end(t)};
+  const bool back = lo_[t]<floor_[t], fwd = limit_[t]> covered_[t];
+  if (!back && !fwd) return {1, 0};
+  return {back ? lo_[t] : covered_[t] + 1, fwd ? limit_[t] : floor_[t] - 1};
+}
+
+// Later passes walk only the targets still active, over the widest TTL
+// window any of them has, not the whole (target, TTL) space: the work of a
+// pass is proportional to what is left. Every TTL a target is offered lies
+// in its window, so next() still sees each exactly once.
+void Scheduler::compact() {
+  active_.clear();
+  int width = 1;
+  for (std::uint64_t t = 0; t < targets_; t++) {
+    if (get(st_.done(t))) continue;
+    const auto [lo, hi] = window(t);
+    if (lo > hi) continue;
+    active_.push_back(static_cast<std::uint32_t>(t));
+    width = std::max(width, hi - lo + 1);
+  }
+  width_ = static_cast<std::uint64_t>(width);
+  perm_ = Permutation(std::max<std::uint64_t>(active_.size() * width_, 1),
+                      o_.seed ^ (0x9e3779b97f4a7c15ull * static_cast<std::uint64_t>(pass_ + 1)));
+  walk_ = active_.size() * width_;
+  compacted_ = true;
+}
+
 std::size_t Scheduler::next(std::span<SurveyProbe> out) {
   if (!started_) start();
   std::size_t n = 0;
   const auto ttls = static_cast<std::uint64_t>(o_.max_ttl);
-  while (n < out.size() && pos_ < perm_.size()) {
+  while (n < out.size() && pos_ < walk_) {
     const std::uint64_t v = perm_.at(pos_++);
-    const std::uint64_t t = v / ttls;
-    const int ttl = static_cast<int>(v % ttls + 1);
+    std::uint64_t t;
+    int ttl;
+    if (compacted_) {
+      t = active_[v / width_];
+      ttl = window(t).first + static_cast<int>(v % width_);
+    } else {
+      t = v / ttls;
+      ttl = static_cast<int>(v % ttls + 1);
+    }
     if (get(st_.done(t))) continue;
     if (retrying_) {
       if (ttl < floor_[t] || ttl > end(t)) continue;
@@ -134,12 +171,14 @@ bool Scheduler::next_pass() {
   if (!retrying_ && band_pass()) {
     pass_++;
     pos_ = 0;
+    compact();
     return true;
   }
   retrying_ = true;
   if (retry_pass()) {
     pass_++;
     pos_ = 0;
+    compact();
     return true;
   }
   for (std::uint64_t t = 0; t < targets_; t++)

@@ -23,6 +23,7 @@
 #include <cstdint>
 #include <memory>
 #include <span>
+#include <utility>
 #include <vector>
 
 #include "hopscope/survey/permutation.hpp"
@@ -63,7 +64,7 @@ class Scheduler {
 
   // Fills up to out.size() probes of the current pass; 0 once it is exhausted.
   std::size_t next(std::span<SurveyProbe> out);
-  [[nodiscard]] bool pass_finished() const { return pos_ >= perm_.size(); }
+  [[nodiscard]] bool pass_finished() const { return pos_ >= walk_; }
   // Starts the next pass (call once the replies to this one have arrived);
   // false when there is none. Either way, finished() then lists the
   // destinations that became done.
@@ -71,7 +72,7 @@ class Scheduler {
   [[nodiscard]] const std::vector<FinishedTarget>& finished() const { return finished_; }
   [[nodiscard]] int pass() const { return pass_; }
   [[nodiscard]] int retry_round() const { return round_; }
-  [[nodiscard]] std::uint64_t total() const { return perm_.size(); }  // per pass
+  [[nodiscard]] std::uint64_t total() const { return walk_; }  // (target, TTL) pairs this pass walks
   [[nodiscard]] std::uint64_t position() const { return pos_; }
   [[nodiscard]] std::uint64_t skipped() const { return skipped_; }  // beyond a reached destination or a stop
   [[nodiscard]] std::uint64_t retried() const { return retried_; }  // probes of retry rounds
@@ -88,6 +89,8 @@ class Scheduler {
   bool band_pass();   // computes the next band pass; false if no target moves
   bool retry_pass();  // computes the next retry round; false if none is left or needed
   void finish(std::uint64_t t);
+  [[nodiscard]] std::pair<int, int> window(std::uint64_t t) const;  // TTLs this pass may offer t
+  void compact();  // a later pass walks the active targets' TTL windows only
 
   TargetState& st_;
   SchedulerOptions o_;
@@ -98,6 +101,12 @@ class Scheduler {
   // the unanswered ones in floor..end (retry rounds).
   std::unique_ptr<std::uint8_t[]> floor_, covered_, lo_, limit_;
   std::vector<FinishedTarget> finished_;
+  // From pass 1 on: the targets still active and the widest TTL window among
+  // them; the pass walks active_.size() x width_ pairs (pass 0: the whole space).
+  std::vector<std::uint32_t> active_;
+  std::uint64_t width_ = 1;
+  std::uint64_t walk_ = 0;
+  bool compacted_ = false;
   bool started_ = false;
   bool retrying_ = false;
   int pass_ = 0;

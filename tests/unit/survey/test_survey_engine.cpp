@@ -500,3 +500,30 @@ TEST(ResultStore, ExtractsFinishedTargetsAndKeepsTheRestInOrder) {
   for (std::uint32_t t : {0, 1, 3, 4, 6, 7, 8})
     EXPECT_EQ(seen[t], (std::vector<std::pair<int, int>>{{1, 0}, {2, 0}, {3, 0}})) << "target " << t;
 }
+
+// After pass 0 a pass walks only the targets still active, over their TTL
+// windows: with one long path left among 1,000 targets, pass 1 looks at a
+// handful of (target, TTL) pairs, not 32,000.
+TEST(Scheduler, LaterPassesWalkOnlyWhatIsLeft) {
+  FakePaths net(1000);
+  for (int t = 0; t < 1000; t++) {
+    net.routers[t] = t == 0 ? 30 : 2;
+    net.dest[t] = t == 0 ? 0 : 3;
+  }
+  Scheduler s(net.st, opts(32, 9, 0, false));
+  EXPECT_EQ(s.total(), 32000u) << "pass 0: the whole space";
+  std::array<SurveyProbe, 1> one;
+  while (s.next(one) > 0) net.answer(one[0]);
+  ASSERT_TRUE(s.next_pass());
+  EXPECT_EQ(s.finished().size(), 999u);
+  EXPECT_LE(s.total(), 5u) << "one target, its band of 5 TTLs";
+  std::multiset<int> sent;
+  while (s.next(one) > 0) {
+    EXPECT_EQ(one[0].target, 0u);
+    sent.insert(one[0].ttl);
+    net.answer(one[0]);
+  }
+  EXPECT_EQ(sent, range(17, 21));
+  ASSERT_TRUE(s.next_pass());
+  EXPECT_LE(s.total(), 5u);
+}
