@@ -37,17 +37,32 @@ void IpAddress::words(std::uint32_t out[4]) const {
   std::memcpy(out, bytes_.data(), size());
 }
 
+namespace {
+// Dotted quad without glibc's inet_ntop, which formats IPv4 through sprintf
+// (a survey writes every reply's address: it showed in profiles).
+void dotted_quad(const std::uint8_t* b, char* out) {
+  for (int i = 0; i < 4; i++) {
+    unsigned v = b[i];
+    if (v >= 100) *out++ = static_cast<char>('0' + v / 100);
+    if (v >= 10) *out++ = static_cast<char>('0' + v / 10 % 10);
+    *out++ = static_cast<char>('0' + v % 10);
+    *out++ = i < 3 ? '.' : '\0';
+  }
+}
+}  // namespace
+
 const char* IpAddress::to_chars(char* buf) const {
   buf[0] = 0;
-  if (family_) inet_ntop(is_v4() ? AF_INET : AF_INET6, bytes_.data(), buf, INET6_ADDRSTRLEN);
+  if (is_v4())
+    dotted_quad(bytes_.data(), buf);
+  else if (is_v6())
+    inet_ntop(AF_INET6, bytes_.data(), buf, INET6_ADDRSTRLEN);
   return buf;
 }
 
 std::string IpAddress::str() const {
   char buf[INET6_ADDRSTRLEN] = {};
-  if (family_ == 0) return "";
-  inet_ntop(is_v4() ? AF_INET : AF_INET6, bytes_.data(), buf, sizeof buf);
-  return buf;
+  return to_chars(buf);
 }
 
 }  // namespace hopscope

@@ -63,3 +63,15 @@ TEST(Prefix, ContainsOffsetAndAtAgree) {
   EXPECT_EQ(v6.offset_of(A("2001:2:0:ff00::1:0:0")), 0x1'0000'0000ull);
   EXPECT_TRUE(parse_prefix("0.0.0.0/0").contains(A("198.18.0.1")));
 }
+
+TEST(Address, TextFormsRoundTrip) {
+  for (const char* s : {"0.0.0.0", "198.18.0.1", "198.19.255.255", "10.100.9.99", "255.255.255.255", "1.20.200.0"}) {
+    const IpAddress a = A(s);
+    char buf[64];
+    EXPECT_STREQ(a.to_chars(buf), s);
+    EXPECT_EQ(a.str(), s);
+  }
+  EXPECT_EQ(A("2001:2::1").str(), "2001:2::1");
+  EXPECT_EQ(A("2001:2:0:ff00::1:0:0").str(), "2001:2:0:ff00:0:1::") << "the longest run of zeros is compressed";
+  EXPECT_EQ(IpAddress().str(), "");
+}
