@@ -68,6 +68,26 @@ read -r ax_rate ax_probes ax_probing ax_wall ax_drop ax_cpu ax_rss ax_score < <(
 read -r xl_rate xl_probes xl_probing xl_wall xl_drop xl_cpu xl_rss xl_score < <(survey xdplive -r "$RATE" --tx xdp-live)
 read -r d_rate d_probes d_probing d_wall d_drop d_cpu d_rss d_score < <(survey default -r 100000 --tx af_xdp)
 
+# Where the CPU goes: one more run of each backend under `perf record -a`
+# (not the runs measured above: sampling costs rate), samples grouped by
+# stage, as CPU ns per probe (share x CPUs x wall / probes).
+stages() {  # stages NAME ARGS...
+  local name=$1
+  shift
+  command -v perf >/dev/null || { echo "  (perf not installed: no stage table)"; return; }
+  local t0 t1 probes
+  t0=$(date +%s.%N)
+  perf record -a -F 999 -o "$TMP/$name.perf" -- "$HS" survey "$RANGE" --netns "$NS" --threads 2 -O /dev/null "$@" \
+    >"$TMP/$name.psummary" 2>&1
+  t1=$(date +%s.%N)
+  probes=$(tail -1 "$TMP/$name.psummary" | grep -o 'probes_sent=[0-9]*' | cut -d= -f2)
+  echo "  CPU ns per probe by stage, survey $* ($probes probes, $(nproc) CPUs, $(awk -v a="$t0" -v b="$t1" 'BEGIN {printf "%.2f", b - a}') s):"
+  perf report -i "$TMP/$name.perf" --no-children --sort sym --stdio 2>/dev/null | grep -E '^ +[0-9]+\.[0-9]+%' |
+    awk -f bench/perf_stages.awk | sort -t$'\t' -k2 -rn |
+    awk -F'\t' -v n="$probes" -v c="$(nproc)" -v a="$t0" -v b="$t1" \
+      '{printf "    %-34s %6.1f ns  (%5.1f%%)\n", $1, $2 / 100 * c * (b - a) * 1e9 / n, $2}'
+}
+
 ratio() { awk -v a="$1" -v b="$2" 'BEGIN {printf "%.2f", a / b}'; }
 echo
 echo "survey_sim: $DESTINATIONS-destination IPv4 sim, 2 queues; survey --threads 2 -r $RATE (same run)"
@@ -82,3 +102,5 @@ done
 echo "  score af_xdp:   $ax_score"
 echo "  score xdp-live: $xl_score"
 printf '  survey -r 100000 --tx af_xdp: %s cores (user+sys / wall) over %s s; dropped %s; %s\n' "$d_cpu" "$d_wall" "$d_drop" "$d_score"
+stages afxdp -r "$RATE" --tx af_xdp
+stages xdplive -r "$RATE" --tx xdp-live

@@ -18,6 +18,8 @@ PACKAGES=(
   # outputs: path graphs rendered to SVG; watch metrics (exposer, and the
   # Prometheus server the metrics test scrapes it with)
   graphviz prometheus-cpp-dev prometheus curl
+  # benchmarks: where the CPU goes (bench/survey_sim.sh)
+  linux-perf
 )
 
 missing=()
