@@ -77,10 +77,10 @@ stages() {  # stages NAME ARGS...
   command -v perf >/dev/null || { echo "  (perf not installed: no stage table)"; return; }
   local t0 t1 probes
   t0=$(date +%s.%N)
-  perf record -a -F 999 -o "$TMP/$name.perf" -- "$HS" survey "$RANGE" --netns "$NS" --threads 2 -O /dev/null "$@" \
+  perf record -q -a -F 999 -o "$TMP/$name.perf" -- "$HS" survey "$RANGE" --netns "$NS" --threads 2 -O /dev/null "$@" \
     >"$TMP/$name.psummary" 2>&1
   t1=$(date +%s.%N)
-  probes=$(tail -1 "$TMP/$name.psummary" | grep -o 'probes_sent=[0-9]*' | cut -d= -f2)
+  probes=$(grep -o "probes_sent=[0-9]*" "$TMP/$name.psummary" | tail -1 | cut -d= -f2)
   echo "  CPU ns per probe by stage, survey $* ($probes probes, $(nproc) CPUs, $(awk -v a="$t0" -v b="$t1" 'BEGIN {printf "%.2f", b - a}') s):"
   perf report -i "$TMP/$name.perf" --no-children --sort sym --stdio 2>/dev/null | grep -E '^ +[0-9]+\.[0-9]+%' |
     awk -f bench/perf_stages.awk | sort -t$'\t' -k2 -rn |

@@ -217,7 +217,15 @@ std::string reply_legend(const TraceResult& r) {
 
 void append_trace_json(std::string& out, const TraceResult& r) {
   // Every string in the schema is an address or a fixed name: nothing to escape.
-  auto it = std::back_inserter(out);
+  // Formatted into a memory buffer (fmt's fast path: no per-chunk copying
+  // through a string's back_inserter), appended to `out` at the end.
+  fmt::memory_buffer buf;
+  auto it = std::back_inserter(buf);
+  auto put = [&buf](std::string_view t) { buf.append(t.data(), t.data() + t.size()); };
+  auto flush = [&] {
+    out.append(buf.data(), buf.size());
+    buf.clear();
+  };
   char a[INET6_ADDRSTRLEN], b[INET6_ADDRSTRLEN];
   fmt::format_to(it,
                  R"({{"type":"trace","version":1,"dst":"{}","src":"{}","method":"{}","start_ms":{},"first_ttl":{},)"
@@ -236,31 +244,34 @@ void append_trace_json(std::string& out, const TraceResult& r) {
                      k ? "," : "", x.addr.to_chars(a), x.rtt_ms, x.icmp_type, x.icmp_code, x.reply_ttl, x.quoted_ttl,
                      x.attempt, x.flow);
       if (x.mtu) fmt::format_to(it, R"(,"mtu":{})", x.mtu);
-      if (x.kind == HS_REPLY_TCP_SYNACK) out += R"(,"tcp":"syn-ack")";
-      if (x.kind == HS_REPLY_TCP_RST) out += R"(,"tcp":"rst")";
+      if (x.kind == HS_REPLY_TCP_SYNACK) put(R"(,"tcp":"syn-ack")");
+      if (x.kind == HS_REPLY_TCP_RST) put(R"(,"tcp":"rst")");
       if (!x.asn.empty()) fmt::format_to(it, R"(,"asn":"{}")", x.asn);
       if (const auto q = quote_anomalies(x, r); !q.empty()) {
-        out += R"(,"quote_anomalies":[)";
+        put(R"(,"quote_anomalies":[)");
         for (std::size_t n = 0; n < q.size(); n++) fmt::format_to(it, R"({}"{}")", n ? "," : "", q[n]);
-        out += ']';
+        buf.push_back(']');
       }
       if (x.mpls_count) {
-        out += R"(,"mpls":[)";
+        put(R"(,"mpls":[)");
         for (int m = 0; m < x.mpls_count; m++) {
           const std::uint32_t e = x.mpls[static_cast<std::size_t>(m)];
           fmt::format_to(it, R"({}{{"label":{},"tc":{},"s":{},"ttl":{}}})", m ? "," : "", e >> 12, e >> 9 & 7,
                          e >> 8 & 1, e & 0xff);
         }
-        out += ']';
+        buf.push_back(']');
         if (x.mpls_total > x.mpls_count) fmt::format_to(it, R"(,"mpls_total":{})", x.mpls_total);
       }
-      out += '}';
+      buf.push_back('}');
     }
-    out += ']';
-    if (r.with_stats) append_stats_json(out, hop_stats(hop));
-    out += '}';
+    buf.push_back(']');
+    if (r.with_stats) {
+      flush();
+      append_stats_json(out, hop_stats(hop));
+    }
+    buf.push_back('}');
   }
-  out += ']';
+  buf.push_back(']');
   if (r.with_stats) {
     const PathStats p = path_stats(r);
     fmt::format_to(it, R"(,"path":{{"length":{},"reached":{},"rtt_avg_ms":{:.3f},"loss_pct":{:.1f}}})", p.length,
@@ -271,12 +282,13 @@ void append_trace_json(std::string& out, const TraceResult& r) {
     if (r.tcp_handshake_ms)
       fmt::format_to(it, R"({:.3f},"open":{}}})", *r.tcp_handshake_ms, r.tcp_open);
     else
-      out += "null}";
+      put("null}");
   }
   if (!r.tx_mode.empty()) fmt::format_to(it, R"(,"tx_mode":"{}")", r.tx_mode);
   if (r.late_replies) fmt::format_to(it, R"(,"late_replies":{})", r.late_replies);
   if (r.dropped_replies) fmt::format_to(it, R"(,"dropped_replies":{})", r.dropped_replies);
-  out += '}';
+  buf.push_back('}');
+  flush();
 }
 
 std::string trace_json(const TraceResult& r) {
