@@ -1,8 +1,8 @@
 // MDA over a scripted path with an ECMP diamond (virtual clock).
 #include <gtest/gtest.h>
 
-#include "hopscope/trace/mda.hpp"
 #include "hopscope/output/mda_output.hpp"
+#include "hopscope/trace/mda.hpp"
 #include "support/fake_network.hpp"
 
 using namespace hopscope;

@@ -1,8 +1,8 @@
 // Path MTU discovery over a scripted path (virtual clock).
 #include <gtest/gtest.h>
 
-#include "hopscope/trace/pmtu.hpp"
 #include "hopscope/output/pmtu_output.hpp"
+#include "hopscope/trace/pmtu.hpp"
 #include "support/fake_network.hpp"
 
 using namespace hopscope;
