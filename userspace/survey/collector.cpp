@@ -49,7 +49,7 @@ void Collector::on_reply(const hs_reply_record& r) {
   s.quoted_ttl = r.quoted_ttl;
   s.mtu = r.mtu;
   s.reply_len = r.reply_len;
-  s.round = get(st_.round());
+  s.round = get(st_.round(t));
   s.rx_us = static_cast<std::uint32_t>(r.rx_ns / 1000);
   s.reply_tos = r.reply_tos;
   s.reply_ipid = r.reply_ipid;

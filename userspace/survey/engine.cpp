@@ -42,6 +42,7 @@ void check_survey_options(const TargetList& targets, const SurveyOptions& o) {
   if (!(o.rate > 0)) throw std::invalid_argument("rate must be positive");
   if (o.wait.count() < 0 || static_cast<std::uint64_t>(o.wait.count()) * 1'000'000 >= ProbeCodec::kWrapNs)
     throw std::invalid_argument("wait must be below 2.09 s (the probes' send time wraps after 2.097 s)");
+  if (o.cohort_size == 0) throw std::invalid_argument("cohort size must be at least 1");
 }
 
 SurveyEngine::SurveyEngine(const TargetList& targets, const SurveyOptions& o, const SurveyMeta& probes, ProbeSink& sink,
@@ -53,7 +54,7 @@ SurveyEngine::SurveyEngine(const TargetList& targets, const SurveyOptions& o, co
       clock_(clock),
       state_((check_survey_options(targets, o), targets.size())),
       collector_(targets, ProbeCodec(targets.family(), o.method), state_, &hints_open_),
-      scheduler_(state_, {o.max_ttl, o.seed, o.preprobe, o.retries, o.doubletree}),
+      cohorts_(state_, {o.max_ttl, o.seed, o.preprobe, o.retries, o.doubletree}, o.cohort_size),
       writer_(targets, state_, collector_.addresses(), complete_meta(probes, targets, o, clock), out),
       bucket_(o.rate, TokenBucket::default_burst(o.rate), clock.now_ns()),
       per_push_(probes_per_push(o.rate)) {}
@@ -68,42 +69,38 @@ void SurveyEngine::draw_progress(std::uint64_t now) {
   const double elapsed = static_cast<double>(now - t0_) / 1e9;
   const std::uint64_t sent = sink_.sent();
   const double rate = elapsed > 0 ? static_cast<double>(sent) / elapsed : 0;
-  const double left = static_cast<double>(scheduler_.total() - scheduler_.position());
-  const double eta = rate > 0 ? left / rate : 0;
+  const double frac = static_cast<double>(done_) / static_cast<double>(targets_.size());
+  const double eta = frac > 0 ? elapsed * (1 - frac) / frac : 0;
   std::fprintf(o_.progress,
-               "\r\033[Ksent %llu (%.0f pps), replies %llu, destinations reached %llu, done %llu; pass %d: %.1f%% of "
-               "pairs, ETA %.0f s",
+               "\r\033[Ksent %llu (%.0f pps), replies %llu, destinations reached %llu, done %llu (%.1f%%); "
+               "cohort %d of %llu, ETA %.0f s",
                (unsigned long long)sent, rate, (unsigned long long)collector_.replies(),
-               (unsigned long long)collector_.reached(), (unsigned long long)done_, scheduler_.pass(),
-               100.0 * static_cast<double>(scheduler_.position()) / static_cast<double>(scheduler_.total()), eta);
+               (unsigned long long)collector_.reached(), (unsigned long long)done_, 100 * frac, cohorts_.cohorts(),
+               (unsigned long long)((targets_.size() + cohorts_.cohort_size() - 1) / cohorts_.cohort_size()), eta);
   std::fflush(o_.progress);
 }
 
-// Feeds the sink as `next(span) -> count` yields probes, paced by the bucket
-// a batch at a time: it waits (sleeps) until a whole push's worth of tokens
-// is there, so the pacing thread wakes once per push, not once per probe.
-template <class Next, class Done>
-void SurveyEngine::feed(Next&& next, Done&& finished) {
-  std::array<SurveyProbe, kBatch> batch;
-  while (!finished()) {
-    hold_while_congested();  // before the tokens are counted: a pause empties the bucket
-    const std::uint64_t now = clock_.now_ns();
-    const std::uint64_t avail = bucket_.available(now);
-    if (avail < per_push_) {
-      clock_.sleep_for(bucket_.wait_ns(per_push_));
-      continue;
-    }
-    const std::size_t n = next(std::span(batch.data(), std::min<std::uint64_t>(kBatch, avail)));
-    sink_.push(std::span(batch.data(), n));
-    bucket_.consume(n);
-    if (o_.progress && now >= next_progress_) {
-      draw_progress(now);
-      next_progress_ = now + 500'000'000;
-    }
+// One push from `next(span) -> count`, paced by the bucket: it waits
+// (sleeps) until a whole push's worth of tokens is there, so the pacing
+// thread wakes once per push, not once per probe. False: it slept instead.
+template <class Next>
+bool SurveyEngine::push_paced(Next&& next) {
+  hold_while_congested();  // before the tokens are counted: a pause empties the bucket
+  const std::uint64_t now = clock_.now_ns();
+  const std::uint64_t avail = bucket_.available(now);
+  if (avail < per_push_) {
+    clock_.sleep_for(bucket_.wait_ns(per_push_));
+    return false;
   }
-  const std::uint64_t d0 = clock_.now_ns();
-  sink_.drain();
-  s_.drain_s += static_cast<double>(clock_.now_ns() - d0) / 1e9;
+  std::array<SurveyProbe, kBatch> batch;
+  const std::size_t n = next(std::span(batch.data(), std::min<std::uint64_t>(kBatch, avail)));
+  sink_.push(std::span(batch.data(), n));
+  bucket_.consume(n);
+  if (o_.progress && now >= next_progress_) {
+    draw_progress(now);
+    next_progress_ = now + 500'000'000;
+  }
+  return true;
 }
 
 // Backpressure: while the reply source is more than half full (replies
@@ -144,15 +141,17 @@ double SurveyEngine::wait_until_quiet(const std::function<std::uint64_t()>& coun
 void SurveyEngine::preprobe() {
   const Permutation order(targets_.size(), o_.seed ^ 0x5eedf00dULL);
   std::uint64_t i = 0;
-  feed(
-      [&](std::span<SurveyProbe> slots) {
-        std::size_t n = 0;
-        for (; n < slots.size() && i < targets_.size(); n++)
-          slots[n] = {static_cast<std::uint32_t>(order.at(i++)), static_cast<std::uint8_t>(o_.max_ttl),
-                      static_cast<std::uint8_t>(kPreprobeFlow)};
-        return n;
-      },
-      [&] { return i >= targets_.size(); });
+  while (i < targets_.size())
+    push_paced([&](std::span<SurveyProbe> slots) {
+      std::size_t n = 0;
+      for (; n < slots.size() && i < targets_.size(); n++)
+        slots[n] = {static_cast<std::uint32_t>(order.at(i++)), static_cast<std::uint8_t>(o_.max_ttl),
+                    static_cast<std::uint8_t>(kPreprobeFlow)};
+      return n;
+    });
+  const std::uint64_t d0 = clock_.now_ns();
+  sink_.drain();
+  s_.drain_s += static_cast<double>(clock_.now_ns() - d0) / 1e9;
   s_.preprobes = sink_.sent();
   const auto cap = static_cast<std::uint64_t>(o_.wait.count()) * 1'000'000;
   s_.paused_s =
@@ -162,41 +161,78 @@ void SurveyEngine::preprobe() {
   bucket_.drain(clock_.now_ns());  // no burst out of the pause (rate_pps excludes pauses)
 }
 
-// After a pass, its replies are awaited (until none came for 3x the largest
-// RTT seen, 20 ms at least, --wait at most) before the next pass's limits are
-// computed from them: a decision on stale answers could end the survey
-// early. Quiet also means the receiving thread found the source empty since:
-// replies queued in the ring while it was busy are not quiet (a 1M-target
-// survey ended passes early that way).
-void SurveyEngine::settle(const ReplyPump& pump) {
+// After a pass, a cohort's replies are awaited before its next pass's limits
+// are computed from them (a decision on stale answers could end the survey
+// early): 3x the largest RTT seen (20 ms at least, --wait at most) after its
+// last probe left, and then a completed poll of the receiving thread that
+// began after that: replies queued in the ring while it was busy are not
+// silence (a 1M-target survey ended passes early that way).
+bool SurveyEngine::settled(Cohort& c, const ReplyPump& pump, std::uint64_t now) {
   const std::uint64_t cap =
       std::max<std::uint64_t>(static_cast<std::uint64_t>(o_.wait.count()) * 1'000'000, 20'000'000);
-  const std::uint64_t since = clock_.now_ns();
-  for (;;) {
-    wait_until_quiet([&] { return collector_.replies(); }, [] { return false; },
-                     std::clamp<std::uint64_t>(3 * collector_.max_rtt_ns(), 20'000'000, cap), cap);
-    // Two empty polls: the second began after the quiet period (the first may
-    // have looked at the source before the last replies came).
-    const std::uint64_t e0 = pump.empty_polls(), r0 = collector_.replies();
-    while (pump.empty_polls() < e0 + 2 && clock_.now_ns() - since < 10 * cap) clock_.sleep_for(1'000'000);
-    if (collector_.replies() == r0 || clock_.now_ns() - since >= 10 * cap) break;
+  if (now - c.left_ns < std::clamp<std::uint64_t>(3 * collector_.max_rtt_ns(), 20'000'000, cap)) return false;
+  if (!c.marked) {
+    c.poll_mark = pump.polls_begun();
+    c.marked = true;
   }
-  s_.paused_s += static_cast<double>(clock_.now_ns() - since) / 1e9;
+  return pump.polls_done() > c.poll_mark;
 }
 
-// Band passes, then retry rounds; each pass's finished destinations are
-// handed to the writer as soon as the next pass starts.
-void SurveyEngine::band_passes(ReplyPump& pump) {
+// Cohorts whose replies are in start their next pass; the destinations a
+// pass finishes go to the writer at once; a cohort with no pass left retires.
+void SurveyEngine::advance_settled(ReplyPump& pump) {
+  auto& active = cohorts_.active();
+  for (auto it = active.begin(); it != active.end();) {
+    Cohort& c = *it;
+    if (c.sending || !settled(c, pump, clock_.now_ns())) {
+      ++it;
+      continue;
+    }
+    const bool more = c.sched.next_pass();
+    const auto& finished = c.sched.finished();
+    if (more || active.size() > 1 || cohorts_.admitted() < targets_.size()) s_.streamed += finished.size();
+    done_ += finished.size();
+    pump.post_finished(finished);
+    if (more) {
+      c.sending = true;
+      c.left_ns = 0;
+      c.marked = false;
+      ++it;
+    } else {
+      cohorts_.retire(it++);
+    }
+  }
+}
+
+// Feeds the sink from the oldest cohort that has probes left in its pass;
+// when every active cohort waits for replies (and no new one may start),
+// the pacing thread sleeps, and the pause is not paid back with a burst.
+void SurveyEngine::probe_cohorts(ReplyPump& pump) {
+  std::uint64_t idle_from = 0;
   for (;;) {
-    feed([&](std::span<SurveyProbe> slots) { return scheduler_.next(slots); },
-         [&] { return scheduler_.pass_finished(); });
-    settle(pump);
-    bucket_.drain(clock_.now_ns());
-    const bool more = scheduler_.next_pass();
-    if (more) s_.streamed += scheduler_.finished().size();
-    done_ += scheduler_.finished().size();
-    pump.post_finished(scheduler_.finished());
-    if (!more) return;
+    advance_settled(pump);
+    Cohort* c = cohorts_.sending();
+    if (!c) {
+      if (cohorts_.exhausted()) {
+        if (idle_from) s_.paused_s += static_cast<double>(clock_.now_ns() - idle_from) / 1e9;
+        return;
+      }
+      if (!idle_from) idle_from = clock_.now_ns();
+      clock_.sleep_for(1'000'000);
+      continue;
+    }
+    if (idle_from) {
+      s_.paused_s += static_cast<double>(clock_.now_ns() - idle_from) / 1e9;
+      idle_from = 0;
+      bucket_.drain(clock_.now_ns());
+    }
+    push_paced([&](std::span<SurveyProbe> slots) { return c->sched.next(slots); });
+    if (!c->sched.pass_finished()) continue;
+    const std::uint64_t d0 = clock_.now_ns();
+    sink_.drain();  // its settling starts once its last probe has left
+    c->left_ns = clock_.now_ns();
+    s_.drain_s += static_cast<double>(c->left_ns - d0) / 1e9;
+    c->sending = false;
   }
 }
 
@@ -212,7 +248,7 @@ SurveySummary SurveyEngine::run() {
   {
     ReplyPump pump(source_, collector_, writer_);
     if (o_.preprobe) preprobe();
-    band_passes(pump);
+    probe_cohorts(pump);
     pump.stop();
   }
   const std::uint64_t t1 = clock_.now_ns();
@@ -229,18 +265,21 @@ SurveySummary SurveyEngine::run() {
 
 void SurveyEngine::fill_summary(std::uint64_t t1) {
   if (writer_.first_write_ns()) s_.first_write_s = static_cast<double>(writer_.first_write_ns() - t0_) / 1e9;
-  s_.passes = scheduler_.pass() + 1;
+  s_.passes = cohorts_.max_passes();
+  s_.cohorts = cohorts_.cohorts();
+  s_.cohort_size = cohorts_.cohort_size();
+  s_.held_peak = writer_.peak_held();
   s_.probes_sent = sink_.sent();
   s_.queue_full_waits = sink_.full_waits();
   s_.generator_runs = sink_.generator_runs();
   s_.probing_s = static_cast<double>(t1 - t0_) / 1e9;
   s_.duration_s = static_cast<double>(clock_.now_ns() - t0_) / 1e9;
-  s_.retried = scheduler_.retried();
-  s_.retry_rounds = scheduler_.retry_round();
+  s_.retried = cohorts_.retried();
+  s_.retry_rounds = cohorts_.max_retry_rounds();
   s_.late = collector_.late();
   s_.interfaces = collector_.interfaces();
   s_.state_bytes = TargetState::bytes_per_target() + Scheduler::bytes_per_target();
-  s_.skipped = scheduler_.skipped();
+  s_.skipped = cohorts_.skipped();
   s_.replies = collector_.replies();
   s_.unmatched = collector_.unmatched();
   s_.reached = collector_.reached();

@@ -33,7 +33,9 @@ void ReplyPump::hand_over() {
 void ReplyPump::run(const std::stop_token& st) {
   const ReplyHandler handler = [this](const hs_reply_record& r) { collector_.on_reply(r); };
   while (!st.stop_requested()) {
-    if (source_.poll(5, handler) == 0) empty_polls_.fetch_add(1, std::memory_order_release);
+    begun_.fetch_add(1, std::memory_order_acq_rel);
+    source_.poll(5, handler);
+    done_.fetch_add(1, std::memory_order_release);
     hand_over();
   }
   while (source_.poll(0, handler) > 0) {

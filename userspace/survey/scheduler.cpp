@@ -5,63 +5,70 @@
 
 namespace hopscope::survey {
 
-Scheduler::Scheduler(TargetState& state, const SchedulerOptions& opts)
-    : st_(state),
+Scheduler::Scheduler(TargetState& state, const SchedulerOptions& opts) : Scheduler(state, opts, {}) {}
+
+Scheduler::Scheduler(TargetState& state, const SchedulerOptions& opts, std::vector<std::uint32_t> members)
+    : st_(&state),
       o_(opts),
-      perm_(state.size() * static_cast<std::uint64_t>(std::max(opts.max_ttl, 1)), opts.seed),
-      targets_(state.size()),
-      floor_(new std::uint8_t[state.size()]()),
-      covered_(new std::uint8_t[state.size()]()),
-      lo_(new std::uint8_t[state.size()]()),
-      limit_(new std::uint8_t[state.size()]()) {
+      perm_(1, opts.seed),
+      members_(std::move(members)),
+      targets_(members_.empty() ? state.size() : members_.size()),
+      floor_(new std::uint8_t[targets_]()),
+      covered_(new std::uint8_t[targets_]()),
+      lo_(new std::uint8_t[targets_]()),
+      limit_(new std::uint8_t[targets_]()) {
   if (opts.max_ttl < 1 || opts.max_ttl > kMaxTtl)
     throw std::invalid_argument("max TTL must be 1.." + std::to_string(kMaxTtl));
   if (opts.retries < 0 || opts.retries > 255) throw std::invalid_argument("retries must be 0..255");
+  for (const std::uint32_t t : members_)
+    if (t >= state.size()) throw std::invalid_argument("scheduler: a member is not a target");
+  perm_ = Permutation(targets_ * static_cast<std::uint64_t>(opts.max_ttl), opts.seed);
   walk_ = perm_.size();  // pass 0 walks the whole (target, TTL) space
 }
 
-int Scheduler::frontier(std::uint64_t t) const {
-  const int h = o_.use_hints ? get(st_.hint(t)) : 0;
+int Scheduler::frontier(std::uint64_t i) const {
+  const int h = o_.use_hints ? get(st_->hint(id(i))) : 0;
   return std::min(h ? h : kDefaultFrontier, o_.max_ttl);
 }
 
-bool Scheduler::stopped_at(std::uint64_t t, int ttl) const {
+bool Scheduler::stopped_at(std::uint64_t i, int ttl) const {
   if (!o_.doubletree || ttl > 64) return false;
+  const std::uint64_t t = id(i);
   // The lowest TTL >= ttl that answered, if its interface was already known.
-  const std::uint64_t a = st_.answered(t).load(std::memory_order_relaxed) & (~0ull << (ttl - 1));
-  return a && (st_.known(t).load(std::memory_order_relaxed) & (a & -a));
+  const std::uint64_t a = st_->answered(t).load(std::memory_order_relaxed) & (~0ull << (ttl - 1));
+  return a && (st_->known(t).load(std::memory_order_relaxed) & (a & -a));
 }
 
-int Scheduler::end(std::uint64_t t) const {
-  const int d = get(st_.dist(t));
-  return d ? std::min<int>(d, covered_[t]) : covered_[t];
+int Scheduler::end(std::uint64_t i) const {
+  const int d = get(st_->dist(id(i)));
+  return d ? std::min<int>(d, covered_[i]) : covered_[i];
 }
 
-bool Scheduler::missing(std::uint64_t t) const {
-  const int first = floor_[t], last = end(t);
+bool Scheduler::missing(std::uint64_t i) const {
+  const int first = floor_[i], last = end(i);
   if (first > last) return false;
   const std::uint64_t want = (last == 64 ? ~0ull : (1ull << last) - 1) & ~((1ull << (first - 1)) - 1);
-  return (st_.answered(t).load(std::memory_order_relaxed) & want) != want;
+  return (st_->answered(id(i)).load(std::memory_order_relaxed) & want) != want;
 }
 
 void Scheduler::start() {
   // Pass 0's limits read the hints: only now are they fixed (after the pre-probes).
-  for (std::uint64_t t = 0; t < targets_; t++) {
-    const int f = frontier(t);
-    floor_[t] = static_cast<std::uint8_t>(f + 1);  // nothing offered yet: floor > covered
-    covered_[t] = static_cast<std::uint8_t>(f);
-    lo_[t] = static_cast<std::uint8_t>(o_.doubletree ? std::max(1, f - kBackStep + 1) : 1);
-    limit_[t] = static_cast<std::uint8_t>(f);
+  for (std::uint64_t i = 0; i < targets_; i++) {
+    const int f = frontier(i);
+    floor_[i] = static_cast<std::uint8_t>(f + 1);  // nothing offered yet: floor > covered
+    covered_[i] = static_cast<std::uint8_t>(f);
+    lo_[i] = static_cast<std::uint8_t>(o_.doubletree ? std::max(1, f - kBackStep + 1) : 1);
+    limit_[i] = static_cast<std::uint8_t>(f);
   }
   started_ = true;
 }
 
 // The lowest and highest TTL the current pass may offer `t` (empty: lo > hi).
-std::pair<int, int> Scheduler::window(std::uint64_t t) const {
-  if (retrying_) return {floor_[t], end(t)};
-  const bool back = lo_[t]<floor_[t], fwd = limit_[t]> covered_[t];
+std::pair<int, int> Scheduler::window(std::uint64_t i) const {
+  if (retrying_) return {floor_[i], end(i)};
+  const bool back = lo_[i] < floor_[i], fwd = limit_[i] > covered_[i];
   if (!back && !fwd) return {1, 0};
-  return {back ? lo_[t] : covered_[t] + 1, fwd ? limit_[t] : floor_[t] - 1};
+  return {back ? lo_[i] : covered_[i] + 1, fwd ? limit_[i] : floor_[i] - 1};
 }
 
 // Later passes walk only the targets still active, over the widest TTL
@@ -71,11 +78,11 @@ std::pair<int, int> Scheduler::window(std::uint64_t t) const {
 void Scheduler::compact() {
   active_.clear();
   int width = 1;
-  for (std::uint64_t t = 0; t < targets_; t++) {
-    if (get(st_.done(t))) continue;
-    const auto [lo, hi] = window(t);
+  for (std::uint64_t i = 0; i < targets_; i++) {
+    if (get(st_->done(id(i)))) continue;
+    const auto [lo, hi] = window(i);
     if (lo > hi) continue;
-    active_.push_back(static_cast<std::uint32_t>(t));
+    active_.push_back(static_cast<std::uint32_t>(i));
     width = std::max(width, hi - lo + 1);
   }
   width_ = static_cast<std::uint64_t>(width);
@@ -91,25 +98,26 @@ std::size_t Scheduler::next(std::span<SurveyProbe> out) {
   const auto ttls = static_cast<std::uint64_t>(o_.max_ttl);
   while (n < out.size() && pos_ < walk_) {
     const std::uint64_t v = perm_.at(pos_++);
-    std::uint64_t t;
+    std::uint64_t i;
     int ttl;
     if (compacted_) {
-      t = active_[v / width_];
-      ttl = window(t).first + static_cast<int>(v % width_);
+      i = active_[v / width_];
+      ttl = window(i).first + static_cast<int>(v % width_);
     } else {
-      t = v / ttls;
+      i = v / ttls;
       ttl = static_cast<int>(v % ttls + 1);
     }
-    if (get(st_.done(t))) continue;
+    const std::uint64_t t = id(i);
+    if (get(st_->done(t))) continue;
     if (retrying_) {
-      if (ttl < floor_[t] || ttl > end(t)) continue;
-      if (st_.answered(t).load(std::memory_order_relaxed) >> (ttl - 1) & 1) continue;
+      if (ttl < floor_[i] || ttl > end(i)) continue;
+      if (st_->answered(t).load(std::memory_order_relaxed) >> (ttl - 1) & 1) continue;
       retried_++;
     } else {
-      if (!(ttl >= lo_[t] && ttl < floor_[t]) && !(ttl > covered_[t] && ttl <= limit_[t])) continue;
-      const int d = get(st_.dist(t));
+      if (!(ttl >= lo_[i] && ttl < floor_[i]) && !(ttl > covered_[i] && ttl <= limit_[i])) continue;
+      const int d = get(st_->dist(t));
       // Past the destination, or below a known interface on the way back.
-      if ((d && ttl > d) || (ttl < floor_[t] && stopped_at(t, ttl + 1))) {
+      if ((d && ttl > d) || (ttl < floor_[i] && stopped_at(i, ttl + 1))) {
         skipped_++;
         continue;
       }
@@ -119,49 +127,51 @@ std::size_t Scheduler::next(std::span<SurveyProbe> out) {
   return n;
 }
 
-void Scheduler::finish(std::uint64_t t) {
-  put(st_.done(t), 1);
-  const int d = get(st_.dist(t));
-  finished_.push_back({static_cast<std::uint32_t>(t), floor_[t],
-                       static_cast<std::uint8_t>(d ? std::min<int>(d, covered_[t]) : covered_[t]),
+void Scheduler::finish(std::uint64_t i) {
+  const std::uint64_t t = id(i);
+  put(st_->done(t), 1);
+  const int d = get(st_->dist(t));
+  finished_.push_back({static_cast<std::uint32_t>(t), floor_[i],
+                       static_cast<std::uint8_t>(d ? std::min<int>(d, covered_[i]) : covered_[i]),
                        static_cast<std::uint8_t>(round_)});
 }
 
 bool Scheduler::band_pass() {
   const int k = pass_ + 1;
   bool moved = false;
-  for (std::uint64_t t = 0; t < targets_; t++) {
-    if (get(st_.done(t))) continue;
-    floor_[t] = std::min(floor_[t], lo_[t]);
-    covered_[t] = limit_[t];
-    const int f = frontier(t);
+  for (std::uint64_t i = 0; i < targets_; i++) {
+    const std::uint64_t t = id(i);
+    if (get(st_->done(t))) continue;
+    floor_[i] = std::min(floor_[i], lo_[i]);
+    covered_[i] = limit_[i];
+    const int f = frontier(i);
     const int band = std::min(f + kGapLimit * k, o_.max_ttl);
-    const int d = get(st_.dist(t));
-    const int reach = d ? d : get(st_.alive(t)) + kGapLimit;
-    const int limit = std::max<int>(covered_[t], std::min(band, reach));
-    const int lo = (floor_[t] > 1 && !stopped_at(t, floor_[t])) ? std::max(1, floor_[t] - kBackStep) : floor_[t];
-    limit_[t] = static_cast<std::uint8_t>(limit);
-    lo_[t] = static_cast<std::uint8_t>(lo);
-    const bool more = limit > covered_[t] || lo < floor_[t];
+    const int d = get(st_->dist(t));
+    const int reach = d ? d : get(st_->alive(t)) + kGapLimit;
+    const int limit = std::max<int>(covered_[i], std::min(band, reach));
+    const int lo = (floor_[i] > 1 && !stopped_at(i, floor_[i])) ? std::max(1, floor_[i] - kBackStep) : floor_[i];
+    limit_[i] = static_cast<std::uint8_t>(limit);
+    lo_[i] = static_cast<std::uint8_t>(lo);
+    const bool more = limit > covered_[i] || lo < floor_[i];
     moved |= more;
-    if (!more && (o_.retries == 0 || !missing(t))) finish(t);
+    if (!more && (o_.retries == 0 || !missing(i))) finish(i);
   }
   return moved;
 }
 
 bool Scheduler::retry_pass() {
   if (round_ >= o_.retries) return false;
-  bool any = false;
-  for (std::uint64_t t = 0; t < targets_; t++) {
-    if (get(st_.done(t))) continue;
-    if (missing(t))
-      any = true;
+  std::vector<std::uint64_t> again;
+  for (std::uint64_t i = 0; i < targets_; i++) {
+    if (get(st_->done(id(i)))) continue;
+    if (missing(i))
+      again.push_back(i);
     else
-      finish(t);
+      finish(i);
   }
-  if (!any) return false;
+  if (again.empty()) return false;
   round_++;
-  put(st_.round(), round_);
+  for (const std::uint64_t i : again) put(st_->round(id(i)), round_);
   return true;
 }
 
@@ -181,8 +191,8 @@ bool Scheduler::next_pass() {
     compact();
     return true;
   }
-  for (std::uint64_t t = 0; t < targets_; t++)
-    if (!get(st_.done(t))) finish(t);
+  for (std::uint64_t i = 0; i < targets_; i++)
+    if (!get(st_->done(id(i)))) finish(i);
   return false;
 }
 

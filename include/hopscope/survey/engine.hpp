@@ -2,9 +2,11 @@
 // random order at a fixed rate. It runs, in order,
 //  - the pre-probe (one probe per target at the max TTL: its reply's TTL
 //    tells the destination's distance), and a wait for those replies;
-//  - passes of TTL bands, each followed by a settling wait for its replies
-//    before the next pass's limits are computed from them, then retry rounds
-//    (scheduler.hpp: gap limit, Doubletree, retries);
+//  - cohorts of destinations (cohorts.hpp), each with its passes of TTL
+//    bands, then retry rounds (scheduler.hpp: gap limit, Doubletree,
+//    retries); after each pass a cohort settles (its replies are awaited
+//    before its next pass's limits are computed from them) while another
+//    cohort sends;
 //  - streaming: the destinations each pass finishes go, with their replies,
 //    to the trace writer while probing goes on;
 //  - the summary, whose invariant (one trace per target) is checked.
@@ -22,6 +24,7 @@
 #include "hopscope/core/clock.hpp"
 #include "hopscope/output/asn.hpp"
 #include "hopscope/output/trace_formats.hpp"
+#include "hopscope/survey/cohorts.hpp"
 #include "hopscope/survey/collector.hpp"
 #include "hopscope/survey/edges.hpp"
 #include "hopscope/survey/scheduler.hpp"
@@ -49,6 +52,7 @@ struct SurveyOptions {
   std::string ifname;                    // empty: from the route to the first target
   std::FILE* progress = nullptr;         // where to draw a live progress line (a terminal)
   PcapWriter* pcap = nullptr;            // every probe and matched reply also goes there (--tx af_xdp)
+  std::size_t cohort_size = Cohorts::kDefaultSize;  // destinations probed together (memory: their replies)
 };
 
 // Throws std::invalid_argument for options no survey can run with.
@@ -76,7 +80,10 @@ struct SurveySummary {
   bool doubletree = false;
   double probing_s = 0;   // first to last probe
   double paused_s = 0;    // of which waiting for replies between phases (rate_pps excludes it)
-  int passes = 1;         // passes of TTL bands (forward probing with a gap limit)
+  int passes = 1;         // passes of TTL bands (forward probing with a gap limit), most of any cohort
+  int cohorts = 1;        // cohorts the destinations were probed in
+  std::size_t cohort_size = 0;   // destinations per cohort (the last may have fewer)
+  std::uint64_t held_peak = 0;   // most replies held at once for destinations not finished
   double duration_s = 0;  // whole survey, the final wait included
   std::string tx_mode;
   std::string ifname;
@@ -111,11 +118,12 @@ class SurveyEngine {
   static std::size_t probes_per_push(double rate);
 
  private:
-  template <class Next, class Done>
-  void feed(Next&& next, Done&& finished);
+  template <class Next>
+  bool push_paced(Next&& next);
   void preprobe();
-  void band_passes(class ReplyPump& pump);
-  void settle(const class ReplyPump& pump);
+  void probe_cohorts(class ReplyPump& pump);
+  void advance_settled(class ReplyPump& pump);
+  [[nodiscard]] bool settled(Cohort& c, const class ReplyPump& pump, std::uint64_t now);
   double wait_until_quiet(const std::function<std::uint64_t()>& counter, const std::function<bool()>& done,
                           std::uint64_t quiet_ns, std::uint64_t cap_ns);
   void draw_progress(std::uint64_t now);
@@ -130,7 +138,7 @@ class SurveyEngine {
   TargetState state_;
   std::atomic<bool> hints_open_{true};
   Collector collector_;
-  Scheduler scheduler_;
+  Cohorts cohorts_;
   TraceWriter writer_;
   TokenBucket bucket_;
   std::size_t per_push_;

@@ -28,9 +28,11 @@ class ReplyPump {
   // receiving thread hands them to the writer with every reply it stored so
   // far (they include all of theirs: the scheduler marked them done first).
   void post_finished(const std::vector<FinishedTarget>& finished);
-  // Polls that found the source empty: a settling wait needs one after the
-  // last reply, else a backlog in the ring would look like quiet.
-  [[nodiscard]] std::uint64_t empty_polls() const { return empty_polls_.load(std::memory_order_acquire); }
+  // Polls begun and completed. A poll takes everything the source holds when
+  // it begins: once a poll begun after time T has completed, every reply that
+  // had arrived by T is collected (a backlog in the ring is not silence).
+  [[nodiscard]] std::uint64_t polls_begun() const { return begun_.load(std::memory_order_acquire); }
+  [[nodiscard]] std::uint64_t polls_done() const { return done_.load(std::memory_order_acquire); }
   // Takes what is left in the source, hands everything over, joins the thread.
   void stop();
 
@@ -44,7 +46,8 @@ class ReplyPump {
   std::mutex mu_;
   std::vector<std::vector<FinishedTarget>> finished_;
   std::atomic<bool> pending_{false};
-  std::atomic<std::uint64_t> empty_polls_{0};
+  std::atomic<std::uint64_t> begun_{0};
+  std::atomic<std::uint64_t> done_{0};
   std::jthread thread_;
 };
 

@@ -1,6 +1,7 @@
-// Which (target, TTL) to probe next. Every pass walks a keyed random
-// permutation of the whole (target, TTL) space and sends, for each target, the
-// TTLs this pass offers it:
+// Which (target, TTL) to probe next, for one cohort of destinations (all of
+// them, or those cohorts.hpp gives it). Every pass walks a keyed random
+// permutation of the cohort's (target, TTL) space and sends, for each target,
+// the TTLs this pass offers it:
 //  - band passes. Pass 0 offers the TTLs up to the frontier: the distance the
 //    pre-probe suggested, else kDefaultFrontier. Pass k >= 1 extends forward to
 //    min(frontier + kGapLimit*k, the highest TTL that answered + kGapLimit)
@@ -60,7 +61,11 @@ class Scheduler {
   static constexpr int kBackStep = 3;
   static constexpr int kMaxTtl = 64;  // the answered bitmap has 64 bits
 
+  // Schedules every destination of `state`.
   Scheduler(TargetState& state, const SchedulerOptions& opts);
+  // Schedules only `members` (target indices into `state`, each in one cohort).
+  Scheduler(TargetState& state, const SchedulerOptions& opts, std::vector<std::uint32_t> members);
+  Scheduler(Scheduler&&) noexcept = default;
 
   // Fills up to out.size() probes of the current pass; 0 once it is exhausted.
   std::size_t next(std::span<SurveyProbe> out);
@@ -76,33 +81,39 @@ class Scheduler {
   [[nodiscard]] std::uint64_t position() const { return pos_; }
   [[nodiscard]] std::uint64_t skipped() const { return skipped_; }  // beyond a reached destination or a stop
   [[nodiscard]] std::uint64_t retried() const { return retried_; }  // probes of retry rounds
-  // Bytes of scheduler-owned state per destination.
+  [[nodiscard]] std::uint64_t size() const { return targets_; }     // destinations in this cohort
+  // Bytes of scheduler-owned state per destination of its cohort.
   [[nodiscard]] static constexpr std::size_t bytes_per_target() { return 4; }
 
  private:
-  [[nodiscard]] int frontier(std::uint64_t t) const;
+  // Private functions take i, a position in the cohort; the shared state is
+  // indexed by id(i), the target.
+  [[nodiscard]] std::uint64_t id(std::uint64_t i) const { return members_.empty() ? i : members_[i]; }
+  [[nodiscard]] int frontier(std::uint64_t i) const;
   // Doubletree: the lowest TTL >= ttl that answered did so from a known interface.
-  [[nodiscard]] bool stopped_at(std::uint64_t t, int ttl) const;
-  [[nodiscard]] int end(std::uint64_t t) const;       // highest TTL worth an answer
-  [[nodiscard]] bool missing(std::uint64_t t) const;  // a TTL in first..end without an answer
+  [[nodiscard]] bool stopped_at(std::uint64_t i, int ttl) const;
+  [[nodiscard]] int end(std::uint64_t i) const;       // highest TTL worth an answer
+  [[nodiscard]] bool missing(std::uint64_t i) const;  // a TTL in first..end without an answer
   void start();       // pass 0's limits, at the first next(): the hints are fixed by then
   bool band_pass();   // computes the next band pass; false if no target moves
   bool retry_pass();  // computes the next retry round; false if none is left or needed
-  void finish(std::uint64_t t);
-  [[nodiscard]] std::pair<int, int> window(std::uint64_t t) const;  // TTLs this pass may offer t
+  void finish(std::uint64_t i);
+  [[nodiscard]] std::pair<int, int> window(std::uint64_t i) const;  // TTLs this pass may offer i
   void compact();  // a later pass walks the active targets' TTL windows only
 
-  TargetState& st_;
+  TargetState* st_;
   SchedulerOptions o_;
   Permutation perm_;
+  std::vector<std::uint32_t> members_;  // empty: every target, in index order
   std::uint64_t targets_;
-  // Scheduler-owned, per target: TTLs floor..covered were offered in earlier
+  // Scheduler-owned, per member: TTLs floor..covered were offered in earlier
   // passes; this pass offers lo..floor-1 and covered+1..limit (band passes) or
   // the unanswered ones in floor..end (retry rounds).
   std::unique_ptr<std::uint8_t[]> floor_, covered_, lo_, limit_;
   std::vector<FinishedTarget> finished_;
-  // From pass 1 on: the targets still active and the widest TTL window among
-  // them; the pass walks active_.size() x width_ pairs (pass 0: the whole space).
+  // From pass 1 on: the members still active (positions) and the widest TTL
+  // window among them; the pass walks active_.size() x width_ pairs (pass 0:
+  // the whole space).
   std::vector<std::uint32_t> active_;
   std::uint64_t width_ = 1;
   std::uint64_t walk_ = 0;

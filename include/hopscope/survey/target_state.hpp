@@ -1,7 +1,8 @@
 // Per-destination survey state shared by the scheduler (pacing thread) and the
 // reply collector (RX thread): one array per field, relaxed atomics, no locks.
-// Each field has a single writer, named below. 14 bytes per destination with
-// the scheduler's own 4 (see scheduler.hpp): 24 bytes.
+// Each field has a single writer, named below. 21 bytes per destination; with
+// the 4 a scheduler keeps for each destination of its cohort (scheduler.hpp):
+// 25 bytes.
 #pragma once
 
 #include <atomic>
@@ -18,6 +19,7 @@ class TargetState {
         hint_(new std::atomic<std::uint8_t>[targets]()),
         alive_(new std::atomic<std::uint8_t>[targets]()),
         done_(new std::atomic<std::uint8_t>[targets]()),
+        round_(new std::atomic<std::uint8_t>[targets]()),
         answered_(new std::atomic<std::uint64_t>[targets]()),
         known_(new std::atomic<std::uint64_t>[targets]()) {}
 
@@ -35,17 +37,17 @@ class TargetState {
   // Collector: bit TTL-1 is set when that TTL's answer came from an interface
   // an earlier reply had already shown (Doubletree's local stop set).
   std::atomic<std::uint64_t>& known(std::uint64_t t) { return known_[t]; }
-  // Scheduler: 0 while first probes are sent, k during the k-th retry round
-  // (the collector tags replies with it).
-  std::atomic<std::uint8_t>& round() { return round_; }
+  // Scheduler: 0 while the destination's first probes are sent, k during its
+  // k-th retry round (the collector tags replies with it). Per destination:
+  // cohorts of destinations are in different rounds at the same time.
+  std::atomic<std::uint8_t>& round(std::uint64_t t) { return round_[t]; }
 
-  [[nodiscard]] static constexpr std::size_t bytes_per_target() { return 4 + 2 * sizeof(std::uint64_t); }
+  [[nodiscard]] static constexpr std::size_t bytes_per_target() { return 5 + 2 * sizeof(std::uint64_t); }
 
  private:
   std::uint64_t n_;
-  std::unique_ptr<std::atomic<std::uint8_t>[]> dist_, hint_, alive_, done_;
+  std::unique_ptr<std::atomic<std::uint8_t>[]> dist_, hint_, alive_, done_, round_;
   std::unique_ptr<std::atomic<std::uint64_t>[]> answered_, known_;
-  std::atomic<std::uint8_t> round_{0};
 };
 
 // Relaxed load/store helpers: every field has one writer.

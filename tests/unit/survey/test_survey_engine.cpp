@@ -275,7 +275,7 @@ TEST(Collector, StreamsOneTracePerFinishedTarget) {
   EXPECT_EQ(st.known(2).load(), 1u) << "r1 was found by another trace first: a stop-set hit";
   EXPECT_EQ(st.known(1).load(), 0u);
   c.on_reply(record(d1, d1, HS_REPLY_DEST_UNREACH, 3, 3, codec.ip_len(4), sent + 500'000, seq));
-  put(st.round(), 1);  // a retry round: the answer at TTL 5 came on the second probe
+  put(st.round(1), 1);  // a retry round: the answer at TTL 5 came on the second probe
   c.on_reply(record(d1, d1, HS_REPLY_DEST_UNREACH, 3, 3, codec.ip_len(6), sent + 500'000, seq));  // past it
   EXPECT_EQ(get(st.dist(1)), 4) << "the lowest TTL where the destination answered";
   EXPECT_EQ(st.answered(1).load(), 0b101011u);
@@ -318,6 +318,7 @@ TEST(Collector, StreamsOneTracePerFinishedTarget) {
   EXPECT_EQ(t["hops"][3]["replies"][0]["icmp_code"], 3);
 
   // A later batch merges in: target 2's TTL 2 answered in the retry round.
+  put(st.round(2), 1);
   c.on_reply(record(d2, r2, HS_REPLY_TIME_EXCEEDED, 11, 0, codec.ip_len(2), sent + 200'000, seq));
   store.add(c.swap_out());
   EXPECT_EQ(store.size(), 2u) << "the late reply to target 1 was not kept";

@@ -30,8 +30,11 @@ namespace {
 IpAddress A(const std::string& s) { return *IpAddress::parse(s); }
 
 // The router at `ttl` of a path of its own (target t), or one every path shares.
+// (198.18.1.0 + 40 t + TTL: distinct for 2,048 targets of up to 39 hops.)
 IpAddress own_router(std::uint32_t t, int ttl) {
-  return A("198.18." + std::to_string(t + 1) + "." + std::to_string(ttl));
+  const std::uint32_t v = 256 + 40 * t + static_cast<std::uint32_t>(ttl);
+  return A("198." + std::to_string(18 + (v >> 16)) + "." + std::to_string((v >> 8) & 255) + "." +
+           std::to_string(v & 255));
 }
 IpAddress shared_router(int ttl) { return A("198.18.0." + std::to_string(ttl)); }
 
@@ -141,7 +144,8 @@ void expect_exact(const SurveyRun& r, std::uint32_t t) {
     }
     ASSERT_EQ(hop.at("replies").size(), 1u) << r.targets.at(t).str() << " TTL " << ttl;
     EXPECT_EQ(hop.at("replies").at(0).at("addr"), want->str()) << "TTL " << ttl;
-    EXPECT_NEAR(hop.at("replies").at(0).at("rtt_ms").get<double>(), 2.0 * std::min(ttl, p.distance()), 0.017);
+    EXPECT_NEAR(hop.at("replies").at(0).at("rtt_ms").get<double>(),
+                2.0 * static_cast<double>(r.net->per_hop_ns) / 1e6 * std::min(ttl, p.distance()), 0.017);
   }
   EXPECT_EQ(j.at("stop_reason"), "completed");
 }
@@ -417,4 +421,73 @@ TEST(SurveyEngine, BackpressureSlowsDownInsteadOfLosingReplies) {
   EXPECT_NE(text.find("slowed down"), std::string::npos) << text;
   EXPECT_NE(text.find("configured"), std::string::npos) << text;
   expect_consistent(r);
+}
+
+TEST(SurveyEngine, CohortsOverlapAndHoldOnlyTheirOwnReplies) {
+  // 512 targets in cohorts of 64 (at most 4 active): chains of 3, 10 and 24
+  // hops (one, two and three passes). At 20,000 probes/s a cohort's first
+  // pass (~800 probes, 40 ms) outlasts a settling wait (20 ms: RTTs <= 5 ms),
+  // so while one cohort waits for its replies another sends.
+  SurveyRun r("198.19.0.0/23", [](std::uint32_t t) { return chain(t, t % 3 == 0 ? 2 : t % 3 == 1 ? 9 : 23); });
+  r.net->per_hop_ns = 100'000;
+  SurveyOptions o = SurveyRun::options();
+  o.rate = 20000;
+  o.cohort_size = 64;
+  r.run(o);
+  EXPECT_EQ(r.s.cohorts, 8);
+  EXPECT_EQ(r.s.passes, 3);
+  for (std::uint32_t t = 0; t < 512; t++) expect_exact(r, t);
+  expect_consistent(r);
+  // Done one cohort after another, each of its waits idle, the pacing thread
+  // would wait at least 8 x 20 ms.
+  EXPECT_LT(r.s.paused_s, 0.16) << "the pacing thread idled while a cohort could send";
+  EXPECT_GT(r.s.paused_s, 0.0) << "the last cohort's waits";
+  EXPECT_LE(r.s.held_peak, 4u * 64 * 24) << "replies of more than the active cohorts held at once";
+  EXPECT_LT(r.s.held_peak, r.s.replies / 2) << "the replies of most destinations were written and freed early";
+  EXPECT_GE(r.s.streamed, 512u - 64) << "all but the last cohort's traces written while probing went on";
+}
+
+TEST(Cohorts, AdmitInARandomOrderUpToTheActiveLimit) {
+  TargetState st(1000);
+  Cohorts c(st, {32, 7, true, 0, false}, 300, 2);
+  Cohort* a = c.sending();
+  ASSERT_NE(a, nullptr);
+  EXPECT_EQ(c.sending(), a) << "the oldest cohort with probes left";
+  a->sending = false;
+  Cohort* b = c.sending();
+  ASSERT_NE(b, nullptr);
+  EXPECT_NE(a, b);
+  b->sending = false;
+  EXPECT_EQ(c.sending(), nullptr) << "two active at most";
+  EXPECT_EQ(c.admitted(), 600u);
+  c.retire(c.active().begin());
+  Cohort* d = c.sending();
+  ASSERT_NE(d, nullptr);
+  d->sending = false;
+  c.retire(c.active().begin());
+  Cohort* e = c.sending();
+  ASSERT_NE(e, nullptr);
+  EXPECT_EQ(e->sched.size(), 100u) << "the last cohort takes what is left";
+  EXPECT_EQ(c.admitted(), 1000u);
+  EXPECT_EQ(c.cohorts(), 4);
+  // Every target is in exactly one cohort, and they are not the index order.
+  std::vector<int> seen(1000);
+  bool shuffled = false;
+  for (Cohort* x : {d, e}) {
+    std::array<SurveyProbe, 64> out;
+    while (std::size_t n = x->sched.next(out))
+      for (std::size_t i = 0; i < n; i++) seen[out[i].target] |= 1 << (x->number & 7);
+  }
+  int in_d = 0, in_e = 0;
+  for (int t = 0; t < 1000; t++) {
+    in_d += seen[t] == 1 << (d->number & 7);
+    in_e += seen[t] == 1 << (e->number & 7);
+    shuffled |= t < 300 && seen[t];
+  }
+  EXPECT_EQ(in_d, 300);
+  EXPECT_EQ(in_e, 100);
+  EXPECT_TRUE(shuffled) << "cohort 2 would be targets 600-899 in index order";
+  c.retire(c.active().begin());
+  c.retire(c.active().begin());
+  EXPECT_TRUE(c.exhausted());
 }

@@ -1,0 +1,76 @@
+// Which destinations are probed together. A survey's destinations enter, in
+// a keyed random order, a rolling set of cohorts of at most `cohort_size`
+// each; every cohort runs its own passes (scheduler.hpp) and is retired once
+// all its destinations are finished. While one cohort waits for the replies
+// to its last pass, another sends: the pacing thread never idles between
+// passes, and only the replies of the few active cohorts are held (the
+// memory of a survey no longer grows with its number of destinations).
+// Bookkeeping only: the engine decides, from its clock and the receiving
+// thread, when a cohort's replies are in (mark_sent(), settled()).
+#pragma once
+
+#include <cstdint>
+#include <list>
+#include <vector>
+
+#include "hopscope/survey/permutation.hpp"
+#include "hopscope/survey/scheduler.hpp"
+#include "hopscope/survey/target_state.hpp"
+
+namespace hopscope::survey {
+
+struct Cohort {
+  Cohort(TargetState& st, const SchedulerOptions& o, std::vector<std::uint32_t> members, int n)
+      : sched(st, o, std::move(members)), number(n) {}
+  Scheduler sched;
+  int number;                  // 0, 1, ... in the order they were admitted
+  bool sending = true;         // its current pass has probes left
+  std::uint64_t left_ns = 0;   // when the last probe of its pass had left (0: not yet)
+  bool marked = false;          // settling: poll_mark is taken
+  std::uint64_t poll_mark = 0;  // a poll begun after this many had begun must complete
+};
+
+class Cohorts {
+ public:
+  static constexpr std::size_t kDefaultSize = 65536;
+  static constexpr std::size_t kDefaultActive = 4;
+
+  Cohorts(TargetState& st, const SchedulerOptions& o, std::size_t cohort_size = kDefaultSize,
+          std::size_t max_active = kDefaultActive);
+
+  // The oldest cohort whose pass has probes left; when none has, a new one
+  // is admitted if fewer than max_active are active and destinations are
+  // left. nullptr: every active cohort waits for replies (or all are done).
+  Cohort* sending();
+  // The cohorts admitted and not retired, oldest first.
+  std::list<Cohort>& active() { return active_; }
+  // Retires a cohort whose last pass is over (its destinations are finished).
+  void retire(std::list<Cohort>::iterator it);
+  [[nodiscard]] bool exhausted() const { return active_.empty() && admitted_ == st_.size(); }
+
+  [[nodiscard]] std::uint64_t admitted() const { return admitted_; }  // destinations that entered a cohort
+  [[nodiscard]] int cohorts() const { return next_number_; }
+  [[nodiscard]] std::size_t cohort_size() const { return size_; }
+  // Over all cohorts, retired or not.
+  [[nodiscard]] std::uint64_t skipped() const;
+  [[nodiscard]] std::uint64_t retried() const;
+  [[nodiscard]] int max_passes() const;  // passes of the cohort that needed most
+  [[nodiscard]] int max_retry_rounds() const;
+
+ private:
+  TargetState& st_;
+  SchedulerOptions o_;
+  Permutation order_;
+  std::size_t size_;
+  std::size_t max_active_;
+  std::list<Cohort> active_;
+  std::uint64_t admitted_ = 0;
+  int next_number_ = 0;
+  // Of retired cohorts.
+  std::uint64_t skipped_ = 0;
+  std::uint64_t retried_ = 0;
+  int passes_ = 0;
+  int retry_rounds_ = 0;
+};
+
+}  // namespace hopscope::survey
