@@ -94,6 +94,11 @@ class FakeSurveyNet final : public survey::ProbeSink, public survey::ReplySource
     sent_.store(log_.size(), std::memory_order_release);
   }
   void drain() override {}
+  // push() sends at once: whatever was pushed has left.
+  [[nodiscard]] survey::SinkMark mark() const override { return {sent_.load(std::memory_order_acquire)}; }
+  [[nodiscard]] bool left(const survey::SinkMark& m) const override {
+    return !m.empty() && sent_.load(std::memory_order_acquire) >= m[0];
+  }
   [[nodiscard]] std::uint64_t sent() const override { return sent_.load(std::memory_order_acquire); }
 
   int poll(int timeout_ms, const survey::ReplyHandler& on_reply) override {

@@ -48,6 +48,11 @@ void add_survey_command(CLI::App& app) {
   s->add_option("--retries", a->retries, "Retry rounds: TTLs without an answer are probed again, up to this often")
       ->check(CLI::Range(0, 3))
       ->capture_default_str();
+  s->add_option("--cohort-size", a->cohort_size,
+                "Destinations probed together: each cohort runs its own passes, the next starts while one waits for "
+                "replies; only the active cohorts' replies (4 at most) are held in memory")
+      ->check(CLI::Range(1, 1 << 24))
+      ->capture_default_str();
   s->add_flag("--doubletree", a->doubletree,
               "Doubletree stop set: probe backward from the estimated distance and stop at the first interface "
               "another trace already found (fewer probes; may miss branches of multipath below it)");

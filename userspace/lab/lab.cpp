@@ -195,6 +195,11 @@ void Lab::configure_sysctls(const std::string& ns, bool router) {
   write_sysctl("net.ipv4.icmp_msgs_burst", "1000000");
   write_sysctl("net.ipv4.icmp_errors_use_inbound_ifaddr", "1");
   write_sysctl("net.ipv4.fib_multipath_hash_policy", "1");
+  // Since Linux 6.11 the multipath hash seed is random per namespace unless
+  // set (IPv6 shares it): fix it so a lab run takes the same ECMP branch for
+  // the same flow every time it is brought up.
+  if (access("/proc/sys/net/ipv4/fib_multipath_hash_seed", W_OK) == 0)
+    write_sysctl("net.ipv4.fib_multipath_hash_seed", "1");
   write_sysctl("net.ipv6.icmp.ratelimit", "0");
   write_sysctl("net.ipv6.fib_multipath_hash_policy", "1");
 }

@@ -164,10 +164,15 @@ void SurveyEngine::preprobe() {
 // After a pass, a cohort's replies are awaited before its next pass's limits
 // are computed from them (a decision on stale answers could end the survey
 // early): 3x the largest RTT seen (20 ms at least, --wait at most) after its
-// last probe left, and then a completed poll of the receiving thread that
-// began after that: replies queued in the ring while it was busy are not
-// silence (a 1M-target survey ended passes early that way).
+// last probe left (the senders may still be sending it while other cohorts'
+// probes queue up behind), and then a completed poll of the receiving thread
+// that began after that: replies queued in the ring while it was busy are
+// not silence (a 1M-target survey ended passes early that way).
 bool SurveyEngine::settled(Cohort& c, const ReplyPump& pump, std::uint64_t now) {
+  if (!c.left_ns) {
+    if (!sink_.left(c.pushed)) return false;
+    c.left_ns = now;
+  }
   const std::uint64_t cap =
       std::max<std::uint64_t>(static_cast<std::uint64_t>(o_.wait.count()) * 1'000'000, 20'000'000);
   if (now - c.left_ns < std::clamp<std::uint64_t>(3 * collector_.max_rtt_ns(), 20'000'000, cap)) return false;
@@ -195,7 +200,6 @@ void SurveyEngine::advance_settled(ReplyPump& pump) {
     pump.post_finished(finished);
     if (more) {
       c.sending = true;
-      c.left_ns = 0;
       c.marked = false;
       ++it;
     } else {
@@ -217,7 +221,9 @@ void SurveyEngine::probe_cohorts(ReplyPump& pump) {
         if (idle_from) s_.paused_s += static_cast<double>(clock_.now_ns() - idle_from) / 1e9;
         return;
       }
-      if (!idle_from) idle_from = clock_.now_ns();
+      // Idle once the senders have sent everything too (until then the
+      // pacing thread merely waits for them).
+      if (!idle_from && sink_.left(sink_.mark())) idle_from = clock_.now_ns();
       clock_.sleep_for(1'000'000);
       continue;
     }
@@ -228,10 +234,8 @@ void SurveyEngine::probe_cohorts(ReplyPump& pump) {
     }
     push_paced([&](std::span<SurveyProbe> slots) { return c->sched.next(slots); });
     if (!c->sched.pass_finished()) continue;
-    const std::uint64_t d0 = clock_.now_ns();
-    sink_.drain();  // its settling starts once its last probe has left
-    c->left_ns = clock_.now_ns();
-    s_.drain_s += static_cast<double>(c->left_ns - d0) / 1e9;
+    c->pushed = sink_.mark();  // its settling starts once its last probe has left
+    c->left_ns = 0;
     c->sending = false;
   }
 }

@@ -29,12 +29,12 @@ std::string rate_note(const SurveySummary& s) {
         s.backpressure_pauses ? std::string("the receiving side could not keep up (see above)")
         : s.queue_full_waits
             ? fmt::format("the senders could not keep up ({} waits on a full queue)", s.queue_full_waits)
-        : s.drain_s > 0.25 * sending
-            ? fmt::format(
-                  "{:.3f} s of it went to waiting for the senders to empty their queues at the ends of phases "
-                  "(with --tx xdp-live each generator run has a fixed cost of milliseconds)",
-                  s.drain_s)
-            : std::string("the pacing thread could not go faster on this machine");
+        : s.drain_s > 0.25 * sending ? fmt::format(
+                                           "{:.3f} s of it went to waiting for the senders to send the pre-probes "
+                                           "before their replies were awaited "
+                                           "(with --tx xdp-live each generator run has a fixed cost of milliseconds)",
+                                           s.drain_s)
+                                     : std::string("the pacing thread could not go faster on this machine");
     out += fmt::format("survey: warning: probing ran {:.1f}% below -r {:.0f}: {}\n", 100.0 * (1 - got / s.rate), s.rate,
                        why);
   }
@@ -71,9 +71,10 @@ std::string summary_text(const SurveySummary& s) {
              "survey: {} traces written, {} of them while probing went on, the first {:.3f} s after the start\n"
              "survey: {} on {} ({} sending thread(s), {} waits on a full queue{}); probing {:.3f} s; XDP matcher:{}\n"
              "probes_sent={} replies={} destinations={} duration_s={:.3f} rate_pps={:.0f} dropped={}\n",
-             s.targets, s.pairs, s.skipped, s.preprobes, s.hinted, s.cohorts, s.cohort_size, s.passes, s.paused_s, s.reached, s.interfaces,
-             s.unmatched, s.late, s.retried, s.retry_rounds, s.doubletree ? "Doubletree stop set on" : "no stop set",
-             s.state_bytes, s.held_peak, s.written, s.streamed, s.first_write_s, s.tx_mode, s.ifname, s.threads, s.queue_full_waits,
+             s.targets, s.pairs, s.skipped, s.preprobes, s.hinted, s.cohorts, s.cohort_size, s.passes, s.paused_s,
+             s.reached, s.interfaces, s.unmatched, s.late, s.retried, s.retry_rounds,
+             s.doubletree ? "Doubletree stop set on" : "no stop set", s.state_bytes, s.held_peak, s.written, s.streamed,
+             s.first_write_s, s.tx_mode, s.ifname, s.threads, s.queue_full_waits,
              s.generator_runs ? fmt::format(", {} generator runs", s.generator_runs) : std::string(), s.probing_s, m,
              s.probes_sent, s.replies, s.targets, s.duration_s, achieved_rate(s), s.dropped);
 }

@@ -31,6 +31,7 @@ SurveyOptions survey_options(const SurveyCommand& c) {
   o.preprobe = !c.no_preprobe;
   o.threads = c.threads;
   o.retries = c.retries;
+  o.cohort_size = c.cohort_size;
   o.doubletree = c.doubletree;
   o.tx = c.tx == "xdp-live" ? TxBackend::XdpLive : TxBackend::AfXdp;
   if (!parse_format(c.format, o.format))

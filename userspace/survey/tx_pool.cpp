@@ -140,7 +140,24 @@ void TxPool::push(std::span<const SurveyProbe> probes) {
   }
   w.wake.fetch_add(1, std::memory_order_release);
   w.wake.notify_one();
+  w.pushed += probes.size();
   pushed_ += probes.size();
+}
+
+// Each queue is first in, first out: what was pushed into it before the mark
+// has left once its sender has sent that many.
+SinkMark TxPool::mark() const {
+  SinkMark m;
+  m.reserve(workers_.size());
+  for (const auto& w : workers_) m.push_back(w->pushed);
+  return m;
+}
+
+bool TxPool::left(const SinkMark& m) const {
+  check();
+  for (std::size_t i = 0; i < workers_.size() && i < m.size(); i++)
+    if (workers_[i]->sent.load(std::memory_order_acquire) < m[i]) return false;
+  return true;
 }
 
 void TxPool::drain() {

@@ -13,6 +13,7 @@
 #include <list>
 #include <vector>
 
+#include "hopscope/survey/edges.hpp"
 #include "hopscope/survey/permutation.hpp"
 #include "hopscope/survey/scheduler.hpp"
 #include "hopscope/survey/target_state.hpp"
@@ -23,9 +24,10 @@ struct Cohort {
   Cohort(TargetState& st, const SchedulerOptions& o, std::vector<std::uint32_t> members, int n)
       : sched(st, o, std::move(members)), number(n) {}
   Scheduler sched;
-  int number;                  // 0, 1, ... in the order they were admitted
-  bool sending = true;         // its current pass has probes left
-  std::uint64_t left_ns = 0;   // when the last probe of its pass had left (0: not yet)
+  int number;                   // 0, 1, ... in the order they were admitted
+  bool sending = true;          // its current pass has probes left
+  SinkMark pushed;              // the sink's mark after the last probe of its pass was pushed
+  std::uint64_t left_ns = 0;    // when that probe was seen to have left (0: not yet)
   bool marked = false;          // settling: poll_mark is taken
   std::uint64_t poll_mark = 0;  // a poll begun after this many had begun must complete
 };

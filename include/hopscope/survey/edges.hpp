@@ -9,12 +9,17 @@
 #include <cstdint>
 #include <functional>
 #include <span>
+#include <vector>
 
 #include "hopscope/abi/matcher.h"
 #include "hopscope/kernel/reply_matcher.hpp"
 #include "hopscope/survey/scheduler.hpp"
 
 namespace hopscope::survey {
+
+// A point in the stream of probes pushed into a ProbeSink (one count per
+// sending queue): see ProbeSink::mark().
+using SinkMark = std::vector<std::uint64_t>;
 
 class ProbeSink {
  public:
@@ -24,6 +29,11 @@ class ProbeSink {
   virtual void push(std::span<const SurveyProbe> probes) = 0;
   // Returns once every probe pushed has left.
   virtual void drain() = 0;
+  // Without waiting: mark() now, and later left(mark) tells whether every
+  // probe pushed before the mark has left (so the pacing thread can feed
+  // other probes meanwhile). mark() is for the pacing thread; left() any.
+  [[nodiscard]] virtual SinkMark mark() const = 0;
+  [[nodiscard]] virtual bool left(const SinkMark& m) const = 0;
   [[nodiscard]] virtual std::uint64_t sent() const = 0;  // probes that left (any thread)
   [[nodiscard]] virtual std::uint64_t full_waits() const { return 0; }
   [[nodiscard]] virtual unsigned threads() const { return 1; }

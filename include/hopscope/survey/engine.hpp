@@ -78,13 +78,13 @@ struct SurveySummary {
   std::size_t state_bytes = 0;   // scheduling state per destination
   int retry_rounds = 0;
   bool doubletree = false;
-  double probing_s = 0;   // first to last probe
-  double paused_s = 0;    // of which waiting for replies between phases (rate_pps excludes it)
-  int passes = 1;         // passes of TTL bands (forward probing with a gap limit), most of any cohort
-  int cohorts = 1;        // cohorts the destinations were probed in
-  std::size_t cohort_size = 0;   // destinations per cohort (the last may have fewer)
-  std::uint64_t held_peak = 0;   // most replies held at once for destinations not finished
-  double duration_s = 0;  // whole survey, the final wait included
+  double probing_s = 0;         // first to last probe
+  double paused_s = 0;          // of which waiting for replies between phases (rate_pps excludes it)
+  int passes = 1;               // passes of TTL bands (forward probing with a gap limit), most of any cohort
+  int cohorts = 1;              // cohorts the destinations were probed in
+  std::size_t cohort_size = 0;  // destinations per cohort (the last may have fewer)
+  std::uint64_t held_peak = 0;  // most replies held at once for destinations not finished
+  double duration_s = 0;        // whole survey, the final wait included
   std::string tx_mode;
   std::string ifname;
   unsigned threads = 1;
@@ -94,7 +94,7 @@ struct SurveySummary {
   double rate = 0;                        // the configured probing rate (-r)
   std::uint64_t backpressure_pauses = 0;  // times the pacing thread stopped: the reply ring was over half full
   double backpressure_s = 0;              // how long it stopped in all
-  double drain_s = 0;                     // waiting at phase ends for the senders to empty their queues
+  double drain_s = 0;                     // waiting for the senders to send the pre-probes
   bool pcap = false;
   std::uint64_t pcap_frames = 0;  // probes and replies written to the pcap
 };

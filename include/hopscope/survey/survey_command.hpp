@@ -8,6 +8,7 @@
 #include <string>
 #include <vector>
 
+#include "hopscope/survey/cohorts.hpp"
 #include "hopscope/survey/targets.hpp"
 
 namespace hopscope::survey {
@@ -27,6 +28,7 @@ struct SurveyCommand {
   bool no_preprobe = false;
   unsigned threads = 1;
   int retries = 1;
+  std::size_t cohort_size = Cohorts::kDefaultSize;
   bool doubletree = false;
   std::string tx = "af_xdp";
   std::string format = "json";

@@ -56,6 +56,8 @@ class TxPool final : public ProbeSink {
   void push(std::span<const SurveyProbe> probes) override;
   // Returns once every queued probe has been sent; throws if a sender failed.
   void drain() override;
+  [[nodiscard]] SinkMark mark() const override;
+  [[nodiscard]] bool left(const SinkMark& m) const override;
   [[nodiscard]] std::uint64_t sent() const override;
   [[nodiscard]] std::uint64_t full_waits() const override { return full_waits_; }  // pushes that found a queue full
   [[nodiscard]] unsigned threads() const override { return static_cast<unsigned>(workers_.size()); }
@@ -66,6 +68,7 @@ class TxPool final : public ProbeSink {
     explicit Worker(std::size_t depth) : queue(depth) {}
     boost::lockfree::spsc_queue<SurveyProbe> queue;
     std::atomic<std::uint64_t> sent{0};
+    std::uint64_t pushed = 0;                  // pacing thread only
     std::atomic<std::uint32_t> wake{0};        // bumped by every push and at stop (futex word)
     std::atomic<std::uint64_t> idle_waits{0};  // times the sender found nothing to send and blocked
     std::unique_ptr<XdpLiveSender> generator;  // xdp-live only
