@@ -33,19 +33,38 @@ struct hs_in6 {
 	__u8 b[16];
 };
 
+/* Block (address with its last byte zero) -> block index (abi/sim.h). */
 struct {
 	__uint(type, BPF_MAP_TYPE_HASH);
 	__uint(max_entries, 1); /* set by the loader */
 	__type(key, __u32);
-	__type(value, struct hs_sim_dest);
-} hs_sim_dests4 SEC(".maps");
+	__type(value, __u32);
+} hs_sim_blocks4 SEC(".maps");
 
 struct {
 	__uint(type, BPF_MAP_TYPE_HASH);
 	__uint(max_entries, 1);
 	__type(key, struct hs_in6);
+	__type(value, __u32);
+} hs_sim_blocks6 SEC(".maps");
+
+/* Block index * HS_SIM_BLOCK + last byte -> destination. */
+struct {
+	__uint(type, BPF_MAP_TYPE_ARRAY);
+	__uint(max_entries, 1);
+	__type(key, __u32);
 	__type(value, struct hs_sim_dest);
-} hs_sim_dests6 SEC(".maps");
+} hs_sim_dests SEC(".maps");
+
+static __always_inline struct hs_sim_dest *dest_in_block(__u32 *block, __u8 last)
+{
+	if (!block)
+		return 0;
+	__u32 idx = *block * HS_SIM_BLOCK + last;
+	struct hs_sim_dest *d = bpf_map_lookup_elem(&hs_sim_dests, &idx);
+
+	return d && (d->flags & HS_SIM_D_PRESENT) ? d : 0;
+}
 
 struct {
 	__uint(type, BPF_MAP_TYPE_ARRAY);
@@ -195,7 +214,9 @@ static __always_inline int handle_v4(struct xdp_md *ctx, void *data, void *end)
 	if (!ip || ip->version != 4 || ip->ihl != 5)
 		return count(HS_SIM_CNT_NOT_SIM, XDP_PASS);
 	__u32 daddr = ip->daddr;
-	struct hs_sim_dest *d = bpf_map_lookup_elem(&hs_sim_dests4, &daddr);
+	__u32 block = daddr & bpf_htonl(0xffffff00);
+	struct hs_sim_dest *d =
+		dest_in_block(bpf_map_lookup_elem(&hs_sim_blocks4, &block), bpf_ntohl(daddr) & 0xff);
 
 	if (!d)
 		return count(HS_SIM_CNT_NOT_SIM, XDP_PASS);
@@ -269,10 +290,13 @@ static __always_inline int handle_v6(struct xdp_md *ctx, void *data, void *end)
 
 	if (!ip || ip->version != 6)
 		return count(HS_SIM_CNT_NOT_SIM, XDP_PASS);
-	struct hs_in6 daddr;
+	struct hs_in6 daddr, block;
 
 	__builtin_memcpy(&daddr, &ip->daddr, 16);
-	struct hs_sim_dest *d = bpf_map_lookup_elem(&hs_sim_dests6, &daddr);
+	block = daddr;
+	block.b[15] = 0;
+	struct hs_sim_dest *d =
+		dest_in_block(bpf_map_lookup_elem(&hs_sim_blocks6, &block), daddr.b[15]);
 
 	if (!d)
 		return count(HS_SIM_CNT_NOT_SIM, XDP_PASS);

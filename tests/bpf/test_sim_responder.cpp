@@ -453,6 +453,14 @@ TEST_F(SimResponderV4, EverythingElsePasses) {
   Out o = h_->run(probe(tmpl(4, Method::UdpParis, "198.19.9.9"), 3));  // not a simulated destination
   EXPECT_EQ(o.action, XDP_PASS);
   EXPECT_EQ(o.delta[HS_SIM_CNT_NOT_SIM], 1u);
+  // In a destination's block (198.19.0.0/24) but not one: a hole, not an answer.
+  for (const char* hole : {"198.19.0.0", "198.19.0.6", "198.19.0.255"}) {
+    Out h = h_->run(probe(tmpl(4, Method::UdpParis, hole), 3));
+    EXPECT_EQ(h.action, XDP_PASS) << hole;
+    EXPECT_EQ(h.delta[HS_SIM_CNT_NOT_SIM], 1u) << hole;
+  }
+  EXPECT_EQ(h_->run(probe(tmpl(4, Method::UdpParis, "198.19.0.5"), 3)).delta[HS_SIM_CNT_NOT_SIM], 0u)
+      << "the block's last destination";
   Bytes arp(42, 0);
   arp[12] = 0x08;
   arp[13] = 0x06;
@@ -470,6 +478,15 @@ TEST_F(SimResponderV6, TimeExceededQuotesTheWholeProbe) {
   ASSERT_TRUE(rec);
   EXPECT_EQ(rec->seq, 500);
   EXPECT_EQ(rec->family, HS_AF_INET6);
+}
+
+TEST_F(SimResponderV6, HolesInADestinationsBlockPass) {
+  for (const char* hole : {"2001:2:0:1::", "2001:2:0:1::6", "2001:2:0:1::ff", "2001:2:0:1::101", "2001:2:0:2::1"}) {
+    Out h = h_->run(probe(tmpl(6, Method::UdpParis, hole), 3));
+    EXPECT_EQ(h.action, XDP_PASS) << hole;
+    EXPECT_EQ(h.delta[HS_SIM_CNT_NOT_SIM], 1u) << hole;
+  }
+  EXPECT_EQ(h_->run(probe(tmpl(6, Method::UdpParis, "2001:2:0:1::5"), 1)).delta[HS_SIM_CNT_TIME_EXCEEDED], 1u);
 }
 
 TEST_F(SimResponderV6, DiamondAndSilentHop) {

@@ -1,6 +1,7 @@
 #include "hopscope/output/trace_output.hpp"
 
 #include <arpa/inet.h>
+#include <fmt/compile.h>
 #include <fmt/format.h>
 #include <fmt/ranges.h>
 
@@ -227,40 +228,42 @@ void append_trace_json(std::string& out, const TraceResult& r) {
     buf.clear();
   };
   char a[INET6_ADDRSTRLEN], b[INET6_ADDRSTRLEN];
-  fmt::format_to(it,
-                 R"({{"type":"trace","version":1,"dst":"{}","src":"{}","method":"{}","start_ms":{},"first_ttl":{},)"
-                 R"("max_ttl":{},"probes_per_hop":{},"packet_size":{},"stop_reason":"{}","hop_count":{},"hops":[)",
-                 r.dst.to_chars(a), r.src.to_chars(b), method_name(r.method), r.start_unix_ms, r.first_ttl, r.max_ttl,
-                 r.probes_per_hop, r.packet_size, stop_reason_name(r.stop_reason),
-                 r.hops.empty() ? 0 : r.hops.back().ttl);
+  fmt::format_to(
+      it,
+      FMT_COMPILE(R"({{"type":"trace","version":1,"dst":"{}","src":"{}","method":"{}","start_ms":{},"first_ttl":{},)"
+                  R"("max_ttl":{},"probes_per_hop":{},"packet_size":{},"stop_reason":"{}","hop_count":{},"hops":[)"),
+      r.dst.to_chars(a), r.src.to_chars(b), method_name(r.method), r.start_unix_ms, r.first_ttl, r.max_ttl,
+      r.probes_per_hop, r.packet_size, stop_reason_name(r.stop_reason), r.hops.empty() ? 0 : r.hops.back().ttl);
   for (std::size_t i = 0; i < r.hops.size(); i++) {
     const Hop& hop = r.hops[i];
-    fmt::format_to(it, R"({}{{"ttl":{},"probes_sent":{},"replies":[)", i ? "," : "", hop.ttl, hop.probes_sent);
+    fmt::format_to(it, FMT_COMPILE(R"({}{{"ttl":{},"probes_sent":{},"replies":[)"), i ? "," : "", hop.ttl,
+                   hop.probes_sent);
     for (std::size_t k = 0; k < hop.replies.size(); k++) {
       const HopReply& x = hop.replies[k];
-      fmt::format_to(it,
-                     R"({}{{"addr":"{}","rtt_ms":{:.3f},"icmp_type":{},"icmp_code":{},"reply_ttl":{},"quoted_ttl":{},)"
-                     R"("attempt":{},"flow":{})",
-                     k ? "," : "", x.addr.to_chars(a), x.rtt_ms, x.icmp_type, x.icmp_code, x.reply_ttl, x.quoted_ttl,
-                     x.attempt, x.flow);
-      if (x.mtu) fmt::format_to(it, R"(,"mtu":{})", x.mtu);
+      fmt::format_to(
+          it,
+          FMT_COMPILE(R"({}{{"addr":"{}","rtt_ms":{:.3f},"icmp_type":{},"icmp_code":{},"reply_ttl":{},"quoted_ttl":{},)"
+                      R"("attempt":{},"flow":{})"),
+          k ? "," : "", x.addr.to_chars(a), x.rtt_ms, x.icmp_type, x.icmp_code, x.reply_ttl, x.quoted_ttl, x.attempt,
+          x.flow);
+      if (x.mtu) fmt::format_to(it, FMT_COMPILE(R"(,"mtu":{})"), x.mtu);
       if (x.kind == HS_REPLY_TCP_SYNACK) put(R"(,"tcp":"syn-ack")");
       if (x.kind == HS_REPLY_TCP_RST) put(R"(,"tcp":"rst")");
-      if (!x.asn.empty()) fmt::format_to(it, R"(,"asn":"{}")", x.asn);
+      if (!x.asn.empty()) fmt::format_to(it, FMT_COMPILE(R"(,"asn":"{}")"), x.asn);
       if (const auto q = quote_anomalies(x, r); !q.empty()) {
         put(R"(,"quote_anomalies":[)");
-        for (std::size_t n = 0; n < q.size(); n++) fmt::format_to(it, R"({}"{}")", n ? "," : "", q[n]);
+        for (std::size_t n = 0; n < q.size(); n++) fmt::format_to(it, FMT_COMPILE(R"({}"{}")"), n ? "," : "", q[n]);
         buf.push_back(']');
       }
       if (x.mpls_count) {
         put(R"(,"mpls":[)");
         for (int m = 0; m < x.mpls_count; m++) {
           const std::uint32_t e = x.mpls[static_cast<std::size_t>(m)];
-          fmt::format_to(it, R"({}{{"label":{},"tc":{},"s":{},"ttl":{}}})", m ? "," : "", e >> 12, e >> 9 & 7,
-                         e >> 8 & 1, e & 0xff);
+          fmt::format_to(it, FMT_COMPILE(R"({}{{"label":{},"tc":{},"s":{},"ttl":{}}})"), m ? "," : "", e >> 12,
+                         e >> 9 & 7, e >> 8 & 1, e & 0xff);
         }
         buf.push_back(']');
-        if (x.mpls_total > x.mpls_count) fmt::format_to(it, R"(,"mpls_total":{})", x.mpls_total);
+        if (x.mpls_total > x.mpls_count) fmt::format_to(it, FMT_COMPILE(R"(,"mpls_total":{})"), x.mpls_total);
       }
       buf.push_back('}');
     }
@@ -274,19 +277,19 @@ void append_trace_json(std::string& out, const TraceResult& r) {
   buf.push_back(']');
   if (r.with_stats) {
     const PathStats p = path_stats(r);
-    fmt::format_to(it, R"(,"path":{{"length":{},"reached":{},"rtt_avg_ms":{:.3f},"loss_pct":{:.1f}}})", p.length,
-                   p.reached, p.rtt_avg_ms, p.loss_pct);
+    fmt::format_to(it, FMT_COMPILE(R"(,"path":{{"length":{},"reached":{},"rtt_avg_ms":{:.3f},"loss_pct":{:.1f}}})"),
+                   p.length, p.reached, p.rtt_avg_ms, p.loss_pct);
   }
   if (r.tcp_port) {
-    fmt::format_to(it, R"(,"tcp_handshake":{{"port":{},"rtt_ms":)", r.tcp_port);
+    fmt::format_to(it, FMT_COMPILE(R"(,"tcp_handshake":{{"port":{},"rtt_ms":)"), r.tcp_port);
     if (r.tcp_handshake_ms)
-      fmt::format_to(it, R"({:.3f},"open":{}}})", *r.tcp_handshake_ms, r.tcp_open);
+      fmt::format_to(it, FMT_COMPILE(R"({:.3f},"open":{}}})"), *r.tcp_handshake_ms, r.tcp_open);
     else
       put("null}");
   }
-  if (!r.tx_mode.empty()) fmt::format_to(it, R"(,"tx_mode":"{}")", r.tx_mode);
-  if (r.late_replies) fmt::format_to(it, R"(,"late_replies":{})", r.late_replies);
-  if (r.dropped_replies) fmt::format_to(it, R"(,"dropped_replies":{})", r.dropped_replies);
+  if (!r.tx_mode.empty()) fmt::format_to(it, FMT_COMPILE(R"(,"tx_mode":"{}")"), r.tx_mode);
+  if (r.late_replies) fmt::format_to(it, FMT_COMPILE(R"(,"late_replies":{})"), r.late_replies);
+  if (r.dropped_replies) fmt::format_to(it, FMT_COMPILE(R"(,"dropped_replies":{})"), r.dropped_replies);
   buf.push_back('}');
   flush();
 }

@@ -4,7 +4,9 @@
 #include <bpf/libbpf.h>
 #include <unistd.h>
 
+#include <array>
 #include <cstring>
+#include <map>
 #include <vector>
 
 #include "hopscope/core/error.hpp"
@@ -22,6 +24,33 @@ void update_batch(int fd, const std::vector<K>& keys, const std::vector<V>& valu
     if (int err = bpf_map_update_batch(fd, &keys[off], &values[off], &n, nullptr))
       throw_errno(std::string("sim: load ") + what, err);
   }
+}
+
+// The blocks of HS_SIM_BLOCK addresses the destinations are in (abi/sim.h).
+struct DestBlocks {
+  std::vector<std::array<std::uint8_t, 16>> keys;  // a block's first address (IPv4: bytes 0..3), in order of index
+  std::vector<__u32> of_dest;                      // the block index of each destination
+};
+
+DestBlocks dest_blocks(const Topology& t) {
+  DestBlocks b;
+  std::map<std::array<std::uint8_t, 16>, __u32> index;
+  b.of_dest.reserve(t.dests.size());
+  std::array<std::uint8_t, 16> last{};
+  __u32 last_idx = 0;
+  for (const Destination& d : t.dests) {
+    std::array<std::uint8_t, 16> k{};
+    std::memcpy(k.data(), d.addr.data(), d.addr.size());
+    k[d.addr.size() - 1] = 0;
+    if (b.keys.empty() || k != last) {  // a block's destinations are mostly consecutive
+      auto [it, fresh] = index.emplace(k, static_cast<__u32>(b.keys.size()));
+      if (fresh) b.keys.push_back(k);
+      last = k;
+      last_idx = it->second;
+    }
+    b.of_dest.push_back(last_idx);
+  }
+  return b;
 }
 
 SimCounters read_counters(int map_fd) {
@@ -47,13 +76,11 @@ Responder::Responder(const Topology& t) {
   skel_ = hs_sim_responder__open();
   if (!skel_) throw_errno("sim: open BPF skeleton");
   try {
-    const auto ndest = static_cast<__u32>(std::max<std::size_t>(1, t.dests.size()));
-    if (t.family == 4) {
-      bpf_map__set_max_entries(skel_->maps.hs_sim_dests4, ndest);
-    } else {
-      bpf_map__set_max_entries(skel_->maps.hs_sim_dests6, ndest);
-      // Cannot be 0: keep the unused family's map tiny.
-    }
+    const DestBlocks blocks = dest_blocks(t);
+    const auto nblocks = static_cast<__u32>(std::max<std::size_t>(1, blocks.keys.size()));
+    // Cannot be 0: the unused family's block map stays at one entry.
+    bpf_map__set_max_entries(t.family == 4 ? skel_->maps.hs_sim_blocks4 : skel_->maps.hs_sim_blocks6, nblocks);
+    bpf_map__set_max_entries(skel_->maps.hs_sim_dests, nblocks * HS_SIM_BLOCK);
     bpf_map__set_max_entries(skel_->maps.hs_sim_hops,
                              static_cast<__u32>(std::max<std::size_t>(1, t.paths.size()) * HS_SIM_MAX_HOPS));
     bpf_map__set_max_entries(skel_->maps.hs_sim_routers,
@@ -92,26 +119,29 @@ Responder::Responder(const Topology& t) {
       }
     update_batch(bpf_map__fd(skel_->maps.hs_sim_hops), hkeys, hvals, "paths");
 
+    std::vector<__u32> dkeys(t.dests.size());
     std::vector<hs_sim_dest> dvals(t.dests.size());
     for (std::size_t i = 0; i < t.dests.size(); i++) {
       const Destination& d = t.dests[i];
       const Path& p = t.paths[d.path];
+      dkeys[i] = blocks.of_dest[i] * HS_SIM_BLOCK + d.addr.data()[d.addr.size() - 1];
       dvals[i] = {};
       dvals[i].path_id = d.path;
       dvals[i].path_len = static_cast<__u8>(p.hops.size());
       dvals[i].reply = d.reply;
       dvals[i].mtu_hop = p.mtu_hop;
       dvals[i].mtu = p.mtu;
-      dvals[i].flags = d.tcp_open ? HS_SIM_D_TCP_OPEN : 0;
+      dvals[i].flags = static_cast<__u8>(HS_SIM_D_PRESENT | (d.tcp_open ? HS_SIM_D_TCP_OPEN : 0));
     }
+    update_batch(bpf_map__fd(skel_->maps.hs_sim_dests), dkeys, dvals, "destinations");
+    std::vector<__u32> bidx(blocks.keys.size());
+    for (std::size_t i = 0; i < bidx.size(); i++) bidx[i] = static_cast<__u32>(i);
     if (t.family == 4) {
-      std::vector<__u32> keys(t.dests.size());
-      for (std::size_t i = 0; i < t.dests.size(); i++) std::memcpy(&keys[i], t.dests[i].addr.data(), 4);
-      update_batch(bpf_map__fd(skel_->maps.hs_sim_dests4), keys, dvals, "destinations");
+      std::vector<__u32> keys(blocks.keys.size());
+      for (std::size_t i = 0; i < keys.size(); i++) std::memcpy(&keys[i], blocks.keys[i].data(), 4);
+      update_batch(bpf_map__fd(skel_->maps.hs_sim_blocks4), keys, bidx, "destination blocks");
     } else {
-      std::vector<std::array<std::uint8_t, 16>> keys(t.dests.size());
-      for (std::size_t i = 0; i < t.dests.size(); i++) std::memcpy(keys[i].data(), t.dests[i].addr.data(), 16);
-      update_batch(bpf_map__fd(skel_->maps.hs_sim_dests6), keys, dvals, "destinations");
+      update_batch(bpf_map__fd(skel_->maps.hs_sim_blocks6), blocks.keys, bidx, "destination blocks");
     }
   } catch (...) {
     hs_sim_responder__destroy(skel_);

@@ -20,18 +20,21 @@ bool by_target_ttl(const StoredReply& a, const StoredReply& b) {
 
 }  // namespace
 
-// Memory matters here (the store holds every reply of every unfinished
-// destination: ~17M at 1M targets): sort and merge in place, compact in place.
+// Memory matters here (the store holds every reply of the active cohorts'
+// unfinished destinations: millions): the batch is sorted in place and
+// merged into a vector of exactly the size needed (at most held + batch +
+// their sum at once; growing held_ in place and std::inplace_merge's
+// buffer had peaks of ~3x held + batch); extract() compacts in place.
 void ResultStore::add(std::vector<StoredReply> batch) {
   std::sort(batch.begin(), batch.end(), by_target_ttl);
   if (held_.empty()) {
     held_ = std::move(batch);
     return;
   }
-  const auto mid = static_cast<std::ptrdiff_t>(held_.size());
-  held_.insert(held_.end(), batch.begin(), batch.end());
-  batch = {};
-  std::inplace_merge(held_.begin(), held_.begin() + mid, held_.end(), by_target_ttl);
+  std::vector<StoredReply> merged;
+  merged.reserve(held_.size() + batch.size());
+  std::merge(held_.begin(), held_.end(), batch.begin(), batch.end(), std::back_inserter(merged), by_target_ttl);
+  held_ = std::move(merged);
 }
 
 void ResultStore::extract(const std::vector<FinishedTarget>& finished,
@@ -49,14 +52,18 @@ void ResultStore::extract(const std::vector<FinishedTarget>& finished,
   if (held_.capacity() > 2 * keep + 4096) held_.shrink_to_fit();
 }
 
-TraceResult survey_trace(const FinishedTarget& f, std::span<const StoredReply> rs, const AddressTable& addresses,
-                         const TargetList& targets, TargetState& state, const SurveyMeta& meta) {
+void survey_trace(TraceResult& res, const FinishedTarget& f, std::span<const StoredReply> rs,
+                  const AddressTable& addresses, const TargetList& targets, TargetState& state,
+                  const SurveyMeta& meta) {
   const int dist = get(state.dist(f.target));
   int last = 0;  // last TTL that answered (replies past the destination do not count)
   for (const StoredReply& r : rs)
     if (!dist || r.ttl <= dist) last = std::max<int>(last, r.ttl);
 
-  TraceResult res;
+  // Everything is set anew; only the hops' storage is kept (no allocation per trace).
+  std::vector<Hop> hop_storage = std::move(res.hops);
+  res = TraceResult{};
+  res.hops = std::move(hop_storage);
   res.dst = targets.at(f.target);
   res.src = meta.src;
   res.method = meta.method;
@@ -82,6 +89,7 @@ TraceResult survey_trace(const FinishedTarget& f, std::span<const StoredReply> r
   res.hops.resize(static_cast<std::size_t>(hops));
   for (int ttl = 1; ttl <= hops; ttl++) {
     Hop& h = res.hops[static_cast<std::size_t>(ttl - 1)];
+    h.replies.clear();
     h.ttl = ttl;
     // TTLs below `first` were not probed (a stop set said the path there is known).
     h.probes_sent = ttl >= f.first && ttl <= f.last ? 1 + f.retries : 0;
@@ -117,7 +125,6 @@ TraceResult survey_trace(const FinishedTarget& f, std::span<const StoredReply> r
                     : unreach                  ? StopReason::Unreach
                     : last + 5 <= meta.max_ttl ? StopReason::GapLimit
                                                : StopReason::HopLimit;
-  return res;
 }
 
 void append_survey_trace(std::string& out, const TraceResult& r, const SurveyMeta& meta) {
@@ -169,12 +176,13 @@ void TraceWriter::run() {
       std::sort(job.finished.begin(), job.finished.end(),
                 [](const FinishedTarget& a, const FinishedTarget& b) { return a.target < b.target; });
       std::string buf;
+      TraceResult r;  // reused: its hops keep their storage from trace to trace
       if (meta_.format == Format::Csv && !header_written_) {
         append_csv_header(buf);
         header_written_ = true;
       }
       store_.extract(job.finished, [&](const FinishedTarget& f, std::span<const StoredReply> rs) {
-        TraceResult r = survey_trace(f, rs, addresses_, targets_, state_, meta_);
+        survey_trace(r, f, rs, addresses_, targets_, state_, meta_);
         if (meta_.asn) annotate_asn(r, *meta_.asn);
         if (meta_.format == Format::Dot) graph_.add(r);
         append_survey_trace(buf, r, meta_);

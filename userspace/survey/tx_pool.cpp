@@ -97,7 +97,7 @@ void TxPool::run_xsk(Worker& w, XskSender& sender, const std::stop_token& st) {
 void TxPool::run_live(Worker& w, const std::stop_token& st) {
   XdpLiveSender& gen = *w.generator;
   const std::span<hs_gen_desc> descs = gen.descriptors();
-  std::vector<SurveyProbe> batch(descs.size());
+  std::vector<SurveyProbe> batch(std::min(descs.size(), kLiveQueueDepth));
   while (const std::size_t n = pop(w, batch, st)) {
     for (std::size_t i = 0; i < n; i++) {
       const SurveyProbe& p = batch[i];

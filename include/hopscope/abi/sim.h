@@ -28,6 +28,14 @@ enum hs_sim_dest_reply {
 
 /* Destination flags (hs_sim_dest.flags). */
 #define HS_SIM_D_TCP_OPEN 0x01 /* answers a TCP SYN on any port with SYN-ACK (else RST) */
+#define HS_SIM_D_PRESENT 0x80  /* a destination (unset: a hole in its block) */
+
+/* Destinations are found in two steps: the block of 256 addresses they are
+ * in (the address with its last byte zero: a /24 or a /120) gives, through a
+ * small hash map (cache-resident), the block's index; the last byte then
+ * indexes hs_sim_dests, an array of HS_SIM_BLOCK entries per block (one
+ * large hash map cost ~400 ns of cache and TLB misses per probe in a VM). */
+#define HS_SIM_BLOCK 256
 
 struct hs_sim_dest {
 	__u32 path_id;

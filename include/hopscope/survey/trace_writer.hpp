@@ -62,9 +62,10 @@ class ResultStore {
 };
 
 // The trace of a finished destination, from its replies sorted by TTL: hops
-// 1 to the destination (or the last TTL that answered).
-TraceResult survey_trace(const FinishedTarget& f, std::span<const StoredReply> replies, const AddressTable& addresses,
-                         const TargetList& targets, TargetState& state, const SurveyMeta& meta);
+// 1 to the destination (or the last TTL that answered). Overwrites `out`
+// entirely, reusing the storage of its hops.
+void survey_trace(TraceResult& out, const FinishedTarget& f, std::span<const StoredReply> replies,
+                  const AddressTable& addresses, const TargetList& targets, TargetState& state, const SurveyMeta& meta);
 // Appends it in meta.format (json, csv, atlas and scamper-json: one line;
 // text: a traceroute-like block; dot: nothing, see PathGraph).
 void append_survey_trace(std::string& out, const TraceResult& r, const SurveyMeta& meta);

@@ -1,5 +1,7 @@
+#include <arpa/inet.h>
 #include <gtest/gtest.h>
 
+#include <random>
 #include <stdexcept>
 
 #include "hopscope/core/prefix.hpp"
@@ -74,4 +76,35 @@ TEST(Address, TextFormsRoundTrip) {
   EXPECT_EQ(A("2001:2::1").str(), "2001:2::1");
   EXPECT_EQ(A("2001:2:0:ff00::1:0:0").str(), "2001:2:0:ff00:0:1::") << "the longest run of zeros is compressed";
   EXPECT_EQ(IpAddress().str(), "");
+}
+
+// Our IPv6 text is glibc's inet_ntop's, byte for byte: zero runs of every
+// length at every position, the IPv4-mapped and -compatible forms, random.
+TEST(Address, Ipv6TextIsInetNtops) {
+  std::mt19937_64 rng(7);
+  auto check = [](const std::uint8_t* b) {
+    char want[INET6_ADDRSTRLEN], got[64];
+    ASSERT_NE(inet_ntop(AF_INET6, b, want, sizeof want), nullptr);
+    EXPECT_STREQ(IpAddress::v6(b).to_chars(got), want);
+  };
+  std::uint8_t b[16];
+  for (int mask = 0; mask < 256; mask++)  // each group zero or not
+    for (int variant = 0; variant < 4; variant++) {
+      for (int g = 0; g < 8; g++) {
+        const unsigned v = mask >> g & 1 ? (variant == 0   ? 1u
+                                            : variant == 1 ? 0xffffu
+                                                           : 0x100u * (g + 1) + variant)
+                                         : 0u;
+        b[2 * g] = static_cast<std::uint8_t>(v >> 8);
+        b[2 * g + 1] = static_cast<std::uint8_t>(v);
+      }
+      check(b);
+    }
+  for (int i = 0; i < 20000; i++) {
+    for (auto& x : b) x = static_cast<std::uint8_t>(rng() % 4 == 0 ? 0 : rng());
+    check(b);
+  }
+  const std::uint8_t mapped[16] = {0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0xff, 0xff, 198, 18, 0, 1};
+  check(mapped);
+  EXPECT_EQ(IpAddress::v6(mapped).str(), "::ffff:198.18.0.1");
 }

@@ -295,8 +295,10 @@ TEST(Collector, StreamsOneTracePerFinishedTarget) {
   EXPECT_EQ(store.size(), 5u);
   put(st.done(1), 1);
   std::string out;
+  TraceResult reused;
   auto write = [&](const FinishedTarget& f, std::span<const StoredReply> rs) {
-    append_survey_trace(out, survey_trace(f, rs, c.addresses(), targets, st, meta), meta);
+    survey_trace(reused, f, rs, c.addresses(), targets, st, meta);
+    append_survey_trace(out, reused, meta);
   };
   store.extract({{1, 1, 4, 1}}, write);
   EXPECT_EQ(store.size(), 1u);
@@ -367,7 +369,13 @@ TEST(Collector, KeepsSendTimeTosAndIpIdForScamperJson) {
   c.on_reply(rec);
   std::vector<StoredReply> rs = c.swap_out();
   ASSERT_EQ(rs.size(), 1u);
-  const TraceResult t = survey_trace({1, 1, 3, 0}, rs, c.addresses(), targets, st, meta);
+  TraceResult t;
+  t.hops.resize(7);  // storage from an earlier trace: overwritten, not kept
+  t.hops[2].replies.resize(4);
+  t.tx_mode = "stale";
+  survey_trace(t, {1, 1, 3, 0}, rs, c.addresses(), targets, st, meta);
+  EXPECT_EQ(t.tx_mode, meta.tx_mode);
+  ASSERT_EQ(t.hops[2].replies.size(), 1u);
   ASSERT_EQ(t.hops.size(), 3u);
   const HopReply& h = t.hops[2].replies.at(0);
   EXPECT_EQ(h.reply_tos, 0xc0);
