@@ -81,23 +81,29 @@ class FakeSurveyNet final : public survey::ProbeSink, public survey::ReplySource
   std::chrono::milliseconds stall{0};
   // Called (without locks) before each probe is sent: a test may hold the sender here.
   std::function<void(const survey::SurveyProbe&)> before_send;
+  // Probes leave this long (virtual time) after they are pushed, as from
+  // senders with a backlog: replies and left() go by the departure time.
+  std::uint64_t tx_lag_ns = 0;
 
   void push(std::span<const survey::SurveyProbe> probes) override {
     if (before_send)
       for (const survey::SurveyProbe& p : probes) before_send(p);
     std::lock_guard lk(mu_);
     for (const survey::SurveyProbe& p : probes) {
-      const SentProbe s{p.target, p.ttl, p.flow, attempts_[{p.target, p.ttl, p.flow}]++, clock_.now_ns()};
+      const SentProbe s{p.target, p.ttl, p.flow, attempts_[{p.target, p.ttl, p.flow}]++, clock_.now_ns() + tx_lag_ns};
       log_.push_back(s);
       if (!(lose && lose(s))) schedule(s);
     }
     sent_.store(log_.size(), std::memory_order_release);
   }
   void drain() override {}
-  // push() sends at once: whatever was pushed has left.
+  // The probes pushed before the mark have left once the last of them has departed (tx_lag_ns).
   [[nodiscard]] survey::SinkMark mark() const override { return {sent_.load(std::memory_order_acquire)}; }
   [[nodiscard]] bool left(const survey::SinkMark& m) const override {
-    return !m.empty() && sent_.load(std::memory_order_acquire) >= m[0];
+    if (m.empty()) return false;
+    if (m[0] == 0) return true;
+    std::lock_guard lk(mu_);
+    return log_.size() >= m[0] && log_[m[0] - 1].at_ns <= clock_.now_ns();
   }
   [[nodiscard]] std::uint64_t sent() const override { return sent_.load(std::memory_order_acquire); }
 

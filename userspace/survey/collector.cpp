@@ -3,6 +3,11 @@
 #include "hopscope/abi/probe.h"
 
 namespace hopscope::survey {
+namespace {
+// Counters only the receiving thread writes (others read them): a plain
+// load and store, no locked read-modify-write per reply.
+void bump(std::atomic<std::uint64_t>& c) { c.store(c.load(std::memory_order_relaxed) + 1, std::memory_order_relaxed); }
+}  // namespace
 
 std::uint8_t distance_from_reply_ttl(std::uint8_t reply_ttl) {
   const int initial = reply_ttl <= 64 ? 64 : reply_ttl <= 128 ? 128 : 255;
@@ -18,7 +23,7 @@ void Collector::on_reply(const hs_reply_record& r) {
   const auto target = targets_.index_of(dst);
   const auto ttl = codec_.ttl_of(r.quoted_len);
   if (!target || !ttl) {
-    unmatched_.fetch_add(1, std::memory_order_relaxed);
+    bump(unmatched_);
     return;
   }
   const std::uint64_t t = *target;
@@ -27,12 +32,12 @@ void Collector::on_reply(const hs_reply_record& r) {
   if (r.flow == kPreprobeFlow) {  // only a distance hint, never a hop of the trace
     if (hints_open_ && hints_open_->load(std::memory_order_relaxed) && from_dst && !get(st_.hint(t))) {
       put(st_.hint(t), distance_from_reply_ttl(r.reply_ttl));
-      hinted_.fetch_add(1, std::memory_order_relaxed);
+      bump(hinted_);
     }
     return;
   }
   if (get(st_.done(t))) {  // its trace is already written
-    late_.fetch_add(1, std::memory_order_relaxed);
+    bump(late_);
     return;
   }
   bool fresh = false;
@@ -57,7 +62,7 @@ void Collector::on_reply(const hs_reply_record& r) {
   s.flags = r.flags;
   replies_.push_back(s);
   held_.store(replies_.size(), std::memory_order_relaxed);
-  n_replies_.fetch_add(1, std::memory_order_relaxed);
+  bump(n_replies_);
   if (s.rtt_ns > max_rtt_ns_.load(std::memory_order_relaxed)) max_rtt_ns_.store(s.rtt_ns, std::memory_order_relaxed);
   // Only this thread writes these fields: plain load + store.
   auto& answered = st_.answered(t);
@@ -65,7 +70,7 @@ void Collector::on_reply(const hs_reply_record& r) {
   if (s.ttl > get(st_.alive(t))) put(st_.alive(t), s.ttl);
   if (from_dst) {  // no need to probe beyond this TTL
     const std::uint8_t cur = get(st_.dist(t));
-    if (!cur) reached_.fetch_add(1, std::memory_order_relaxed);
+    if (!cur) bump(reached_);
     if (!cur || s.ttl < cur) put(st_.dist(t), s.ttl);
   } else if (!fresh) {  // an interface an earlier reply found: Doubletree's stop set
     auto& known = st_.known(t);

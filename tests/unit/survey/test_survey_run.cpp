@@ -310,6 +310,23 @@ TEST(SurveyEngine, SettlingWaitsForRepliesLeftInTheRing) {
   expect_consistent(r);
 }
 
+TEST(SurveyEngine, SettlingStartsOnceTheLastProbeHasLeftTheSenders) {
+  // The senders have a 100 ms backlog: a pass's probes leave long after the
+  // pacing thread pushed them. Settling counted from the push (20 ms) would
+  // end before any reply came, and the retry round would resend everything.
+  SurveyRun r("198.19.0.0/28", [](std::uint32_t t) { return chain(t, 9); });
+  r.net->tx_lag_ns = 100'000'000;
+  SurveyOptions o = SurveyRun::options();
+  o.retries = 1;
+  r.run(o);
+  EXPECT_EQ(r.s.retried, 0u) << "the retry round saw every answer";
+  for (std::uint32_t t = 0; t < 16; t++) {
+    EXPECT_EQ(r.ttls(t), ttl_range(1, 16));
+    expect_exact(r, t);
+  }
+  expect_consistent(r);
+}
+
 TEST(SurveyEngine, StreamsFinishedTracesWhileProbingGoesOn) {
   // Even targets are 3 hops away (done after pass 0), odd ones 24 (three passes).
   SurveyRun r("198.19.0.0/27", [](std::uint32_t t) { return chain(t, t % 2 ? 23 : 2); });
