@@ -215,8 +215,8 @@ static __always_inline int handle_v4(struct xdp_md *ctx, void *data, void *end)
 		return count(HS_SIM_CNT_NOT_SIM, XDP_PASS);
 	__u32 daddr = ip->daddr;
 	__u32 block = daddr & bpf_htonl(0xffffff00);
-	struct hs_sim_dest *d =
-		dest_in_block(bpf_map_lookup_elem(&hs_sim_blocks4, &block), bpf_ntohl(daddr) & 0xff);
+	struct hs_sim_dest *d = dest_in_block(bpf_map_lookup_elem(&hs_sim_blocks4, &block),
+					      bpf_ntohl(daddr) & 0xff);
 
 	if (!d)
 		return count(HS_SIM_CNT_NOT_SIM, XDP_PASS);

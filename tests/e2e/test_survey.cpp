@@ -404,11 +404,13 @@ TEST(SurveySimThreads, TwoSendersOnTwoQueues) {
   EXPECT_EQ(last_line(sc.output),
             "node_recall=1.0000 link_recall=1.0000 node_precision=1.0000 link_precision=1.0000 paths_exact=4096/4096")
       << sc.output;
-  // The same targets through the kernel generator (two generators): the same paths.
+  // The same targets through the kernel generator (two generators): the same
+  // paths, in 8 cohorts of 512 (4 at once: one settles while others send).
   std::remove(res.c_str());
   r = run_command({kCli, "survey", "--netns", ns, "198.19.240.0/20", "-r", "200000", "--tx", "xdp-live", "--threads",
-                   "2", "-O", res});
+                   "2", "--cohort-size", "512", "-O", res});
   ASSERT_EQ(r.status, 0) << r.output;
+  EXPECT_NE(r.output.find(" 8 cohort(s) of up to 512 destinations"), std::string::npos) << r.output;
   EXPECT_NE(r.output.find("xdp-live on sim0 (2 sending thread(s)"), std::string::npos) << r.output;
   EXPECT_EQ(r.output.find("warning: no reply"), std::string::npos) << r.output;
   EXPECT_NE(r.output.find("configured ("), std::string::npos) << "the achieved rate beside -r: " << r.output;

@@ -22,9 +22,10 @@ bool by_target_ttl(const StoredReply& a, const StoredReply& b) {
 
 // Memory matters here (the store holds every reply of the active cohorts'
 // unfinished destinations: millions): the batch is sorted in place and
-// merged into a vector of exactly the size needed (at most held + batch +
-// their sum at once; growing held_ in place and std::inplace_merge's
-// buffer had peaks of ~3x held + batch); extract() compacts in place.
+// merged into a vector of exactly the size needed (held + batch + their sum
+// at once, with no growth slack and no std::inplace_merge buffer; on the 1M
+// IPv6 sim max RSS moved only from 552 to 546 MB: the copy is what costs);
+// extract() compacts in place.
 void ResultStore::add(std::vector<StoredReply> batch) {
   std::sort(batch.begin(), batch.end(), by_target_ttl);
   if (held_.empty()) {

@@ -141,7 +141,6 @@ void TxPool::push(std::span<const SurveyProbe> probes) {
   w.wake.fetch_add(1, std::memory_order_release);
   w.wake.notify_one();
   w.pushed += probes.size();
-  pushed_ += probes.size();
 }
 
 // Each queue is first in, first out: what was pushed into it before the mark
@@ -161,10 +160,8 @@ bool TxPool::left(const SinkMark& m) const {
 }
 
 void TxPool::drain() {
-  while (sent() < pushed_) {
-    check();
+  for (const SinkMark m = mark(); !left(m);)  // left() rethrows a sender's failure
     std::this_thread::sleep_for(std::chrono::microseconds(50));
-  }
 }
 
 std::uint64_t TxPool::sent() const {

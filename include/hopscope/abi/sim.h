@@ -28,7 +28,7 @@ enum hs_sim_dest_reply {
 
 /* Destination flags (hs_sim_dest.flags). */
 #define HS_SIM_D_TCP_OPEN 0x01 /* answers a TCP SYN on any port with SYN-ACK (else RST) */
-#define HS_SIM_D_PRESENT 0x80  /* a destination (unset: a hole in its block) */
+#define HS_SIM_D_PRESENT  0x80 /* a destination (unset: a hole in its block) */
 
 /* Destinations are found in two steps: the block of 256 addresses they are
  * in (the address with its last byte zero: a /24 or a /120) gives, through a
