@@ -1,5 +1,6 @@
 // Micro-benchmarks of per-probe work, with ratios against a reference
 // measured in the same run (copying a frame of the same size).
+#include <arpa/inet.h>
 #include <benchmark/benchmark.h>
 
 #include <boost/lockfree/spsc_queue.hpp>
@@ -104,6 +105,39 @@ void BM_CollectorOnReply(benchmark::State& s) {
   }
 }
 
+// IPv6 text of survey-like addresses (2001:2:0:G::H): glibc's inet_ntop
+// (one sprintf per group) against IpAddress::to_chars.
+std::vector<IpAddress> v6_sample() {
+  std::vector<IpAddress> v;
+  for (unsigned i = 0; i < 4096; i++) {
+    std::uint8_t b[16] = {0x20, 0x01, 0, 2, 0, 0, static_cast<std::uint8_t>(i >> 8), static_cast<std::uint8_t>(i)};
+    b[15] = static_cast<std::uint8_t>(i * 7 + 1);
+    if (i % 3 == 0) b[9] = 0xff;
+    v.push_back(IpAddress::v6(b));
+  }
+  return v;
+}
+
+void BM_Ipv6Text_InetNtop(benchmark::State& s) {
+  const auto v = v6_sample();
+  char buf[64];
+  std::size_t i = 0;
+  for (auto _ : s) {
+    inet_ntop(AF_INET6, v[i++ % v.size()].data(), buf, sizeof buf);
+    benchmark::DoNotOptimize(buf);
+  }
+}
+
+void BM_Ipv6Text_ToChars(benchmark::State& s) {
+  const auto v = v6_sample();
+  char buf[64];
+  std::size_t i = 0;
+  for (auto _ : s) {
+    v[i++ % v.size()].to_chars(buf);
+    benchmark::DoNotOptimize(buf);
+  }
+}
+
 class RatioReporter : public benchmark::ConsoleReporter {
  public:
   void ReportRuns(const std::vector<Run>& runs) override {
@@ -133,6 +167,8 @@ BENCHMARK(BM_Checksum64);
 BENCHMARK(BM_SpscPushPop64);
 BENCHMARK(BM_PermutationAt);
 BENCHMARK(BM_CollectorOnReply)->Iterations(2'000'000);
+BENCHMARK(BM_Ipv6Text_InetNtop);
+BENCHMARK(BM_Ipv6Text_ToChars);
 
 int main(int argc, char** argv) {
   benchmark::Initialize(&argc, argv);
