@@ -102,6 +102,29 @@ struct {
 	__type(value, __u64);
 } hs_sim_counters SEC(".maps");
 
+struct {
+	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
+	__uint(max_entries, HS_SIM_WIRE_SLOTS);
+	__type(key, __u32);
+	__type(value, struct hs_sim_wire_slot);
+} hs_sim_wire SEC(".maps");
+
+/* One more frame on the wire in this millisecond (abi/sim.h). */
+static __always_inline void count_wire(void)
+{
+	__u64 slot = bpf_ktime_get_ns() / HS_SIM_WIRE_SLOT_NS;
+	__u32 idx = (__u32)slot & (HS_SIM_WIRE_SLOTS - 1);
+	struct hs_sim_wire_slot *w = bpf_map_lookup_elem(&hs_sim_wire, &idx);
+
+	if (!w)
+		return;
+	if (w->slot != slot) {
+		w->slot = slot;
+		w->frames = 0;
+	}
+	w->frames += 1;
+}
+
 static __always_inline int count(__u32 idx, int action)
 {
 	__u64 *v = bpf_map_lookup_elem(&hs_sim_counters, &idx);
@@ -373,6 +396,7 @@ int hs_sim_responder(struct xdp_md *ctx)
 	struct ethhdr *eth = HS_PTR(data, 0, ETH_LEN, end);
 
 	count(HS_SIM_CNT_SEEN, 0);
+	count_wire();
 	if (!eth)
 		return count(HS_SIM_CNT_NOT_SIM, XDP_PASS);
 	if (eth->h_proto == bpf_htons(ETH_P_IP))

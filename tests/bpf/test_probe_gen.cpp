@@ -2,8 +2,10 @@
 // frame it builds must equal, byte for byte, what the userspace builder makes
 // for the same identity, whatever the page held before; bad descriptors are
 // refused; a survey probe's seq is its send time.
+#include <bpf/bpf.h>
 #include <gtest/gtest.h>
 #include <linux/bpf.h>
+#include <unistd.h>
 
 #include <array>
 #include <cstring>
@@ -11,6 +13,7 @@
 #include "hopscope/core/clock.hpp"
 #include "hopscope/kernel/xdp_live_sender.hpp"
 #include "hopscope/probe/probe_codec.hpp"
+#include "hopscope/sys/netlink.hpp"
 #include "support/privileges.hpp"
 
 using namespace hopscope;
@@ -110,4 +113,51 @@ TEST(ProbeGenDescriptors, BadLengthsAreRefused) {
   }
   gen.descriptors()[0].ip_len = 30;
   EXPECT_EQ(gen.build_one(out), 44u) << "the shortest UDP-Paris probe";
+}
+
+namespace {
+
+std::uint32_t prog_id(int fd) {
+  bpf_prog_info info{};
+  __u32 len = sizeof info;
+  return bpf_obj_get_info_by_fd(fd, &info, &len) == 0 ? info.id : 0;
+}
+
+// XDP links (in any namespace) running program `id`.
+int xdp_links_of(std::uint32_t id) {
+  int n = 0;
+  for (__u32 link = 0; bpf_link_get_next_id(link, &link) == 0;) {
+    const int fd = bpf_link_get_fd_by_id(link);
+    if (fd < 0) continue;
+    bpf_link_info li{};
+    __u32 len = sizeof li;
+    if (bpf_obj_get_info_by_fd(fd, &li, &len) == 0 && li.type == BPF_LINK_TYPE_XDP && li.prog_id == id) n++;
+    close(fd);
+  }
+  return n;
+}
+
+}  // namespace
+
+// The generator stays in the XDP dispatcher through a driver-mode link on a
+// veth pair of a namespace of its own (dispatcher_anchor.hpp): one link while
+// the generator lives, none after, and nothing in our namespace.
+TEST(ProbeGenAnchor, AttachedInItsOwnNamespaceAndGoneAfter) {
+  HS_REQUIRE_ROOT();
+  ProbeTemplate t;
+  t.src = *IpAddress::parse("198.18.1.1");
+  t.dst = *IpAddress::parse("198.19.0.1");
+  std::uint32_t id = 0;
+  {
+    XdpLiveSender gen(t, 1);
+    EXPECT_EQ(gen.anchor_error(), "");
+    id = prog_id(gen.prog_fd());
+    ASSERT_NE(id, 0u);
+    EXPECT_EQ(xdp_links_of(id), 1);
+    EXPECT_EQ(ifindex_by_name("hsanchor0"), 0) << "the anchor's veth is not in the caller's namespace";
+    XdpLiveSender second(t, 1);  // each generator has its own namespace (same veth names)
+    EXPECT_EQ(second.anchor_error(), "");
+    EXPECT_EQ(xdp_links_of(prog_id(second.prog_fd())), 1);
+  }
+  EXPECT_EQ(xdp_links_of(id), 0);
 }

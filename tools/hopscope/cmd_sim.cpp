@@ -1,4 +1,4 @@
-// hopscope sim up|down|status: options into a SimCommand.
+// hopscope sim up|down|status|wire: options into a SimCommand.
 #include <memory>
 
 #include "commands.hpp"
@@ -35,6 +35,13 @@ void add_sim_command(CLI::App& app) {
   auto* s = sim->add_subcommand("status", "Whether the sim is up, and its responder's counters");
   s->add_option("--netns", a->netns, "Prober-side namespace name")->capture_default_str();
   s->callback([a] { sim::run_sim_status(*a); });
+
+  auto* w =
+      sim->add_subcommand("wire", "Frames the responder saw, per 1 s / 100 ms / 10 ms window (the far side's count)");
+  w->add_option("--netns", a->netns, "Prober-side namespace name")->capture_default_str();
+  w->add_option("--rate", a->rate, "Compare the busiest windows with this rate (frames/s)")->check(CLI::PositiveNumber);
+  w->add_flag("--clear", a->clear, "Zero the counters after reading them");
+  w->callback([a] { sim::run_sim_wire(*a); });
 }
 
 }  // namespace hopscope::cli

@@ -56,12 +56,20 @@ XdpLiveSender::XdpLiveSender(const ProbeTemplate& t, int ifindex) : ifindex_(ifi
     throw_errno("xdp-live: mmap the descriptor array", err);
   }
   descs_ = static_cast<hs_gen_desc*>(p);
+  try {
+    anchor_ = std::make_unique<DispatcherAnchor>(bpf_program__fd(skel_->progs.hs_probe_gen));
+  } catch (const SystemError& e) {
+    anchor_error_ = e.what();  // runs still work, each one slower
+  }
 }
 
 XdpLiveSender::~XdpLiveSender() {
+  anchor_.reset();  // detach before the program goes
   if (descs_) munmap(descs_, descs_bytes_);
   hs_probe_gen__destroy(skel_);
 }
+
+int XdpLiveSender::prog_fd() const { return bpf_program__fd(skel_->progs.hs_probe_gen); }
 
 std::uint64_t XdpLiveSender::built() const { return skel_->bss->hs_gen_state.built; }
 

@@ -173,7 +173,10 @@ void Responder::pin(const std::string& path) {
 
 SimCounters Responder::counters() const { return read_counters(bpf_map__fd(skel_->maps.hs_sim_counters)); }
 
-SimCounters pinned_counters(const std::string& link_path) {
+namespace {
+
+// A map of the pinned responder's program by name (found through its pinned link).
+int pinned_map_fd(const std::string& link_path, const char* name) {
   int link_fd = bpf_obj_get(link_path.c_str());
   if (link_fd < 0) throw_errno("sim: no pinned responder at " + link_path);
   bpf_link_info li{};
@@ -183,26 +186,59 @@ SimCounters pinned_counters(const std::string& link_path) {
   if (err) throw_errno("sim: link info", err);
   int prog_fd = bpf_prog_get_fd_by_id(li.prog_id);
   if (prog_fd < 0) throw_errno("sim: responder program");
-  __u32 map_ids[8] = {};
+  __u32 map_ids[16] = {};
   bpf_prog_info pi{};
-  pi.nr_map_ids = 8;
+  pi.nr_map_ids = 16;
   pi.map_ids = reinterpret_cast<__u64>(map_ids);
   len = sizeof pi;
   err = bpf_obj_get_info_by_fd(prog_fd, &pi, &len);
   close(prog_fd);
   if (err) throw_errno("sim: program info", err);
-  for (__u32 i = 0; i < pi.nr_map_ids && i < 8; i++) {
+  for (__u32 i = 0; i < pi.nr_map_ids && i < 16; i++) {
     int fd = bpf_map_get_fd_by_id(map_ids[i]);
     if (fd < 0) continue;
     bpf_map_info mi{};
     __u32 ml = sizeof mi;
-    bool found = bpf_obj_get_info_by_fd(fd, &mi, &ml) == 0 && std::strcmp(mi.name, "hs_sim_counters") == 0;
-    SimCounters c{};
-    if (found) c = read_counters(fd);
+    if (bpf_obj_get_info_by_fd(fd, &mi, &ml) == 0 && std::strcmp(mi.name, name) == 0) return fd;
     close(fd);
-    if (found) return c;
   }
-  throw SystemError(ENOENT, "sim: counters map not found");
+  throw SystemError(ENOENT, std::string("sim: map ") + name + " not found");
+}
+
+struct Fd {
+  int fd;
+  ~Fd() { close(fd); }
+};
+
+}  // namespace
+
+SimCounters pinned_counters(const std::string& link_path) {
+  Fd m{pinned_map_fd(link_path, "hs_sim_counters")};
+  return read_counters(m.fd);
+}
+
+std::vector<WireEntry> pinned_wire(const std::string& link_path) {
+  Fd m{pinned_map_fd(link_path, "hs_sim_wire")};
+  const auto ncpu = static_cast<std::size_t>(libbpf_num_possible_cpus());
+  std::vector<__u32> keys(HS_SIM_WIRE_SLOTS);
+  std::vector<hs_sim_wire_slot> values(HS_SIM_WIRE_SLOTS * ncpu);
+  __u32 n = HS_SIM_WIRE_SLOTS, out_batch = 0;
+  int err = bpf_map_lookup_batch(m.fd, nullptr, &out_batch, keys.data(), values.data(), &n, nullptr);
+  if (err && errno != ENOENT) throw_errno("sim: read the wire counters");
+  std::vector<WireEntry> out;
+  for (std::size_t i = 0; i < std::size_t{n} * ncpu; i++)
+    if (values[i].frames) out.push_back({values[i].slot, values[i].frames});
+  return out;
+}
+
+void clear_pinned_wire(const std::string& link_path) {
+  Fd m{pinned_map_fd(link_path, "hs_sim_wire")};
+  const auto ncpu = static_cast<std::size_t>(libbpf_num_possible_cpus());
+  std::vector<__u32> keys(HS_SIM_WIRE_SLOTS);
+  for (__u32 i = 0; i < HS_SIM_WIRE_SLOTS; i++) keys[i] = i;
+  std::vector<hs_sim_wire_slot> zeros(HS_SIM_WIRE_SLOTS * ncpu, hs_sim_wire_slot{});
+  __u32 n = HS_SIM_WIRE_SLOTS;
+  if (bpf_map_update_batch(m.fd, keys.data(), zeros.data(), &n, nullptr)) throw_errno("sim: clear the wire counters");
 }
 
 }  // namespace hopscope::sim

@@ -66,7 +66,7 @@ void Scheduler::start() {
 // The lowest and highest TTL the current pass may offer `t` (empty: lo > hi).
 std::pair<int, int> Scheduler::window(std::uint64_t i) const {
   if (retrying_) return {floor_[i], end(i)};
-  const bool back = lo_[i] < floor_[i], fwd = limit_[i] > covered_[i];
+  const bool back = lo_[i]<floor_[i], fwd = limit_[i]> covered_[i];
   if (!back && !fwd) return {1, 0};
   return {back ? lo_[i] : covered_[i] + 1, fwd ? limit_[i] : floor_[i] - 1};
 }

@@ -32,7 +32,7 @@ std::string rate_note(const SurveySummary& s) {
         : s.drain_s > 0.25 * sending ? fmt::format(
                                            "{:.3f} s of it went to waiting for the senders to send the pre-probes "
                                            "before their replies were awaited "
-                                           "(with --tx xdp-live each generator run has a fixed cost of milliseconds)",
+                                           "(with --tx xdp-live, each generator run has a fixed cost)",
                                            s.drain_s)
                                      : std::string("the pacing thread could not go faster on this machine");
     out += fmt::format("survey: warning: probing ran {:.1f}% below -r {:.0f}: {}\n", 100.0 * (1 - got / s.rate), s.rate,
@@ -59,7 +59,14 @@ std::string summary_text(const SurveySummary& s) {
           ? fmt::format("survey: pcap: {} frames (probes and replies); {} reply copies lost to a full capture ring\n",
                         s.pcap_frames, s.matcher[HS_CNT_CAPTURE_FULL])
           : std::string();
-  return live_note + pcap_note + rate_note(s) +
+  const std::string anchor_note =
+      s.tx_warning.empty()
+          ? std::string()
+          : fmt::format(
+                "survey: warning: {}: the generators could not be kept in the kernel's XDP dispatcher, so each "
+                "of their runs waits for RCU grace periods (25-40 ms measured) and sends in larger bursts\n",
+                s.tx_warning);
+  return live_note + anchor_note + pcap_note + rate_note(s) +
          fmt::format(
              "survey: {} targets, {} (target, TTL) pairs in a random order; {} skipped beyond a reached destination\n"
              "survey: {} pre-probes gave the distance of {} destinations; {} cohort(s) of up to {} destinations, "

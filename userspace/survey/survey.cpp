@@ -96,6 +96,7 @@ SurveySummary run_survey(const TargetList& targets, const SurveyOptions& o, std:
   SurveyEngine engine(targets, o, probe_meta(transport, tx_mode), pool, replies, system_clock(), out);
   SurveySummary s = engine.run();
   s.tx_mode = tx_mode;
+  s.tx_warning = pool.tx_warning();
   s.ifname = transport.route().ifname;
   if (o.pcap) {
     o.pcap->flush();

@@ -120,6 +120,12 @@ std::uint64_t TxPool::generator_runs() const {
   return r;
 }
 
+std::string TxPool::tx_warning() const {
+  for (const auto& w : workers_)
+    if (w->generator && !w->generator->anchor_error().empty()) return w->generator->anchor_error();
+  return {};
+}
+
 void TxPool::check() const {
   if (failed_.load(std::memory_order_acquire)) throw std::runtime_error("survey sender: " + failure_);
 }

@@ -3,6 +3,7 @@
 #include <libmnl/libmnl.h>
 #include <linux/neighbour.h>
 #include <linux/rtnetlink.h>
+#include <linux/veth.h>
 #include <net/if.h>
 #include <sys/socket.h>
 
@@ -186,6 +187,31 @@ std::optional<MacAddress> Netlink::neighbour(int ifindex, const IpAddress& addr)
   if (err < 0) throw_errno("netlink: neighbour " + addr.str(), err);
   if (!(reply.state & kUsableNud) || !reply.mac) return std::nullopt;
   return reply.mac;
+}
+
+int Netlink::add_veth_pair(const std::string& name, const std::string& peer) {
+  alignas(nlmsghdr) char buf[kMsgBuf];
+  nlmsghdr* nlh = mnl_nlmsg_put_header(buf);
+  nlh->nlmsg_type = RTM_NEWLINK;
+  nlh->nlmsg_flags = NLM_F_REQUEST | NLM_F_CREATE | NLM_F_EXCL | NLM_F_ACK;
+  auto* ifi = static_cast<ifinfomsg*>(mnl_nlmsg_put_extra_header(nlh, sizeof(ifinfomsg)));
+  ifi->ifi_family = AF_UNSPEC;
+  mnl_attr_put_strz(nlh, IFLA_IFNAME, name.c_str());
+  nlattr* info = mnl_attr_nest_start(nlh, IFLA_LINKINFO);
+  mnl_attr_put_strz(nlh, IFLA_INFO_KIND, "veth");
+  nlattr* data = mnl_attr_nest_start(nlh, IFLA_INFO_DATA);
+  nlattr* p = mnl_attr_nest_start(nlh, VETH_INFO_PEER);
+  // The peer's attributes follow an ifinfomsg of its own.
+  std::memset(mnl_nlmsg_get_payload_tail(nlh), 0, sizeof(ifinfomsg));
+  nlh->nlmsg_len += MNL_ALIGN(sizeof(ifinfomsg));
+  mnl_attr_put_strz(nlh, IFLA_IFNAME, peer.c_str());
+  mnl_attr_nest_end(nlh, p);
+  mnl_attr_nest_end(nlh, data);
+  mnl_attr_nest_end(nlh, info);
+  if (int err = transact(nlh, nullptr, nullptr); err < 0) throw_errno("netlink: create veth " + name, err);
+  const int ifindex = ifindex_by_name(name);
+  if (ifindex == 0) throw_errno("netlink: veth " + name + " after creating it");
+  return ifindex;
 }
 
 void Netlink::trigger_resolution(int ifindex, const IpAddress& addr) {

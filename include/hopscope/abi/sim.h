@@ -91,4 +91,20 @@ enum hs_sim_counter {
 	HS_SIM_CNT_MAX,
 };
 
+/*
+ * Frames arriving at the responder (the far side of the wire), counted per
+ * CPU in time slots of HS_SIM_WIRE_SLOT_NS (bpf_ktime_get_ns, CLOCK_MONOTONIC):
+ * slot i of the map holds absolute slot number `slot` (ns / HS_SIM_WIRE_SLOT_NS)
+ * with slot % HS_SIM_WIRE_SLOTS == i; a slot is reset when time comes back
+ * to it. HS_SIM_WIRE_SLOTS slots cover the last 65.5 s.
+ */
+#define HS_SIM_WIRE_SLOT_NS 1000000ULL
+#define HS_SIM_WIRE_SLOTS   65536
+
+struct hs_sim_wire_slot {
+	__u64 slot;
+	__u64 frames;
+};
+HS_STATIC_ASSERT(sizeof(struct hs_sim_wire_slot) == 16, "hs_sim_wire_slot layout");
+
 #endif

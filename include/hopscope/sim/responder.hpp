@@ -5,9 +5,11 @@
 #include <array>
 #include <cstdint>
 #include <string>
+#include <vector>
 
 #include "hopscope/abi/sim.h"
 #include "hopscope/sim/topology.hpp"
+#include "hopscope/sim/wire.hpp"
 
 struct hs_sim_responder;
 struct bpf_link;
@@ -42,5 +44,9 @@ class Responder {
 
 // Counters of a pinned responder's program (found through its pinned link).
 SimCounters pinned_counters(const std::string& link_path);
+// The pinned responder's wire slots (every CPU's non-empty slots, abi/sim.h);
+// clear_pinned_wire zeroes them, so the next read sees only what follows.
+std::vector<WireEntry> pinned_wire(const std::string& link_path);
+void clear_pinned_wire(const std::string& link_path);
 
 }  // namespace hopscope::sim

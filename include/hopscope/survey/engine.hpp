@@ -89,6 +89,7 @@ struct SurveySummary {
   std::string ifname;
   unsigned threads = 1;
   std::uint64_t generator_runs = 0;    // BPF_PROG_RUN calls of the kernel generator (xdp-live)
+  std::string tx_warning;              // xdp-live: why its runs are slow, or empty
   std::uint64_t queue_full_waits = 0;  // the pacing thread found a sender's queue full (backpressure, no loss)
   MatcherCounters matcher{};
   double rate = 0;                        // the configured probing rate (-r)

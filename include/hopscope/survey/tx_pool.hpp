@@ -66,6 +66,8 @@ class TxPool final : public ProbeSink {
   [[nodiscard]] std::uint64_t full_waits() const override { return full_waits_; }  // pushes that found a queue full
   [[nodiscard]] unsigned threads() const override { return static_cast<unsigned>(workers_.size()); }
   [[nodiscard]] std::uint64_t generator_runs() const override;  // BPF_PROG_RUN calls (xdp-live)
+  // xdp-live: why the generators' runs are slow (not kept in the XDP dispatcher), or empty.
+  [[nodiscard]] std::string tx_warning() const;
 
  private:
   struct Worker {

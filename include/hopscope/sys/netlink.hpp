@@ -46,6 +46,9 @@ class Netlink {
   // it (RTM_NEWNEIGH with NTF_USE) and waits up to `timeout`.
   MacAddress resolve_neighbour(int ifindex, const IpAddress& addr,
                                std::chrono::milliseconds timeout = std::chrono::milliseconds(3000));
+  // Creates a veth pair `name` <-> `peer` (both down, no addresses) in the
+  // socket's network namespace; returns the ifindex of `name`.
+  int add_veth_pair(const std::string& name, const std::string& peer);
 
  private:
   // Sends one request and runs `cb` on every reply message; returns 0 or -errno.
