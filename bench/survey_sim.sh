@@ -7,7 +7,10 @@
 #  - hopscope survey --tx af_xdp and --tx xdp-live, --threads 2, -r RATE:
 #    probing rate (probes / probing seconds), wall time, ring losses, and the
 #    score against the truth (recall, exact paths);
-#  - hopscope survey at -r 100000: CPU used, in cores (user + sys / wall).
+#  - hopscope survey at -r 100000: CPU used, in cores (user + sys / wall);
+#  - pacing on the wire, counted on the far side (the sim's responder counts
+#    frames per 1 ms, `hopscope sim wire`): both backends at -r $PACED, the
+#    busiest 1 s and 100 ms windows against the rate.
 # Prints ratios against the floor and zmap. Brings the sim up and always
 # takes it down.
 #   RATE=20000000 DESTINATIONS=131070 ./bench/survey_sim.sh
@@ -19,6 +22,7 @@ BUILD=${HOPSCOPE_BUILD_DIR:-build}
 HS="$BUILD/tools/hopscope"
 RATE=${RATE:-20000000}
 DESTINATIONS=${DESTINATIONS:-131070}
+PACED=${PACED:-200000}
 NS=hsbench-ssim-$$
 TMP=$(mktemp -d /tmp/hopscope-survey-sim.XXXXXX)
 cleanup() {
@@ -68,6 +72,14 @@ read -r ax_rate ax_probes ax_probing ax_wall ax_drop ax_cpu ax_rss ax_score < <(
 read -r xl_rate xl_probes xl_probing xl_wall xl_drop xl_cpu xl_rss xl_score < <(survey xdplive -r "$RATE" --tx xdp-live)
 read -r d_rate d_probes d_probing d_wall d_drop d_cpu d_rss d_score < <(survey default -r 100000 --tx af_xdp)
 
+pacing() {  # pacing TX -> the far side's count of a survey at -r $PACED
+  "$HS" sim wire --netns "$NS" --clear >/dev/null
+  "$HS" survey "$RANGE" --netns "$NS" --threads 2 -r "$PACED" --tx "$1" -O /dev/null >"$TMP/pacing-$1.summary" 2>&1
+  "$HS" sim wire --netns "$NS" --clear --rate "$PACED" | sed 's/^sim [^:]*: wire //'
+}
+wire_afxdp=$(pacing af_xdp)
+wire_xdplive=$(pacing xdp-live)
+
 # Where the CPU goes: one more run of each backend under `perf record -a`
 # (not the runs measured above: sampling costs rate), samples grouped by
 # stage, as CPU ns per probe (share x CPUs x wall / probes).
@@ -102,5 +114,8 @@ done
 echo "  score af_xdp:   $ax_score"
 echo "  score xdp-live: $xl_score"
 printf '  survey -r 100000 --tx af_xdp: %s cores (user+sys / wall) over %s s; dropped %s; %s\n' "$d_cpu" "$d_wall" "$d_drop" "$d_score"
+echo "  on the wire (far side), -r $PACED, busiest windows (targets: 1 s <= +2%, 100 ms <= +10%):"
+echo "    af_xdp:   $wire_afxdp"
+echo "    xdp-live: $wire_xdplive"
 stages afxdp -r "$RATE" --tx af_xdp
 stages xdplive -r "$RATE" --tx xdp-live

@@ -407,9 +407,21 @@ TEST(SurveySimThreads, TwoSendersOnTwoQueues) {
   // The same targets through the kernel generator (two generators): the same
   // paths, in 8 cohorts of 512 (4 at once: one settles while others send).
   std::remove(res.c_str());
+  ASSERT_EQ(run_command({kCli, "sim", "wire", "--netns", ns, "--clear"}).status, 0);
   r = run_command({kCli, "survey", "--netns", ns, "198.19.240.0/20", "-r", "200000", "--tx", "xdp-live", "--threads",
                    "2", "--cohort-size", "512", "-O", res});
   ASSERT_EQ(r.status, 0) << r.output;
+  EXPECT_EQ(r.output.find("XDP dispatcher"), std::string::npos) << "the generators are anchored: " << r.output;
+  // The far side counted every probe (and at most a few ARP frames besides).
+  std::smatch sent, wire;
+  ASSERT_TRUE(std::regex_search(r.output, sent, std::regex(R"(probes_sent=(\d+))"))) << r.output;
+  CommandResult w = run_command({kCli, "sim", "wire", "--netns", ns, "--rate", "200000"});
+  ASSERT_EQ(w.status, 0) << w.output;
+  ASSERT_TRUE(std::regex_search(w.output, wire, std::regex(R"(wire frames=(\d+) span_s=[\d.]+ max_1s=\d+ )"
+                                                           R"(max_100ms=\d+ max_10ms=\d+ rate=200000 )")))
+      << w.output;
+  EXPECT_GE(std::stoull(wire[1]), std::stoull(sent[1])) << w.output;
+  EXPECT_LE(std::stoull(wire[1]), std::stoull(sent[1]) + 8) << w.output;
   EXPECT_NE(r.output.find(" 8 cohort(s) of up to 512 destinations"), std::string::npos) << r.output;
   EXPECT_NE(r.output.find("xdp-live on sim0 (2 sending thread(s)"), std::string::npos) << r.output;
   EXPECT_EQ(r.output.find("warning: no reply"), std::string::npos) << r.output;

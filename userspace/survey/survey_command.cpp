@@ -1,5 +1,6 @@
 #include "hopscope/survey/survey_command.hpp"
 
+#include <malloc.h>
 #include <unistd.h>
 
 #include <cstdio>
@@ -64,6 +65,11 @@ TargetList load_targets(const SurveyCommand& c) {
 }
 
 void run_survey_command(const SurveyCommand& c) {
+  // Blocks of 1 MiB and more (reply batches, the store's vectors) come from
+  // mmap and go back when freed. glibc raises its threshold after each such
+  // free, so later batches fragment the thread arenas instead: on the 1M
+  // IPv6 sim, 501 MB max RSS with the default, 428 MB with this.
+  mallopt(M_MMAP_THRESHOLD, 1 << 20);
   SurveyOptions o = survey_options(c);
   const TargetList targets = load_targets(c);
   std::optional<PcapWriter> pcap;

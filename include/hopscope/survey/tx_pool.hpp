@@ -43,12 +43,9 @@ struct TxPoolConfig {
 class TxPool final : public ProbeSink {
  public:
   static constexpr std::size_t kQueueDepth = 8192;
-  // xdp-live: a run's fixed cost is milliseconds, so a generator takes
-  // everything that queued up meanwhile, up to 256k probes (a quarter of its
-  // descriptor array: runs in a 1M-target survey averaged ~110k), so the
-  // queue, its batch and the descriptors touched stay at 2 + 2 + 6 MiB per
-  // thread instead of 8 + 8 + 24.
-  static constexpr std::size_t kLiveQueueDepth = std::min<std::size_t>(HS_GEN_MAX_DESCS, 1u << 18);
+  // xdp-live: a generator takes everything that queued up meanwhile, up to
+  // a run of its descriptor array (abi/generator.h).
+  static constexpr std::size_t kLiveQueueDepth = HS_GEN_MAX_DESCS;
 
   TxPool(const TxPoolConfig& cfg, const TargetList& targets, const ProbeCodec& codec);
   ~TxPool() override;  // sends what is queued, then stops the threads
