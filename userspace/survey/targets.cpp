@@ -1,6 +1,7 @@
 #include "hopscope/survey/targets.hpp"
 
 #include <algorithm>
+#include <bit>
 #include <stdexcept>
 
 namespace hopscope::survey {
@@ -55,10 +56,19 @@ IpAddress TargetList::address_of(U128 v) const {
 
 namespace {
 __extension__ typedef unsigned __int128 U128;
+// Every bit of the key reaches the low bits that pick a slot (murmur3's
+// finalizer on each half): addresses differ anywhere, in the top bits of the
+// low half for a list of /120s. A multiply-and-shift mix left those keys in a
+// handful of slots (the 1M IPv6 survey's RX thread fell behind its ring).
+std::uint64_t fmix64(std::uint64_t x) {
+  x ^= x >> 33;
+  x *= 0xff51afd7ed558ccdull;
+  x ^= x >> 33;
+  x *= 0xc4ceb9fe1a85ec53ull;
+  return x ^ (x >> 33);
+}
 std::uint64_t slot_hash(U128 v) {
-  const auto lo = static_cast<std::uint64_t>(v), hi = static_cast<std::uint64_t>(v >> 64);
-  std::uint64_t h = (lo ^ (hi * 0x9e3779b97f4a7c15ull)) * 0xff51afd7ed558ccdull;
-  return h ^ (h >> 29);
+  return fmix64(static_cast<std::uint64_t>(v) ^ fmix64(static_cast<std::uint64_t>(v >> 64)));
 }
 }  // namespace
 
@@ -84,19 +94,24 @@ void TargetList::freeze() {
     hi_.push_back(base_value_[k] + (blocks_[k].size() - 1));
     lo_start_.push_back(starts_[k]);
   }
-  all_single_ = blocks_.size() > 1 && count_ == blocks_.size();
-  singles_.clear();
+  // Block k starts at target k << bits only if every block has 2^bits targets
+  // (a CIDR block's size is a power of two).
+  const std::uint64_t size0 = blocks_.empty() ? 0 : blocks_[0].size();
+  uniform_ = blocks_.size() > 1 && count_ == blocks_.size() * size0 &&
+             std::all_of(blocks_.begin(), blocks_.end(), [&](const Prefix& b) { return b.size() == size0; });
   slots_.clear();
-  if (!all_single_) return;
-  singles_ = base_value_;
+  longest_probe_ = 0;
+  if (!uniform_) return;
+  uniform_bits_ = static_cast<unsigned>(std::countr_zero(size0));
   std::uint64_t cap = 16;
-  while (cap < 2 * count_) cap <<= 1;  // at most half full
+  while (cap < 2 * blocks_.size()) cap <<= 1;  // at most half full
   slots_.assign(cap, ~0ull);
   slot_mask_ = cap - 1;
-  for (std::uint64_t i = 0; i < count_; i++) {
-    std::uint64_t s = slot_hash(singles_[i]) & slot_mask_;
-    while (slots_[s] != ~0ull) s = (s + 1) & slot_mask_;
-    slots_[s] = i;
+  for (std::uint64_t k = 0; k < blocks_.size(); k++) {
+    std::uint64_t s = slot_hash(base_value_[k] >> uniform_bits_) & slot_mask_, probes = 1;
+    for (; slots_[s] != ~0ull; probes++) s = (s + 1) & slot_mask_;
+    slots_[s] = k;
+    longest_probe_ = std::max(longest_probe_, probes);
   }
 }
 
@@ -104,11 +119,13 @@ std::optional<std::uint64_t> TargetList::index_of(const IpAddress& addr) const {
   if (lo_.size() != blocks_.size()) throw std::logic_error("TargetList::index_of before freeze()");
   if (addr.family() != family_ || blocks_.empty()) return std::nullopt;
   const U128 v = value_of(addr);
-  if (all_single_) {
-    for (std::uint64_t s = slot_hash(v) & slot_mask_;; s = (s + 1) & slot_mask_) {
-      const std::uint64_t i = slots_[s];
-      if (i == ~0ull) return std::nullopt;
-      if (singles_[i] == v) return i;
+  if (uniform_) {
+    const U128 key = v >> uniform_bits_;
+    for (std::uint64_t s = slot_hash(key) & slot_mask_;; s = (s + 1) & slot_mask_) {
+      const std::uint64_t k = slots_[s];
+      if (k == ~0ull) return std::nullopt;
+      if (base_value_[k] >> uniform_bits_ == key)
+        return k << uniform_bits_ | static_cast<std::uint64_t>(v - base_value_[k]);
     }
   }
   if (blocks_.size() == 1) {
@@ -125,7 +142,8 @@ std::optional<std::uint64_t> TargetList::index_of(const IpAddress& addr) const {
 IpAddress TargetList::at(std::uint64_t i) const {
   const bool frozen = base_value_.size() == blocks_.size();
   if (frozen && blocks_.size() == 1) return address_of(base_value_[0] + i);
-  if (frozen && all_single_) return address_of(singles_[i]);
+  if (frozen && uniform_)
+    return address_of(base_value_[i >> uniform_bits_] + (i & ((std::uint64_t{1} << uniform_bits_) - 1)));
   const auto it = std::upper_bound(starts_.begin(), starts_.end(), i);
   const auto k = static_cast<std::size_t>(it - starts_.begin() - 1);
   if (!frozen) return blocks_[k].at(i - starts_[k]);  // before freeze(): the slow way

@@ -47,6 +47,9 @@ class TargetList {
   // block, a flat hash table for a list of single addresses, else a binary
   // search over the blocks' bounds as 128-bit integers.
   [[nodiscard]] std::optional<std::uint64_t> index_of(const IpAddress& addr) const;
+  // The most slots index_of() looks at to find a target of a list of blocks
+  // of one size (its hash table's longest probe), 0 for other lists.
+  [[nodiscard]] std::uint64_t longest_probe() const { return longest_probe_; }
 
  private:
   __extension__ typedef unsigned __int128 U128;
@@ -59,11 +62,14 @@ class TargetList {
   std::vector<U128> lo_, hi_;
   std::vector<std::uint64_t> lo_start_;
   std::vector<U128> base_value_;  // per block (insertion order): its base as a number
-  // A list of single addresses: target i is singles_[i]; index_of() looks
-  // them up in an open-addressing table of indices (empty slot: ~0).
-  bool all_single_ = false;
-  std::vector<U128> singles_;
+  // Blocks all of one size 2^uniform_bits_ (single addresses, a hitlist of
+  // /24s or /120s): target i is in block i >> bits, so at() is arithmetic, and
+  // index_of() finds a block by base >> bits in an open-addressing table of
+  // block numbers (empty slot: ~0) instead of a binary search.
+  bool uniform_ = false;
+  unsigned uniform_bits_ = 0;
   std::vector<std::uint64_t> slots_;
+  std::uint64_t longest_probe_ = 0;
   std::uint64_t slot_mask_ = 0;
   std::vector<std::string> skipped_;
   std::uint64_t count_ = 0;

@@ -1,5 +1,6 @@
 #include <gtest/gtest.h>
 
+#include <cstdio>
 #include <set>
 #include <sstream>
 
@@ -91,8 +92,9 @@ TEST(Targets, SkipBadRecordsEverySkippedLine) {
 }
 
 // Every target's index round-trips through at() and index_of(), whatever the
-// list's shape: one block (arithmetic), single addresses (flat hash table),
-// mixed blocks (binary search); addresses around the targets are not found.
+// list's shape: one block (arithmetic), single addresses and blocks of one
+// size (flat hash table of blocks), mixed blocks (binary search); addresses
+// around the targets are not found.
 TEST(Targets, LookupsRoundTripForEveryShapeOfList) {
   auto check_all = [](const TargetList& t) {
     for (std::uint64_t i = 0; i < t.size(); i++) {
@@ -115,6 +117,7 @@ TEST(Targets, LookupsRoundTripForEveryShapeOfList) {
   }
   singles.freeze();
   EXPECT_EQ(singles.size(), 3000u);
+  EXPECT_LE(singles.longest_probe(), 8u);
   check_all(singles);
   EXPECT_EQ(singles.at(1).str(), "198.19.9.119") << "insertion order: the second line (k = 7919 mod 3000)";
   EXPECT_FALSE(singles.index_of(*IpAddress::parse("198.19.0.200")));
@@ -124,7 +127,23 @@ TEST(Targets, LookupsRoundTripForEveryShapeOfList) {
   for (int i = 0; i < 50; i++) v6.add("2001:2:0:" + std::to_string(i) + "::1", "x");
   v6.freeze();
   check_all(v6);
+  EXPECT_LE(v6.longest_probe(), 4u);
   EXPECT_FALSE(v6.index_of(*IpAddress::parse("2001:2:0:1::2")));
+
+  TargetList slash120;  // a hitlist of /120s, not in order (the 1M IPv6 bench's shape)
+  for (int i = 0; i < 300; i++) {
+    const int g = (i * 101) % 300 + 1;
+    char buf[64];
+    std::snprintf(buf, sizeof buf, "2001:2:0:%x::/120", g);
+    slash120.add(buf, "x");
+  }
+  slash120.freeze();
+  EXPECT_EQ(slash120.size(), 300u * 256);
+  EXPECT_LE(slash120.longest_probe(), 8u) << "the blocks spread over the table (a weak hash put them in a few slots)";
+  check_all(slash120);
+  EXPECT_EQ(slash120.at(256 + 5).str(), "2001:2:0:66::5") << "block 1 is the second line (g = 102)";
+  for (const char* miss : {"2001:2:0:66::100", "2001:2:0:12d::", "2001:2::ff", "2001:2:0:66:1::"})
+    EXPECT_FALSE(slash120.index_of(*IpAddress::parse(miss))) << miss;
 
   TargetList mixed;
   mixed.add("198.18.9.0/24", "x");
