@@ -197,7 +197,7 @@ void SurveyEngine::advance_settled(ReplyPump& pump) {
     const auto& finished = c.sched.finished();
     if (more || active.size() > 1 || cohorts_.admitted() < targets_.size()) s_.streamed += finished.size();
     done_ += finished.size();
-    pump.post_finished(finished);
+    pump.post_finished(finished, clock_.now_ns());
     if (more) {
       c.sending = true;
       c.marked = false;
@@ -273,6 +273,8 @@ void SurveyEngine::fill_summary(std::uint64_t t1) {
   s_.cohorts = cohorts_.cohorts();
   s_.cohort_size = cohorts_.cohort_size();
   s_.held_peak = writer_.peak_held();
+  s_.write_delay_s = static_cast<double>(writer_.max_write_delay_ns()) / 1e9;
+  s_.late_writes = writer_.late_writes();
   s_.probes_sent = sink_.sent();
   s_.queue_full_waits = sink_.full_waits();
   s_.generator_runs = sink_.generator_runs();

@@ -9,10 +9,11 @@ ReplyPump::ReplyPump(ReplySource& source, Collector& collector, TraceWriter& wri
 
 ReplyPump::~ReplyPump() { stop(); }
 
-void ReplyPump::post_finished(const std::vector<FinishedTarget>& finished) {
+void ReplyPump::post_finished(const std::vector<FinishedTarget>& finished, std::uint64_t now_ns) {
   if (finished.empty()) return;
   {
     std::lock_guard lk(mu_);
+    if (finished_.empty()) oldest_ns_ = now_ns;
     finished_.push_back(finished);
   }
   pending_.store(true, std::memory_order_release);
@@ -21,13 +22,15 @@ void ReplyPump::post_finished(const std::vector<FinishedTarget>& finished) {
 void ReplyPump::hand_over() {
   if (!pending_.exchange(false, std::memory_order_acq_rel)) return;
   std::vector<std::vector<FinishedTarget>> lists;
+  std::uint64_t oldest = 0;
   {
     std::lock_guard lk(mu_);
     lists.swap(finished_);
+    oldest = oldest_ns_;
   }
   std::vector<FinishedTarget> all;
   for (auto& l : lists) all.insert(all.end(), l.begin(), l.end());
-  writer_.push(collector_.swap_out(), std::move(all));
+  writer_.push(collector_.swap_out(), std::move(all), lists.empty() ? 0 : oldest);
 }
 
 void ReplyPump::run(const std::stop_token& st) {

@@ -153,10 +153,11 @@ TraceWriter::~TraceWriter() {
   }
 }
 
-void TraceWriter::push(std::vector<StoredReply> replies, std::vector<FinishedTarget> finished) {
+void TraceWriter::push(std::vector<StoredReply> replies, std::vector<FinishedTarget> finished,
+                       std::uint64_t finished_ns) {
   {
     std::lock_guard lk(mu_);
-    queue_.push_back({std::move(replies), std::move(finished)});
+    queue_.push_back({std::move(replies), std::move(finished), finished_ns});
   }
   cv_.notify_one();
 }
@@ -200,8 +201,11 @@ void TraceWriter::run() {
       if (n && !first_write_ns_.load(std::memory_order_relaxed))
         first_write_ns_.store(meta_.clock->now_ns(), std::memory_order_relaxed);
       if (!out_) err = std::make_exception_ptr(std::runtime_error("error writing the results"));
+      const std::uint64_t delay = n && job.finished_ns ? meta_.clock->now_ns() - job.finished_ns : 0;
       lk.lock();
       peak_held_ = std::max(peak_held_, held);
+      max_delay_ns_ = std::max(max_delay_ns_, delay);
+      if (delay > 1'000'000'000ull) late_writes_ += n;
     } catch (...) {
       err = std::current_exception();
       lk.lock();

@@ -27,7 +27,9 @@ class ReplyPump {
   // From the pacing thread: destinations nothing more will be sent to. The
   // receiving thread hands them to the writer with every reply it stored so
   // far (they include all of theirs: the scheduler marked them done first).
-  void post_finished(const std::vector<FinishedTarget>& finished);
+  // `now_ns`: when they finished (the writer reports how long after it
+  // their traces were written).
+  void post_finished(const std::vector<FinishedTarget>& finished, std::uint64_t now_ns);
   // Polls begun and completed. A poll takes everything the source holds when
   // it begins: once a poll begun after time T has completed, every reply that
   // had arrived by T is collected (a backlog in the ring is not silence).
@@ -45,6 +47,7 @@ class ReplyPump {
   TraceWriter& writer_;
   std::mutex mu_;
   std::vector<std::vector<FinishedTarget>> finished_;
+  std::uint64_t oldest_ns_ = 0;  // when the oldest of finished_ was posted
   std::atomic<bool> pending_{false};
   std::atomic<std::uint64_t> begun_{0};
   std::atomic<std::uint64_t> done_{0};

@@ -80,7 +80,8 @@ class TraceWriter {
 
   // Replies collected so far, then the destinations finished since the last
   // push (any order); their traces are written once their replies are in.
-  void push(std::vector<StoredReply> replies, std::vector<FinishedTarget> finished);
+  // `finished_ns` (0: none): when the oldest of them finished.
+  void push(std::vector<StoredReply> replies, std::vector<FinishedTarget> finished, std::uint64_t finished_ns = 0);
   // Writes what is queued, stops the thread; returns the traces written.
   // Rethrows a write error.
   std::uint64_t finish();
@@ -88,11 +89,16 @@ class TraceWriter {
   [[nodiscard]] std::uint64_t first_write_ns() const { return first_write_ns_.load(std::memory_order_relaxed); }
   // Most replies held at once for unfinished destinations (written at finish()).
   [[nodiscard]] std::size_t peak_held() const { return peak_held_; }
+  // The longest a destination waited, from finishing to its trace being
+  // written out (ns), and how many waited more than 1 s.
+  [[nodiscard]] std::uint64_t max_write_delay_ns() const { return max_delay_ns_; }
+  [[nodiscard]] std::uint64_t late_writes() const { return late_writes_; }
 
  private:
   struct Job {
     std::vector<StoredReply> replies;
     std::vector<FinishedTarget> finished;
+    std::uint64_t finished_ns = 0;
   };
   void run();
 
@@ -110,6 +116,8 @@ class TraceWriter {
   std::uint64_t written_ = 0;
   bool header_written_ = false;  // csv
   std::size_t peak_held_ = 0;
+  std::uint64_t max_delay_ns_ = 0;  // guarded by mu_, like peak_held_
+  std::uint64_t late_writes_ = 0;
   std::exception_ptr error_;
   std::atomic<std::uint64_t> first_write_ns_{0};
   std::thread thread_;
