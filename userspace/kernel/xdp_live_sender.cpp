@@ -56,7 +56,7 @@ XdpLiveSender::XdpLiveSender(const ProbeTemplate& t, int ifindex) : ifindex_(ifi
     throw_errno("xdp-live: mmap the descriptor array", err);
   }
   descs_ = static_cast<hs_gen_desc*>(p);
-  if (!getenv("HS_NOANCHOR")) try {
+  try {
     anchor_ = std::make_unique<DispatcherAnchor>(bpf_program__fd(skel_->progs.hs_probe_gen));
   } catch (const SystemError& e) {
     anchor_error_ = e.what();  // runs still work, each one slower
