@@ -417,8 +417,9 @@ TEST(SurveySimThreads, TwoSendersOnTwoQueues) {
   ASSERT_TRUE(std::regex_search(r.output, sent, std::regex(R"(probes_sent=(\d+))"))) << r.output;
   CommandResult w = run_command({kCli, "sim", "wire", "--netns", ns, "--rate", "200000"});
   ASSERT_EQ(w.status, 0) << w.output;
-  ASSERT_TRUE(std::regex_search(w.output, wire, std::regex(R"(wire frames=(\d+) span_s=[\d.]+ max_1s=\d+ )"
-                                                           R"(max_100ms=\d+ max_10ms=\d+ rate=200000 )")))
+  ASSERT_TRUE(std::regex_search(w.output, wire,
+                                std::regex(R"(wire frames=(\d+) span_s=[\d.]+ max_1s=\d+ )"
+                                           R"(max_100ms=\d+ max_10ms=\d+ rate=200000 )")))
       << w.output;
   EXPECT_GE(std::stoull(wire[1]), std::stoull(sent[1])) << w.output;
   EXPECT_LE(std::stoull(wire[1]), std::stoull(sent[1]) + 8) << w.output;

@@ -2,10 +2,10 @@
 
 #include <chrono>
 #include <cstdio>
-#include <ctime>
 #include <fstream>
 #include <stdexcept>
 
+#include "hopscope/core/clock.hpp"
 #include "hopscope/sim/responder.hpp"
 #include "hopscope/sim/sim_net.hpp"
 #include "hopscope/sim/topology.hpp"
@@ -48,13 +48,6 @@ void run_sim_status(const SimCommand& c) {
 
 namespace {
 
-std::uint64_t now_slot() {
-  timespec ts{};
-  clock_gettime(CLOCK_MONOTONIC, &ts);  // bpf_ktime_get_ns's clock
-  return (static_cast<std::uint64_t>(ts.tv_sec) * 1000000000ULL + static_cast<std::uint64_t>(ts.tv_nsec)) /
-         HS_SIM_WIRE_SLOT_NS;
-}
-
 // " over_1s=+1.23%": how far a window's frames were above the rate's share of it.
 void print_over(const char* name, std::uint64_t frames, double rate, double seconds) {
   std::printf(" %s=%+.2f%%", name, (static_cast<double>(frames) / (rate * seconds) - 1) * 100);
@@ -65,7 +58,7 @@ void print_over(const char* name, std::uint64_t frames, double rate, double seco
 void run_sim_wire(const SimCommand& c) {
   if (!sim_is_up(c.netns)) throw std::runtime_error("sim " + c.netns + " is not up");
   const std::string link = sim_names(c.netns).link_pin;
-  const WireWindows w = busiest_windows(merge_wire(pinned_wire(link), now_slot()));
+  const WireWindows w = busiest_windows(merge_wire(pinned_wire(link), mono_ns() / HS_SIM_WIRE_SLOT_NS));
   if (c.clear) clear_pinned_wire(link);
   std::printf("sim %s: wire frames=%llu span_s=%.3f max_1s=%llu max_100ms=%llu max_10ms=%llu", c.netns.c_str(),
               (unsigned long long)w.frames, w.span_s, (unsigned long long)w.max_1s, (unsigned long long)w.max_100ms,

@@ -1,5 +1,7 @@
 #include "hopscope/survey/reply_pump.hpp"
 
+#include <utility>
+
 namespace hopscope::survey {
 
 ReplyPump::ReplyPump(ReplySource& source, Collector& collector, TraceWriter& writer)
@@ -13,24 +15,26 @@ void ReplyPump::post_finished(const std::vector<FinishedTarget>& finished, std::
   if (finished.empty()) return;
   {
     std::lock_guard lk(mu_);
-    if (finished_.empty()) oldest_ns_ = now_ns;
-    finished_.push_back(finished);
+    finished_.push_back({finished, now_ns});
   }
   pending_.store(true, std::memory_order_release);
 }
 
 void ReplyPump::hand_over() {
   if (!pending_.exchange(false, std::memory_order_acq_rel)) return;
-  std::vector<std::vector<FinishedTarget>> lists;
-  std::uint64_t oldest = 0;
+  std::vector<Posted> lists;
   {
     std::lock_guard lk(mu_);
     lists.swap(finished_);
-    oldest = oldest_ns_;
   }
-  std::vector<FinishedTarget> all;
-  for (auto& l : lists) all.insert(all.end(), l.begin(), l.end());
-  writer_.push(collector_.swap_out(), std::move(all), lists.empty() ? 0 : oldest);
+  // One job per posted list, each with its own finishing time; the first
+  // carries every reply stored so far (the writer adds replies before it
+  // extracts a job's targets, and keeps the jobs in order).
+  // (A post can raise the flag again after its list was taken: then there is
+  // no list, but the replies still go.)
+  std::vector<StoredReply> replies = collector_.swap_out();
+  if (lists.empty()) writer_.push(std::move(replies), {});
+  for (Posted& p : lists) writer_.push(std::exchange(replies, {}), std::move(p.targets), p.ns);
 }
 
 void ReplyPump::run(const std::stop_token& st) {

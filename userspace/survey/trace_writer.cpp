@@ -27,6 +27,7 @@ bool by_target_ttl(const StoredReply& a, const StoredReply& b) {
 // IPv6 sim max RSS moved only from 552 to 546 MB: the copy is what costs);
 // extract() compacts in place.
 void ResultStore::add(std::vector<StoredReply> batch) {
+  if (batch.empty()) return;  // no merge: it would copy everything held
   std::sort(batch.begin(), batch.end(), by_target_ttl);
   if (held_.empty()) {
     held_ = std::move(batch);
@@ -183,29 +184,34 @@ void TraceWriter::run() {
         append_csv_header(buf);
         header_written_ = true;
       }
+      // Writes out what is formatted; the `unwritten` traces in it have waited since
+      // job.finished_ns.
+      std::uint64_t unwritten = 0;
+      auto emit = [&] {
+        out_.write(buf.data(), static_cast<std::streamsize>(buf.size()));
+        buf.clear();
+        const std::uint64_t now = meta_.clock->now_ns();
+        if (unwritten && !first_write_ns_.load(std::memory_order_relaxed))
+          first_write_ns_.store(now, std::memory_order_relaxed);
+        const std::uint64_t delay = unwritten && job.finished_ns ? now - job.finished_ns : 0;
+        max_delay_ns_ = std::max(max_delay_ns_, delay);
+        if (delay > 1'000'000'000ull) late_writes_ += unwritten;
+        unwritten = 0;
+      };
       store_.extract(job.finished, [&](const FinishedTarget& f, std::span<const StoredReply> rs) {
         survey_trace(r, f, rs, addresses_, targets_, state_, meta_);
         if (meta_.asn) annotate_asn(r, *meta_.asn);
         if (meta_.format == Format::Dot) graph_.add(r);
         append_survey_trace(buf, r, meta_);
-        if (buf.size() > (1u << 16)) {
-          out_.write(buf.data(), static_cast<std::streamsize>(buf.size()));
-          buf.clear();
-          if (!first_write_ns_.load(std::memory_order_relaxed))
-            first_write_ns_.store(meta_.clock->now_ns(), std::memory_order_relaxed);
-        }
         n++;
+        unwritten++;
+        if (buf.size() > (1u << 16)) emit();
       });
-      out_.write(buf.data(), static_cast<std::streamsize>(buf.size()));
+      emit();
       out_.flush();
-      if (n && !first_write_ns_.load(std::memory_order_relaxed))
-        first_write_ns_.store(meta_.clock->now_ns(), std::memory_order_relaxed);
       if (!out_) err = std::make_exception_ptr(std::runtime_error("error writing the results"));
-      const std::uint64_t delay = n && job.finished_ns ? meta_.clock->now_ns() - job.finished_ns : 0;
       lk.lock();
       peak_held_ = std::max(peak_held_, held);
-      max_delay_ns_ = std::max(max_delay_ns_, delay);
-      if (delay > 1'000'000'000ull) late_writes_ += n;
     } catch (...) {
       err = std::current_exception();
       lk.lock();

@@ -46,8 +46,11 @@ class ReplyPump {
   Collector& collector_;
   TraceWriter& writer_;
   std::mutex mu_;
-  std::vector<std::vector<FinishedTarget>> finished_;
-  std::uint64_t oldest_ns_ = 0;  // when the oldest of finished_ was posted
+  struct Posted {
+    std::vector<FinishedTarget> targets;
+    std::uint64_t ns;  // when they finished
+  };
+  std::vector<Posted> finished_;
   std::atomic<bool> pending_{false};
   std::atomic<std::uint64_t> begun_{0};
   std::atomic<std::uint64_t> done_{0};

@@ -89,8 +89,9 @@ class TraceWriter {
   [[nodiscard]] std::uint64_t first_write_ns() const { return first_write_ns_.load(std::memory_order_relaxed); }
   // Most replies held at once for unfinished destinations (written at finish()).
   [[nodiscard]] std::size_t peak_held() const { return peak_held_; }
-  // The longest a destination waited, from finishing to its trace being
-  // written out (ns), and how many waited more than 1 s.
+  // After finish(): the longest a destination waited, from finishing to its
+  // trace being written out (ns, measured at each write of up to 64 KiB),
+  // and how many waited more than 1 s.
   [[nodiscard]] std::uint64_t max_write_delay_ns() const { return max_delay_ns_; }
   [[nodiscard]] std::uint64_t late_writes() const { return late_writes_; }
 
@@ -116,7 +117,7 @@ class TraceWriter {
   std::uint64_t written_ = 0;
   bool header_written_ = false;  // csv
   std::size_t peak_held_ = 0;
-  std::uint64_t max_delay_ns_ = 0;  // guarded by mu_, like peak_held_
+  std::uint64_t max_delay_ns_ = 0;  // writer thread only (read after finish())
   std::uint64_t late_writes_ = 0;
   std::exception_ptr error_;
   std::atomic<std::uint64_t> first_write_ns_{0};
