@@ -3,6 +3,8 @@
 #include <algorithm>
 #include <stdexcept>
 
+#include "hopscope/survey/collector.hpp"
+
 namespace hopscope::survey {
 
 Cohorts::Cohorts(TargetState& st, const SchedulerOptions& o, std::size_t cohort_size, std::size_t max_active)
@@ -12,6 +14,21 @@ Cohorts::Cohorts(TargetState& st, const SchedulerOptions& o, std::size_t cohort_
       size_(cohort_size),
       max_active_(max_active) {
   if (cohort_size == 0 || max_active == 0) throw std::invalid_argument("cohorts: size and active count must be >= 1");
+}
+
+std::size_t Cohort::next(std::span<SurveyProbe> out) {
+  if (!preprobing) return sched.next(out);
+  std::size_t n = 0;
+  for (; n < out.size() && pre_pos < sched.size(); n++)
+    out[n] = {static_cast<std::uint32_t>(sched.member(pre_order.at(pre_pos++))), max_ttl,
+              static_cast<std::uint8_t>(kPreprobeFlow)};
+  return n;
+}
+
+std::uint64_t Cohort::hints(TargetState& st) const {
+  std::uint64_t n = 0;
+  for (std::uint64_t i = 0; i < sched.size(); i++) n += get(st.hint(sched.member(i))) != 0;
+  return n;
 }
 
 Cohort* Cohorts::sending() {
@@ -31,6 +48,8 @@ Cohort* Cohorts::sending() {
 void Cohorts::retire(std::list<Cohort>::iterator it) {
   skipped_ += it->sched.skipped();
   retried_ += it->sched.retried();
+  preprobes_ += it->pre_pos;
+  hinted_ += it->sched.hinted();
   passes_ = std::max(passes_, it->sched.pass() + 1);
   retry_rounds_ = std::max(retry_rounds_, it->sched.retry_round());
   active_.erase(it);
@@ -45,6 +64,18 @@ std::uint64_t Cohorts::skipped() const {
 std::uint64_t Cohorts::retried() const {
   std::uint64_t n = retried_;
   for (const Cohort& c : active_) n += c.sched.retried();
+  return n;
+}
+
+std::uint64_t Cohorts::preprobes() const {
+  std::uint64_t n = preprobes_;
+  for (const Cohort& c : active_) n += c.pre_pos;
+  return n;
+}
+
+std::uint64_t Cohorts::hinted() const {
+  std::uint64_t n = hinted_;
+  for (const Cohort& c : active_) n += c.sched.hinted();
   return n;
 }
 

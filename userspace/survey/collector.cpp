@@ -14,9 +14,8 @@ std::uint8_t distance_from_reply_ttl(std::uint8_t reply_ttl) {
   return static_cast<std::uint8_t>(initial - reply_ttl + 1);
 }
 
-Collector::Collector(const TargetList& targets, ProbeCodec codec, TargetState& state,
-                     const std::atomic<bool>* hints_open)
-    : targets_(targets), codec_(codec), st_(state), hints_open_(hints_open) {}
+Collector::Collector(const TargetList& targets, ProbeCodec codec, TargetState& state)
+    : targets_(targets), codec_(codec), st_(state) {}
 
 void Collector::on_reply(const hs_reply_record& r) {
   const IpAddress dst = IpAddress::from_record(r.family, r.probe_dst);
@@ -30,10 +29,9 @@ void Collector::on_reply(const hs_reply_record& r) {
   const IpAddress from = IpAddress::from_record(r.family, r.responder);
   const bool from_dst = from == dst && (r.kind == HS_REPLY_ECHO_REPLY || r.kind == HS_REPLY_DEST_UNREACH);
   if (r.flow == kPreprobeFlow) {  // only a distance hint, never a hop of the trace
-    if (hints_open_ && hints_open_->load(std::memory_order_relaxed) && from_dst && !get(st_.hint(t))) {
-      put(st_.hint(t), distance_from_reply_ttl(r.reply_ttl));
-      bump(hinted_);
-    }
+    if (from_dst && st_.offer_hint(t, distance_from_reply_ttl(r.reply_ttl))) bump(hinted_);
+    const auto rtt = static_cast<std::uint32_t>(ProbeCodec::rtt_ns(r.seq, r.rx_ns));
+    if (rtt > max_rtt_ns_.load(std::memory_order_relaxed)) max_rtt_ns_.store(rtt, std::memory_order_relaxed);
     return;
   }
   if (get(st_.done(t))) {  // its trace is already written

@@ -53,7 +53,7 @@ SurveyEngine::SurveyEngine(const TargetList& targets, const SurveyOptions& o, co
       source_(source),
       clock_(clock),
       state_((check_survey_options(targets, o), targets.size())),
-      collector_(targets, ProbeCodec(targets.family(), o.method), state_, &hints_open_),
+      collector_(targets, ProbeCodec(targets.family(), o.method), state_),
       cohorts_(state_, {o.max_ttl, o.seed, o.preprobe, o.retries, o.doubletree}, o.cohort_size),
       writer_(targets, state_, collector_.addresses(), complete_meta(probes, targets, o, clock), out),
       bucket_(o.rate, TokenBucket::default_burst(o.rate), clock.now_ns()),
@@ -119,55 +119,35 @@ void SurveyEngine::hold_while_congested() {
   bucket_.drain(clock_.now_ns());
 }
 
-// Sleeps until `counter()` has not moved for `quiet_ns`, or `done()`, or
-// `cap_ns` have passed; returns the seconds waited.
-double SurveyEngine::wait_until_quiet(const std::function<std::uint64_t()>& counter, const std::function<bool()>& done,
-                                      std::uint64_t quiet_ns, std::uint64_t cap_ns) {
-  const std::uint64_t t0 = clock_.now_ns();
-  std::uint64_t last_change = t0, seen = counter();
-  for (std::uint64_t now = t0; !done() && now - last_change < quiet_ns && now - t0 < cap_ns; now = clock_.now_ns()) {
-    clock_.sleep_for(1'000'000);
-    if (counter() != seen) {
-      seen = counter();
-      last_change = clock_.now_ns();
-    }
+// A cohort's pre-probe replies are in once every member has a hint, or no
+// new hint came for 3x the largest RTT seen (20 ms at least, 200 ms at most)
+// after at least one did, or --wait has passed since the last pre-probe left
+// (a hint that comes later only costs probes: pass 0 starts at the default
+// frontier). Other cohorts send meanwhile.
+bool SurveyEngine::hints_in(Cohort& c, std::uint64_t now) {
+  const std::uint64_t cap =
+      std::max<std::uint64_t>(static_cast<std::uint64_t>(o_.wait.count()) * 1'000'000, 20'000'000);
+  if (now - c.left_ns >= cap) return true;
+  const std::uint64_t n = c.hints(state_);
+  if (n >= c.sched.size()) return true;
+  if (n != c.hinted || !c.hint_change_ns) {
+    c.hinted = n;
+    c.hint_change_ns = now;
+    return false;
   }
-  return static_cast<double>(clock_.now_ns() - t0) / 1e9;
-}
-
-// One probe per target at the max TTL, in a random order: its reply's TTL
-// tells the distance. Then the replies are awaited: until every target has a
-// hint, or no hint came for 200 ms (a late one only costs probes), at most --wait.
-void SurveyEngine::preprobe() {
-  const Permutation order(targets_.size(), o_.seed ^ 0x5eedf00dULL);
-  std::uint64_t i = 0;
-  while (i < targets_.size())
-    push_paced([&](std::span<SurveyProbe> slots) {
-      std::size_t n = 0;
-      for (; n < slots.size() && i < targets_.size(); n++)
-        slots[n] = {static_cast<std::uint32_t>(order.at(i++)), static_cast<std::uint8_t>(o_.max_ttl),
-                    static_cast<std::uint8_t>(kPreprobeFlow)};
-      return n;
-    });
-  const std::uint64_t d0 = clock_.now_ns();
-  sink_.drain();
-  s_.drain_s += static_cast<double>(clock_.now_ns() - d0) / 1e9;
-  s_.preprobes = sink_.sent();
-  const auto cap = static_cast<std::uint64_t>(o_.wait.count()) * 1'000'000;
-  s_.paused_s =
-      wait_until_quiet([&] { return collector_.hinted(); }, [&] { return collector_.hinted() >= targets_.size(); },
-                       std::min<std::uint64_t>(200'000'000, cap), cap);
-  hints_open_ = false;             // hints are fixed from here on: the scheduler relies on it
-  bucket_.drain(clock_.now_ns());  // no burst out of the pause (rate_pps excludes pauses)
+  const std::uint64_t quiet =
+      std::clamp<std::uint64_t>(3 * collector_.max_rtt_ns(), 20'000'000, std::min<std::uint64_t>(200'000'000, cap));
+  return n > 0 && now - c.hint_change_ns >= quiet;
 }
 
 // After a pass, a cohort's replies are awaited before its next pass's limits
 // are computed from them (a decision on stale answers could end the survey
 // early): 3x the largest RTT seen (20 ms at least, --wait at most) after its
 // last probe left (the senders may still be sending it while other cohorts'
-// probes queue up behind), and then a completed poll of the receiving thread
-// that began after that: replies queued in the ring while it was busy are
-// not silence (a 1M-target survey ended passes early that way).
+// probes queue up behind; for its pre-probes: hints_in()), and then a
+// completed poll of the receiving thread that began after that: replies
+// queued in the ring while it was busy are not silence (a 1M-target survey
+// ended passes early that way).
 bool SurveyEngine::settled(Cohort& c, const ReplyPump& pump, std::uint64_t now) {
   if (!c.left_ns) {
     if (!sink_.left(c.pushed)) return false;
@@ -175,7 +155,9 @@ bool SurveyEngine::settled(Cohort& c, const ReplyPump& pump, std::uint64_t now) 
   }
   const std::uint64_t cap =
       std::max<std::uint64_t>(static_cast<std::uint64_t>(o_.wait.count()) * 1'000'000, 20'000'000);
-  if (now - c.left_ns < std::clamp<std::uint64_t>(3 * collector_.max_rtt_ns(), 20'000'000, cap)) return false;
+  if (c.preprobing ? !hints_in(c, now)
+                   : now - c.left_ns < std::clamp<std::uint64_t>(3 * collector_.max_rtt_ns(), 20'000'000, cap))
+    return false;
   if (!c.marked) {
     c.poll_mark = pump.polls_begun();
     c.marked = true;
@@ -190,6 +172,13 @@ void SurveyEngine::advance_settled(ReplyPump& pump) {
   for (auto it = active.begin(); it != active.end();) {
     Cohort& c = *it;
     if (c.sending || !settled(c, pump, clock_.now_ns())) {
+      ++it;
+      continue;
+    }
+    if (c.preprobing) {  // pass 0 starts from the hints
+      c.preprobing = false;
+      c.sending = true;
+      c.marked = false;
       ++it;
       continue;
     }
@@ -232,8 +221,8 @@ void SurveyEngine::probe_cohorts(ReplyPump& pump) {
       idle_from = 0;
       bucket_.drain(clock_.now_ns());
     }
-    push_paced([&](std::span<SurveyProbe> slots) { return c->sched.next(slots); });
-    if (!c->sched.pass_finished()) continue;
+    push_paced([&](std::span<SurveyProbe> slots) { return c->next(slots); });
+    if (!c->pass_finished()) continue;
     c->pushed = sink_.mark();  // its settling starts once its last probe has left
     c->left_ns = 0;
     c->sending = false;
@@ -251,7 +240,6 @@ SurveySummary SurveyEngine::run() {
   bucket_.drain(t0_);  // start at the rate, not with a banked burst
   {
     ReplyPump pump(source_, collector_, writer_);
-    if (o_.preprobe) preprobe();
     probe_cohorts(pump);
     pump.stop();
   }
@@ -286,10 +274,11 @@ void SurveyEngine::fill_summary(std::uint64_t t1) {
   s_.interfaces = collector_.interfaces();
   s_.state_bytes = TargetState::bytes_per_target() + Scheduler::bytes_per_target();
   s_.skipped = cohorts_.skipped();
+  s_.preprobes = cohorts_.preprobes();
+  s_.hinted = cohorts_.hinted();
   s_.replies = collector_.replies();
   s_.unmatched = collector_.unmatched();
   s_.reached = collector_.reached();
-  s_.hinted = collector_.hinted();
   s_.matcher = source_.counters();
   s_.rate = o_.rate;
   s_.dropped = s_.matcher[HS_CNT_RINGBUF_FULL];

@@ -28,7 +28,7 @@ Scheduler::Scheduler(TargetState& state, const SchedulerOptions& opts, std::vect
 
 int Scheduler::frontier(std::uint64_t i) const {
   const int h = o_.use_hints ? get(st_->hint(id(i))) : 0;
-  return std::min(h ? h : kDefaultFrontier, o_.max_ttl);
+  return std::min(h && h != TargetState::kNoHint ? h : kDefaultFrontier, o_.max_ttl);
 }
 
 bool Scheduler::stopped_at(std::uint64_t i, int ttl) const {
@@ -52,8 +52,9 @@ bool Scheduler::missing(std::uint64_t i) const {
 }
 
 void Scheduler::start() {
-  // Pass 0's limits read the hints: only now are they fixed (after the pre-probes).
+  // Pass 0's limits read the hints, fixed from now on (a later pre-probe reply is ignored).
   for (std::uint64_t i = 0; i < targets_; i++) {
+    if (o_.use_hints && st_->freeze_hint(id(i))) hinted_++;
     const int f = frontier(i);
     floor_[i] = static_cast<std::uint8_t>(f + 1);  // nothing offered yet: floor > covered
     covered_[i] = static_cast<std::uint8_t>(f);

@@ -24,17 +24,11 @@ std::string rate_note(const SurveySummary& s) {
         "arrived faster than they were consumed); nothing was sent until it was down to a quarter\n",
         s.backpressure_pauses, s.backpressure_s);
   if (s.rate > 0 && got < 0.9 * s.rate && s.probes_sent > 1000) {
-    const double sending = s.probing_s - s.paused_s;
     const std::string why =
         s.backpressure_pauses ? std::string("the receiving side could not keep up (see above)")
         : s.queue_full_waits
             ? fmt::format("the senders could not keep up ({} waits on a full queue)", s.queue_full_waits)
-        : s.drain_s > 0.25 * sending ? fmt::format(
-                                           "{:.3f} s of it went to waiting for the senders to send the pre-probes "
-                                           "before their replies were awaited "
-                                           "(with --tx xdp-live, each generator run has a fixed cost)",
-                                           s.drain_s)
-                                     : std::string("the pacing thread could not go faster on this machine");
+            : std::string("the pacing thread could not go faster on this machine");
     out += fmt::format("survey: warning: probing ran {:.1f}% below -r {:.0f}: {}\n", 100.0 * (1 - got / s.rate), s.rate,
                        why);
   }

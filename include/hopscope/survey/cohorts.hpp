@@ -11,6 +11,7 @@
 
 #include <cstdint>
 #include <list>
+#include <span>
 #include <vector>
 
 #include "hopscope/survey/edges.hpp"
@@ -22,14 +23,32 @@ namespace hopscope::survey {
 
 struct Cohort {
   Cohort(TargetState& st, const SchedulerOptions& o, std::vector<std::uint32_t> members, int n)
-      : sched(st, o, std::move(members)), number(n) {}
+      : sched(st, o, std::move(members)),
+        number(n),
+        preprobing(o.use_hints),
+        pre_order(std::max<std::uint64_t>(sched.size(), 1), o.seed ^ 0x5eedf00dULL),
+        max_ttl(static_cast<std::uint8_t>(o.max_ttl)) {}
+
+  // Its first pass: with hints, one pre-probe per member at the max TTL in a
+  // random order (the reply's TTL tells the distance), then the scheduler's.
+  std::size_t next(std::span<SurveyProbe> out);
+  [[nodiscard]] bool pass_finished() const { return preprobing ? pre_pos >= sched.size() : sched.pass_finished(); }
+  // Members with a pre-probe hint so far.
+  [[nodiscard]] std::uint64_t hints(TargetState& st) const;
+
   Scheduler sched;
-  int number;                   // 0, 1, ... in the order they were admitted
-  bool sending = true;          // its current pass has probes left
-  SinkMark pushed;              // the sink's mark after the last probe of its pass was pushed
-  std::uint64_t left_ns = 0;    // when that probe was seen to have left (0: not yet)
-  bool marked = false;          // settling: poll_mark is taken
-  std::uint64_t poll_mark = 0;  // a poll begun after this many had begun must complete
+  int number;  // 0, 1, ... in the order they were admitted
+  bool preprobing;
+  Permutation pre_order;
+  std::uint8_t max_ttl;
+  std::uint64_t pre_pos = 0;         // pre-probes pushed
+  std::uint64_t hinted = 0;          // settling the pre-probes: hints seen at the last look
+  std::uint64_t hint_change_ns = 0;  // and when that count last changed
+  bool sending = true;               // its current pass has probes left
+  SinkMark pushed;                   // the sink's mark after the last probe of its pass was pushed
+  std::uint64_t left_ns = 0;         // when that probe was seen to have left (0: not yet)
+  bool marked = false;               // settling: poll_mark is taken
+  std::uint64_t poll_mark = 0;       // a poll begun after this many had begun must complete
 };
 
 class Cohorts {
@@ -59,7 +78,9 @@ class Cohorts {
   // Over all cohorts, retired or not.
   [[nodiscard]] std::uint64_t skipped() const;
   [[nodiscard]] std::uint64_t retried() const;
-  [[nodiscard]] int max_passes() const;  // passes of the cohort that needed most
+  [[nodiscard]] std::uint64_t preprobes() const;
+  [[nodiscard]] std::uint64_t hinted() const;  // destinations whose pass 0 started at a hint
+  [[nodiscard]] int max_passes() const;        // passes of the cohort that needed most
   [[nodiscard]] int max_retry_rounds() const;
 
  private:
@@ -74,6 +95,8 @@ class Cohorts {
   // Of retired cohorts.
   std::uint64_t skipped_ = 0;
   std::uint64_t retried_ = 0;
+  std::uint64_t preprobes_ = 0;
+  std::uint64_t hinted_ = 0;
   int passes_ = 0;
   int retry_rounds_ = 0;
 };

@@ -48,9 +48,9 @@ static_assert(sizeof(StoredReply) == 32, "StoredReply: 32 bytes per reply");
 
 class Collector {
  public:
-  // hints_open (may be null): pre-probe replies set hints only while it is true.
-  Collector(const TargetList& targets, ProbeCodec codec, TargetState& state,
-            const std::atomic<bool>* hints_open = nullptr);
+  // A pre-probe reply sets its destination's hint unless the scheduler
+  // already read it (TargetState::freeze_hint()).
+  Collector(const TargetList& targets, ProbeCodec codec, TargetState& state);
 
   void on_reply(const hs_reply_record& r);
   // Hands over every reply stored so far. Call from the thread that calls on_reply().
@@ -74,7 +74,6 @@ class Collector {
   const TargetList& targets_;
   ProbeCodec codec_;
   TargetState& st_;
-  const std::atomic<bool>* hints_open_;
   std::vector<StoredReply> replies_;
   AddressTable addrs_;
   std::atomic<std::uint64_t> max_rtt_ns_{0};

@@ -1,12 +1,11 @@
 // The survey engine: many destinations, every (target, TTL) pair in a keyed
-// random order at a fixed rate. It runs, in order,
-//  - the pre-probe (one probe per target at the max TTL: its reply's TTL
-//    tells the destination's distance), and a wait for those replies;
-//  - cohorts of destinations (cohorts.hpp), each with its passes of TTL
-//    bands, then retry rounds (scheduler.hpp: gap limit, Doubletree,
-//    retries); after each pass a cohort settles (its replies are awaited
-//    before its next pass's limits are computed from them) while another
-//    cohort sends;
+// random order at a fixed rate. It runs
+//  - cohorts of destinations (cohorts.hpp), each with its pre-probes first
+//    (one per destination at the max TTL: the reply's TTL tells its
+//    distance), then its passes of TTL bands and retry rounds (scheduler.hpp:
+//    gap limit, Doubletree, retries); after each of them a cohort settles
+//    (its replies are awaited before its next pass's limits are computed
+//    from them) while another cohort sends;
 //  - streaming: the destinations each pass finishes go, with their replies,
 //    to the trace writer while probing goes on;
 //  - the summary, whose invariant (one trace per target) is checked.
@@ -97,7 +96,6 @@ struct SurveySummary {
   double rate = 0;                        // the configured probing rate (-r)
   std::uint64_t backpressure_pauses = 0;  // times the pacing thread stopped: the reply ring was over half full
   double backpressure_s = 0;              // how long it stopped in all
-  double drain_s = 0;                     // waiting for the senders to send the pre-probes
   bool pcap = false;
   std::uint64_t pcap_frames = 0;  // probes and replies written to the pcap
 };
@@ -123,12 +121,10 @@ class SurveyEngine {
  private:
   template <class Next>
   bool push_paced(Next&& next);
-  void preprobe();
   void probe_cohorts(class ReplyPump& pump);
   void advance_settled(class ReplyPump& pump);
   [[nodiscard]] bool settled(Cohort& c, const class ReplyPump& pump, std::uint64_t now);
-  double wait_until_quiet(const std::function<std::uint64_t()>& counter, const std::function<bool()>& done,
-                          std::uint64_t quiet_ns, std::uint64_t cap_ns);
+  [[nodiscard]] bool hints_in(Cohort& c, std::uint64_t now);
   void draw_progress(std::uint64_t now);
   void hold_while_congested();
   void fill_summary(std::uint64_t t_end);
@@ -139,7 +135,6 @@ class SurveyEngine {
   ReplySource& source_;
   Clock& clock_;
   TargetState state_;
-  std::atomic<bool> hints_open_{true};
   Collector collector_;
   Cohorts cohorts_;
   TraceWriter writer_;

@@ -82,6 +82,10 @@ class Scheduler {
   [[nodiscard]] std::uint64_t skipped() const { return skipped_; }  // beyond a reached destination or a stop
   [[nodiscard]] std::uint64_t retried() const { return retried_; }  // probes of retry rounds
   [[nodiscard]] std::uint64_t size() const { return targets_; }     // destinations in this cohort
+  // The target at position i (0..size()-1) of this cohort.
+  [[nodiscard]] std::uint64_t member(std::uint64_t i) const { return id(i); }
+  // Destinations whose pass 0 started at a pre-probe's distance (0 before the first next()).
+  [[nodiscard]] std::uint64_t hinted() const { return hinted_; }
   // Bytes of scheduler-owned state per destination of its cohort.
   [[nodiscard]] static constexpr std::size_t bytes_per_target() { return 4; }
 
@@ -125,6 +129,7 @@ class Scheduler {
   std::uint64_t pos_ = 0;
   std::uint64_t skipped_ = 0;
   std::uint64_t retried_ = 0;
+  std::uint64_t hinted_ = 0;
 };
 
 }  // namespace hopscope::survey

@@ -26,8 +26,20 @@ class TargetState {
   [[nodiscard]] std::uint64_t size() const { return n_; }
   // Collector: the lowest TTL where the destination itself answered, 0 = not yet.
   std::atomic<std::uint8_t>& dist(std::uint64_t t) { return dist_[t]; }
-  // Collector, while pre-probe hints are open: the distance a pre-probe suggested, 0 = none.
+  // The distance a pre-probe suggested: 0 while none came, kNoHint once the
+  // scheduler read it without one (a later pre-probe reply is ignored). Set
+  // once, by whoever comes first: offer_hint() (collector), freeze_hint() (scheduler).
   std::atomic<std::uint8_t>& hint(std::uint64_t t) { return hint_[t]; }
+  static constexpr std::uint8_t kNoHint = 0xff;  // distances are at most 127
+  bool offer_hint(std::uint64_t t, std::uint8_t d) {
+    std::uint8_t none = 0;
+    return hint_[t].compare_exchange_strong(none, d, std::memory_order_relaxed);
+  }
+  // The hint the scheduler starts from (0: none); none can come after this.
+  std::uint8_t freeze_hint(std::uint64_t t) {
+    std::uint8_t h = 0;
+    return hint_[t].compare_exchange_strong(h, kNoHint, std::memory_order_relaxed) ? 0 : h == kNoHint ? 0 : h;
+  }
   // Collector: the highest TTL that got any answer, 0 = none.
   std::atomic<std::uint8_t>& alive(std::uint64_t t) { return alive_[t]; }
   // Scheduler: nothing more will be sent to this destination; its trace is final.

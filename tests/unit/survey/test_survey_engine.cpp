@@ -414,29 +414,31 @@ TEST(Collector, DistanceFromTheReplyTtl) {
   EXPECT_EQ(distance_from_reply_ttl(250), 6);  // initial 255
 }
 
-TEST(Collector, PreprobeRepliesOnlySetHintsWhileOpen) {
+TEST(Collector, PreprobeRepliesOnlySetHintsTheSchedulerHasNotRead) {
   TargetList targets;
   targets.add("198.19.0.0/31", "x");
   targets.freeze();
   ProbeCodec codec(4, Method::UdpParis);
   TargetState st(2);
-  std::atomic<bool> open{true};
-  Collector c(targets, codec, st, &open);
+  Collector c(targets, codec, st);
   const IpAddress d0 = *IpAddress::parse("198.19.0.0"), d1 = *IpAddress::parse("198.19.0.1");
-  hs_reply_record r = record(d0, d0, HS_REPLY_DEST_UNREACH, 3, 3, codec.ip_len(32), 1000, 1);
+  // Sent at 0 (seq 1), its reply stamped 5 ms later.
+  hs_reply_record r = record(d0, d0, HS_REPLY_DEST_UNREACH, 3, 3, codec.ip_len(32), 5'000'000, 1);
   r.flow = kPreprobeFlow;
   r.reply_ttl = 58;
   c.on_reply(r);
   EXPECT_EQ(get(st.hint(0)), 7);
   EXPECT_EQ(c.replies(), 0u) << "a pre-probe reply is not a hop";
   EXPECT_EQ(get(st.dist(0)), 0) << "nor a distance measured";
-  open = false;
+  EXPECT_EQ(st.freeze_hint(0), 7) << "the scheduler reads the hint that came";
+  EXPECT_EQ(st.freeze_hint(1), 0) << "none came for the other: it is fixed at none";
   hs_reply_record late = record(d1, d1, HS_REPLY_DEST_UNREACH, 3, 3, codec.ip_len(32), 1000, 1);
   late.flow = kPreprobeFlow;
   late.reply_ttl = 60;
   c.on_reply(late);
-  EXPECT_EQ(get(st.hint(1)), 0) << "hints are fixed once the scheduler relies on them";
+  EXPECT_EQ(st.freeze_hint(1), 0) << "a hint is fixed once the scheduler has read it";
   EXPECT_EQ(c.hinted(), 1u);
+  EXPECT_NEAR(static_cast<double>(c.max_rtt_ns()), 5e6, 40e3) << "a pre-probe's RTT counts towards the settling time";
 }
 
 TEST(Scheduler, ASilentHopAtTheFrontierLosesNothing) {

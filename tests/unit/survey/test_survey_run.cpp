@@ -443,6 +443,40 @@ TEST(SurveyEngine, BackpressureSlowsDownInsteadOfLosingReplies) {
   expect_consistent(r);
 }
 
+TEST(SurveyEngine, EachCohortPreProbesWhileOthersSend) {
+  // 512 targets in cohorts of 64, 9 routers each; every 64th destination is
+  // silent (its pre-probe never answers). A cohort's pre-probes are awaited
+  // while the others send: no survey-wide wait for hints (one that ended
+  // only after 200 ms without a new hint, because of the silent ones).
+  SurveyRun r("198.19.0.0/23", [](std::uint32_t t) {
+    FakePath p = chain(t, 9);
+    p.reachable = t % 64 != 5;
+    return p;
+  });
+  r.net->per_hop_ns = 100'000;
+  SurveyOptions o = SurveyRun::options();
+  o.rate = 20000;
+  o.cohort_size = 64;
+  o.preprobe = true;
+  r.run(o);
+  EXPECT_EQ(r.s.preprobes, 512u);
+  EXPECT_EQ(r.s.hinted, 512u - 8) << "every answering destination's distance came from its pre-probe";
+  std::size_t first_trace_probe = r.log.size(), last_preprobe = 0;
+  for (std::size_t i = 0; i < r.log.size(); i++)
+    if (r.log[i].flow == kPreprobeFlow)
+      last_preprobe = i;
+    else
+      first_trace_probe = std::min(first_trace_probe, i);
+  EXPECT_LT(first_trace_probe, last_preprobe) << "later cohorts' pre-probes go out after earlier cohorts' probes";
+  for (std::uint32_t t = 0; t < 512; t++) {
+    if (t % 64 == 5) continue;
+    EXPECT_EQ(r.ttls(t), ttl_range(1, 10)) << "pass 0 stops at the distance its pre-probe gave";
+    expect_exact(r, t);
+  }
+  EXPECT_LT(r.s.paused_s, 0.1) << "the pacing thread waited for hints while a cohort could send";
+  expect_consistent(r);
+}
+
 TEST(SurveyEngine, CohortsOverlapAndHoldOnlyTheirOwnReplies) {
   // 512 targets in cohorts of 64 (at most 4 active): chains of 3, 10 and 24
   // hops (one, two and three passes). At 20,000 probes/s a cohort's first
