@@ -128,6 +128,8 @@ bool SurveyEngine::hints_in(Cohort& c, std::uint64_t now) {
   const std::uint64_t cap =
       std::max<std::uint64_t>(static_cast<std::uint64_t>(o_.wait.count()) * 1'000'000, 20'000'000);
   if (now - c.left_ns >= cap) return true;
+  if (c.hint_change_ns && now - c.hint_looked_ns < 1'000'000) return false;  // a look (a scan) per ms at most
+  c.hint_looked_ns = now;
   const std::uint64_t n = c.hints(state_);
   if (n >= c.sched.size()) return true;
   if (n != c.hinted || !c.hint_change_ns) {

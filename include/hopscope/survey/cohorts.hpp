@@ -44,6 +44,7 @@ struct Cohort {
   std::uint64_t pre_pos = 0;         // pre-probes pushed
   std::uint64_t hinted = 0;          // settling the pre-probes: hints seen at the last look
   std::uint64_t hint_change_ns = 0;  // and when that count last changed
+  std::uint64_t hint_looked_ns = 0;  // the last look
   bool sending = true;               // its current pass has probes left
   SinkMark pushed;                   // the sink's mark after the last probe of its pass was pushed
   std::uint64_t left_ns = 0;         // when that probe was seen to have left (0: not yet)
