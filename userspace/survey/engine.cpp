@@ -128,7 +128,7 @@ bool SurveyEngine::hints_in(Cohort& c, std::uint64_t now) {
   const std::uint64_t cap =
       std::max<std::uint64_t>(static_cast<std::uint64_t>(o_.wait.count()) * 1'000'000, 20'000'000);
   if (now - c.left_ns >= cap) return true;
-  if (c.hint_change_ns && now - c.hint_looked_ns < 1'000'000) return false;  // a look (a scan) per ms at most
+  if (c.hint_change_ns && now - c.hint_looked_ns < 5'000'000) return false;  // a look (a scan) per 5 ms at most
   c.hint_looked_ns = now;
   const std::uint64_t n = c.hints(state_);
   if (n >= c.sched.size()) return true;
@@ -265,6 +265,7 @@ void SurveyEngine::fill_summary(std::uint64_t t1) {
   s_.held_peak = writer_.peak_held();
   s_.write_delay_s = static_cast<double>(writer_.max_write_delay_ns()) / 1e9;
   s_.late_writes = writer_.late_writes();
+  s_.writer_priority = writer_.priority_raised();
   s_.probes_sent = sink_.sent();
   s_.queue_full_waits = sink_.full_waits();
   s_.generator_runs = sink_.generator_runs();

@@ -2,6 +2,8 @@
 
 #include <utility>
 
+#include "hopscope/core/thread.hpp"
+
 namespace hopscope::survey {
 
 ReplyPump::ReplyPump(ReplySource& source, Collector& collector, TraceWriter& writer)
@@ -38,6 +40,7 @@ void ReplyPump::hand_over() {
 }
 
 void ReplyPump::run(const std::stop_token& st) {
+  name_this_thread("hs-rx");
   const ReplyHandler handler = [this](const hs_reply_record& r) { collector_.on_reply(r); };
   while (!st.stop_requested()) {
     begun_.fetch_add(1, std::memory_order_acq_rel);

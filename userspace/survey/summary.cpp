@@ -70,13 +70,17 @@ std::string summary_text(const SurveySummary& s) {
              "survey: {} retry probes in {} round(s); {}; {} bytes of scheduling state per destination; at most {} "
              "replies held for destinations not finished\n"
              "survey: {} traces written, {} of them while probing went on, the first {:.3f} s after the start; each "
-             "at most {:.3f} s after its destination finished ({} more than 1 s after)\n"
+             "at most {:.3f} s after its destination finished ({} more than 1 s after){}\n"
              "survey: {} on {} ({} sending thread(s), {} waits on a full queue{}); probing {:.3f} s; XDP matcher:{}\n"
              "probes_sent={} replies={} destinations={} duration_s={:.3f} rate_pps={:.0f} dropped={}\n",
              s.targets, s.pairs, s.skipped, s.preprobes, s.hinted, s.cohorts, s.cohort_size, s.passes, s.paused_s,
              s.reached, s.interfaces, s.unmatched, s.late, s.retried, s.retry_rounds,
              s.doubletree ? "Doubletree stop set on" : "no stop set", s.state_bytes, s.held_peak, s.written, s.streamed,
-             s.first_write_s, s.write_delay_s, s.late_writes, s.tx_mode, s.ifname, s.threads, s.queue_full_waits,
+             s.first_write_s, s.write_delay_s, s.late_writes,
+             s.writer_priority ? ""
+                               : "; the writer could not raise its priority (no CAP_SYS_NICE): under load it competes "
+                                 "with the probing threads",
+             s.tx_mode, s.ifname, s.threads, s.queue_full_waits,
              s.generator_runs ? fmt::format(", {} generator runs", s.generator_runs) : std::string(), s.probing_s, m,
              s.probes_sent, s.replies, s.targets, s.duration_s, achieved_rate(s), s.dropped);
 }

@@ -5,8 +5,10 @@
 #include <cstring>
 #include <optional>
 #include <stdexcept>
+#include <string>
 
 #include "hopscope/core/clock.hpp"
+#include "hopscope/core/thread.hpp"
 
 namespace hopscope::survey {
 
@@ -25,7 +27,8 @@ TxPool::TxPool(const TxPoolConfig& cfg, const TargetList& targets, const ProbeCo
   for (unsigned q = 0; q < n; q++) {
     Worker& w = *workers_[q];
     XskSender* sender = backend == TxBackend::AfXdp ? cfg.sockets[q] : nullptr;
-    w.thread = std::jthread([this, &w, sender](std::stop_token st) {
+    w.thread = std::jthread([this, &w, sender, q](std::stop_token st) {
+      name_this_thread(("hs-tx" + std::to_string(q)).c_str());
       try {
         if (sender)
           run_xsk(w, *sender, st);

@@ -76,6 +76,7 @@ struct SurveySummary {
   double first_write_s = 0;       // when the first was written
   double write_delay_s = 0;       // the longest from a destination finishing to its trace written out
   std::uint64_t late_writes = 0;  // traces written more than 1 s after their destination finished
+  bool writer_priority = true;    // the writer thread runs above the probing threads (TraceWriter)
   std::size_t state_bytes = 0;    // scheduling state per destination
   int retry_rounds = 0;
   bool doubletree = false;

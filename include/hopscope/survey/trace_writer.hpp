@@ -94,6 +94,10 @@ class TraceWriter {
   // and how many waited more than 1 s.
   [[nodiscard]] std::uint64_t max_write_delay_ns() const { return max_delay_ns_; }
   [[nodiscard]] std::uint64_t late_writes() const { return late_writes_; }
+  // The writer thread runs kPrioritySteps nice levels above the process
+  // (false: refused, no CAP_SYS_NICE; it competes with the probing threads).
+  static constexpr int kPrioritySteps = 5;
+  [[nodiscard]] bool priority_raised() const { return priority_raised_.load(std::memory_order_relaxed); }
 
  private:
   struct Job {
@@ -121,6 +125,7 @@ class TraceWriter {
   std::uint64_t late_writes_ = 0;
   std::exception_ptr error_;
   std::atomic<std::uint64_t> first_write_ns_{0};
+  std::atomic<bool> priority_raised_{false};
   std::thread thread_;
 };
 
