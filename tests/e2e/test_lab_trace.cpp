@@ -597,6 +597,43 @@ TEST(LabTraceCli, ExplicitDestinationInsideANamespace) {
   EXPECT_EQ(j["hops"].size(), 5u) << "r5 is 5 hops away";
 }
 
+TEST(LabTraceCli, ExplicitDestinationInsideANamedLab) {
+  // `--lab NAME DEST` traces DEST from that lab's prober (it used to leave
+  // the lab silently and fail to attach in the caller's namespace).
+  HS_REQUIRE_ROOT();
+  json j = run_json({kCli, "trace", "--lab", kPrefix, "198.18.7.2", "-o", "json", "-q", "1"});
+  EXPECT_EQ(j["stop_reason"], "completed");
+  EXPECT_EQ(j["hops"].size(), 5u) << "r5 is 5 hops away";
+}
+
+// Frames in a pcap file (0: unreadable).
+int pcap_frames(const std::string& file) {
+  char err[PCAP_ERRBUF_SIZE];
+  pcap_t* p = pcap_open_offline(file.c_str(), err);
+  if (!p) return 0;
+  int n = 0;
+  pcap_pkthdr* hdr;
+  const u_char* data;
+  while (pcap_next_ex(p, &hdr, &data) == 1) n++;
+  pcap_close(p);
+  return n;
+}
+
+TEST(LabTraceCli, PcapWithMdaAndPmtu) {
+  // --pcap was silently ignored by --mda and --pmtu: no file was written.
+  HS_REQUIRE_ROOT();
+  for (const char* mode : {"--mda", "--pmtu"}) {
+    const std::string file = std::string("/tmp/hopscope-e2e") + mode + ".pcap";
+    std::remove(file.c_str());
+    CommandResult o = run_command({kCli, "trace", "--lab", kPrefix, mode, "-w", "0.5", "-o", "json", "--pcap", file});
+    ASSERT_EQ(o.status, 0) << mode << ": " << o.output;
+    const json j = json::parse(o.output);
+    const int frames = pcap_frames(file);
+    EXPECT_GT(frames, j.value("probes_sent", 0)) << mode << ": every probe and the replies to them";
+    std::remove(file.c_str());
+  }
+}
+
 TEST(LabTraceCli, ResolvesTheNextHopWhenNotCached) {
   HS_REQUIRE_ROOT();
   for (const char* fam : {"-4", "-6"}) {
@@ -637,6 +674,49 @@ TEST(LabTraceCli, NoXdpProgramLeftAfterExitOrKill) {
     if (!gone) std::this_thread::sleep_for(std::chrono::milliseconds(50));
   }
   EXPECT_TRUE(gone) << "the bpf_link must go with the killed process";
+}
+
+TEST(CliInput, ConflictingOrIgnoredOptionsAreUsageErrors) {
+  // Each of these used to run with exit 0 and one of the options silently
+  // dropped. Now: one line on stderr, exit 2, before anything is probed.
+  const std::vector<std::pair<std::vector<std::string>, std::string>> cases = {
+      {{"-I", "-T"}, "-T excludes -I"},
+      {{"-I", "-M", "udp"}, "--method excludes -I"},
+      {{"--mda", "-r"}, "--mda: runs its own probing"},
+      {{"--mda", "--pmtu"}, "--mda excludes --pmtu"},
+      {{"--pmtu", "-r"}, "--pmtu: runs its own probing"},
+      {{"--mda", "--tcp-fallback", "80"}, "--tcp-fallback: not with --mda"},
+      {{"--confidence", "99"}, "--confidence requires --mda"},
+      {{"--pmtu", "--svg", "/tmp/hopscope-e2e-x.svg"}, "--svg: path MTU discovery draws no path graph"},
+      {{"-r", "-o", "csv"}, "--report: the report is text"},
+      {{"--mda", "--asn-file", "/dev/null"}, "--asn-file: not with --mda"},
+      {{"--lab", "hslab", "--netns", "x"}, "--netns excludes --lab"},
+      {{"-q", "0"}, "--queries: Value 0 not in range"},
+      {{"--no-such-flag"}, "not expected: --no-such-flag"},
+  };
+  for (const auto& [args, want] : cases) {
+    std::vector<std::string> argv{kCli, "trace", "198.18.8.2"};
+    argv.insert(argv.end(), args.begin(), args.end());
+    const CommandResult r = run_command(argv);
+    std::string joined;
+    for (const auto& a : args) joined += a + " ";
+    EXPECT_EQ(r.status, 2) << joined << r.output;
+    EXPECT_NE(r.output.find(want), std::string::npos) << joined << r.output;
+    EXPECT_EQ(std::count(r.output.begin(), r.output.end(), '\n'), 1) << "one line: " << r.output;
+  }
+}
+
+TEST(CliInput, BadSurveyTargetsAreUsageErrors) {
+  // They exited 1, as a failure while running would.
+  for (const auto& [argv, want] : std::vector<std::pair<std::vector<std::string>, std::string>>{
+           {{kCli, "survey", "300.1.2.3/8"}, "'300.1.2.3' is not an IPv4 or IPv6 address"},
+           {{kCli, "survey", "--targets", "/nonexistent/targets"}, "cannot read the target file"},
+           {{kCli, "survey", "198.18.0.0/24", "2001:2::/120"}, "mixes IPv"}}) {
+    const CommandResult r = run_command(argv);
+    EXPECT_EQ(r.status, 2) << r.output;
+    EXPECT_NE(r.output.find(want), std::string::npos) << r.output;
+    EXPECT_EQ(std::count(r.output.begin(), r.output.end(), '\n'), 1) << "one line: " << r.output;
+  }
 }
 
 TEST(CliInput, BadArgumentsGetClearErrors) {

@@ -18,7 +18,11 @@ int main(int argc, char** argv) {
   try {
     app.parse(argc, argv);
   } catch (const CLI::ParseError& e) {
-    return app.exit(e);
+    if (e.get_exit_code() == 0) return app.exit(e);  // --help, --version
+    // Every usage error (bad flag, value out of range, conflicting options):
+    // one line, exit 2.
+    std::fprintf(stderr, "hopscope: %s (see --help)\n", e.what());
+    return hopscope::cli::kExitUsage;
   } catch (const std::exception& e) {
     std::fprintf(stderr, "hopscope: %s\n", e.what());
     return hopscope::cli::kExitRuntime;

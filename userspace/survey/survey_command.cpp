@@ -43,25 +43,34 @@ SurveyOptions survey_options(const SurveyCommand& c) {
   return o;
 }
 
-}  // namespace
-
-TargetList load_targets(const SurveyCommand& c) {
+TargetList read_targets(const SurveyCommand& c) {
   TargetList targets;
   if (!c.targets_file.empty()) {
     std::ifstream file;
     std::istream* in = &std::cin;
     if (c.targets_file != "-") {
       file.open(c.targets_file);
-      if (!file) throw std::runtime_error("cannot read the target file '" + c.targets_file + "'");
+      if (!file) throw TargetError("cannot read the target file '" + c.targets_file + "'");
       in = &file;
     }
     targets.add_file(*in, c.targets_file == "-" ? "stdin" : c.targets_file, c.skip_bad);
   }
   for (const std::string& cidr : c.cidrs) targets.add(cidr, "argument '" + cidr + "'");
   for (const auto& why : targets.skipped()) std::fprintf(stderr, "hopscope: skipped %s\n", why.c_str());
-  if (targets.size() == 0) throw std::runtime_error("no targets: give CIDRs or --targets FILE");
+  if (targets.size() == 0) throw TargetError("no targets: give CIDRs or --targets FILE");
   targets.freeze();
   return targets;
+}
+
+}  // namespace
+
+// Bad targets are usage errors (exit 2): nothing has been probed.
+TargetList load_targets(const SurveyCommand& c) {
+  try {
+    return read_targets(c);
+  } catch (const TargetError& e) {
+    throw UsageError("TARGETS", e.what());
+  }
 }
 
 void run_survey_command(const SurveyCommand& c) {

@@ -44,6 +44,21 @@ std::vector<Method> parse_methods(const std::string& list) {
   }
 }
 
+// Options another mode would silently ignore are refused instead.
+void check_mode_options(const TraceCommand& c) {
+  const bool report = c.report || c.count > 0;
+  for (const auto& [on, name] : {std::pair{c.mda, "--mda"}, std::pair{c.pmtu, "--pmtu"}}) {
+    if (!on) continue;
+    if (report) throw UsageError(name, "runs its own probing: not with -r/--report or -c");
+    if (c.tcp_fallback) throw UsageError("--tcp-fallback", std::string("not with ") + name);
+    if (!c.asn_file.empty())
+      throw UsageError("--asn-file", std::string("not with ") + name + " (its output has no AS)");
+  }
+  if (c.pmtu && !c.svg.empty()) throw UsageError("--svg", "path MTU discovery draws no path graph");
+  if (c.report && c.format == "csv")
+    throw UsageError("--report", "the report is text (a CSV row per probe: -c N -o csv)");
+}
+
 // Refuses combinations of options that cannot work, before anything is probed.
 void check_options(const TraceCommand& c, const std::vector<Method>& methods) {
   if (c.first_ttl > c.max_ttl) throw UsageError("-f", "first TTL is larger than max TTL");
@@ -60,11 +75,18 @@ void check_options(const TraceCommand& c, const std::vector<Method>& methods) {
                          std::string(method_name(methods[0])));
   if (c.pmtu && tcp)
     throw UsageError("--pmtu", "path MTU discovery needs probes that carry data: use a UDP or ICMP method");
+  check_mode_options(c);
 }
 
-// DEST, or the lab's destination (never anything outside it); sets netns for the lab.
+// DEST, or the lab's destination (never anything outside it); sets netns for
+// the lab (also for a DEST when --lab was given: the trace runs in that lab).
 IpAddress resolve_target(const TraceCommand& c, std::string& netns) {
   netns = c.netns;
+  if (!c.dest.empty() && c.lab_given) {
+    Lab lab(c.lab);
+    if (!lab.is_up()) throw std::runtime_error("the lab '" + c.lab + "' is not up: run `hopscope lab up` first");
+    netns = lab.info().prober_ns;
+  }
   if (c.dest.empty()) {
     Lab lab(c.lab);
     if (!lab.is_up())
@@ -146,7 +168,10 @@ TraceResult trace_one(const TraceCommand& c, const TraceJob& j, PcapWriter* pcap
 void run_mda_command(const TraceCommand& c, const TraceJob& j, Format format, std::mt19937& rng) {
   if (format != Format::Text && format != Format::Json && format != Format::Dot)
     throw UsageError("--mda", "multipath discovery writes text, json or dot");
+  std::optional<PcapWriter> pcap;
+  if (!c.pcap.empty()) pcap.emplace(c.pcap);
   XdpTransport transport(transport_config(j));
+  PcapScope scope(transport, pcap ? &*pcap : nullptr);
   MdaOptions mo;
   mo.trace = trace_options(j, transport, rng);
   mo.confidence = c.confidence;
@@ -167,7 +192,10 @@ void run_mda_command(const TraceCommand& c, const TraceJob& j, Format format, st
 void run_pmtu_command(const TraceCommand& c, const TraceJob& j, Format format, std::mt19937& rng) {
   if (format != Format::Text && format != Format::Json)
     throw UsageError("--pmtu", "path MTU discovery writes text or json");
+  std::optional<PcapWriter> pcap;
+  if (!c.pcap.empty()) pcap.emplace(c.pcap);
   XdpTransport transport(transport_config(j));
+  PcapScope scope(transport, pcap ? &*pcap : nullptr);
   PmtuOptions po;
   po.trace = trace_options(j, transport, rng);
   po.trace.probes_per_hop = std::min(c.queries, 3);

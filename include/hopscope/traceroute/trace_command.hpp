@@ -21,6 +21,7 @@ struct TraceCommand {
   std::string format = "text";
   std::string netns;
   std::string lab = "hslab";
+  bool lab_given = false;  // --lab on the command line: trace inside that lab even with a DEST
   bool v4 = false;
   bool v6 = false;
   int port = 0;  // 0: the method's default
