@@ -15,6 +15,8 @@ PACKAGES=(
   libgtest-dev libgmock-dev libbenchmark-dev
   # lab and peers
   iproute2 nftables procps scamper traceroute zmap bc
+  # real consumers of the outputs, in the e2e tests (CSV: Miller)
+  miller
   # outputs: path graphs rendered to SVG; watch metrics (exposer, and the
   # Prometheus server the metrics test scrapes it with)
   graphviz prometheus-cpp-dev prometheus curl

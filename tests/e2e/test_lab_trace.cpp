@@ -313,15 +313,18 @@ TEST(LabTraceCli, OutputFormats) {
       EXPECT_TRUE(rep["from"].is_string() && rep["rtt"].is_number() && rep["size"].is_number() &&
                   rep["ttl"].is_number())
           << rep.dump();
-      EXPECT_EQ(rep["size"], 20 + 8 + 60) << "a Linux router quotes the whole 60-byte probe";
+      EXPECT_EQ(rep["size"], 60) << "a Linux router quotes the whole 60-byte probe: Atlas's size is that quote "
+                                    "(the ICMP payload), not the 88-byte reply packet";
       EXPECT_FALSE(rep.contains("err")) << rep.dump();
     }
   }
   EXPECT_EQ(at["result"][5]["result"][0]["from"], "198.18.8.2");
-  EXPECT_EQ(
-      json::parse(run_command({kCli, "trace", "--lab", kPrefix, "-6", "-M", "icmp-paris", "-q", "1", "-o", "atlas"})
-                      .output)["proto"],
-      "ICMP");
+  const json at6 = json::parse(
+      run_command({kCli, "trace", "--lab", kPrefix, "-6", "-M", "icmp-paris", "-q", "1", "-o", "atlas"}).output);
+  EXPECT_EQ(at6["proto"], "ICMP");
+  EXPECT_EQ(at6["size"], 80 - 48) << "the 80-byte probe's ICMPv6 payload";
+  EXPECT_EQ(at6["result"][0]["result"][0]["size"], 80) << "r1 quotes the whole probe: the Time Exceeded's payload";
+  EXPECT_EQ(at6["result"][5]["result"][0]["size"], 80 - 48) << "the Echo Reply's payload";
 
   // CSV: a header, one row per reply, one per silent hop.
   CommandResult csv = run_command({kCli, "trace", "--lab", kPrefix, "-q", "2", "-o", "csv"});
@@ -595,6 +598,66 @@ TEST(LabTraceCli, ExplicitDestinationInsideANamespace) {
   json j = run_json({kCli, "trace", "--netns", kPrefix + "-prober", "198.18.7.2", "-o", "json", "-q", "1"});
   EXPECT_EQ(j["stop_reason"], "completed");
   EXPECT_EQ(j["hops"].size(), 5u) << "r5 is 5 hops away";
+}
+
+TEST(LabTraceCli, ScamperJsonTcpRepliesAsScamperWritesThem) {
+  // A SYN-ACK was written as icmp_type 0 (an echo reply) with the TCP flags in
+  // icmp_code; scamper writes tcp_flags and no ICMP fields.
+  HS_REQUIRE_ROOT();
+  CommandResult o = run_command(
+      {kCli, "trace", "--lab", kPrefix, "-M", "tcp-syn", "-p", "80", "-q", "1", "-w", "1", "-o", "scamper-json"});
+  ASSERT_EQ(o.status, 0) << o.output;
+  const json ours = json::parse(o.output);
+  CommandResult t = run_command({"ip", "netns", "exec", kPrefix + "-prober", "scamper", "-O", "json", "-c",
+                                 "trace -P tcp -d 80 -q 1 -w 1", "-i", "198.18.8.2"});
+  ASSERT_EQ(t.status, 0) << t.output;
+  json theirs;
+  std::istringstream in(t.output);
+  for (std::string line; std::getline(in, line);)
+    if (line.find("\"type\":\"trace\"") != std::string::npos) theirs = json::parse(line);
+  ASSERT_TRUE(theirs.is_object()) << t.output;
+  auto keys = [](const json& j) {
+    std::set<std::string> k;
+    for (auto it = j.begin(); it != j.end(); ++it) k.insert(it.key());
+    return k;
+  };
+  ASSERT_FALSE(ours["hops"].empty());
+  const json &a = ours["hops"].back(), &b = theirs["hops"].back();
+  EXPECT_EQ(a["addr"], "198.18.8.2");
+  EXPECT_EQ(keys(a), keys(b)) << a.dump() << "\n" << b.dump();
+  EXPECT_EQ(a["tcp_flags"], b["tcp_flags"]) << "SYN-ACK: 18";
+  EXPECT_FALSE(a.contains("icmp_type"));
+  for (std::size_t i = 0; i + 1 < ours["hops"].size() && i + 1 < theirs["hops"].size(); i++)
+    EXPECT_EQ(keys(ours["hops"][i]), keys(theirs["hops"][i])) << "hop " << i;
+}
+
+TEST(LabTraceCli, CsvAsMillerReadsIt) {
+  // RFC 4180 read by a real CSV tool: an AS set is one field (it was written
+  // unquoted: 19 fields in an 18-column file, which mlr rejects), and a TCP
+  // reply's flags have their own column.
+  HS_REQUIRE_ROOT();
+  const std::string file = "/tmp/hopscope-e2e-trace.csv";
+  auto to_json = [&](const std::vector<std::string>& argv) {
+    CommandResult o = run_command(argv);
+    EXPECT_EQ(o.status, 0) << o.output;
+    std::ofstream(file) << o.output;
+    CommandResult m = run_command({"mlr", "--icsv", "--ojson", "cat", file});
+    EXPECT_EQ(m.status, 0) << m.output;
+    return json::parse(m.output);
+  };
+  const json rows = to_json({kCli, "trace", "--lab", kPrefix, "-q", "1", "-o", "csv", "--asn-file",
+                             std::string(HOPSCOPE_FIXTURES) + "/pfx2as-lab-asset.txt"});
+  ASSERT_EQ(rows.size(), 6u);
+  for (const json& r : rows) EXPECT_EQ(r.size(), 19u) << r.dump();
+  EXPECT_EQ(rows[5]["addr"], "198.18.8.2");
+  EXPECT_EQ(rows[5]["asn"], "64504,64505");
+  const json tcp = to_json({kCli, "trace", "--lab", kPrefix, "-T", "-p", "80", "-q", "1", "-o", "csv"});
+  ASSERT_FALSE(tcp.empty());
+  const json& last = tcp.back();
+  EXPECT_EQ(last["addr"], "198.18.8.2");
+  EXPECT_EQ(last["tcp_flags"], 18) << "SYN-ACK";
+  EXPECT_EQ(last["icmp_type"], "") << "no ICMP type for a TCP reply";
+  std::remove(file.c_str());
 }
 
 TEST(LabTraceCli, ExplicitDestinationInsideANamedLab) {

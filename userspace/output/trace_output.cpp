@@ -240,12 +240,15 @@ void append_trace_json(std::string& out, const TraceResult& r) {
                    hop.probes_sent);
     for (std::size_t k = 0; k < hop.replies.size(); k++) {
       const HopReply& x = hop.replies[k];
-      fmt::format_to(
-          it,
-          FMT_COMPILE(R"({}{{"addr":"{}","rtt_ms":{:.3f},"icmp_type":{},"icmp_code":{},"reply_ttl":{},"quoted_ttl":{},)"
-                      R"("attempt":{},"flow":{})"),
-          k ? "," : "", x.addr.to_chars(a), x.rtt_ms, x.icmp_type, x.icmp_code, x.reply_ttl, x.quoted_ttl, x.attempt,
-          x.flow);
+      fmt::format_to(it, FMT_COMPILE(R"({}{{"addr":"{}","rtt_ms":{:.3f},)"), k ? "," : "", x.addr.to_chars(a),
+                     x.rtt_ms);
+      // A TCP reply: its flags byte (kept in icmp_code by the matcher), no ICMP type or code.
+      if (x.kind == HS_REPLY_TCP_SYNACK || x.kind == HS_REPLY_TCP_RST)
+        fmt::format_to(it, FMT_COMPILE(R"("tcp_flags":{},)"), x.icmp_code);
+      else
+        fmt::format_to(it, FMT_COMPILE(R"("icmp_type":{},"icmp_code":{},)"), x.icmp_type, x.icmp_code);
+      fmt::format_to(it, FMT_COMPILE(R"("reply_ttl":{},"quoted_ttl":{},"attempt":{},"flow":{})"), x.reply_ttl,
+                     x.quoted_ttl, x.attempt, x.flow);
       if (x.mtu) fmt::format_to(it, FMT_COMPILE(R"(,"mtu":{})"), x.mtu);
       if (x.kind == HS_REPLY_TCP_SYNACK) put(R"(,"tcp":"syn-ack")");
       if (x.kind == HS_REPLY_TCP_RST) put(R"(,"tcp":"rst")");

@@ -68,12 +68,17 @@ void append_trace_scamper(std::string& out, const TraceResult& r) {
       first = false;
       fmt::format_to(it,
                      R"({{"addr":"{}", "probe_ttl":{}, "probe_id":{}, "probe_size":{}, "tx":{{"sec":{}, "usec":{}}}, )"
-                     R"("rtt":{:.3f}, "reply_ttl":{}, "reply_tos":{}, "reply_ipid":{}, "reply_size":{}, )"
-                     R"("icmp_type":{}, "icmp_code":{})",
+                     R"("rtt":{:.3f}, "reply_ttl":{}, "reply_tos":{}, "reply_ipid":{}, "reply_size":{}, )",
                      x.addr.to_chars(a), h.ttl, x.attempt + 1,
                      r.fixed_probe_size || !x.quoted_len ? r.packet_size : x.quoted_len, x.tx_unix_us / 1000000,
-                     x.tx_unix_us % 1000000, x.rtt_ms, x.reply_ttl, x.reply_tos, x.reply_ipid, x.reply_len, x.icmp_type,
-                     x.icmp_code);
+                     x.tx_unix_us % 1000000, x.rtt_ms, x.reply_ttl, x.reply_tos, x.reply_ipid, x.reply_len);
+      // A TCP reply, as scamper writes it: its flags, no ICMP fields (the
+      // matcher keeps the flags byte in icmp_code).
+      if (x.kind == HS_REPLY_TCP_SYNACK || x.kind == HS_REPLY_TCP_RST) {
+        fmt::format_to(it, R"("tcp_flags":{}}})", x.icmp_code);
+        continue;
+      }
+      fmt::format_to(it, R"("icmp_type":{}, "icmp_code":{})", x.icmp_type, x.icmp_code);
       if (x.kind != HS_REPLY_ECHO_REPLY) {  // an ICMP error: what it quoted
         fmt::format_to(it, R"(, "icmp_q_ttl":{}, "icmp_q_ipl":{})", x.quoted_ttl, x.quoted_len);
         if (v4) fmt::format_to(it, R"(, "icmp_q_tos":{})", x.quoted_tos);

@@ -1,6 +1,8 @@
 #include <gtest/gtest.h>
 
 #include <algorithm>
+#include <fstream>
+#include <map>
 #include <nlohmann/json.hpp>
 #include <sstream>
 
@@ -203,11 +205,29 @@ TEST(TraceFormats, CsvHasOneRowPerReplyAndOnePerSilentHop) {
   ASSERT_EQ(lines.size(), 1u + 2 + 1 + 2 + 1 + 2 + 2);
   EXPECT_EQ(lines[0],
             "dst,src,method,start_ms,stop_reason,ttl,probes_sent,attempt,addr,rtt_ms,icmp_type,icmp_code,reply_ttl,"
-            "quoted_ttl,reply_len,mtu,flow,asn");
+            "quoted_ttl,reply_len,mtu,flow,asn,tcp_flags");
   EXPECT_EQ(lines[1],
-            "198.18.8.2,198.18.1.1,udp-paris,1795331296123,completed,1,2,0,198.18.1.2,0.100,11,0,64,1,88,,0,");
-  EXPECT_EQ(lines[6], "198.18.8.2,198.18.1.1,udp-paris,1795331296123,completed,4,2,,,,,,,,,,,") << "the silent hop";
-  for (const auto& l : lines) EXPECT_EQ(std::count(l.begin(), l.end(), ','), 17) << l;
+            "198.18.8.2,198.18.1.1,udp-paris,1795331296123,completed,1,2,0,198.18.1.2,0.100,11,0,64,1,88,,0,,");
+  EXPECT_EQ(lines[6], "198.18.8.2,198.18.1.1,udp-paris,1795331296123,completed,4,2,,,,,,,,,,,,") << "the silent hop";
+  for (const auto& l : lines) EXPECT_EQ(std::count(l.begin(), l.end(), ','), 18) << l;
+}
+
+TEST(TraceFormats, CsvQuotesAnAsSetAndGivesTcpFlagsTheirOwnColumn) {
+  TraceResult r = formats_fixture();
+  r.hops[5].replies[0].asn = "64504,64505";  // an AS set, as prefix2as writes it
+  r.hops[5].replies[1].asn = "x\"y";
+  HopReply& tcp = r.hops[4].replies[0];
+  tcp.kind = HS_REPLY_TCP_SYNACK;
+  tcp.icmp_type = 0;
+  tcp.icmp_code = 0x12;
+  std::string out;
+  append_trace_csv(out, r);
+  EXPECT_NE(out.find(",0,\"64504,64505\",\n"), std::string::npos) << "RFC 4180: a field with a comma is quoted\n"
+                                                                  << out;
+  EXPECT_NE(out.find(",0,\"x\"\"y\",\n"), std::string::npos) << "and its quotes doubled\n" << out;
+  EXPECT_NE(out.find(",5,2,0,198.18.7.2,0.500,,,60,1,88,,0,,18\n"), std::string::npos)
+      << "a SYN-ACK: no ICMP type or code, its flags (0x12) in tcp_flags\n"
+      << out;
 }
 
 TEST(TraceFormats, AtlasFieldsAsSpecified) {
@@ -230,8 +250,8 @@ TEST(TraceFormats, AtlasFieldsAsSpecified) {
   EXPECT_EQ(j["type"], "traceroute");
   ASSERT_EQ(j["result"].size(), 6u);
   EXPECT_EQ(j["result"][0]["hop"], 1);
-  EXPECT_EQ(j["result"][0]["result"][0],
-            nlohmann::json::parse(R"({"from":"198.18.1.2","rtt":0.1,"size":88,"ttl":64})"));
+  EXPECT_EQ(j["result"][0]["result"][0], nlohmann::json::parse(R"({"from":"198.18.1.2","rtt":0.1,"size":60,"ttl":64})"))
+      << "size: the ICMP payload after its 8-byte header (the 60-byte probe quoted), not the 88-byte packet";
   EXPECT_EQ(j["result"][1]["result"][1], nlohmann::json::parse(R"({"x":"*"})")) << "the lost probe";
   EXPECT_EQ(j["result"][3]["result"], nlohmann::json::parse(R"([{"x":"*"},{"x":"*"}])"));
   EXPECT_FALSE(j["result"][5]["result"][0].contains("err")) << "the destination's port unreachable is no error";
@@ -254,6 +274,91 @@ TEST(TraceFormats, AtlasErrorsAndQuotedTtl) {
   EXPECT_EQ(j["result"][4]["result"][0]["ittl"], 2);
   EXPECT_EQ(j["result"][4]["result"][1]["err"], "7") << "other codes: numeric";
   EXPECT_EQ(j["result"][2]["result"][0]["mtu"], 1280);
+}
+
+TEST(TraceFormats, AtlasTcpRepliesDuplicatesAndDoubletreeHops) {
+  TraceResult r = formats_fixture();
+  r.method = Method::TcpSyn;
+  r.packet_size = 40;
+  HopReply& dst = r.hops[5].replies[0];
+  dst.kind = HS_REPLY_TCP_SYNACK;
+  dst.icmp_type = 0;
+  dst.icmp_code = 0x12;  // SYN-ACK: the matcher keeps the TCP flags here
+  dst.reply_len = 44;    // with an MSS option
+  r.hops[5].replies[1].kind = HS_REPLY_TCP_RST;
+  r.hops[5].replies[1].icmp_code = 0x14;
+  r.hops[0].replies.push_back(r.hops[0].replies[0]);  // a second reply to probe 0 of hop 1
+  r.hops[1].probes_sent = 0;                          // hop 2 below a Doubletree stop: not probed
+  r.hops[1].replies.clear();
+  std::string out;
+  append_trace_atlas(out, r);
+  const nlohmann::json j = nlohmann::json::parse(out);
+  EXPECT_EQ(j["proto"], "TCP");
+  EXPECT_EQ(j["size"], 0) << "a SYN carries no payload";
+  ASSERT_EQ(j["result"].size(), 5u) << "the unprobed hop is left out, as Atlas leaves out hops below first_hop";
+  EXPECT_EQ(j["result"][1]["hop"], 3);
+  for (const auto& hop : j["result"]) EXPECT_FALSE(hop.contains("error")) << hop.dump();
+  const auto& h1 = j["result"][0]["result"];
+  ASSERT_EQ(h1.size(), 3u);
+  EXPECT_FALSE(h1[0].contains("dup"));
+  EXPECT_EQ(h1[1]["dup"], true) << "the second reply to one probe";
+  EXPECT_FALSE(h1[2].contains("dup"));
+  const auto& last = j["result"][4]["result"];
+  EXPECT_EQ(last[0]["flags"], "SA");
+  EXPECT_EQ(last[0]["size"], 0) << "a TCP reply has no payload";
+  EXPECT_FALSE(last[0].contains("err"));
+  EXPECT_EQ(last[1]["flags"], "RA");
+}
+
+// Our Atlas output against real RIPE Atlas results (tests/fixtures: public
+// measurements 1000157, firmware 4460-4720): every key we write at each
+// level is one Atlas writes there (or one the format notes list for newer
+// firmware), with the same JSON type.
+TEST(TraceFormats, AtlasKeysAndTypesAsInRealResults) {
+  std::ifstream in(HOPSCOPE_FIXTURES "/atlas-traceroute-examples.ndjson");
+  ASSERT_TRUE(in) << "fixture missing";
+  std::map<std::string, nlohmann::json::value_t> top, hop, reply;
+  auto num = [](nlohmann::json::value_t t) {
+    return t == nlohmann::json::value_t::number_unsigned ? nlohmann::json::value_t::number_integer : t;
+  };
+  for (std::string line; std::getline(in, line);) {
+    const auto j = nlohmann::json::parse(line);
+    for (const auto& [k, v] : j.items()) top[k] = num(v.type());
+    for (const auto& h : j["result"]) {
+      for (const auto& [k, v] : h.items()) hop[k] = num(v.type());
+      for (const auto& x : h.value("result", nlohmann::json::array()))
+        for (const auto& [k, v] : x.items()) reply[k] = num(v.type());
+    }
+  }
+  ASSERT_GE(reply.size(), 8u) << "the fixture has replies with err, mtu, late, icmpext";
+  // Firmware >= 5000 keys the notes list (../shared/formats/atlas-traceroute.md).
+  reply["flags"] = nlohmann::json::value_t::string;
+  reply["dup"] = nlohmann::json::value_t::boolean;
+  reply["edst"] = nlohmann::json::value_t::string;
+  TraceResult r = formats_fixture();
+  r.hops[4].replies[0].mtu = 1280;
+  r.hops[4].replies[1].kind = HS_REPLY_DEST_UNREACH;
+  r.hops[4].replies[1].icmp_code = 1;
+  r.hops[2].replies[0].mpls = {16 << 12 | 1 << 8 | 1};
+  r.hops[2].replies[0].mpls_count = 1;
+  std::string out;
+  append_trace_atlas(out, r);
+  const auto ours = nlohmann::json::parse(out);
+  for (const auto& [k, v] : ours.items()) {
+    ASSERT_TRUE(top.count(k)) << "top-level key Atlas never writes: " << k;
+    EXPECT_EQ(num(v.type()), top[k]) << k;
+  }
+  for (const auto& h : ours["result"]) {
+    for (const auto& [k, v] : h.items()) {
+      ASSERT_TRUE(hop.count(k)) << "hop key: " << k;
+      EXPECT_EQ(num(v.type()), hop[k]) << k;
+    }
+    for (const auto& x : h["result"])
+      for (const auto& [k, v] : x.items()) {
+        ASSERT_TRUE(reply.count(k)) << "reply key Atlas never writes: " << k;
+        EXPECT_EQ(num(v.type()), reply[k]) << k << " in " << x.dump();
+      }
+  }
 }
 
 TEST(TraceFormats, DotGraphOfTwoTracesShowsTheDiamond) {
@@ -309,7 +414,7 @@ TEST(Asn, AnnotatedOutputs) {
   EXPECT_EQ(nlohmann::json::parse(trace_json(r))["hops"][2]["replies"][0]["asn"], "64502");
   std::string csv;
   append_trace_csv(csv, r);
-  EXPECT_NE(csv.find(",0,64501\n"), std::string::npos) << csv;
+  EXPECT_NE(csv.find(",0,64501,\n"), std::string::npos) << csv;
   const std::string dot = traces_dot({r});
   EXPECT_NE(dot.find("subgraph \"cluster_AS64501\" {\n    label=\"AS64501\";"), std::string::npos) << dot;
   EXPECT_NE(dot.find("\"198.18.2.2\" -> \"198.18.3.2\" [color=red];"), std::string::npos) << dot;
