@@ -416,8 +416,13 @@ TEST(LabTraceCli, PcapHoldsEveryProbeAndReply) {
   std::set<std::string> from;
   pcap_pkthdr* hdr;
   const u_char* data;
+  std::int64_t last_us = 0;
+  int out_of_order = 0;  // all the probes were written first, then all the replies
   while (pcap_next_ex(p, &hdr, &data) == 1) {
     ASSERT_GE(hdr->caplen, 14u + 20u);
+    const std::int64_t us = std::int64_t{hdr->ts.tv_sec} * 1'000'000 + hdr->ts.tv_usec;
+    if (us < last_us) out_of_order++;
+    last_us = std::max(last_us, us);
     const u_char* ip = data + 14;
     char a[INET_ADDRSTRLEN];
     inet_ntop(AF_INET, ip + 12, a, sizeof a);
@@ -434,6 +439,7 @@ TEST(LabTraceCli, PcapHoldsEveryProbeAndReply) {
   }
   pcap_close(p);
   std::remove(file.c_str());
+  EXPECT_EQ(out_of_order, 0) << "frames in time order";
   // The first window sends TTLs 1-16 before the destination's answer (at 6)
   // is known; the trace reports hops 1-6. The pcap holds them all.
   EXPECT_EQ(probes, 2 * 16);

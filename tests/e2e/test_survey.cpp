@@ -169,11 +169,15 @@ void scamper_json_text_and_pcap(const Lab& lab) {
   char err[PCAP_ERRBUF_SIZE];
   pcap_t* p = pcap_open_offline(cap.c_str(), err);
   ASSERT_NE(p, nullptr) << err;
-  int sent = 0, replies = 0;
+  int sent = 0, replies = 0, out_of_order = 0;
+  std::int64_t last_us = 0;
   pcap_pkthdr* h;
   const u_char* d;
   while (pcap_next_ex(p, &h, &d) == 1) {
     ASSERT_GE(h->caplen, 34u);
+    const std::int64_t us = std::int64_t{h->ts.tv_sec} * 1'000'000 + h->ts.tv_usec;
+    if (us < last_us) out_of_order++;
+    last_us = std::max(last_us, us);
     EXPECT_EQ(d[12] << 8 | d[13], 0x0800);
     const std::string src =
         std::to_string(d[26]) + "." + std::to_string(d[27]) + "." + std::to_string(d[28]) + "." + std::to_string(d[29]);
@@ -186,6 +190,8 @@ void scamper_json_text_and_pcap(const Lab& lab) {
     }
   }
   pcap_close(p);
+  EXPECT_EQ(out_of_order, 0) << "frames in time order";
+  EXPECT_NE(summary.find("in time order, 0 of them out of it"), std::string::npos) << summary;
   EXPECT_EQ(sent, probes);
   EXPECT_EQ(replies, matched);
   EXPECT_GT(replies, 5);

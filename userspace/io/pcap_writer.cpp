@@ -20,33 +20,63 @@ PcapWriter::PcapWriter(const std::string& path) : path_(path) {
 }
 
 PcapWriter::~PcapWriter() {
-  if (dumper_) pcap_dump_close(dumper_);
+  if (dumper_) {
+    std::lock_guard lk(mu_);
+    release(0);  // whatever still waits (flush() would have thrown on an error)
+    pcap_dump_close(dumper_);
+  }
   if (pcap_) pcap_close(pcap_);
 }
 
-void PcapWriter::dump(std::int64_t unix_ns, const std::uint8_t* data, std::uint32_t caplen, std::uint32_t len) {
+void PcapWriter::dump(const PcapFrame& f) {
   pcap_pkthdr h{};
-  h.ts.tv_sec = static_cast<time_t>(unix_ns / 1'000'000'000);
-  h.ts.tv_usec = static_cast<suseconds_t>(unix_ns % 1'000'000'000 / 1000);
-  h.caplen = caplen;
-  h.len = std::max(len, caplen);
-  pcap_dump(reinterpret_cast<u_char*>(dumper_), &h, data);
+  h.ts.tv_sec = static_cast<time_t>(f.unix_ns / 1'000'000'000);
+  h.ts.tv_usec = static_cast<suseconds_t>(f.unix_ns % 1'000'000'000 / 1000);
+  h.caplen = f.caplen;
+  h.len = std::max<std::uint32_t>(f.len, f.caplen);
+  pcap_dump(reinterpret_cast<u_char*>(dumper_), &h, f.data.data());
+  if (f.unix_ns < last_written_ns_) out_of_order_++;
+  last_written_ns_ = std::max(last_written_ns_, f.unix_ns);
   frames_++;
+}
+
+void PcapWriter::add(std::int64_t unix_ns, const std::uint8_t* data, std::uint32_t caplen, std::uint32_t len) {
+  if (waiting_.capacity() == 0) waiting_.reserve(kWindow);
+  PcapFrame& f = waiting_.emplace_back();
+  f.unix_ns = unix_ns;
+  f.len = len;
+  f.caplen = static_cast<std::uint16_t>(std::min<std::size_t>(caplen, PcapFrame::kMaxBytes));
+  std::memcpy(f.data.data(), data, f.caplen);
+  if (waiting_.size() >= kWindow) release(kWindow / 2);
+}
+
+void PcapWriter::release(std::size_t keep) {
+  std::stable_sort(waiting_.begin(), waiting_.end(),
+                   [](const PcapFrame& a, const PcapFrame& b) { return a.unix_ns < b.unix_ns; });
+  const std::size_t n = waiting_.size() > keep ? waiting_.size() - keep : 0;
+  for (std::size_t i = 0; i < n; i++) dump(waiting_[i]);
+  waiting_.erase(waiting_.begin(), waiting_.begin() + static_cast<std::ptrdiff_t>(n));
 }
 
 void PcapWriter::write(std::int64_t unix_ns, std::span<const std::uint8_t> frame, std::uint32_t len) {
   std::lock_guard lk(mu_);
-  dump(unix_ns, frame.data(), static_cast<std::uint32_t>(frame.size()), len);
+  add(unix_ns, frame.data(), static_cast<std::uint32_t>(frame.size()), len);
 }
 
 void PcapWriter::write(std::span<const PcapFrame> frames) {
   std::lock_guard lk(mu_);
-  for (const PcapFrame& f : frames) dump(f.unix_ns, f.data.data(), f.caplen, f.len);
+  for (const PcapFrame& f : frames) add(f.unix_ns, f.data.data(), f.caplen, f.len);
 }
 
 void PcapWriter::flush() {
   std::lock_guard lk(mu_);
+  release(0);
   if (pcap_dump_flush(dumper_) != 0) throw std::runtime_error("pcap: error writing '" + path_ + "'");
+}
+
+std::uint64_t PcapWriter::out_of_order() const {
+  std::lock_guard lk(mu_);
+  return out_of_order_;
 }
 
 std::uint64_t PcapWriter::frames() const {

@@ -49,10 +49,11 @@ std::string summary_text(const SurveySummary& s) {
                 s.ifname)
           : std::string();
   const std::string pcap_note =
-      s.pcap
-          ? fmt::format("survey: pcap: {} frames (probes and replies); {} reply copies lost to a full capture ring\n",
-                        s.pcap_frames, s.matcher[HS_CNT_CAPTURE_FULL])
-          : std::string();
+      s.pcap ? fmt::format(
+                   "survey: pcap: {} frames (probes and replies) in time order, {} of them out of it (later than the "
+                   "writer's window); {} reply copies lost to a full capture ring\n",
+                   s.pcap_frames, s.pcap_out_of_order, s.matcher[HS_CNT_CAPTURE_FULL])
+             : std::string();
   const std::string anchor_note =
       s.tx_warning.empty()
           ? std::string()

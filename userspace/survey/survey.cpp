@@ -106,6 +106,7 @@ SurveySummary run_survey(const TargetList& targets, const SurveyOptions& o, std:
     o.pcap->flush();
     s.pcap = true;
     s.pcap_frames = o.pcap->frames();
+    s.pcap_out_of_order = o.pcap->out_of_order();
   }
   return s;
 }

@@ -1,7 +1,12 @@
 // Writes frames (probes sent, replies received) to a pcap file (libpcap,
-// Ethernet link type) for Wireshark/tcpdump. Several threads may write: a
-// survey's senders and its receiving thread each collect frames in a
-// PcapBatch and write them under one lock per batch.
+// Ethernet link type) for Wireshark/tcpdump, in time order. Several threads
+// may write: a survey's senders and its receiving thread each collect frames
+// in a PcapBatch and write them under one lock per batch. Probes are written
+// when they are sent, replies when their copies are read from the capture
+// ring, so frames come in out of order: they wait in a window of kWindow
+// frames, sorted by time, and the oldest half goes to the file when it is
+// full (the rest at flush()). A frame older than one already in the file
+// (more than ~kWindow/2 frames late) is written anyway and counted.
 #pragma once
 
 #include <array>
@@ -9,6 +14,7 @@
 #include <mutex>
 #include <span>
 #include <string>
+#include <vector>
 
 typedef struct pcap pcap_t;
 typedef struct pcap_dumper pcap_dumper_t;
@@ -35,14 +41,23 @@ class PcapWriter {
   // A frame seen at Unix time unix_ns; `frame` may be cut short of `len`.
   void write(std::int64_t unix_ns, std::span<const std::uint8_t> frame, std::uint32_t len);
   void write(std::span<const PcapFrame> frames);  // one lock for all
-  // Flushes to disk; throws on a write error.
+  // Writes every frame still waiting, flushes to disk; throws on a write error.
   void flush();
   [[nodiscard]] std::uint64_t frames() const;
+  // Frames written after a later one (came more than the window late).
+  [[nodiscard]] std::uint64_t out_of_order() const;
+
+  static constexpr std::size_t kWindow = 16384;  // 4.5 MB of frames
 
  private:
-  void dump(std::int64_t unix_ns, const std::uint8_t* data, std::uint32_t caplen, std::uint32_t len);
+  void add(std::int64_t unix_ns, const std::uint8_t* data, std::uint32_t caplen, std::uint32_t len);
+  void release(std::size_t keep);  // writes all but the newest `keep` waiting frames
+  void dump(const PcapFrame& f);
 
   mutable std::mutex mu_;
+  std::vector<PcapFrame> waiting_;
+  std::int64_t last_written_ns_ = 0;
+  std::uint64_t out_of_order_ = 0;
   pcap_t* pcap_ = nullptr;
   pcap_dumper_t* dumper_ = nullptr;
   std::string path_;

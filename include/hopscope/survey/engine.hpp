@@ -98,7 +98,8 @@ struct SurveySummary {
   std::uint64_t backpressure_pauses = 0;  // times the pacing thread stopped: the reply ring was over half full
   double backpressure_s = 0;              // how long it stopped in all
   bool pcap = false;
-  std::uint64_t pcap_frames = 0;  // probes and replies written to the pcap
+  std::uint64_t pcap_frames = 0;        // probes and replies written to the pcap
+  std::uint64_t pcap_out_of_order = 0;  // of them written after a later frame
 };
 
 class SurveyEngine {
