@@ -396,6 +396,69 @@ TEST(LabTraceCli, PathMtu) {
   EXPECT_NE(t.output.find("198.18.7.2 reports MTU 1280: the MTU drops after hop 5"), std::string::npos) << t.output;
 }
 
+TEST(LabTraceCli, TooBigProbesEndTheTraceWhereTheyStop) {
+  // 1400-byte probes do not fit r5's 1280-byte link to dst. The IPv6 trace
+  // went on to hop 30, r5's Packet Too Big at every hop from 6 on (75 probes
+  // for nothing); traceroute stops at hop 6 with !F. (IPv4 probes carry no
+  // DF: r5 fragments them and the destination answers.)
+  HS_REQUIRE_ROOT();
+  json j = run_json({kCli, "trace", "--lab", kPrefix, "2001:2:0:8::2", "1400", "-q", "1", "-w", "0.5", "-o", "json"});
+  EXPECT_EQ(j["stop_reason"], "unreach");
+  ASSERT_EQ(j["hops"].size(), 6u) << j.dump();
+  EXPECT_EQ(j["hops"][5]["replies"][0]["addr"], "2001:2:0:7::2");
+  EXPECT_EQ(j["hops"][5]["replies"][0]["mtu"], 1280);
+  j = run_json({kCli, "trace", "--lab", kPrefix, "198.18.8.2", "1400", "-q", "1", "-w", "0.5", "-o", "json"});
+  EXPECT_EQ(j["stop_reason"], "completed") << "fragmented on the way";
+  EXPECT_EQ(j["hops"].size(), 6u);
+  CommandResult t = run_command({kCli, "trace", "--lab", kPrefix, "2001:2:0:8::2", "1400", "-q", "1", "-w", "0.5"});
+  EXPECT_NE(t.output.find("!F-1280"), std::string::npos) << t.output;
+  EXPECT_EQ(t.output.find("\n 7 "), std::string::npos) << "nothing after hop 6\n" << t.output;
+}
+
+// An nftables table in one lab router's namespace for the life of a test
+// (removed however the test ends).
+class RouterFilter {
+ public:
+  RouterFilter(std::string ns, const std::vector<std::string>& rules) : ns_(std::move(ns)) {
+    run_command({"ip", "netns", "exec", ns_, "nft", "add", "table", "inet", "hse2e_filter"});
+    run_command({"ip", "netns", "exec", ns_, "nft",
+                 "add chain inet hse2e_filter out { type filter hook output "
+                 "priority 0 ; }"});
+    for (const auto& r : rules) run_command({"ip", "netns", "exec", ns_, "nft", "add rule inet hse2e_filter out " + r});
+  }
+  ~RouterFilter() { run_command({"ip", "netns", "exec", ns_, "nft", "delete", "table", "inet", "hse2e_filter"}); }
+  RouterFilter(const RouterFilter&) = delete;
+  RouterFilter& operator=(const RouterFilter&) = delete;
+
+ private:
+  std::string ns_;
+};
+
+TEST(LabTraceCli, PathMtuBlackHoleIsDiagnosed) {
+  // r5 drops its own Fragmentation Needed and Packet Too Big (as a filter
+  // would): --pmtu said "path MTU 1500, destination not reached", no hint.
+  HS_REQUIRE_ROOT();
+  RouterFilter f(kPrefix + "-r5",
+                 {"icmp type destination-unreachable icmp code frag-needed drop", "icmpv6 type packet-too-big drop"});
+  for (const char* fam : {"-4", "-6"}) {
+    CommandResult r =
+        run_command({kCli, "trace", "--lab", kPrefix, fam, "--pmtu", "-q", "1", "-w", "0.3", "-o", "json"});
+    ASSERT_EQ(r.status, 0) << r.output;
+    const json j = json::parse(r.output);
+    EXPECT_EQ(j["reached"], true) << fam << r.output;
+    EXPECT_EQ(j["path_mtu"], 1280) << fam;
+    ASSERT_EQ(j["black_holes"].size(), 1u) << fam << r.output;
+    EXPECT_EQ(j["black_holes"][0]["after_ttl"], 5);
+    EXPECT_EQ(j["black_holes"][0]["passes"], 1280);
+    EXPECT_EQ(j["black_holes"][0]["vanishes"], 1281);
+    EXPECT_TRUE(j["drops"].empty());
+  }
+  CommandResult t = run_command({kCli, "trace", "--lab", kPrefix, "--pmtu", "-q", "1", "-w", "0.3"});
+  EXPECT_NE(t.output.find("black hole: no Fragmentation Needed from hop 5 or after (ICMP filtered?)"),
+            std::string::npos)
+      << t.output;
+}
+
 TEST(LabTraceCli, PcapHoldsEveryProbeAndReply) {
   HS_REQUIRE_ROOT();
   const std::string file = "/tmp/hopscope-e2e-trace.pcap";

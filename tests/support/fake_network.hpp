@@ -20,6 +20,7 @@ struct FakeHop {
   std::uint16_t mtu_after = 0;                  // MTU of the link after this hop (0: no limit)
   std::optional<IpAddress> alt{};               // ECMP: the other branch, taken by odd flow ids
   std::optional<std::uint16_t> reported_mtu{};  // what it says in Fragmentation Needed (default: mtu_after)
+  bool drops_too_big = false;                   // sends no Fragmentation Needed / Packet Too Big (a black hole)
 };
 
 class FakeNetwork : public ProbeTransport {
@@ -79,7 +80,7 @@ class FakeNetwork : public ProbeTransport {
         narrow = static_cast<int>(k) + 1;
     if (narrow) {
       const FakeHop& r = path_[static_cast<std::size_t>(narrow - 1)];
-      if (!r.addr) return;
+      if (!r.addr || r.drops_too_big) return;
       who = r.addr;
       hops = narrow;
       how = {r.addr, static_cast<std::uint8_t>(dst_.is_v4() ? HS_REPLY_DEST_UNREACH : HS_REPLY_PACKET_TOO_BIG),

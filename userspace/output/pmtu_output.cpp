@@ -23,6 +23,12 @@ std::string pmtu_text(const PmtuResult& r) {
   for (; d < r.drops.size(); d++)
     fmt::format_to(it, "     {} reports MTU {}: the MTU drops after hop {}\n", r.drops[d].reporter.str(),
                    r.drops[d].mtu, r.drops[d].after_ttl);
+  const char* icmp = r.dst.is_v4() ? "Fragmentation Needed" : "Packet Too Big";
+  for (const PmtuBlackHole& b : r.black_holes)
+    fmt::format_to(it,
+                   "     black hole: no {} from hop {} or after (ICMP filtered?): probes of {} bytes vanish there, "
+                   "{} bytes pass\n",
+                   icmp, b.after_ttl, b.vanishes, b.passes);
   fmt::format_to(it, "path MTU {}{}\n", r.path_mtu, r.reached ? ", destination reached" : ", destination not reached");
   return out;
 }
@@ -43,6 +49,10 @@ std::string pmtu_json(const PmtuResult& r) {
   for (std::size_t i = 0; i < r.drops.size(); i++)
     fmt::format_to(it, R"({}{{"after_ttl":{},"addr":"{}","mtu":{}}})", i ? "," : "", r.drops[i].after_ttl,
                    r.drops[i].reporter.to_chars(a), r.drops[i].mtu);
+  out += R"(],"black_holes":[)";
+  for (std::size_t i = 0; i < r.black_holes.size(); i++)
+    fmt::format_to(it, R"({}{{"after_ttl":{},"passes":{},"vanishes":{}}})", i ? "," : "", r.black_holes[i].after_ttl,
+                   r.black_holes[i].passes, r.black_holes[i].vanishes);
   out += "]}";
   return out;
 }

@@ -35,8 +35,19 @@ class PmtuProber {
       for (int a = 0; a < o_.trace.probes_per_hop && !reply; a++) reply = probe(ttl, pmtu);
       if (!reply) {
         r.hops.push_back({ttl, {}, pmtu, 0});
-        if (++silent >= o_.trace.gap_limit) break;
-        ttl++;
+        if (++silent < o_.trace.gap_limit) {
+          ttl++;
+          continue;
+        }
+        // Silent from first_silent on: too big for a link nobody reports?
+        const int first_silent = ttl - silent + 1;
+        const auto hole = find_black_hole(first_silent, pmtu, floor);
+        if (!hole) break;
+        r.black_holes.push_back(*hole);
+        r.hops.resize(r.hops.size() - static_cast<std::size_t>(silent));
+        silent = 0;
+        ttl = first_silent;
+        pmtu = hole->passes;
         continue;
       }
       silent = 0;
@@ -71,6 +82,25 @@ class PmtuProber {
     for (const PmtuHop& h : r.hops)
       if (h.addr == who) return h.ttl;
     return ttl - 1;
+  }
+
+  // A probe of `floor` bytes at `ttl`: answered, then the largest size that
+  // passes there lies in [floor, size): binary search, one probe per step.
+  std::optional<PmtuBlackHole> find_black_hole(int ttl, std::uint16_t size, std::uint16_t floor) {
+    if (size <= floor) return std::nullopt;
+    std::optional<HopReply> small;
+    for (int a = 0; a < o_.trace.probes_per_hop && !small; a++) small = probe(ttl, floor);
+    if (!small || too_big(*small)) return std::nullopt;
+    std::uint16_t lo = floor, hi = size;
+    while (hi - lo > 1) {
+      const auto mid = static_cast<std::uint16_t>((lo + hi) / 2);
+      const auto got = probe(ttl, mid);
+      if (got && !too_big(*got))
+        lo = mid;
+      else
+        hi = mid;
+    }
+    return PmtuBlackHole{ttl - 1, lo, hi};
   }
 
   std::optional<HopReply> probe(int ttl, std::uint16_t size) {

@@ -249,6 +249,11 @@ std::int64_t unix_offset_us(const ProbeTransport& t) {
 bool is_terminal(const HopReply& r, const IpAddress& dst) {
   if (r.kind == HS_REPLY_ECHO_REPLY || r.kind == HS_REPLY_TCP_SYNACK || r.kind == HS_REPLY_TCP_RST)
     return r.addr == dst;
+  // A probe too big for the next link (IPv6 Packet Too Big; IPv4's
+  // Fragmentation Needed is an unreachable) gets no further at any TTL: the
+  // trace ends there, as traceroute's does with !F (it went on to the max TTL,
+  // each hop the same router's !F-1280). `--pmtu` steps down instead.
+  if (r.kind == HS_REPLY_PACKET_TOO_BIG) return true;
   if (r.kind != HS_REPLY_DEST_UNREACH) return false;
   // Port unreachable from the destination is how a UDP trace arrives;
   // any other unreachable (net, host, admin...) ends the trace too.

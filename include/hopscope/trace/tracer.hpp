@@ -116,7 +116,7 @@ HopReply hop_reply_from(const hs_reply_record& r, std::uint64_t sent_ns, int att
 // Unix time in us minus the transport's clock in us, now.
 std::int64_t unix_offset_us(const ProbeTransport& t);
 
-// A reply from the destination itself or an unreachable: ends the trace.
+// A reply from the destination itself, an unreachable or a Packet Too Big: ends the trace.
 bool is_terminal(const HopReply& r, const IpAddress& dst);
 
 }  // namespace hopscope

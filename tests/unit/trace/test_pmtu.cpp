@@ -36,6 +36,47 @@ std::vector<FakeHop> narrow_last_link(bool v4, std::uint16_t mtu = 1280) {
 
 }  // namespace
 
+TEST(Pmtu, DiagnosesABlackHoleAndFindsTheMtuThroughIt) {
+  // r5 drops its own Fragmentation Needed / Packet Too Big: probes of 1500
+  // bytes vanish after hop 5. It used to end "path MTU 1500, destination not
+  // reached" with no hint.
+  for (bool v4 : {true, false}) {
+    const IpAddress dst = v4 ? A("198.18.8.2") : A("2001:2:0:8::2");
+    auto path = narrow_last_link(v4, 1400);
+    path[4].drops_too_big = true;
+    FakeNetwork net(dst, path, Method::UdpParis);
+    PmtuOptions o = pmtu_options(dst);
+    o.trace.wait = std::chrono::milliseconds(50);
+    const PmtuResult r = run_pmtu(o, net);
+    EXPECT_TRUE(r.reached);
+    EXPECT_EQ(r.path_mtu, 1400) << "the binary search's answer";
+    ASSERT_EQ(r.black_holes.size(), 1u);
+    EXPECT_EQ(r.black_holes[0].after_ttl, 5);
+    EXPECT_EQ(r.black_holes[0].passes, 1400);
+    EXPECT_EQ(r.black_holes[0].vanishes, 1401);
+    EXPECT_TRUE(r.drops.empty()) << "nobody reported an MTU";
+    ASSERT_EQ(r.hops.size(), 6u) << "the silent run past hop 5 is replaced by the destination";
+    EXPECT_EQ(r.hops[5].addr, dst);
+    EXPECT_EQ(r.hops[5].pmtu, 1400);
+    const std::string text = pmtu_text(r);
+    EXPECT_NE(text.find(std::string("black hole: no ") + (v4 ? "Fragmentation Needed" : "Packet Too Big") +
+                        " from hop 5 or after (ICMP filtered?): probes of 1401 bytes vanish there, 1400 bytes pass"),
+              std::string::npos)
+        << text;
+    EXPECT_NE(pmtu_json(r).find(R"("black_holes":[{"after_ttl":5,"passes":1400,"vanishes":1401}])"), std::string::npos);
+  }
+}
+
+TEST(Pmtu, ASilentDestinationIsNoBlackHole) {
+  const IpAddress dst = A("198.18.8.2");
+  FakeNetwork net(dst, narrow_last_link(true), Method::UdpParis, /*reachable=*/false);
+  PmtuOptions o = pmtu_options(dst);
+  o.trace.wait = std::chrono::milliseconds(50);
+  const PmtuResult r = run_pmtu(o, net);
+  EXPECT_FALSE(r.reached);
+  EXPECT_TRUE(r.black_holes.empty()) << "small probes vanish too";
+}
+
 TEST(Pmtu, FindsTheNarrowLinkAndItsMtu) {
   for (bool v4 : {true, false}) {
     const IpAddress dst = v4 ? A("198.18.8.2") : A("2001:2:0:8::2");

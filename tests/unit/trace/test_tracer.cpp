@@ -101,6 +101,21 @@ TEST(Tracer, UnreachableFromARouterEndsTheTrace) {
   EXPECT_EQ(r.hops.size(), 3u);
 }
 
+TEST(Tracer, PacketTooBigEndsTheTraceIPv6) {
+  // r5 answers the probe at TTL 6 with Packet Too Big (the link after it is
+  // too small for it): the trace ends there, as traceroute's does with !F
+  // (it went on, and here a probe that got through would seem to reach dst).
+  const IpAddress dst = A("2001:2:0:8::2");
+  auto path = lab_like_path(false);
+  path.push_back(FakeHop{A("2001:2:0:7::2"), HS_REPLY_PACKET_TOO_BIG, 2, 0});
+  FakeNetwork net(dst, path, Method::UdpParis);
+  TraceResult r = run_trace(options(dst), net);
+  EXPECT_EQ(r.stop_reason, StopReason::Unreach);
+  ASSERT_EQ(r.hops.size(), 6u);
+  ASSERT_FALSE(r.hops[5].replies.empty());
+  EXPECT_EQ(r.hops[5].replies[0].kind, HS_REPLY_PACKET_TOO_BIG);
+}
+
 TEST(Tracer, FirstTtlSkipsNearHops) {
   const IpAddress dst = A("198.18.8.2");
   FakeNetwork net(dst, lab_like_path(), Method::UdpParis);
