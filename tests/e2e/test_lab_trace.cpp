@@ -419,11 +419,11 @@ TEST(LabTraceCli, TooBigProbesEndTheTraceWhereTheyStop) {
 // (removed however the test ends).
 class RouterFilter {
  public:
-  RouterFilter(std::string ns, const std::vector<std::string>& rules) : ns_(std::move(ns)) {
+  RouterFilter(std::string ns, const std::vector<std::string>& rules, const std::string& hook = "output")
+      : ns_(std::move(ns)) {
     run_command({"ip", "netns", "exec", ns_, "nft", "add", "table", "inet", "hse2e_filter"});
     run_command({"ip", "netns", "exec", ns_, "nft",
-                 "add chain inet hse2e_filter out { type filter hook output "
-                 "priority 0 ; }"});
+                 "add chain inet hse2e_filter out { type filter hook " + hook + " priority 0 ; }"});
     for (const auto& r : rules) run_command({"ip", "netns", "exec", ns_, "nft", "add rule inet hse2e_filter out " + r});
   }
   ~RouterFilter() { run_command({"ip", "netns", "exec", ns_, "nft", "delete", "table", "inet", "hse2e_filter"}); }
@@ -457,6 +457,21 @@ TEST(LabTraceCli, PathMtuBlackHoleIsDiagnosed) {
   EXPECT_NE(t.output.find("black hole: no Fragmentation Needed from hop 5 or after (ICMP filtered?)"),
             std::string::npos)
       << t.output;
+}
+
+TEST(LabTraceCli, ReportUnderLossKeepsTheDestinationAtItsHop) {
+  // r1 drops half the ICMP it forwards (nftables numgen): the report listed
+  // the destination at several hops, or said "not reached", whenever the
+  // first cycle lost the destination's reply at its own TTL.
+  HS_REQUIRE_ROOT();
+  RouterFilter f(kPrefix + "-r1", {"meta l4proto icmp numgen random mod 2 == 0 drop"}, "forward");
+  for (int run = 0; run < 5; run++) {
+    const json j = run_json({kCli, "trace", "--lab", kPrefix, "-r", "-c", "6", "-w", "0.5", "-o", "json"});
+    EXPECT_EQ(j["stop_reason"], "completed") << "run " << run;
+    ASSERT_EQ(j["hops"].size(), 6u) << "run " << run << ": the destination is 6 hops away\n" << j.dump();
+    for (std::size_t i = 0; i + 1 < j["hops"].size(); i++)
+      for (const json& x : j["hops"][i]["replies"]) EXPECT_NE(x["addr"], "198.18.8.2") << "hop " << i + 1;
+  }
 }
 
 TEST(LabTraceCli, PcapHoldsEveryProbeAndReply) {

@@ -40,8 +40,30 @@ class Reporter {
       if (due.empty()) break;
       run_cycle(r, due, cycle);
     }
+    settle_path(r);
     r.end_unix_ms = unix_ms();
     return r;
+  }
+
+  // The path as all cycles saw it, not as the first did: the destination's
+  // hop is the lowest TTL where it answered (hops past it are dropped: there
+  // the destination only answered probes that went past it), else the first
+  // hop that answered with an unreachable or Packet Too Big ends the path.
+  // (A first cycle that lost the destination's reply at its own TTL listed
+  // it at several hops; one that ended at the gap limit said "not reached".)
+  void settle_path(TraceResult& r) const {
+    const IpAddress& dst = o_.trace.dst;
+    auto ends_at = [&](const Hop& h, bool from_dst) {
+      return std::any_of(h.replies.begin(), h.replies.end(),
+                         [&](const HopReply& x) { return (x.addr == dst) == from_dst && is_terminal(x, dst); });
+    };
+    for (const bool from_dst : {true, false})
+      for (std::size_t i = 0; i < r.hops.size(); i++) {
+        if (!ends_at(r.hops[i], from_dst)) continue;
+        r.hops.resize(i + 1);
+        r.stop_reason = from_dst ? StopReason::Completed : StopReason::Unreach;
+        return;
+      }
   }
 
  private:

@@ -3,6 +3,7 @@
 #include <gtest/gtest.h>
 
 #include <cmath>
+#include <set>
 
 #include "hopscope/trace/hop_stats.hpp"
 #include "hopscope/trace/report.hpp"
@@ -33,6 +34,49 @@ std::vector<FakeHop> lab_path() {
 }
 
 }  // namespace
+
+TEST(Report, TheDestinationsHopComesFromEveryCycle) {
+  // The first cycle's reply from the destination at TTL 6 is lost; its
+  // probe to TTL 7 gets one (the destination answers past itself). The report
+  // listed the destination at hops 6 and 7; it is at 6, as later cycles show.
+  const IpAddress dst = A("198.18.8.2");
+  FakeNetwork net(dst, lab_path(), Method::UdpParis);
+  bool lost = false;
+  net.lose = [&](const ProbeRequest& p) {
+    if (p.ttl != 6 || lost) return false;
+    lost = true;
+    return true;
+  };
+  ReportOptions o = report_options(dst);
+  o.trace.wait = std::chrono::milliseconds(50);
+  const TraceResult r = run_report(o, net);
+  EXPECT_TRUE(lost);
+  EXPECT_EQ(r.stop_reason, StopReason::Completed);
+  ASSERT_EQ(r.hops.size(), 6u) << "the destination's hop is 6";
+  ASSERT_FALSE(r.hops[5].replies.empty());
+  EXPECT_EQ(r.hops[5].replies[0].addr, dst);
+}
+
+TEST(Report, ADestinationLaterCyclesReachIsReached) {
+  // The first cycle ends at the gap limit (hop 4 is silent, the replies of
+  // 5-8 are lost); later cycles get hop 5 and the destination at 6. The
+  // report said "destination not reached".
+  const IpAddress dst = A("198.18.8.2");
+  FakeNetwork net(dst, lab_path(), Method::UdpParis);
+  std::set<int> lost;
+  net.lose = [&](const ProbeRequest& p) {
+    if (p.ttl < 5 || p.ttl > 8 || lost.count(p.ttl)) return false;
+    lost.insert(p.ttl);
+    return true;
+  };
+  ReportOptions o = report_options(dst);
+  o.trace.wait = std::chrono::milliseconds(50);
+  const TraceResult r = run_report(o, net);
+  EXPECT_EQ(lost.size(), 4u);
+  EXPECT_EQ(r.stop_reason, StopReason::Completed);
+  ASSERT_EQ(r.hops.size(), 6u);
+  EXPECT_EQ(r.hops[5].replies.at(0).addr, dst);
+}
 
 TEST(HopStats, HandComputedValues) {
   // RTTs 1, 3, 2, 6 ms: mean 3; deviations -2, 0, -1, 3 -> sum of squares 14,
