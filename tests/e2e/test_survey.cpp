@@ -6,6 +6,7 @@
 
 #include <fstream>
 #include <iterator>
+#include <map>
 #include <nlohmann/json.hpp>
 #include <regex>
 #include <set>
@@ -90,15 +91,42 @@ TEST_P(SurveySim, FindsTheWholeTopology) {
   EXPECT_EQ(m[6], "0") << "nothing lost inside hopscope";
   EXPECT_NEAR(std::stod(m[5]), 40000, 40000 * 0.02) << "the rate, within 2%";
 
-  // One trace object per destination, in the trace schema.
+  // The truth's MPLS routers: address -> top label.
+  std::map<std::string, int> labels;
+  {
+    std::ifstream t(file("truth"));
+    for (std::string l; std::getline(t, l);) {
+      if (l.find("\"type\":\"path\"") == std::string::npos) continue;
+      const json path = json::parse(l);  // named: a temporary would die before the loop
+      for (const json& hop : path["hops"])
+        for (const json& router : hop["routers"])
+          if (router.contains("mpls")) labels[router["addr"]] = router["mpls"][0];
+    }
+  }
+  ASSERT_FALSE(labels.empty()) << "the sim has MPLS routers";
+  // One trace object per destination, in the trace schema; MPLS label stacks
+  // where the truth has them (survey dropped them all).
   std::ifstream in(file("survey"));
   std::size_t lines = 0;
+  int mpls = 0;
   for (std::string l; std::getline(in, l); lines++) {
     json j = json::parse(l);
     ASSERT_EQ(j["type"], "trace");
     ASSERT_TRUE(j["hops"].is_array());
+    for (const json& hop : j["hops"])
+      for (const json& x : hop["replies"]) {
+        const auto it = labels.find(x["addr"]);
+        if (it == labels.end()) {
+          EXPECT_FALSE(x.contains("mpls")) << x.dump();
+          continue;
+        }
+        ASSERT_TRUE(x.contains("mpls")) << "an MPLS router's reply without its labels: " << x.dump();
+        EXPECT_EQ(x["mpls"][0]["label"], it->second) << x.dump();
+        mpls++;
+      }
   }
   EXPECT_EQ(lines, 4096u);
+  EXPECT_GT(mpls, 0);
 
   // IPv6: the sim's hosts are ::1..::100, so each /120 holds one address (::0)
   // that is no destination and misses one (::100): 16 unknown, 4080 scored.

@@ -9,6 +9,26 @@ namespace {
 void bump(std::atomic<std::uint64_t>& c) { c.store(c.load(std::memory_order_relaxed) + 1, std::memory_order_relaxed); }
 }  // namespace
 
+namespace {
+
+// The MPLS entry of reply `of` (collector.hpp).
+StoredReply mpls_entry(const StoredReply& of, const hs_reply_record& r) {
+  StoredReply e{};
+  e.target = of.target;
+  e.ttl = of.ttl;
+  e.round = of.round;
+  e.kind = kMplsEntry;
+  e.icmp_type = std::min<std::uint8_t>(r.mpls_count, HS_MAX_MPLS);
+  e.icmp_code = r.mpls_total;
+  static_assert(HS_MAX_MPLS == 3, "three label stack entries fit an MPLS entry");
+  e.addr = r.mpls[0];
+  e.rtt_ns = r.mpls[1];
+  e.rx_us = r.mpls[2];
+  return e;
+}
+
+}  // namespace
+
 std::uint8_t distance_from_reply_ttl(std::uint8_t reply_ttl) {
   const int initial = reply_ttl <= 64 ? 64 : reply_ttl <= 128 ? 128 : 255;
   return static_cast<std::uint8_t>(initial - reply_ttl + 1);
@@ -59,6 +79,7 @@ void Collector::on_reply(const hs_reply_record& r) {
   s.quoted_tos = r.quoted_tos;
   s.flags = r.flags;
   replies_.push_back(s);
+  if (r.mpls_count) replies_.push_back(mpls_entry(s, r));
   held_.store(replies_.size(), std::memory_order_relaxed);
   bump(n_replies_);
   if (s.rtt_ns > max_rtt_ns_.load(std::memory_order_relaxed)) max_rtt_ns_.store(s.rtt_ns, std::memory_order_relaxed);

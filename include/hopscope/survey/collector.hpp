@@ -46,6 +46,13 @@ struct StoredReply {
 };
 static_assert(sizeof(StoredReply) == 32, "StoredReply: 32 bytes per reply");
 
+// A reply's RFC 4950 MPLS label stack, when it has one, travels in a second
+// StoredReply stored right after it: kind kMplsEntry, the same target, TTL
+// and round, the stack in place of the address, RTT and arrival (its count
+// and the count the reply carried in place of the ICMP type and code). Only
+// replies from MPLS routers pay for it; every other reply stays 32 bytes.
+inline constexpr std::uint8_t kMplsEntry = 0xff;
+
 class Collector {
  public:
   // A pre-probe reply sets its destination's hint unless the scheduler

@@ -344,6 +344,53 @@ TEST(Collector, StreamsOneTracePerFinishedTarget) {
   EXPECT_TRUE(lines[2]["hops"].empty());
 }
 
+// A reply's MPLS label stack reaches the survey's traces (it was dropped: no
+// `mpls` key in any survey format), and the stored reply stays 32 bytes: the
+// stack rides in an entry of its own after it, through the store's sort.
+TEST(Collector, KeepsMplsLabelStacksForTheTraces) {
+  CollectorSetup setup;
+  const ProbeCodec& codec = setup.codec;
+  Collector& c = setup.c;
+  SurveyMeta meta{*IpAddress::parse("198.18.0.1"), Method::UdpParis, 32, 0, "af_xdp-copy", Format::Json};
+  meta.codec = codec;
+  const IpAddress d = *IpAddress::parse("198.19.0.1");
+  const std::uint64_t rx = mono_ns();
+  for (int ttl = 4; ttl >= 1; ttl--) {  // arrival order is not TTL order
+    const IpAddress from = *IpAddress::parse(("198.18.0." + std::to_string(15 + ttl)).c_str());
+    hs_reply_record rec = record(d, from, HS_REPLY_TIME_EXCEEDED, 11, 0, codec.ip_len(ttl), rx, 1);
+    if (ttl == 2) {
+      rec.mpls_count = 2;
+      rec.mpls_total = 2;
+      rec.mpls[0] = 16000u << 12 | 1u;            // label 16000, TTL 1
+      rec.mpls[1] = 16001u << 12 | 1u << 8 | 1u;  // label 16001, bottom of stack
+    }
+    c.on_reply(rec);
+  }
+  EXPECT_EQ(c.replies(), 4u) << "an MPLS entry is no reply";
+  ResultStore store;
+  store.add(c.swap_out());
+  EXPECT_EQ(store.size(), 5u) << "4 replies and one MPLS entry";
+  TraceResult t;
+  store.extract({{1, 1, 4, 0}}, [&](const FinishedTarget& f, std::span<const StoredReply> rs) {
+    survey_trace(t, f, rs, c.addresses(), setup.targets, setup.st, meta);
+  });
+  ASSERT_EQ(t.hops.size(), 4u);
+  for (int i = 0; i < 4; i++) ASSERT_EQ(t.hops[i].replies.size(), 1u) << "TTL " << i + 1;
+  const HopReply& m = t.hops[1].replies[0];
+  EXPECT_EQ(m.addr, *IpAddress::parse("198.18.0.17"));
+  ASSERT_EQ(m.mpls_count, 2);
+  EXPECT_EQ(m.mpls[0] >> 12, 16000u);
+  EXPECT_EQ(m.mpls[1] >> 12, 16001u);
+  EXPECT_EQ(t.hops[0].replies[0].mpls_count, 0);
+  EXPECT_EQ(t.hops[2].replies[0].mpls_count, 0);
+  std::string out;
+  append_survey_trace(out, t, meta);
+  const auto j = nlohmann::json::parse(out);
+  ASSERT_TRUE(j["hops"][1]["replies"][0].contains("mpls")) << out;
+  EXPECT_EQ(j["hops"][1]["replies"][0]["mpls"][0]["label"], 16000);
+  EXPECT_FALSE(j["hops"][0]["replies"][0].contains("mpls"));
+}
+
 // What scamper-json and the quote analysis need survives the 32-byte stored
 // reply: send time (Unix, from the arrival and the RTT), the reply's TOS and
 // IP ID, the quoted TOS and the probe's (TTL-coded) length.
