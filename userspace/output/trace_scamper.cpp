@@ -3,8 +3,10 @@
 #include <arpa/inet.h>
 #include <fmt/format.h>
 
+#include <algorithm>
 #include <ctime>
 #include <iterator>
+#include <utility>
 
 #include "hopscope/output/trace_formats.hpp"
 
@@ -34,6 +36,17 @@ const char* scamper_method(Method m) {
   return "udp-paris";
 }
 
+// scamper's stop reason and stop_data: an unreachable gives its code; a
+// Packet Too Big (an ICMP message that is no unreachable) is "ICMP" with its type.
+std::pair<const char*, int> scamper_stop_of(const TraceResult& r) {
+  if (r.stop_reason == StopReason::Unreach && !r.hops.empty())
+    for (const HopReply& x : r.hops.back().replies) {
+      if (x.kind == HS_REPLY_DEST_UNREACH) return {"UNREACH", x.icmp_code};
+      if (x.kind == HS_REPLY_PACKET_TOO_BIG) return {"ICMP", x.icmp_type};
+    }
+  return {scamper_stop(r.stop_reason), 0};
+}
+
 }  // namespace
 
 void append_trace_scamper(std::string& out, const TraceResult& r) {
@@ -46,21 +59,25 @@ void append_trace_scamper(std::string& out, const TraceResult& r) {
   localtime_r(&start_s, &tm);
   char ftime[32];
   std::strftime(ftime, sizeof ftime, "%Y-%m-%d %H:%M:%S", &tm);
-  int probe_count = 0;
-  for (const Hop& h : r.hops) probe_count += h.probes_sent;
+  // Every probe that went out (a trace's first window also probes past the
+  // destination), as scamper counts them.
+  std::uint64_t probe_count = 0;
+  for (const Hop& h : r.hops) probe_count += static_cast<std::uint64_t>(h.probes_sent);
+  probe_count = std::max(probe_count, r.probes_total);
+  const auto [stop, stop_data] = scamper_stop_of(r);
   fmt::format_to(it, R"({{"type":"trace", "version":"0.1", "userid":0, "method":"{}", "src":"{}", "dst":"{}", )",
                  scamper_method(r.method), r.src.to_chars(s), r.dst.to_chars(d));
   if (r.method == Method::IcmpParis)
     fmt::format_to(it, R"("icmp_sum":{}, )", r.icmp_sum);
   else if (!icmp)
     fmt::format_to(it, R"("sport":{}, "dport":{}, )", r.sport, r.dport);
-  fmt::format_to(it,
-                 R"("stop_reason":"{}", "stop_data":0, "start":{{"sec":{}, "usec":{}, "ftime":"{}"}}, "hop_count":{}, )"
-                 R"("attempts":{}, "hoplimit":0, "firsthop":{}, "wait":{}, "wait_probe":0, "tos":0, "probe_size":{}, )"
-                 R"("probe_count":{})",
-                 scamper_stop(r.stop_reason), start_s, (r.start_unix_ms % 1000) * 1000, ftime,
-                 r.hops.empty() ? 0 : r.hops.back().ttl, r.probes_per_hop, r.first_ttl,
-                 static_cast<int>(r.wait_s + 0.5), r.packet_size, probe_count);
+  fmt::format_to(
+      it,
+      R"("stop_reason":"{}", "stop_data":{}, "start":{{"sec":{}, "usec":{}, "ftime":"{}"}}, "hop_count":{}, )"
+      R"("attempts":{}, "hoplimit":0, "firsthop":{}, "wait":{}, "wait_probe":0, "tos":0, "probe_size":{}, )"
+      R"("probe_count":{})",
+      stop, stop_data, start_s, (r.start_unix_ms % 1000) * 1000, ftime, r.hops.empty() ? 0 : r.hops.back().ttl,
+      r.probes_per_hop, r.first_ttl, static_cast<int>(r.wait_s + 0.5), r.packet_size, probe_count);
   bool first = true;
   for (const Hop& h : r.hops)
     for (const HopReply& x : h.replies) {

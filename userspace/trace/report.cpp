@@ -97,6 +97,7 @@ class Reporter {
     for (Hop* h : due) probes.push_back({static_cast<std::uint8_t>(h->ttl), flow, seq_of(cycle, h->ttl)});
     std::vector<std::uint64_t> stamps(probes.size());
     t_.send(probes, stamps);
+    r.probes_total += probes.size();
     std::map<std::uint16_t, Pending> pending;
     for (std::size_t i = 0; i < due.size(); i++) {
       due[i]->probes_sent++;

@@ -106,6 +106,7 @@ class Tracer {
     if (batch_.empty()) return;
     stamps_.assign(batch_.size(), 0);
     t_.send(batch_, stamps_);
+    sent_ += batch_.size();
     const auto wait_ns = static_cast<std::uint64_t>(std::chrono::nanoseconds(o_.wait).count());
     for (std::size_t i = 0; i < batch_.size(); i++) {
       int ttl = batch_[i].ttl;
@@ -184,6 +185,7 @@ class Tracer {
 
   TraceResult& finish(TraceResult& res) {
     res.late_replies = late_;
+    res.probes_total = sent_;
     res.end_unix_ms =
         std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::system_clock::now().time_since_epoch())
             .count();
@@ -198,6 +200,7 @@ class Tracer {
   std::vector<std::uint64_t> stamps_;
   int dest_ttl_ = 0;
   std::uint64_t late_ = 0;
+  std::uint64_t sent_ = 0;
 };
 
 }  // namespace

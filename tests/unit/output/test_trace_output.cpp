@@ -361,6 +361,39 @@ TEST(TraceFormats, AtlasKeysAndTypesAsInRealResults) {
   }
 }
 
+TEST(TraceFormats, ScamperStopDataAndProbeCount) {
+  // stop_data was always 0 and probe_count counted only the hops kept.
+  TraceResult r = formats_fixture();
+  r.probes_total = 48;  // the first window went past the destination
+  std::string out;
+  append_trace_scamper(out, r);
+  nlohmann::json j = nlohmann::json::parse(out);
+  EXPECT_EQ(j["stop_reason"], "COMPLETED");
+  EXPECT_EQ(j["stop_data"], 0);
+  EXPECT_EQ(j["probe_count"], 48) << "every probe that went out";
+  r.probes_total = 0;
+  r.stop_reason = StopReason::Unreach;
+  r.hops[5].replies[0].addr = *IpAddress::parse("198.18.7.2");
+  r.hops[5].replies[0].icmp_code = 13;  // administratively prohibited
+  out.clear();
+  append_trace_scamper(out, r);
+  j = nlohmann::json::parse(out);
+  EXPECT_EQ(j["stop_reason"], "UNREACH");
+  EXPECT_EQ(j["stop_data"], 13) << "scamper's stop_data: the unreachable's code";
+  EXPECT_EQ(j["probe_count"], 12) << "without a total: the probes of the hops kept";
+  r.dst = *IpAddress::parse("2001:2:0:8::2");
+  for (HopReply& x : r.hops[5].replies) {
+    x.kind = HS_REPLY_PACKET_TOO_BIG;
+    x.icmp_type = 2;
+    x.icmp_code = 0;
+  }
+  out.clear();
+  append_trace_scamper(out, r);
+  j = nlohmann::json::parse(out);
+  EXPECT_EQ(j["stop_reason"], "ICMP") << "a Packet Too Big is an ICMP message, no unreachable";
+  EXPECT_EQ(j["stop_data"], 2);
+}
+
 TEST(TraceFormats, DotGraphOfTwoTracesShowsTheDiamond) {
   TraceResult a = formats_fixture(), b = formats_fixture();
   for (HopReply& x : b.hops[2].replies) x.addr = *IpAddress::parse("198.18.4.2");  // the other branch
