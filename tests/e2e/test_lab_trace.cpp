@@ -55,6 +55,22 @@ json run_json(const std::vector<std::string>& argv) {
   return json::object();
 }
 
+// The lines of scamper's JSON (ours or scamper's own): cycle-start, the
+// trace objects, cycle-stop.
+std::vector<json> json_lines(const std::string& text) {
+  std::vector<json> out;
+  std::istringstream in(text);
+  for (std::string line; std::getline(in, line);)
+    if (!line.empty() && line[0] == '{') out.push_back(json::parse(line));
+  return out;
+}
+
+json first_of_type(const std::vector<json>& lines, const std::string& type) {
+  for (const json& j : lines)
+    if (j.value("type", "") == type) return j;
+  return json();
+}
+
 TruthPath truth_for(int family) {
   for (const auto& p : LabEnvironment::lab->truth())
     if (p.dst.family() == family) return p;
@@ -180,7 +196,9 @@ TEST_P(LabTrace, ScamperJsonFieldByField) {
   CommandResult o = run_command({kCli, "trace", "--netns", kPrefix + "-prober", truth.dst.str(), size, "-M", method,
                                  "-q", "1", "-w", "1", "-o", "scamper-json"});
   ASSERT_EQ(o.status, 0) << o.output;
-  const json ours = json::parse(o.output);
+  const std::vector<json> our_lines = json_lines(o.output);
+  ASSERT_EQ(our_lines.size(), 3u) << "cycle-start, the trace, cycle-stop, as scamper writes them\n" << o.output;
+  const json ours = our_lines[1];
   CommandResult t = run_command({"ip", "netns", "exec", kPrefix + "-prober", "scamper", "-O", "json", "-c",
                                  "trace -P " + std::string(method) + " -q 1 -w 1", "-i", truth.dst.str()});
   ASSERT_EQ(t.status, 0) << t.output;
@@ -194,6 +212,14 @@ TEST_P(LabTrace, ScamperJsonFieldByField) {
     for (auto it = j.begin(); it != j.end(); ++it) k.insert(it.key());
     return k;
   };
+  const std::vector<json> their_lines = json_lines(t.output);
+  for (const char* type : {"cycle-start", "cycle-stop"}) {
+    EXPECT_EQ(keys(first_of_type(our_lines, type)), keys(first_of_type(their_lines, type))) << type;
+    EXPECT_EQ(first_of_type(our_lines, type)["list_name"], first_of_type(their_lines, type)["list_name"]);
+    EXPECT_EQ(first_of_type(our_lines, type)["hostname"], first_of_type(their_lines, type)["hostname"]);
+  }
+  EXPECT_EQ(our_lines.front()["type"], "cycle-start");
+  EXPECT_EQ(our_lines.back()["type"], "cycle-stop");
   EXPECT_EQ(keys(ours), keys(theirs));
   for (const char* k : {"type", "version", "userid", "method", "src", "dst", "stop_reason", "stop_data", "hop_count",
                         "attempts", "hoplimit", "firsthop", "wait", "wait_probe", "tos", "probe_size"})
@@ -696,7 +722,7 @@ TEST(LabTraceCli, ScamperJsonTcpRepliesAsScamperWritesThem) {
   CommandResult o = run_command(
       {kCli, "trace", "--lab", kPrefix, "-M", "tcp-syn", "-p", "80", "-q", "1", "-w", "1", "-o", "scamper-json"});
   ASSERT_EQ(o.status, 0) << o.output;
-  const json ours = json::parse(o.output);
+  const json ours = first_of_type(json_lines(o.output), "trace");
   CommandResult t = run_command({"ip", "netns", "exec", kPrefix + "-prober", "scamper", "-O", "json", "-c",
                                  "trace -P tcp -d 80 -q 1 -w 1", "-i", "198.18.8.2"});
   ASSERT_EQ(t.status, 0) << t.output;

@@ -157,10 +157,15 @@ void scamper_json_text_and_pcap(const Lab& lab) {
   ASSERT_EQ(r.status, 0) << r.output;
   json ours;
   {
+    // cycle-start, the trace, cycle-stop: as scamper writes its JSON.
     std::ifstream in(out);
-    std::string line;
-    ASSERT_TRUE(std::getline(in, line));
-    ours = json::parse(line);
+    std::vector<json> lines;
+    for (std::string line; std::getline(in, line);) lines.push_back(json::parse(line));
+    ASSERT_EQ(lines.size(), 3u);
+    EXPECT_EQ(lines[0]["type"], "cycle-start");
+    EXPECT_EQ(lines[2]["type"], "cycle-stop");
+    EXPECT_LE(lines[0]["start_time"].get<long>(), lines[2]["stop_time"].get<long>());
+    ours = lines[1];
   }
   CommandResult t = run_command({"ip", "netns", "exec", lab.info().prober_ns, "scamper", "-O", "json", "-c",
                                  "trace -P udp-paris -q 1 -w 1", "-i", "198.18.8.2"});

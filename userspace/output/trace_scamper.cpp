@@ -2,6 +2,7 @@
 // field for field where hopscope has the data.
 #include <arpa/inet.h>
 #include <fmt/format.h>
+#include <unistd.h>
 
 #include <algorithm>
 #include <ctime>
@@ -47,7 +48,27 @@ std::pair<const char*, int> scamper_stop_of(const TraceResult& r) {
   return {scamper_stop(r.stop_reason), 0};
 }
 
+std::string host_name() {
+  char h[256] = {};
+  if (gethostname(h, sizeof h - 1) != 0) return "localhost";
+  return h;
+}
+
 }  // namespace
+
+void append_scamper_cycle_start(std::string& out, std::int64_t unix_s) {
+  fmt::format_to(std::back_inserter(out),
+                 R"({{"type":"cycle-start", "list_name":"default", "id":0, "hostname":"{}", "start_time":{}}})"
+                 "\n",
+                 host_name(), unix_s);
+}
+
+void append_scamper_cycle_stop(std::string& out, std::int64_t unix_s) {
+  fmt::format_to(std::back_inserter(out),
+                 R"({{"type":"cycle-stop", "list_name":"default", "id":0, "hostname":"{}", "stop_time":{}}})"
+                 "\n",
+                 host_name(), unix_s);
+}
 
 void append_trace_scamper(std::string& out, const TraceResult& r) {
   auto it = std::back_inserter(out);

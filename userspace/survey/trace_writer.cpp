@@ -4,6 +4,7 @@
 
 #include <algorithm>
 #include <chrono>
+#include <ctime>
 #include <iterator>
 
 #include "hopscope/core/clock.hpp"
@@ -205,8 +206,9 @@ void TraceWriter::run() {
                 [](const FinishedTarget& a, const FinishedTarget& b) { return a.target < b.target; });
       std::string buf;
       TraceResult r;  // reused: its hops keep their storage from trace to trace
-      if (meta_.format == Format::Csv && !header_written_) {
-        append_csv_header(buf);
+      if (!header_written_) {
+        if (meta_.format == Format::Csv) append_csv_header(buf);
+        if (meta_.format == Format::ScamperJson) append_scamper_cycle_start(buf, meta_.start_unix_ms / 1000);
         header_written_ = true;
       }
       // Writes out what is formatted; the `unwritten` traces in it have waited since
@@ -253,6 +255,14 @@ std::uint64_t TraceWriter::finish() {
   }
   cv_.notify_one();
   if (thread_.joinable()) thread_.join();
+  if (!error_ && meta_.format == Format::ScamperJson) {
+    std::string stop;
+    if (!header_written_) append_scamper_cycle_start(stop, meta_.start_unix_ms / 1000);  // no trace at all
+    append_scamper_cycle_stop(stop, std::time(nullptr));
+    out_.write(stop.data(), static_cast<std::streamsize>(stop.size()));
+    out_.flush();
+    if (!out_) error_ = std::make_exception_ptr(std::runtime_error("error writing the results"));
+  }
   if (!error_ && meta_.format == Format::Dot) {
     const std::string dot = graph_.dot();
     out_.write(dot.data(), static_cast<std::streamsize>(dot.size()));

@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <cstdio>
+#include <ctime>
 #include <optional>
 #include <random>
 #include <stdexcept>
@@ -218,6 +219,7 @@ void run_traces(const TraceCommand& c, const std::vector<Method>& methods, const
   std::vector<TraceResult> results;
   std::string out;
   if (format == Format::Csv) append_csv_header(out);
+  if (format == Format::ScamperJson) append_scamper_cycle_start(out, std::time(nullptr));
   for (Method m : methods) {
     const TraceJob j = job_for(c, dst, m);
     TraceResult r = trace_one(c, j, pcap ? &*pcap : nullptr, format == Format::Text, rng);
@@ -233,6 +235,7 @@ void run_traces(const TraceCommand& c, const std::vector<Method>& methods, const
     }
     results.push_back(std::move(r));
   }
+  if (format == Format::ScamperJson) append_scamper_cycle_stop(out, std::time(nullptr));
   if (format == Format::Text && results.size() > 1) out = combined_methods_text(results);
   if (format == Format::Dot) out = traces_dot(results);
   std::fputs(out.c_str(), stdout);

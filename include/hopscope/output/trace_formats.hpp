@@ -38,6 +38,11 @@ void append_trace_atlas(std::string& out, const TraceResult& r);
 // scamper's JSON trace object (`scamper -O json`, version 0.1): one line, no
 // trailing newline.
 void append_trace_scamper(std::string& out, const TraceResult& r);
+// The records scamper's JSON output puts around its traces (a cycle of the
+// "default" list, this host's name), each a line: before the first trace and
+// after the last.
+void append_scamper_cycle_start(std::string& out, std::int64_t unix_s);
+void append_scamper_cycle_stop(std::string& out, std::int64_t unix_s);
 
 // The path graph of many traces, built one trace at a time (a survey adds
 // each as it is written; memory grows with interfaces and links only).

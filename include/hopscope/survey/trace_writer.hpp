@@ -119,7 +119,7 @@ class TraceWriter {
   std::deque<Job> queue_;
   bool stopping_ = false;
   std::uint64_t written_ = 0;
-  bool header_written_ = false;  // csv
+  bool header_written_ = false;  // the csv header / scamper cycle-start
   std::size_t peak_held_ = 0;
   std::uint64_t max_delay_ns_ = 0;  // writer thread only (read after finish())
   std::uint64_t late_writes_ = 0;
