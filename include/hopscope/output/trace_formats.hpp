@@ -53,15 +53,23 @@ class PathGraph {
 
  private:
   struct NodeStats {
+    // Loss is the hops': at a hop shared by several interfaces (ECMP), a
+    // probe another interface answered is no loss.
     int sent = 0;      // probes of the hops where it answered
-    int received = 0;  // its answers
+    int answered = 0;  // answers at those hops, from any interface
+    int received = 0;  // its own answers (its mean RTT)
     double rtt_sum = 0;
     bool destination = false;
-    std::string asn;  // origin AS ("" unknown)
+    bool unreached = false;  // a traced destination that never answered
+    std::string asn;         // origin AS ("" unknown)
+    std::set<int> ttls;      // hops it answered at (several, not next to each other: a loop)
   };
   std::map<std::string, NodeStats> nodes_;
-  std::map<std::pair<std::string, std::string>, int> edges_;  // -> fewest silent hops between them
+  std::map<std::pair<std::string, std::string>, int> edges_;       // -> fewest silent hops between them
+  std::set<std::pair<std::string, std::string>> unreached_edges_;  // last answering hop -> unreached destination
   std::set<std::string> sources_;
+  std::set<std::string> dsts_;
+  std::set<std::string> methods_;
 };
 
 // A graph of one or many traces.

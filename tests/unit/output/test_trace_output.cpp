@@ -402,11 +402,40 @@ TEST(TraceFormats, DotGraphOfTwoTracesShowsTheDiamond) {
   EXPECT_NE(dot.find("\"198.18.2.2\" -> \"198.18.3.2\";"), std::string::npos) << dot;
   EXPECT_NE(dot.find("\"198.18.2.2\" -> \"198.18.4.2\";"), std::string::npos) << dot;
   EXPECT_NE(dot.find("\"198.18.3.2\" -> \"198.18.7.2\" [style=dashed, label=\"1 silent\"];"), std::string::npos);
-  EXPECT_NE(dot.find("\"198.18.2.2\" [label=\"198.18.2.2\\nloss 50.0% rtt 0.200 ms\"]"), std::string::npos) << dot;
-  EXPECT_NE(dot.find("\"198.18.8.2\" [label=\"198.18.8.2\\nloss 0.0% rtt 0.605 ms\", shape=doubleoctagon]"),
+  EXPECT_NE(dot.find("\"198.18.2.2\" [label=\"198.18.2.2\\nhop 2\\nloss 50.0% rtt 0.200 ms\"]"), std::string::npos)
+      << dot;
+  EXPECT_NE(dot.find("\"198.18.8.2\" [label=\"198.18.8.2\\nhop 6\\nloss 0.0% rtt 0.605 ms\", shape=doubleoctagon]"),
             std::string::npos)
       << dot;
   EXPECT_NE(dot.find("\"198.18.1.1\" [label=\"198.18.1.1\\nsource\", shape=ellipse]"), std::string::npos);
+  EXPECT_NE(dot.find("label=\"hopscope: udp-paris from 198.18.1.1 to 198.18.8.2\";"), std::string::npos)
+      << "a title" << dot;
+}
+
+TEST(TraceFormats, DotEcmpBranchesLoseNothingTheOtherBranchAnswered) {
+  // Classic udp: hop 3's two probes answered by r3a and r3b, one each. Each
+  // was drawn with "loss 50.0%" although nothing was lost.
+  TraceResult r = formats_fixture();
+  r.hops[2].replies[1].addr = *IpAddress::parse("198.18.4.2");
+  const std::string dot = traces_dot({r});
+  EXPECT_NE(dot.find("\"198.18.3.2\" [label=\"198.18.3.2\\nhop 3\\nloss 0.0%"), std::string::npos) << dot;
+  EXPECT_NE(dot.find("\"198.18.4.2\" [label=\"198.18.4.2\\nhop 3\\nloss 0.0%"), std::string::npos) << dot;
+}
+
+TEST(TraceFormats, DotDrawsAnUnreachedDestinationAndNoLoopEdge) {
+  TraceResult r = formats_fixture();
+  r.hops.resize(5);  // hop 6, the destination, never answered
+  r.stop_reason = StopReason::GapLimit;
+  r.hops[4].replies = r.hops[2].replies;  // r3 again at hop 5: a loop
+  std::string dot = traces_dot({r});
+  EXPECT_NE(dot.find("\"198.18.8.2\" [label=\"198.18.8.2\\nnot reached\", shape=doubleoctagon, style=dashed];"),
+            std::string::npos)
+      << "the destination is drawn though it never answered\n"
+      << dot;
+  EXPECT_NE(dot.find("\"198.18.3.2\" -> \"198.18.8.2\" [style=dotted, label=\"not reached\"];"), std::string::npos)
+      << dot;
+  EXPECT_EQ(dot.find("\"198.18.3.2\" -> \"198.18.3.2\""), std::string::npos) << "no self-loop\n" << dot;
+  EXPECT_NE(dot.find("198.18.3.2\\nhops 3, 5 (loop?)"), std::string::npos) << dot;
 }
 
 TEST(Asn, LongestPrefixMatchFromAPrefix2asFile) {
