@@ -505,6 +505,32 @@ TEST(LabTraceCli, ReportUnderLossKeepsTheDestinationAtItsHop) {
   }
 }
 
+TEST(LabTraceCli, ARoutingLoopEndsTheTraceAsScampersDoes) {
+  // r5 routes the destination back to r4 (which routes it to r5): the trace
+  // went on to hop 30 with r5 at every other hop; scamper stops with LOOP.
+  HS_REQUIRE_ROOT();
+  const std::string r5 = kPrefix + "-r5";
+  struct Route {
+    std::string ns;
+    ~Route() { run_command({"ip", "netns", "exec", ns, "ip", "route", "del", "198.18.8.2/32"}); }
+  } route{r5};
+  ASSERT_EQ(run_command({"ip", "netns", "exec", r5, "ip", "route", "add", "198.18.8.2/32", "via", "198.18.7.1"}).status,
+            0);
+  CommandResult o = run_command({kCli, "trace", "--lab", kPrefix, "-q", "1", "-w", "0.5", "-o", "scamper-json"});
+  ASSERT_EQ(o.status, 0) << o.output;
+  const json ours = first_of_type(json_lines(o.output), "trace");
+  CommandResult t = run_command({"ip", "netns", "exec", kPrefix + "-prober", "scamper", "-O", "json", "-c",
+                                 "trace -q 1 -w 1", "-i", "198.18.8.2"});
+  ASSERT_EQ(t.status, 0) << t.output;
+  const json theirs = first_of_type(json_lines(t.output), "trace");
+  EXPECT_EQ(theirs["stop_reason"], "LOOP") << t.output;
+  EXPECT_EQ(ours["stop_reason"], theirs["stop_reason"]);
+  EXPECT_EQ(ours["hop_count"], theirs["hop_count"]) << "r5 again at 7";
+  const json j = run_json({kCli, "trace", "--lab", kPrefix, "-q", "1", "-w", "0.5", "-o", "json"});
+  EXPECT_EQ(j["stop_reason"], "loop");
+  EXPECT_EQ(j["hops"].size(), 7u);
+}
+
 TEST(LabTraceCli, PcapHoldsEveryProbeAndReply) {
   HS_REQUIRE_ROOT();
   const std::string file = "/tmp/hopscope-e2e-trace.pcap";

@@ -20,6 +20,7 @@ const char* scamper_stop(StopReason r) {
     case StopReason::Unreach: return "UNREACH";
     case StopReason::GapLimit: return "GAPLIMIT";
     case StopReason::HopLimit: return "HOPLIMIT";
+    case StopReason::Loop: return "LOOP";
   }
   return "NONE";
 }

@@ -51,7 +51,12 @@ class Tracer {
         bool reached =
             std::any_of(hop.replies.begin(), hop.replies.end(), [&](const HopReply& r) { return r.addr == o_.dst; });
         silent_run = hop.replies.empty() ? silent_run + 1 : 0;
+        const bool loop = loops_back(res.hops, hop);
         res.hops.push_back(std::move(hop));
+        if (loop) {
+          res.stop_reason = StopReason::Loop;
+          return finish(res);
+        }
         if (terminal) {
           res.stop_reason = reached ? StopReason::Completed : StopReason::Unreach;
           return finish(res);
@@ -183,6 +188,17 @@ class Tracer {
     return hop;
   }
 
+  // An address of `hop` answered at an earlier hop other than the one just
+  // before it: the probes go round a routing loop, and further TTLs would
+  // only go round again (the same router at two adjacent TTLs is no loop).
+  static bool loops_back(const std::vector<Hop>& earlier, const Hop& hop) {
+    for (std::size_t i = 0; i + 1 < earlier.size(); i++)
+      for (const HopReply& old : earlier[i].replies)
+        for (const HopReply& x : hop.replies)
+          if (x.addr == old.addr && earlier[i].ttl + 1 < hop.ttl) return true;
+    return false;
+  }
+
   TraceResult& finish(TraceResult& res) {
     res.late_replies = late_;
     res.probes_total = sent_;
@@ -211,6 +227,7 @@ const char* stop_reason_name(StopReason r) {
     case StopReason::Unreach: return "unreach";
     case StopReason::GapLimit: return "gaplimit";
     case StopReason::HopLimit: return "hoplimit";
+    case StopReason::Loop: return "loop";
   }
   return "?";
 }

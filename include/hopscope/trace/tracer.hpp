@@ -68,7 +68,9 @@ struct Hop {
   std::vector<HopReply> replies;  // answered probes, in attempt order
 };
 
-enum class StopReason { Completed, Unreach, GapLimit, HopLimit };
+// Loop: an interface answered again further on, not at the next hop (a
+// routing loop; scamper's LOOP).
+enum class StopReason { Completed, Unreach, GapLimit, HopLimit, Loop };
 const char* stop_reason_name(StopReason r);
 
 struct TraceResult {

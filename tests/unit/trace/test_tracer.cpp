@@ -116,6 +116,32 @@ TEST(Tracer, PacketTooBigEndsTheTraceIPv6) {
   EXPECT_EQ(r.hops[5].replies[0].kind, HS_REPLY_PACKET_TOO_BIG);
 }
 
+TEST(Tracer, ARoutingLoopEndsTheTrace) {
+  // r4 and r5 send the probes to each other: r5 answers at 5, 7, 9, ... and
+  // the trace went on to the max TTL (scamper stops with LOOP).
+  const IpAddress dst = A("198.18.8.2");
+  std::vector<FakeHop> path = lab_like_path();
+  for (int i = 0; i < 10; i++) path.push_back(i % 2 ? path[4] : FakeHop{std::nullopt});
+  FakeNetwork net(dst, path, Method::UdpParis, /*reachable=*/false);
+  TraceOptions o = options(dst);
+  o.wait = std::chrono::milliseconds(50);
+  TraceResult r = run_trace(o, net);
+  EXPECT_EQ(r.stop_reason, StopReason::Loop);
+  ASSERT_EQ(r.hops.size(), 7u) << "r5 again at 7";
+  EXPECT_EQ(r.hops[6].replies.at(0).addr, A("198.18.7.2"));
+  EXPECT_STREQ(stop_reason_name(r.stop_reason), "loop");
+}
+
+TEST(Tracer, OneRouterAtTwoAdjacentTtlsIsNoLoop) {
+  const IpAddress dst = A("198.18.8.2");
+  std::vector<FakeHop> path = lab_like_path();
+  path.insert(path.begin() + 2, path[1]);  // r2 answers at 2 and 3 (it does not decrement, say)
+  FakeNetwork net(dst, path, Method::UdpParis);
+  TraceResult r = run_trace(options(dst), net);
+  EXPECT_EQ(r.stop_reason, StopReason::Completed);
+  EXPECT_EQ(r.hops.size(), 7u);
+}
+
 TEST(Tracer, FirstTtlSkipsNearHops) {
   const IpAddress dst = A("198.18.8.2");
   FakeNetwork net(dst, lab_like_path(), Method::UdpParis);
