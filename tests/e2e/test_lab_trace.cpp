@@ -42,21 +42,8 @@ class LabEnvironment : public ::testing::Environment {
 };
 std::unique_ptr<Lab> LabEnvironment::lab;
 
-json run_json(const std::vector<std::string>& argv) {
-  CommandResult r = run_command(argv);
-  EXPECT_EQ(r.status, 0) << r.output;
-  std::istringstream in(r.output);
-  for (std::string line; std::getline(in, line);)
-    if (!line.empty() && line[0] == '{') {
-      json j = json::parse(line);
-      if (j.value("type", "") == "trace") return j;
-    }
-  ADD_FAILURE() << "no trace object in output:\n" << r.output;
-  return json::object();
-}
-
-// The lines of scamper's JSON (ours or scamper's own): cycle-start, the
-// trace objects, cycle-stop.
+// The JSON lines of an output (ours or scamper's: cycle-start, the trace
+// objects, cycle-stop).
 std::vector<json> json_lines(const std::string& text) {
   std::vector<json> out;
   std::istringstream in(text);
@@ -69,6 +56,28 @@ json first_of_type(const std::vector<json>& lines, const std::string& type) {
   for (const json& j : lines)
     if (j.value("type", "") == type) return j;
   return json();
+}
+
+std::set<std::string> keys(const json& j) {
+  std::set<std::string> k;
+  for (auto it = j.begin(); it != j.end(); ++it) k.insert(it.key());
+  return k;
+}
+
+json run_json(const std::vector<std::string>& argv) {
+  CommandResult r = run_command(argv);
+  EXPECT_EQ(r.status, 0) << r.output;
+  json j = first_of_type(json_lines(r.output), "trace");
+  if (j.is_null()) ADD_FAILURE() << "no trace object in output:\n" << r.output;
+  return j.is_null() ? json::object() : j;
+}
+
+// scamper's own JSON lines for `command` (e.g. "trace -q 1") to dst, run in the lab's prober.
+std::vector<json> scamper_json(const std::string& command, const std::string& dst) {
+  CommandResult r =
+      run_command({"ip", "netns", "exec", kPrefix + "-prober", "scamper", "-O", "json", "-c", command, "-i", dst});
+  EXPECT_EQ(r.status, 0) << r.output;
+  return json_lines(r.output);
 }
 
 TruthPath truth_for(int family) {
@@ -100,17 +109,10 @@ class LabTrace : public ::testing::TestWithParam<Case> {
 
 // Hops of a scamper JSON trace: ttl -> address.
 std::map<int, std::string> scamper_hops(const std::string& method, const std::string& dst) {
-  CommandResult r = run_command({"ip", "netns", "exec", kPrefix + "-prober", "scamper", "-O", "json", "-c",
-                                 "trace -P " + method + " -q 1 -w 1", "-i", dst});
-  EXPECT_EQ(r.status, 0) << r.output;
   std::map<int, std::string> hops;
-  std::istringstream in(r.output);
-  for (std::string line; std::getline(in, line);) {
-    if (line.find("\"type\":\"trace\"") == std::string::npos) continue;
-    json j = json::parse(line);
-    EXPECT_EQ(j["stop_reason"], "COMPLETED");
-    for (const auto& h : j["hops"]) hops[h["probe_ttl"].get<int>()] = h["addr"].get<std::string>();
-  }
+  const json j = first_of_type(scamper_json("trace -P " + method + " -q 1 -w 1", dst), "trace");
+  EXPECT_EQ(j["stop_reason"], "COMPLETED");
+  for (const auto& h : j["hops"]) hops[h["probe_ttl"].get<int>()] = h["addr"].get<std::string>();
   return hops;
 }
 
@@ -199,20 +201,9 @@ TEST_P(LabTrace, ScamperJsonFieldByField) {
   const std::vector<json> our_lines = json_lines(o.output);
   ASSERT_EQ(our_lines.size(), 3u) << "cycle-start, the trace, cycle-stop, as scamper writes them\n" << o.output;
   const json ours = our_lines[1];
-  CommandResult t = run_command({"ip", "netns", "exec", kPrefix + "-prober", "scamper", "-O", "json", "-c",
-                                 "trace -P " + std::string(method) + " -q 1 -w 1", "-i", truth.dst.str()});
-  ASSERT_EQ(t.status, 0) << t.output;
-  json theirs;
-  std::istringstream in(t.output);
-  for (std::string line; std::getline(in, line);)
-    if (line.find("\"type\":\"trace\"") != std::string::npos) theirs = json::parse(line);
-  ASSERT_TRUE(theirs.is_object()) << t.output;
-  auto keys = [](const json& j) {
-    std::set<std::string> k;
-    for (auto it = j.begin(); it != j.end(); ++it) k.insert(it.key());
-    return k;
-  };
-  const std::vector<json> their_lines = json_lines(t.output);
+  const std::vector<json> their_lines = scamper_json("trace -P " + std::string(method) + " -q 1 -w 1", truth.dst.str());
+  const json theirs = first_of_type(their_lines, "trace");
+  ASSERT_TRUE(theirs.is_object()) << "no trace from scamper";
   for (const char* type : {"cycle-start", "cycle-stop"}) {
     EXPECT_EQ(keys(first_of_type(our_lines, type)), keys(first_of_type(their_lines, type))) << type;
     EXPECT_EQ(first_of_type(our_lines, type)["list_name"], first_of_type(their_lines, type)["list_name"]);
@@ -519,11 +510,8 @@ TEST(LabTraceCli, ARoutingLoopEndsTheTraceAsScampersDoes) {
   CommandResult o = run_command({kCli, "trace", "--lab", kPrefix, "-q", "1", "-w", "0.5", "-o", "scamper-json"});
   ASSERT_EQ(o.status, 0) << o.output;
   const json ours = first_of_type(json_lines(o.output), "trace");
-  CommandResult t = run_command({"ip", "netns", "exec", kPrefix + "-prober", "scamper", "-O", "json", "-c",
-                                 "trace -q 1 -w 1", "-i", "198.18.8.2"});
-  ASSERT_EQ(t.status, 0) << t.output;
-  const json theirs = first_of_type(json_lines(t.output), "trace");
-  EXPECT_EQ(theirs["stop_reason"], "LOOP") << t.output;
+  const json theirs = first_of_type(scamper_json("trace -q 1 -w 1", "198.18.8.2"), "trace");
+  EXPECT_EQ(theirs["stop_reason"], "LOOP") << theirs.dump();
   EXPECT_EQ(ours["stop_reason"], theirs["stop_reason"]);
   EXPECT_EQ(ours["hop_count"], theirs["hop_count"]) << "r5 again at 7";
   const json j = run_json({kCli, "trace", "--lab", kPrefix, "-q", "1", "-w", "0.5", "-o", "json"});
@@ -594,17 +582,11 @@ TEST(LabTraceCli, MdaFindsTheDiamondWithFewerProbesThanScamperTracelb) {
   for (const auto& a : ours["hops"][2]["interfaces"]) branches.insert(a);
   EXPECT_EQ(branches, (std::set<std::string>{"198.18.3.2", "198.18.4.2"})) << "both ECMP branches of r2";
   // scamper's MDA on the same path (its shortest probe spacing, 150 ms: ~18 s).
-  CommandResult t = run_command({"ip", "netns", "exec", kPrefix + "-prober", "scamper", "-O", "json", "-c",
-                                 "tracelb -P udp-dport -q 1 -w 1 -W 15", "-i", "198.18.8.2"});
-  ASSERT_EQ(t.status, 0) << t.output;
-  json lb;
-  std::istringstream in(t.output);
-  for (std::string line; std::getline(in, line);)
-    if (line.find("\"type\":\"tracelb\"") != std::string::npos) lb = json::parse(line);
-  ASSERT_TRUE(lb.is_object()) << t.output;
+  const json lb = first_of_type(scamper_json("tracelb -P udp-dport -q 1 -w 1 -W 15", "198.18.8.2"), "tracelb");
+  ASSERT_TRUE(lb.is_object()) << "no tracelb from scamper";
   std::set<std::string> scamper_nodes;
   for (const auto& n : lb["nodes"]) scamper_nodes.insert(n["addr"]);
-  EXPECT_TRUE(scamper_nodes.count("198.18.3.2") && scamper_nodes.count("198.18.4.2")) << t.output;
+  EXPECT_TRUE(scamper_nodes.count("198.18.3.2") && scamper_nodes.count("198.18.4.2")) << lb.dump();
   EXPECT_LE(ours["probes_sent"].get<int>(), lb["probec"].get<int>())
       << "hopscope " << ours["probes_sent"] << " probes, scamper tracelb " << lb["probec"];
   std::printf("[ measured ] MDA probes: hopscope %d, scamper tracelb %d\n", ours["probes_sent"].get<int>(),
@@ -749,19 +731,8 @@ TEST(LabTraceCli, ScamperJsonTcpRepliesAsScamperWritesThem) {
       {kCli, "trace", "--lab", kPrefix, "-M", "tcp-syn", "-p", "80", "-q", "1", "-w", "1", "-o", "scamper-json"});
   ASSERT_EQ(o.status, 0) << o.output;
   const json ours = first_of_type(json_lines(o.output), "trace");
-  CommandResult t = run_command({"ip", "netns", "exec", kPrefix + "-prober", "scamper", "-O", "json", "-c",
-                                 "trace -P tcp -d 80 -q 1 -w 1", "-i", "198.18.8.2"});
-  ASSERT_EQ(t.status, 0) << t.output;
-  json theirs;
-  std::istringstream in(t.output);
-  for (std::string line; std::getline(in, line);)
-    if (line.find("\"type\":\"trace\"") != std::string::npos) theirs = json::parse(line);
-  ASSERT_TRUE(theirs.is_object()) << t.output;
-  auto keys = [](const json& j) {
-    std::set<std::string> k;
-    for (auto it = j.begin(); it != j.end(); ++it) k.insert(it.key());
-    return k;
-  };
+  const json theirs = first_of_type(scamper_json("trace -P tcp -d 80 -q 1 -w 1", "198.18.8.2"), "trace");
+  ASSERT_TRUE(theirs.is_object()) << "no trace from scamper";
   ASSERT_FALSE(ours["hops"].empty());
   const json &a = ours["hops"].back(), &b = theirs["hops"].back();
   EXPECT_EQ(a["addr"], "198.18.8.2");

@@ -41,8 +41,16 @@ void PcapWriter::dump(const PcapFrame& f) {
 }
 
 void PcapWriter::add(std::int64_t unix_ns, const std::uint8_t* data, std::uint32_t caplen, std::uint32_t len) {
-  if (waiting_.capacity() == 0) waiting_.reserve(kWindow);
-  PcapFrame& f = waiting_.emplace_back();
+  if (slots_.empty()) {  // the first frame: the window's memory, once
+    slots_.resize(kWindow);
+    free_.reserve(kWindow);
+    for (std::uint32_t i = kWindow; i > 0; i--) free_.push_back(i - 1);
+    waiting_.reserve(kWindow);
+  }
+  const std::uint32_t slot = free_.back();
+  free_.pop_back();
+  waiting_.emplace_back(unix_ns, slot);
+  PcapFrame& f = slots_[slot];
   f.unix_ns = unix_ns;
   f.len = len;
   f.caplen = static_cast<std::uint16_t>(std::min<std::size_t>(caplen, PcapFrame::kMaxBytes));
@@ -51,10 +59,13 @@ void PcapWriter::add(std::int64_t unix_ns, const std::uint8_t* data, std::uint32
 }
 
 void PcapWriter::release(std::size_t keep) {
-  std::stable_sort(waiting_.begin(), waiting_.end(),
-                   [](const PcapFrame& a, const PcapFrame& b) { return a.unix_ns < b.unix_ns; });
+  // Stable on time: frames of one instant keep their arrival order.
+  std::stable_sort(waiting_.begin(), waiting_.end(), [](const auto& a, const auto& b) { return a.first < b.first; });
   const std::size_t n = waiting_.size() > keep ? waiting_.size() - keep : 0;
-  for (std::size_t i = 0; i < n; i++) dump(waiting_[i]);
+  for (std::size_t i = 0; i < n; i++) {
+    dump(slots_[waiting_[i].second]);
+    free_.push_back(waiting_[i].second);
+  }
   waiting_.erase(waiting_.begin(), waiting_.begin() + static_cast<std::ptrdiff_t>(n));
 }
 

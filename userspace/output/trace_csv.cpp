@@ -47,8 +47,10 @@ void append_trace_csv(std::string& out, const TraceResult& r) {
       fmt::format_to(it, "{},{},{},{},{},{},{},{},{},{:.3f},", d, s, method, r.start_unix_ms, stop, h.ttl,
                      h.probes_sent, x.attempt, x.addr.to_chars(a), x.rtt_ms);
       // A TCP reply has no ICMP type or code: its flags go in tcp_flags.
-      if (!tcp) fmt::format_to(it, "{},{}", x.icmp_type, x.icmp_code);
-      if (tcp) out += ',';
+      if (tcp)
+        out += ',';
+      else
+        fmt::format_to(it, "{},{}", x.icmp_type, x.icmp_code);
       fmt::format_to(it, ",{},{},{},", x.reply_ttl, x.quoted_ttl, x.reply_len);
       if (x.mtu) fmt::format_to(it, "{}", x.mtu);
       fmt::format_to(it, ",{},", x.flow);

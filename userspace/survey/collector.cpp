@@ -49,7 +49,7 @@ void Collector::on_reply(const hs_reply_record& r) {
   const IpAddress from = IpAddress::from_record(r.family, r.responder);
   const bool from_dst = from == dst && (r.kind == HS_REPLY_ECHO_REPLY || r.kind == HS_REPLY_DEST_UNREACH);
   if (r.flow == kPreprobeFlow) {  // only a distance hint, never a hop of the trace
-    if (from_dst && st_.offer_hint(t, distance_from_reply_ttl(r.reply_ttl))) bump(hinted_);
+    if (from_dst) st_.offer_hint(t, distance_from_reply_ttl(r.reply_ttl));
     const auto rtt = static_cast<std::uint32_t>(ProbeCodec::rtt_ns(r.seq, r.rx_ns));
     if (rtt > max_rtt_ns_.load(std::memory_order_relaxed)) max_rtt_ns_.store(rtt, std::memory_order_relaxed);
     return;

@@ -119,21 +119,25 @@ void SurveyEngine::hold_while_congested() {
   bucket_.drain(clock_.now_ns());
 }
 
+// The longest a cohort waits for the replies to a pass: --wait, at least 20 ms.
+std::uint64_t SurveyEngine::settle_cap_ns() const {
+  return std::max<std::uint64_t>(static_cast<std::uint64_t>(o_.wait.count()) * 1'000'000, 20'000'000);
+}
+
 // A cohort's pre-probe replies are in once every member has a hint, or no
 // new hint came for 3x the largest RTT seen (20 ms at least, 200 ms at most)
 // after at least one did, or --wait has passed since the last pre-probe left
 // (a hint that comes later only costs probes: pass 0 starts at the default
 // frontier). Other cohorts send meanwhile.
 bool SurveyEngine::hints_in(Cohort& c, std::uint64_t now) {
-  const std::uint64_t cap =
-      std::max<std::uint64_t>(static_cast<std::uint64_t>(o_.wait.count()) * 1'000'000, 20'000'000);
+  const std::uint64_t cap = settle_cap_ns();
   if (now - c.left_ns >= cap) return true;
   if (c.hint_change_ns && now - c.hint_looked_ns < 5'000'000) return false;  // a look (a scan) per 5 ms at most
   c.hint_looked_ns = now;
   const std::uint64_t n = c.hints(state_);
   if (n >= c.sched.size()) return true;
-  if (n != c.hinted || !c.hint_change_ns) {
-    c.hinted = n;
+  if (n != c.hints_seen || !c.hint_change_ns) {
+    c.hints_seen = n;
     c.hint_change_ns = now;
     return false;
   }
@@ -155,8 +159,7 @@ bool SurveyEngine::settled(Cohort& c, const ReplyPump& pump, std::uint64_t now) 
     if (!sink_.left(c.pushed)) return false;
     c.left_ns = now;
   }
-  const std::uint64_t cap =
-      std::max<std::uint64_t>(static_cast<std::uint64_t>(o_.wait.count()) * 1'000'000, 20'000'000);
+  const std::uint64_t cap = settle_cap_ns();
   if (c.preprobing ? !hints_in(c, now)
                    : now - c.left_ns < std::clamp<std::uint64_t>(3 * collector_.max_rtt_ns(), 20'000'000, cap))
     return false;

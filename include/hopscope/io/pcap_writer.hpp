@@ -14,6 +14,7 @@
 #include <mutex>
 #include <span>
 #include <string>
+#include <utility>
 #include <vector>
 
 typedef struct pcap pcap_t;
@@ -55,7 +56,10 @@ class PcapWriter {
   void dump(const PcapFrame& f);
 
   mutable std::mutex mu_;
-  std::vector<PcapFrame> waiting_;
+  // The window: frames stay in their slots; only (time, slot) pairs are sorted.
+  std::vector<PcapFrame> slots_;
+  std::vector<std::uint32_t> free_;
+  std::vector<std::pair<std::int64_t, std::uint32_t>> waiting_;
   std::int64_t last_written_ns_ = 0;
   std::uint64_t out_of_order_ = 0;
   pcap_t* pcap_ = nullptr;

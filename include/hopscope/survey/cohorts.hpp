@@ -42,7 +42,7 @@ struct Cohort {
   Permutation pre_order;
   std::uint8_t max_ttl;
   std::uint64_t pre_pos = 0;         // pre-probes pushed
-  std::uint64_t hinted = 0;          // settling the pre-probes: hints seen at the last look
+  std::uint64_t hints_seen = 0;      // settling the pre-probes: hints at the last look
   std::uint64_t hint_change_ns = 0;  // and when that count last changed
   std::uint64_t hint_looked_ns = 0;  // the last look
   bool sending = true;               // its current pass has probes left

@@ -72,7 +72,6 @@ class Collector {
   // replies for a destination whose trace was already final (not stored)
   [[nodiscard]] std::uint64_t late() const { return late_.load(std::memory_order_relaxed); }
   [[nodiscard]] std::uint64_t reached() const { return reached_.load(std::memory_order_relaxed); }
-  [[nodiscard]] std::uint64_t hinted() const { return hinted_.load(std::memory_order_relaxed); }
   [[nodiscard]] std::uint64_t max_rtt_ns() const { return max_rtt_ns_.load(std::memory_order_relaxed); }
   [[nodiscard]] std::uint64_t interfaces() const { return n_addrs_.load(std::memory_order_relaxed); }
   [[nodiscard]] std::size_t held() const { return held_.load(std::memory_order_relaxed); }  // replies not handed over
@@ -84,7 +83,6 @@ class Collector {
   std::vector<StoredReply> replies_;
   AddressTable addrs_;
   std::atomic<std::uint64_t> max_rtt_ns_{0};
-  std::atomic<std::uint64_t> hinted_{0};
   std::atomic<std::uint64_t> n_replies_{0};
   std::atomic<std::uint64_t> unmatched_{0};
   std::atomic<std::uint64_t> late_{0};

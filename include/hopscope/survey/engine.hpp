@@ -127,6 +127,7 @@ class SurveyEngine {
   void advance_settled(class ReplyPump& pump);
   [[nodiscard]] bool settled(Cohort& c, const class ReplyPump& pump, std::uint64_t now);
   [[nodiscard]] bool hints_in(Cohort& c, std::uint64_t now);
+  [[nodiscard]] std::uint64_t settle_cap_ns() const;
   void draw_progress(std::uint64_t now);
   void hold_while_congested();
   void fill_summary(std::uint64_t t_end);
