@@ -6,12 +6,18 @@
  * every TCP/UDP flow of the sockets in the cgroup they are attached to;
  * sockops turns on the kernel's RTT, state and retransmission callbacks for
  * each TCP connection and copies srtt, total_retrans and the state into the
- * flow. Flows are keyed from the local side. Start, end and snapshot events
- * go to the hs_flow_events ring buffer; a full ring only loses the event
- * (counted), never the flow's counts.
+ * flow. Flows are keyed from the local side; a dual-stack socket talking to
+ * an IPv4-mapped peer is keyed as IPv4, as its packets are. Start and end
+ * events (when configured) and snapshots go to the hs_flow_events ring
+ * buffer; a full ring only loses the event (counted), never the flow's counts.
+ *
+ * iter/tcp (hs_flow_tcp_iter), run by userspace, copies srtt, retransmissions
+ * and state of every TCP socket of the namespace into its flow, if the flow
+ * is counted: connections that predate the observer get them too.
  */
 #include <linux/bpf.h>
 #include <linux/in.h>
+#include <linux/in6.h>
 #include <bpf/bpf_endian.h>
 #include <bpf/bpf_helpers.h>
 
@@ -85,7 +91,7 @@ static __always_inline struct hs_flow_stats *flow_of(const struct hs_flow_key *k
 	struct hs_flow_stats init = {
 		.first_ns = now, .last_ns = now, .last_report_ns = now, .cgroup_id = cgroup_id};
 
-	if (bpf_map_update_elem(&hs_flows, key, &init, BPF_NOEXIST) == 0)
+	if (bpf_map_update_elem(&hs_flows, key, &init, BPF_NOEXIST) == 0 && hs_flow_cfg.lifecycle_events)
 		emit(key, &init, HS_FLOW_EV_START, now);
 	st = bpf_map_lookup_elem(&hs_flows, key);
 	if (!st)
@@ -189,6 +195,21 @@ int hs_flow_ingress(struct __sk_buff *skb)
 	return account(skb, 0);
 }
 
+/* The addresses of an AF_INET6 socket (network order, 4 words each): IPv4
+ * when the peer is IPv4-mapped (::ffff:a.b.c.d), as its packets are. */
+static __always_inline void key_addrs6(struct hs_flow_key *key, const __u32 l[4], const __u32 r[4])
+{
+	if (r[0] == 0 && r[1] == 0 && r[2] == bpf_htonl(0xffff)) {
+		key->family = 4;
+		__builtin_memcpy(key->local, &l[3], 4);
+		__builtin_memcpy(key->remote, &r[3], 4);
+		return;
+	}
+	key->family = 6;
+	__builtin_memcpy(key->local, l, 16);
+	__builtin_memcpy(key->remote, r, 16);
+}
+
 /* The flow key of a TCP socket, from the local side. */
 static __always_inline int sockops_key(struct bpf_sock_ops *skops, struct hs_flow_key *key)
 {
@@ -206,9 +227,7 @@ static __always_inline int sockops_key(struct bpf_sock_ops *skops, struct hs_flo
 			l[i] = ((volatile __u32 *)skops->local_ip6)[i];
 			r[i] = ((volatile __u32 *)skops->remote_ip6)[i];
 		}
-		key->family = 6;
-		__builtin_memcpy(key->local, l, 16);
-		__builtin_memcpy(key->remote, r, 16);
+		key_addrs6(key, l, r);
 	} else {
 		return -1;
 	}
@@ -254,10 +273,85 @@ int hs_flow_sockops(struct bpf_sock_ops *skops)
 		st->state = (__u8)skops->args[1];
 		if (skops->args[1] == TCP_CLOSE) {
 			st->flags |= HS_FLOW_F_CLOSED;
-			emit(&key, st, HS_FLOW_EV_END, now);
+			if (hs_flow_cfg.lifecycle_events)
+				emit(&key, st, HS_FLOW_EV_END, now);
 		}
 	} else if (op != BPF_SOCK_OPS_RTT_CB && op != BPF_SOCK_OPS_RETRANS_CB) {
 		st->state = 1; /* TCP_ESTABLISHED */
 	}
 	return 1;
+}
+
+/* The kernel structures the iterator reads, as CO-RE relocatable subsets
+ * (libbpf finds each field in the running kernel's BTF by name). */
+struct sock_common {
+	__be32 skc_daddr;
+	__be32 skc_rcv_saddr;
+	__be16 skc_dport;
+	__u16 skc_num;
+	unsigned short skc_family;
+	volatile unsigned char skc_state;
+	struct in6_addr skc_v6_daddr;
+	struct in6_addr skc_v6_rcv_saddr;
+} __attribute__((preserve_access_index));
+
+struct tcp_sock {
+	__u32 srtt_us; /* 8 x the smoothed RTT */
+	__u32 total_retrans;
+} __attribute__((preserve_access_index));
+
+struct bpf_iter_meta;
+struct bpf_iter__tcp {
+	struct bpf_iter_meta *meta;
+	struct sock_common *sk_common;
+	__u32 uid;
+} __attribute__((preserve_access_index));
+
+SEC("iter/tcp")
+int hs_flow_tcp_iter(struct bpf_iter__tcp *ctx)
+{
+	struct sock_common *skc = ctx->sk_common;
+	struct hs_flow_key key = {};
+
+	if (!skc)
+		return 0;
+	/* Full sockets only: time-wait and request sockets have no tcp_sock. */
+	struct tcp_sock *tp = (struct tcp_sock *)bpf_skc_to_tcp_sock(skc);
+
+	if (!tp)
+		return 0;
+	const unsigned short family = skc->skc_family;
+
+	if (family == 2 /* AF_INET */) {
+		key.family = 4;
+		__be32 l = skc->skc_rcv_saddr, r = skc->skc_daddr;
+
+		__builtin_memcpy(key.local, &l, 4);
+		__builtin_memcpy(key.remote, &r, 4);
+	} else if (family == 10 /* AF_INET6 */) {
+		__u32 l[4], r[4];
+
+		bpf_probe_read_kernel(l, sizeof(l), &skc->skc_v6_rcv_saddr);
+		bpf_probe_read_kernel(r, sizeof(r), &skc->skc_v6_daddr);
+		key_addrs6(&key, l, r);
+	} else {
+		return 0;
+	}
+	key.proto = IPPROTO_TCP;
+	key.netns = hs_flow_cfg.netns;
+	key.local_port = skc->skc_num;
+	key.remote_port = bpf_ntohs(skc->skc_dport);
+	struct hs_flow_stats *st = bpf_map_lookup_elem(&hs_flows, &key);
+
+	if (!st) /* not a counted flow (another cgroup, a listener, no traffic yet) */
+		return 0;
+	const __u32 srtt = tp->srtt_us >> 3;
+
+	if (srtt) {
+		st->srtt_us = srtt;
+		st->flags |= HS_FLOW_F_TCP_RTT;
+	}
+	st->retrans = tp->total_retrans;
+	st->state = skc->skc_state;
+	return 0;
 }

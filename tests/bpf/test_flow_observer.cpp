@@ -287,3 +287,194 @@ TEST(FlowObserverCgroup, CountsARealApplicationsTcpAndUdpFlows) {
   EXPECT_EQ(starts, 2);
   EXPECT_EQ(ends, 1) << "the connection's end";
 }
+
+namespace {
+
+// A loopback TCP listener on an ephemeral port.
+struct Listener {
+  int fd = socket(AF_INET, SOCK_STREAM, 0);
+  std::uint16_t port = 0;
+  Listener() {
+    sockaddr_in a{};
+    a.sin_family = AF_INET;
+    a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    if (bind(fd, reinterpret_cast<sockaddr*>(&a), sizeof a) || listen(fd, 4))
+      throw std::runtime_error("listen: " + std::string(strerror(errno)));
+    socklen_t len = sizeof a;
+    getsockname(fd, reinterpret_cast<sockaddr*>(&a), &len);
+    port = ntohs(a.sin_port);
+  }
+  ~Listener() { close(fd); }
+  // Accepts one connection and reads it to its end; returns the bytes.
+  std::size_t drain() const {
+    const int c = accept(fd, nullptr, nullptr);
+    std::vector<char> buf(64 * 1024);
+    std::size_t got = 0;
+    for (ssize_t n; c >= 0 && (n = recv(c, buf.data(), buf.size(), 0)) > 0;) got += static_cast<std::size_t>(n);
+    close(c);
+    return got;
+  }
+};
+
+void join_cgroup(const std::string& cgroup) {
+  std::ofstream procs(cgroup + "/cgroup.procs");
+  procs << "0" << std::flush;
+  if (!procs) _exit(10);
+}
+
+void send_all(int s, std::size_t bytes) {
+  std::vector<char> buf(64 * 1024, 'x');
+  for (std::size_t sent = 0; sent < bytes;) {
+    const ssize_t n = send(s, buf.data(), std::min(buf.size(), bytes - sent), 0);
+    if (n <= 0) _exit(12);
+    sent += static_cast<std::size_t>(n);
+  }
+}
+
+std::vector<Flow> tcp_flows_to(const FlowObserver& obs, std::uint16_t port) {
+  std::vector<Flow> out;
+  for (const Flow& f : obs.flows())
+    if (f.key.proto == IPPROTO_TCP && f.key.remote_port == port) out.push_back(f);
+  return out;
+}
+
+}  // namespace
+
+// An AF_INET6 socket talking to an IPv4-mapped peer: its packets are IPv4
+// (cgroup_skb) and sockops sees ::ffff:a.b.c.d. Both must land in one flow,
+// keyed IPv4, with the kernel's srtt and the connection's end.
+TEST(FlowObserverCgroup, ADualStackSocketIsOneIpv4FlowWithItsSrtt) {
+  HS_REQUIRE_ROOT();
+  TestCgroup cg;
+  FlowObserverConfig c;
+  c.cgroup = cg.path;
+  FlowObserver obs(c);
+  Listener l;
+  const pid_t app = fork();
+  if (app == 0) {
+    join_cgroup(cg.path);
+    const int s = socket(AF_INET6, SOCK_STREAM, 0);
+    sockaddr_in6 a{};
+    a.sin6_family = AF_INET6;
+    inet_pton(AF_INET6, "::ffff:127.0.0.1", &a.sin6_addr);
+    a.sin6_port = htons(l.port);
+    if (connect(s, reinterpret_cast<sockaddr*>(&a), sizeof a) != 0) _exit(11);
+    send_all(s, 256 * 1024);
+    close(s);
+    _exit(0);
+  }
+  EXPECT_EQ(l.drain(), 256u * 1024);
+  int status = 0;
+  waitpid(app, &status, 0);
+  ASSERT_TRUE(WIFEXITED(status) && WEXITSTATUS(status) == 0) << status;
+  const auto flows = tcp_flows_to(obs, l.port);
+  ASSERT_EQ(flows.size(), 1u) << "one flow, not an IPv4 one and a ::ffff: one";
+  const Flow& f = flows[0];
+  EXPECT_EQ(f.key.family, 4);
+  EXPECT_EQ(f.remote().str(), "127.0.0.1");
+  EXPECT_GE(f.stats.bytes_out, 256u * 1024);
+  EXPECT_TRUE(f.stats.flags & HS_FLOW_F_TCP_RTT);
+  EXPECT_GT(f.stats.srtt_us, 0u);
+  EXPECT_TRUE(f.stats.flags & HS_FLOW_F_CLOSED);
+}
+
+// A connection established before the observer: sockops never sees its
+// callbacks, the socket iterator gives it srtt and state.
+TEST(FlowObserverCgroup, AConnectionOpenedBeforeTheObserverGetsSrttAndState) {
+  HS_REQUIRE_ROOT();
+  TestCgroup cg;
+  Listener l;
+  int go[2], done[2];
+  ASSERT_EQ(pipe(go), 0);
+  ASSERT_EQ(pipe(done), 0);
+  const pid_t app = fork();
+  if (app == 0) {
+    join_cgroup(cg.path);
+    const int s = socket(AF_INET, SOCK_STREAM, 0);
+    sockaddr_in a{};
+    a.sin_family = AF_INET;
+    a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    a.sin_port = htons(l.port);
+    if (connect(s, reinterpret_cast<sockaddr*>(&a), sizeof a) != 0) _exit(11);
+    send_all(s, 64 * 1024);  // an srtt before the observer exists
+    char b;
+    if (read(go[0], &b, 1) != 1) _exit(13);
+    send_all(s, 64 * 1024);  // counted traffic
+    if (read(done[0], &b, 1) != 1) _exit(13);
+    close(s);
+    _exit(0);
+  }
+  const int conn = accept(l.fd, nullptr, nullptr);
+  ASSERT_GE(conn, 0);
+  std::vector<char> buf(64 * 1024);
+  std::size_t got = 0;
+  while (got < 64 * 1024) got += static_cast<std::size_t>(std::max<ssize_t>(0, recv(conn, buf.data(), buf.size(), 0)));
+
+  FlowObserverConfig c;
+  c.cgroup = cg.path;
+  FlowObserver obs(c);
+  ASSERT_EQ(write(go[1], "g", 1), 1);
+  while (got < 128 * 1024) got += static_cast<std::size_t>(std::max<ssize_t>(0, recv(conn, buf.data(), buf.size(), 0)));
+  auto flows = tcp_flows_to(obs, l.port);
+  ASSERT_EQ(flows.size(), 1u);
+  EXPECT_GT(flows[0].stats.bytes_out, 64u * 1024) << "counted from the observer's start";
+  EXPECT_EQ(flows[0].stats.srtt_us, 0u) << "no sockops callback for a connection that predates it";
+  obs.refresh_tcp();
+  flows = tcp_flows_to(obs, l.port);
+  ASSERT_EQ(flows.size(), 1u);
+  EXPECT_TRUE(flows[0].stats.flags & HS_FLOW_F_TCP_RTT);
+  EXPECT_GT(flows[0].stats.srtt_us, 0u);
+  EXPECT_LT(flows[0].stats.srtt_us, 100'000u);
+  EXPECT_EQ(flows[0].stats.state, 1) << "TCP_ESTABLISHED";
+  ASSERT_EQ(write(done[1], "d", 1), 1);
+  for (ssize_t n; (n = recv(conn, buf.data(), buf.size(), 0)) > 0;) {
+  }
+  close(conn);
+  int status = 0;
+  waitpid(app, &status, 0);
+  EXPECT_TRUE(WIFEXITED(status) && WEXITSTATUS(status) == 0) << status;
+  for (int fd : {go[0], go[1], done[0], done[1]}) close(fd);
+}
+
+// Without lifecycle events (watch reads the table) nothing goes to the
+// ring, however many connections come and go; forget() empties the table.
+TEST(FlowObserverCgroup, NoEventsWithoutLifecycleEventsAndForgottenFlowsLeaveTheTable) {
+  HS_REQUIRE_ROOT();
+  TestCgroup cg;
+  FlowObserverConfig c;
+  c.cgroup = cg.path;
+  c.report_interval = std::chrono::nanoseconds(0);
+  c.lifecycle_events = false;
+  FlowObserver obs(c);
+  Listener l;
+  constexpr int kConnections = 20;
+  const pid_t app = fork();
+  if (app == 0) {
+    join_cgroup(cg.path);
+    for (int i = 0; i < kConnections; i++) {
+      const int s = socket(AF_INET, SOCK_STREAM, 0);
+      sockaddr_in a{};
+      a.sin_family = AF_INET;
+      a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+      a.sin_port = htons(l.port);
+      if (connect(s, reinterpret_cast<sockaddr*>(&a), sizeof a) != 0) _exit(11);
+      send_all(s, 1000);
+      close(s);
+    }
+    _exit(0);
+  }
+  for (int i = 0; i < kConnections; i++) EXPECT_EQ(l.drain(), 1000u);
+  int status = 0;
+  waitpid(app, &status, 0);
+  ASSERT_TRUE(WIFEXITED(status) && WEXITSTATUS(status) == 0) << status;
+  int events = 0;
+  obs.poll(0, [&](const hs_flow_event&) { events++; });
+  EXPECT_EQ(events, 0);
+  const auto flows = tcp_flows_to(obs, l.port);
+  EXPECT_EQ(flows.size(), static_cast<std::size_t>(kConnections));
+  std::vector<hs_flow_key> keys;
+  for (const Flow& f : flows) keys.push_back(f.key);
+  obs.forget(keys);
+  EXPECT_TRUE(tcp_flows_to(obs, l.port).empty());
+  EXPECT_EQ(obs.counters()[HS_FLOW_CNT_EVENTS_LOST], 0u);
+}

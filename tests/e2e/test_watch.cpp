@@ -333,3 +333,217 @@ TEST_F(WatchLab, FindsTheAppsTracesThemSeesTheRouteSwitchAndIsScrapedByPrometheu
   ASSERT_TRUE(std::regex_search(err, m, std::regex(R"(ignored=(\d+))"))) << err;
   EXPECT_GT(std::stoi(m[1]), 0) << err;
 }
+
+namespace {
+
+// A TCP connection to the lab destination (IPv4, or through an AF_INET6
+// socket to the IPv4-mapped address) that connects at once, waits for a
+// byte on `go`, then streams `bytes` over `seconds`.
+int stream_after(int go, bool dual_stack, std::size_t bytes, double seconds) {
+  int s;
+  if (dual_stack) {
+    s = socket(AF_INET6, SOCK_STREAM, 0);
+    sockaddr_in6 a{};
+    a.sin6_family = AF_INET6;
+    inet_pton(AF_INET6, "::ffff:198.18.8.2", &a.sin6_addr);
+    a.sin6_port = htons(kTcpPort);
+    if (connect(s, reinterpret_cast<sockaddr*>(&a), sizeof a)) return 1;
+  } else {
+    s = socket(AF_INET, SOCK_STREAM, 0);
+    sockaddr_in a{};
+    a.sin_family = AF_INET;
+    inet_pton(AF_INET, "198.18.8.2", &a.sin_addr);
+    a.sin_port = htons(kTcpPort);
+    if (connect(s, reinterpret_cast<sockaddr*>(&a), sizeof a)) return 1;
+  }
+  char b;
+  if (go >= 0 && read(go, &b, 1) != 1) return 4;
+  constexpr int kChunks = 64;
+  const std::vector<char> chunk(bytes / kChunks, 'x');
+  const auto start = std::chrono::steady_clock::now();
+  for (int i = 0; i < kChunks; i++) {
+    std::this_thread::sleep_until(start + std::chrono::duration<double>(seconds * i / kChunks));
+    if (send(s, chunk.data(), chunk.size(), 0) != static_cast<ssize_t>(chunk.size())) return 2;
+  }
+  close(s);
+  return 0;
+}
+
+long rss_kb(pid_t pid) {
+  std::ifstream st("/proc/" + std::to_string(pid) + "/status");
+  for (std::string line; std::getline(st, line);)
+    if (line.rfind("VmRSS:", 0) == 0) return std::stol(line.substr(6));
+  return -1;
+}
+
+}  // namespace
+
+// `ip netns exec NS hopscope watch --this-netns`: /sys is remounted without
+// cgroup v2 there, watch mounts its own. A connection that predates watch
+// gets the kernel's srtt and state (socket iterator), and a dual-stack
+// socket's connection is one IPv4 flow with its srtt.
+TEST_F(WatchLab, UnderIpNetnsExecSeesOlderAndDualStackConnectionsWithTheirSrtt) {
+  HS_REQUIRE_ROOT();
+  const LabInfo& info = lab->info();
+  children.push_back(spawn_in(info.prefix + "-dst", server));
+  std::this_thread::sleep_for(std::chrono::milliseconds(200));
+  int go[2];
+  ASSERT_EQ(pipe(go), 0);
+  const pid_t older = spawn_in(info.prober_ns, [&] { return stream_after(go[0], false, 1 << 20, 4); });
+  children.push_back(older);
+  std::this_thread::sleep_for(std::chrono::milliseconds(500));  // connected before watch starts
+
+  const std::string err_file = ::testing::TempDir() + "hopscope-watch-exec-" + std::to_string(getpid()) + ".err";
+  Child watch = Child::start({"/usr/sbin/ip", "netns", "exec", info.prober_ns, kCli, "watch", "--this-netns",
+                              "--interval", "2", "--tick", "0.5", "--duration", "8", "-o", "json"},
+                             err_file);
+  children.push_back(watch.pid);
+  std::this_thread::sleep_for(std::chrono::seconds(1));
+  ASSERT_EQ(write(go[1], "g", 1), 1);
+  const pid_t dual = spawn_in(info.prober_ns, [] { return stream_after(-1, true, 1 << 20, 4); });
+  children.push_back(dual);
+
+  std::map<int, json> last_flow;  // per local port
+  char line[1 << 16];
+  while (std::fgets(line, sizeof line, watch.out)) {
+    const json j = json::parse(line);
+    if (j["type"] == "flow" && j["proto"] == "tcp") last_flow[j["sport"].get<int>()] = j;
+  }
+  int status = 0;
+  waitpid(watch.pid, &status, 0);
+  const std::string err = slurp(err_file);
+  ASSERT_TRUE(WIFEXITED(status) && WEXITSTATUS(status) == 0) << err;
+  EXPECT_EQ(err.find("cgroup v2"), std::string::npos) << err;
+  for (pid_t app : {older, dual}) {
+    int s = 0;
+    waitpid(app, &s, 0);
+    EXPECT_TRUE(WIFEXITED(s) && WEXITSTATUS(s) == 0) << "an app failed: " << s;
+  }
+  close(go[0]);
+  close(go[1]);
+  ASSERT_EQ(last_flow.size(), 2u) << "the two connections, one flow each (no ::ffff: twin)";
+  for (const auto& [port, f] : last_flow) {
+    EXPECT_EQ(f["dst"], "198.18.8.2") << f.dump();
+    EXPECT_EQ(f["src"], "198.18.1.1") << f.dump();
+    EXPECT_GE(f["bytes_out"].get<std::uint64_t>(), 1u << 19) << f.dump();
+    ASSERT_TRUE(f["srtt_us"].is_number()) << "no kernel srtt: " << f.dump();
+    EXPECT_GT(f["srtt_us"].get<int>(), 0);
+    EXPECT_NE(f["state"], "?") << f.dump();
+  }
+}
+
+// Tens of thousands of short connections while watch serves metrics: memory
+// stays flat, --duration is honoured, and SIGTERM ends a second run at once.
+TEST_F(WatchLab, ManyShortConnectionsKeepMemoryFlatAndDurationAndSigtermHold) {
+  HS_REQUIRE_ROOT();
+  const LabInfo& info = lab->info();
+  constexpr int kChurnPort = 5202;
+  children.push_back(spawn_in(info.prefix + "-dst", [] {  // accepts and closes, with a deep backlog
+    const int t = socket(AF_INET, SOCK_STREAM, 0), one = 1;
+    setsockopt(t, SOL_SOCKET, SO_REUSEADDR, &one, sizeof one);
+    sockaddr_in a{};
+    a.sin_family = AF_INET;
+    a.sin_port = htons(kChurnPort);
+    if (bind(t, reinterpret_cast<sockaddr*>(&a), sizeof a) || listen(t, 4096)) return 1;
+    for (;;) {
+      const int c = accept(t, nullptr, nullptr);
+      if (c >= 0) close(c);
+    }
+  }));
+  std::this_thread::sleep_for(std::chrono::milliseconds(200));
+  const std::string counts = ::testing::TempDir() + "hopscope-churn-" + std::to_string(getpid());
+  auto churn = [&counts](int seconds) {
+    // Connections closed with RST (SO_LINGER 0): no TIME_WAIT, no port exhaustion.
+    const auto end = std::chrono::steady_clock::now() + std::chrono::seconds(seconds);
+    int n = 0;
+    while (std::chrono::steady_clock::now() < end) {
+      const int s = socket(AF_INET, SOCK_STREAM, 0);
+      sockaddr_in a{};
+      a.sin_family = AF_INET;
+      inet_pton(AF_INET, "198.18.8.2", &a.sin_addr);
+      a.sin_port = htons(kChurnPort);
+      if (connect(s, reinterpret_cast<sockaddr*>(&a), sizeof a) == 0) {
+        send(s, "hello", 5, 0);
+        n++;
+      }
+      const linger l{1, 0};
+      setsockopt(s, SOL_SOCKET, SO_LINGER, &l, sizeof l);
+      close(s);
+    }
+    std::ofstream(counts + "." + std::to_string(getpid())) << n << "\n";
+    return n > 0 ? 0 : 1;
+  };
+  constexpr int kDuration = 20, kApps = 3;
+  const std::string dir = ::testing::TempDir();
+  const std::string err_file = dir + "hopscope-watch-churn-" + std::to_string(getpid()) + ".err";
+  const auto started = std::chrono::steady_clock::now();
+  Child watch = Child::start({kCli, "watch", "--netns", info.prober_ns, "--interval", "2", "--tick", "0.5", "--window",
+                              "4", "--duration", std::to_string(kDuration), "-o", "json", "--metrics-listen",
+                              "127.0.0.1:" + std::to_string(kMetricsPort + 1), "-v"},
+                             err_file);
+  children.push_back(watch.pid);
+  std::this_thread::sleep_for(std::chrono::seconds(1));
+  std::vector<pid_t> apps;
+  for (int i = 0; i < kApps; i++) apps.push_back(spawn_in(info.prober_ns, [&] { return churn(kDuration - 4); }));
+  for (pid_t a : apps) children.push_back(a);
+  std::thread reader([&] {  // keep the pipe drained; count the flows reported
+    char line[1 << 16];
+    while (std::fgets(line, sizeof line, watch.out)) {
+    }
+  });
+  std::vector<long> rss;
+  std::vector<double> scrape_s;
+  for (int t = 2; t < kDuration - 3; t++) {
+    std::this_thread::sleep_until(started + std::chrono::seconds(t));
+    rss.push_back(rss_kb(watch.pid));
+    const auto s0 = std::chrono::steady_clock::now();
+    run_command(
+        {"curl", "-sf", "-o", "/dev/null", "http://127.0.0.1:" + std::to_string(kMetricsPort + 1) + "/metrics"});
+    scrape_s.push_back(std::chrono::duration<double>(std::chrono::steady_clock::now() - s0).count());
+  }
+  int status = 0;
+  waitpid(watch.pid, &status, 0);
+  const double took = std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count();
+  reader.join();
+  const std::string err = slurp(err_file);
+  ASSERT_TRUE(WIFEXITED(status) && WEXITSTATUS(status) == 0) << err;
+  int connections = 0;
+  for (pid_t a : apps) {
+    int s = 0;
+    waitpid(a, &s, 0);
+    EXPECT_TRUE(WIFEXITED(s) && WEXITSTATUS(s) == 0);
+    const std::string file = counts + "." + std::to_string(a);
+    connections += std::atoi(slurp(file).c_str());
+    std::remove(file.c_str());
+  }
+  EXPECT_GT(connections, 10000) << "tens of thousands of connections: " << err;
+  EXPECT_LT(took, kDuration + 5) << "--duration " << kDuration << " overrun";
+  ASSERT_GE(rss.size(), 6u);
+  const long early = rss[2], late = *std::max_element(rss.begin() + 2, rss.end());
+  EXPECT_LT(late, early + early / 2 + 8192) << "RSS grew from " << early << " kB to " << late << " kB";
+  EXPECT_LT(*std::max_element(scrape_s.begin(), scrape_s.end()), 2.0) << "a scrape took over 2 s";
+  std::fprintf(stderr, "churn: ~%d connections, RSS %ld -> %ld kB, %.1f s\n", connections, rss.front(), rss.back(),
+               took);
+
+  // SIGTERM in the middle of the churn: out within 3 s.
+  const pid_t more = spawn_in(info.prober_ns, [&] { return churn(8); });
+  children.push_back(more);
+  Child again =
+      Child::start({kCli, "watch", "--netns", info.prober_ns, "--interval", "2", "--tick", "0.5", "--duration", "60",
+                    "-o", "json", "--metrics-listen", "127.0.0.1:" + std::to_string(kMetricsPort + 1)},
+                   err_file);
+  children.push_back(again.pid);
+  std::thread reader2([&] {
+    char line[1 << 16];
+    while (std::fgets(line, sizeof line, again.out)) {
+    }
+  });
+  std::this_thread::sleep_for(std::chrono::seconds(4));
+  const auto term = std::chrono::steady_clock::now();
+  kill(again.pid, SIGTERM);
+  waitpid(again.pid, &status, 0);
+  reader2.join();
+  const double stop_s = std::chrono::duration<double>(std::chrono::steady_clock::now() - term).count();
+  EXPECT_TRUE(WIFEXITED(status) && WEXITSTATUS(status) == 0) << slurp(err_file);
+  EXPECT_LT(stop_s, 3.0) << "SIGTERM took " << stop_s << " s";
+}

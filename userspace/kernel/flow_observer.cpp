@@ -6,12 +6,11 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
-#include <fstream>
-#include <sstream>
 #include <stdexcept>
 
 #include "flow_observer.skel.h"
 #include "hopscope/core/error.hpp"
+#include "hopscope/sys/mounts.hpp"
 
 namespace hopscope {
 
@@ -28,13 +27,8 @@ const char* flow_counter_name(int idx) {
 }
 
 std::string FlowObserver::cgroup2_root() {
-  std::ifstream mounts("/proc/mounts");
-  for (std::string line; std::getline(mounts, line);) {
-    std::istringstream f(line);
-    std::string dev, dir, type;
-    if (f >> dev >> dir >> type && type == "cgroup2") return dir;
-  }
-  throw std::runtime_error("no cgroup v2 hierarchy is mounted (mount -t cgroup2 none /sys/fs/cgroup/unified)");
+  if (auto dir = find_cgroup2()) return *dir;
+  throw std::runtime_error("no cgroup v2 hierarchy is mounted (mount -t cgroup2 none /sys/fs/cgroup)");
 }
 
 FlowObserver::FlowObserver(const FlowObserverConfig& cfg) {
@@ -44,6 +38,8 @@ FlowObserver::FlowObserver(const FlowObserverConfig& cfg) {
   c.report_ns = static_cast<std::uint64_t>(cfg.report_interval.count());
   c.ignore_port_lo = cfg.ignore_port_lo;
   c.ignore_port_hi = cfg.ignore_port_hi;
+  c.lifecycle_events = cfg.lifecycle_events ? 1 : 0;
+  c.netns = netns_cookie();  // iterators walk the sockets of the namespace they are created in
   if (int err = hs_flow_observer__load(skel_)) {
     hs_flow_observer__destroy(skel_);
     throw_errno("flow observer: load BPF programs (needs root/CAP_BPF)", err);
@@ -54,11 +50,19 @@ FlowObserver::FlowObserver(const FlowObserverConfig& cfg) {
     hs_flow_observer__destroy(skel_);
     throw_errno("flow observer: ring buffer", err);
   }
+  iter_ = bpf_program__attach_iter(skel_->progs.hs_flow_tcp_iter, nullptr);
+  if (!iter_) {
+    const int err = errno;
+    ring_buffer__free(rb_);
+    hs_flow_observer__destroy(skel_);
+    throw_errno("flow observer: TCP socket iterator", err);
+  }
   if (!cfg.attach) return;
-  cgroup_ = cfg.cgroup.empty() ? cgroup2_root() : cfg.cgroup;
+  cgroup_ = cfg.cgroup.empty() ? cgroup2_for_this_thread() : cfg.cgroup;
   const int fd = open(cgroup_.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
   if (fd < 0) {
     const int err = errno;
+    bpf_link__destroy(iter_);
     ring_buffer__free(rb_);
     hs_flow_observer__destroy(skel_);
     throw_errno("flow observer: open cgroup '" + cgroup_ + "'", err);
@@ -71,6 +75,7 @@ FlowObserver::FlowObserver(const FlowObserverConfig& cfg) {
       const int err = errno;
       close(fd);
       for (bpf_link* done : links_) bpf_link__destroy(done);
+      bpf_link__destroy(iter_);
       ring_buffer__free(rb_);
       hs_flow_observer__destroy(skel_);
       throw_errno("flow observer: attach " + std::string(bpf_program__name(p)) + " to cgroup '" + cgroup_ +
@@ -84,6 +89,7 @@ FlowObserver::FlowObserver(const FlowObserverConfig& cfg) {
 
 FlowObserver::~FlowObserver() {
   for (bpf_link* l : links_) bpf_link__destroy(l);
+  if (iter_) bpf_link__destroy(iter_);
   if (rb_) ring_buffer__free(rb_);
   if (skel_) hs_flow_observer__destroy(skel_);
 }
@@ -125,6 +131,23 @@ std::vector<Flow> FlowObserver::flows() const {
     for (std::uint32_t i = 0; i < n; i++) out.push_back(Flow{keys[i], values[i]});
     if (err) return out;  // ENOENT: the last batch
   }
+}
+
+void FlowObserver::refresh_tcp() const {
+  const int fd = bpf_iter_create(bpf_link__fd(iter_));
+  if (fd < 0) throw_errno("flow observer: run the TCP socket iterator");
+  char buf[64];  // the program writes nothing: reading to the end runs it over every socket
+  ssize_t n;
+  while ((n = read(fd, buf, sizeof buf)) > 0 || (n < 0 && errno == EINTR)) {
+  }
+  const int err = errno;
+  close(fd);
+  if (n < 0) throw_errno("flow observer: read the TCP socket iterator", err);
+}
+
+void FlowObserver::forget(const std::vector<hs_flow_key>& keys) const {
+  for (const hs_flow_key& k : keys)  // ENOENT: the LRU evicted it already
+    if (bpf_map_delete_elem(flows_fd(), &k) != 0 && errno != ENOENT) throw_errno("flow observer: forget a flow");
 }
 
 std::uint64_t FlowObserver::netns_cookie() {

@@ -140,9 +140,12 @@ void block_stop_signals() {
 }
 
 void report_observer(const FlowCounters& c, bool verbose) {
-  if (c[HS_FLOW_CNT_EVENTS_LOST] || c[HS_FLOW_CNT_MAP_FULL])
+  if (c[HS_FLOW_CNT_MAP_FULL])
     std::fprintf(stderr, "hopscope: warning: the flow table was full %llu times (flows not counted)\n",
                  (unsigned long long)c[HS_FLOW_CNT_MAP_FULL]);
+  if (c[HS_FLOW_CNT_EVENTS_LOST])
+    std::fprintf(stderr, "hopscope: warning: %llu flow events lost (the event ring was full)\n",
+                 (unsigned long long)c[HS_FLOW_CNT_EVENTS_LOST]);
   if (!verbose) return;
   std::fprintf(stderr, "observer:");
   for (int i = 0; i < HS_FLOW_CNT_MAX; i++)
@@ -164,7 +167,8 @@ void watch_namespace(const WatchCommand& a, WatchConfig cfg, StreamSink::Format 
 
   FlowObserverConfig oc;
   oc.cgroup = a.cgroup;
-  oc.report_interval = std::chrono::nanoseconds(0);  // watch reads the table; no snapshot events
+  oc.report_interval = std::chrono::nanoseconds(0);  // watch reads the table: no events at all
+  oc.lifecycle_events = false;
   oc.ignore_port_lo = to.sport_base;
   oc.ignore_port_hi = static_cast<std::uint16_t>(to.sport_base + kWatchSportSpan - 1);
   FlowObserver observer(oc);
@@ -183,8 +187,13 @@ void watch_namespace(const WatchCommand& a, WatchConfig cfg, StreamSink::Format 
 
   std::mt19937 rng(std::random_device{}());
   WatchEngine engine(
-      cfg, [&observer] { return observer.flows(); },
-      [&to, &rng](const DestKey& d) { return trace_destination(d, to, rng); }, sink);
+      cfg,
+      [&observer] {
+        observer.refresh_tcp();  // srtt and state from the sockets, connections older than watch included
+        return observer.flows();
+      },
+      [&to, &rng](const DestKey& d) { return trace_destination(d, to, rng); }, sink, {},
+      [&observer](const std::vector<hs_flow_key>& keys) { observer.forget(keys); });
   {
     StopOnSignal stop(engine);
     engine.run();

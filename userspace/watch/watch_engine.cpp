@@ -18,9 +18,11 @@ std::uint64_t ns(std::chrono::milliseconds d) { return static_cast<std::uint64_t
 
 }  // namespace
 
-WatchEngine::WatchEngine(WatchConfig cfg, FlowSource flows, Tracer tracer, WatchSink& sink, Clock clock)
+WatchEngine::WatchEngine(WatchConfig cfg, FlowSource flows, Tracer tracer, WatchSink& sink, Clock clock,
+                         FlowForget forget)
     : cfg_(std::move(cfg)),
       flows_(std::move(flows)),
+      forget_(std::move(forget)),
       tracer_(std::move(tracer)),
       sink_(sink),
       clock_(clock ? std::move(clock) : Clock(&mono_ns)),
@@ -90,20 +92,30 @@ void WatchEngine::read_flows(std::uint64_t now) {
   cv_.notify_all();
 }
 
-void WatchEngine::report_flows(bool final_report) {
+void WatchEngine::report_flows(std::uint64_t now, bool final_report) {
   std::vector<Flow> moved;
-  decltype(reported_) now;
+  std::vector<hs_flow_key> done;
+  decltype(reported_) next;
+  const std::uint64_t idle_limit = ns(cfg_.window);
   for (const Flow& f : table_) {
     auto k = key_bytes(f.key);
     const auto it = reported_.find(k);
-    const bool changed = it == reported_.end() || it->second.first_ns != f.stats.first_ns ||
-                         it->second.pkts_out != f.stats.pkts_out || it->second.pkts_in != f.stats.pkts_in ||
-                         it->second.flags != f.stats.flags || it->second.retrans != f.stats.retrans;
+    const hs_flow_stats* was = it == reported_.end() ? nullptr : &it->second.stats;
+    const bool changed = !was || was->first_ns != f.stats.first_ns || was->pkts_out != f.stats.pkts_out ||
+                         was->pkts_in != f.stats.pkts_in || was->flags != f.stats.flags ||
+                         was->retrans != f.stats.retrans;
+    const std::uint64_t moved_ns = changed || !was ? now : it->second.moved_ns;
     if (changed && (f.stats.pkts_out || f.stats.pkts_in)) moved.push_back(f);
-    now.emplace(std::move(k), f.stats);
+    // Reported for the last time (closed), or silent for a whole window: the
+    // kernel's table keeps only what may still move.
+    if (forget_ && ((f.stats.flags & HS_FLOW_F_CLOSED) || now - moved_ns >= idle_limit))
+      done.push_back(f.key);
+    else
+      next.emplace(std::move(k), Reported{f.stats, moved_ns});
   }
-  reported_ = std::move(now);
+  reported_ = std::move(next);
   if (!moved.empty() || final_report) sink_.on_flows(moved);
+  if (!done.empty() && !final_report) forget_(done);
 }
 
 void WatchEngine::take_results() {
@@ -181,7 +193,7 @@ void WatchEngine::run() {
       next_tick = std::max(next_tick + ns(cfg_.tick), now + 1);
     }
     if (now >= next_report) {
-      report_flows(false);
+      report_flows(now, false);
       next_report = std::max(next_report + ns(cfg_.interval), now + 1);
     }
     take_results();
@@ -199,7 +211,7 @@ void WatchEngine::run() {
   tracer.join();
   take_results();  // the trace that was under way
   read_flows(clock_());
-  report_flows(true);
+  report_flows(clock_(), true);
   publish_table();
 }
 

@@ -11,6 +11,7 @@
 
 #include "hopscope/core/clock.hpp"
 #include "hopscope/trace/hop_stats.hpp"
+#include "hopscope/watch/flow_series.hpp"
 
 namespace hopscope::watch {
 
@@ -43,6 +44,7 @@ const Histogram::BucketBoundaries& rtt_buckets() {
 struct WatchMetrics::Impl {
   std::shared_ptr<prometheus::Registry> reg = std::make_shared<prometheus::Registry>();
   std::unique_ptr<prometheus::Exposer> exposer;
+  std::shared_ptr<FlowSeries> flows = std::make_shared<FlowSeries>();
   std::function<FlowCounters()> observer;
   std::uint64_t stale_ns;
 
@@ -98,22 +100,6 @@ struct WatchMetrics::Impl {
                                   .Name("hopscope_watch_destination_connections")
                                   .Help("App flows to the destination with traffic in the window")
                                   .Register(*reg);
-  Family<Gauge>& flow_srtt = prometheus::BuildGauge()
-                                 .Name("hopscope_watch_flow_srtt_seconds")
-                                 .Help("Kernel smoothed RTT of the TCP flow")
-                                 .Register(*reg);
-  Family<Counter>& flow_retrans = prometheus::BuildCounter()
-                                      .Name("hopscope_watch_flow_retransmits_total")
-                                      .Help("TCP segments the flow retransmitted")
-                                      .Register(*reg);
-  Family<Counter>& flow_bytes = prometheus::BuildCounter()
-                                    .Name("hopscope_watch_flow_bytes_total")
-                                    .Help("IP bytes of the flow, per direction")
-                                    .Register(*reg);
-  Family<Counter>& flow_packets = prometheus::BuildCounter()
-                                      .Name("hopscope_watch_flow_packets_total")
-                                      .Help("Packets of the flow, per direction")
-                                      .Register(*reg);
   Family<Counter>& observer_total = prometheus::BuildCounter()
                                         .Name("hopscope_watch_observer_total")
                                         .Help(
@@ -121,13 +107,6 @@ struct WatchMetrics::Impl {
                                             "events_lost, map_full)")
                                         .Register(*reg);
 
-  struct FlowSeries {
-    Counter *out, *in, *pout, *pin, *retrans = nullptr;
-    Gauge* srtt = nullptr;
-    hs_flow_stats last{};
-    std::uint64_t seen_ns = 0;
-  };
-  std::map<std::vector<std::uint8_t>, FlowSeries> flows;
   struct HopSeries {
     Histogram* rtt;
     Gauge *loss, *jitter;
@@ -137,14 +116,6 @@ struct WatchMetrics::Impl {
   std::map<DestKey, std::vector<std::pair<Family<Gauge>*, Gauge*>>> dest_gauges;
   FlowCounters observed{};
 
-  void drop_flow(FlowSeries& s) {
-    flow_bytes.Remove(s.out);
-    flow_bytes.Remove(s.in);
-    flow_packets.Remove(s.pout);
-    flow_packets.Remove(s.pin);
-    if (s.retrans) flow_retrans.Remove(s.retrans);
-    if (s.srtt) flow_srtt.Remove(s.srtt);
-  }
   void drop_hop(HopSeries& h) {
     hop_rtt.Remove(h.rtt);
     hop_loss.Remove(h.loss);
@@ -164,6 +135,7 @@ WatchMetrics::WatchMetrics(const std::string& listen, std::function<FlowCounters
     throw std::runtime_error("--metrics-listen " + listen + ": cannot listen there (" + e.what() + ")");
   }
   impl_->exposer->RegisterCollectable(impl_->reg);
+  impl_->exposer->RegisterCollectable(impl_->flows);
 }
 
 WatchMetrics::~WatchMetrics() = default;
@@ -173,41 +145,7 @@ int WatchMetrics::port() const {
   return ports.empty() ? 0 : ports[0];
 }
 
-void WatchMetrics::on_flows(const std::vector<Flow>& flows) {
-  Impl& m = *impl_;
-  const std::uint64_t now = mono_ns();
-  for (const Flow& f : flows) {
-    const auto* p = reinterpret_cast<const std::uint8_t*>(&f.key);
-    auto [it, fresh] = m.flows.try_emplace(std::vector<std::uint8_t>(p, p + sizeof(f.key)));
-    Impl::FlowSeries& s = it->second;
-    const Labels l{{"src", f.local().str()},
-                   {"sport", std::to_string(f.key.local_port)},
-                   {"dst", f.remote().str()},
-                   {"dport", std::to_string(f.key.remote_port)},
-                   {"proto", proto_name(f.key.proto)}};
-    if (fresh || s.last.first_ns != f.stats.first_ns) {  // a new flow (or a new one on the same 5-tuple)
-      if (!fresh) m.drop_flow(s);
-      s = {};
-      s.out = &m.flow_bytes.Add(with(l, "direction", "out"));
-      s.in = &m.flow_bytes.Add(with(l, "direction", "in"));
-      s.pout = &m.flow_packets.Add(with(l, "direction", "out"));
-      s.pin = &m.flow_packets.Add(with(l, "direction", "in"));
-      if (f.key.proto == 6) s.retrans = &m.flow_retrans.Add(l);
-    }
-    const hs_flow_stats& st = f.stats;
-    s.out->Increment(static_cast<double>(st.bytes_out - s.last.bytes_out));
-    s.in->Increment(static_cast<double>(st.bytes_in - s.last.bytes_in));
-    s.pout->Increment(static_cast<double>(st.pkts_out - s.last.pkts_out));
-    s.pin->Increment(static_cast<double>(st.pkts_in - s.last.pkts_in));
-    if (s.retrans && st.retrans >= s.last.retrans) s.retrans->Increment(st.retrans - s.last.retrans);
-    if ((st.flags & HS_FLOW_F_TCP_RTT) && st.srtt_us) {
-      if (!s.srtt) s.srtt = &m.flow_srtt.Add(l);
-      s.srtt->Set(st.srtt_us / 1e6);
-    }
-    s.last = st;
-    s.seen_ns = now;
-  }
-}
+void WatchMetrics::on_flows(const std::vector<Flow>& flows) { impl_->flows->update(flows, mono_ns()); }
 
 void WatchMetrics::on_path(const DestKey& d, const TraceResult& r, const DestTotals&) {
   Impl& m = *impl_;
@@ -280,15 +218,7 @@ void WatchMetrics::on_tick(const std::vector<DestRow>& rows) {
   for (auto& [key, gauges] : m.dest_gauges)  // no longer selected
     for (auto [fam, g] : gauges) fam->Remove(g);
   m.dest_gauges = std::move(now);
-  // Flow series nobody updated for a while: the flow is gone.
-  const std::uint64_t t = mono_ns();
-  for (auto it = m.flows.begin(); it != m.flows.end();)
-    if (t - it->second.seen_ns > m.stale_ns) {
-      m.drop_flow(it->second);
-      it = m.flows.erase(it);
-    } else {
-      ++it;
-    }
+  m.flows->expire(mono_ns(), m.stale_ns);  // flow series nobody updated for a while: the flow is gone
   if (m.observer) {
     const FlowCounters c = m.observer();
     for (int i = 0; i < HS_FLOW_CNT_MAX; i++) {

@@ -4,7 +4,13 @@
  * every packet the applications of a cgroup send and receive, per flow; a
  * sockops program adds the kernel's TCP view (smoothed RTT, retransmissions,
  * state). Flows live in an LRU hash map; start, end and snapshot events go
- * to userspace through a ring buffer.
+ * to userspace through a ring buffer. A TCP socket iterator (iter/tcp), run
+ * by userspace before each read of the table, refreshes srtt, retransmissions
+ * and state of every connection, those opened before the observer included
+ * (sockops only sees the callbacks of connections established after it).
+ *
+ * A dual-stack socket (AF_INET6 talking to an IPv4-mapped peer) is keyed as
+ * IPv4 everywhere, as its packets are: one flow.
  *
  * Our own probes never reach these hooks (AF_XDP frames bypass the stack;
  * matched replies are dropped in XDP); what the stack sends on their behalf
@@ -73,9 +79,12 @@ struct hs_flow_config {
 	__u64 report_ns;      /* snapshot interval per flow (0: no snapshots) */
 	__u16 ignore_port_lo; /* local ports [lo, hi] are hopscope's probes: never counted */
 	__u16 ignore_port_hi;
-	__u32 _pad;
+	__u8 lifecycle_events; /* 1: START and END events (0: the table is read instead) */
+	__u8 _pad[3];
+	__u64 netns; /* the TCP socket iterator's namespace cookie (it walks the sockets of the
+		      * namespace the iterator was created in) */
 };
-HS_STATIC_ASSERT(sizeof(struct hs_flow_config) == 16, "hs_flow_config layout");
+HS_STATIC_ASSERT(sizeof(struct hs_flow_config) == 24, "hs_flow_config layout");
 
 /* Observer counters (per-CPU array indices). */
 enum hs_flow_counter {

@@ -28,7 +28,8 @@ struct FlowObserverConfig {
   std::chrono::nanoseconds report_interval = std::chrono::seconds(1);  // per-flow snapshot events
   std::uint16_t ignore_port_lo = 0;  // local ports [lo, hi]: hopscope's probes, never counted
   std::uint16_t ignore_port_hi = 0;
-  bool attach = true;  // false: load only (BPF_PROG_RUN tests)
+  bool attach = true;            // false: load only (BPF_PROG_RUN tests)
+  bool lifecycle_events = true;  // START/END events on the ring (watch reads the table instead: off)
 };
 
 struct Flow {
@@ -51,6 +52,13 @@ class FlowObserver {
   int poll(int timeout_ms, const Handler& handler);
   // Every flow in the kernel's table now (batched reads).
   [[nodiscard]] std::vector<Flow> flows() const;
+  // Runs the TCP socket iterator: srtt, retransmissions and state of every
+  // counted TCP flow of this namespace from its socket, connections that
+  // predate the observer included.
+  void refresh_tcp() const;
+  // Removes these flows from the kernel's table (closed or idle ones the
+  // caller has accounted for): the table holds live flows only.
+  void forget(const std::vector<hs_flow_key>& keys) const;
   [[nodiscard]] FlowCounters counters() const;
   [[nodiscard]] const std::string& cgroup() const { return cgroup_; }
   [[nodiscard]] int egress_fd() const;
@@ -60,6 +68,8 @@ class FlowObserver {
   // The cookie of the calling thread's network namespace (hs_flow_key.netns of its flows).
   static std::uint64_t netns_cookie();
   // Where cgroup v2 is mounted (/sys/fs/cgroup or, on hybrid systems, /sys/fs/cgroup/unified).
+  // The observer itself, given no cgroup, mounts one of its own where there is none
+  // (cgroup2_for_this_thread).
   static std::string cgroup2_root();
 
  private:
@@ -68,6 +78,7 @@ class FlowObserver {
   hs_flow_observer* skel_ = nullptr;
   ring_buffer* rb_ = nullptr;
   std::vector<bpf_link*> links_;
+  bpf_link* iter_ = nullptr;  // the TCP socket iterator
   std::string cgroup_;
   const Handler* handler_ = nullptr;
 };

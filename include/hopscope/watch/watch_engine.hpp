@@ -58,10 +58,14 @@ class WatchSink {
 class WatchEngine {
  public:
   using FlowSource = std::function<std::vector<Flow>()>;
+  // Removes flows from the kernel's table once they are accounted for: closed
+  // ones after their last report, idle ones after a window without traffic.
+  using FlowForget = std::function<void(const std::vector<hs_flow_key>&)>;
   using Tracer = std::function<TraceResult(const DestKey&)>;
   using Clock = std::function<std::uint64_t()>;  // CLOCK_MONOTONIC ns (tests: any)
 
-  WatchEngine(WatchConfig cfg, FlowSource flows, Tracer tracer, WatchSink& sink, Clock clock = {});
+  WatchEngine(WatchConfig cfg, FlowSource flows, Tracer tracer, WatchSink& sink, Clock clock = {},
+              FlowForget forget = {});
 
   // Runs until the duration is over or stop() is called; a trace under way
   // when it ends is finished and reported first.
@@ -87,20 +91,25 @@ class WatchEngine {
 
   void tracer_loop();
   void read_flows(std::uint64_t now);
-  void report_flows(bool final_report);
+  void report_flows(std::uint64_t now, bool final_report);
   void take_results();
   void publish_table();
 
   const WatchConfig cfg_;
   FlowSource flows_;
+  FlowForget forget_;
   Tracer tracer_;
   WatchSink& sink_;
   Clock clock_;
   DestWindow window_;
-  std::vector<Flow> table_;                                      // the latest read, wanted flows only
-  std::map<std::vector<std::uint8_t>, hs_flow_stats> reported_;  // per flow key: at the last flow report
-  std::vector<DestTotals> selected_view_;                        // main thread's copy of the selection
-  std::map<DestKey, Known> known_;                               // main thread only
+  std::vector<Flow> table_;  // the latest read, wanted flows only
+  struct Reported {
+    hs_flow_stats stats{};     // at the last flow report
+    std::uint64_t moved_ns{};  // the last report in which it had moved
+  };
+  std::map<std::vector<std::uint8_t>, Reported> reported_;  // per flow key
+  std::vector<DestTotals> selected_view_;                   // main thread's copy of the selection
+  std::map<DestKey, Known> known_;                          // main thread only
 
   std::mutex mu_;  // guards the fields below (shared with the tracing thread)
   std::condition_variable cv_;

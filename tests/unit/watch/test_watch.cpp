@@ -2,6 +2,8 @@
 // table reads, destination selection and filters, path changes, the engine
 // with a fake flow source and tracer, and the NDJSON objects.
 #include <gtest/gtest.h>
+#include <prometheus/metric_family.h>
+#include <prometheus/text_serializer.h>
 
 #include <atomic>
 #include <fstream>
@@ -10,6 +12,7 @@
 
 #include "hopscope/core/clock.hpp"
 #include "hopscope/watch/destinations.hpp"
+#include "hopscope/watch/flow_series.hpp"
 #include "hopscope/watch/path_change.hpp"
 #include "hopscope/watch/watch_engine.hpp"
 #include "hopscope/watch/watch_output.hpp"
@@ -400,4 +403,117 @@ TEST(WatchEngine, BadSettingsAreRefused) {
   cfg = {};
   cfg.window = std::chrono::milliseconds(0);
   EXPECT_THROW(WatchEngine(cfg, {}, {}, rec), std::invalid_argument);
+}
+
+// Closed flows leave the kernel's table after their last report, idle ones
+// after a window without traffic; a busy one stays.
+TEST(WatchEngine, ClosedAndIdleFlowsAreForgottenAfterTheyAreReported) {
+  WatchConfig cfg;
+  cfg.tick = std::chrono::milliseconds(10);
+  cfg.interval = std::chrono::milliseconds(50);
+  cfg.window = std::chrono::milliseconds(200);
+  cfg.duration = std::chrono::milliseconds(600);
+  std::mutex mu;
+  std::set<std::uint16_t> table{40000, 40001, 40002};  // local ports still in the kernel's table
+  std::atomic<std::uint64_t> busy{0};
+  auto flows = [&] {
+    std::lock_guard lk(mu);
+    std::vector<Flow> out;
+    busy += 1000;
+    if (table.count(40000)) out.push_back(flow("198.18.8.2", 40000, 80, 6, busy, 100));  // busy
+    if (table.count(40001)) {
+      Flow closed = flow("198.18.8.2", 40001, 80, 6, 5000, 100);
+      closed.stats.flags |= HS_FLOW_F_CLOSED;
+      out.push_back(closed);
+    }
+    if (table.count(40002)) out.push_back(flow("198.18.9.2", 40002, 53, 17, 300, 0));  // idle after its first read
+    return out;
+  };
+  std::vector<std::uint16_t> forgotten;
+  auto forget = [&](const std::vector<hs_flow_key>& keys) {
+    std::lock_guard lk(mu);
+    for (const hs_flow_key& k : keys) {
+      forgotten.push_back(k.local_port);
+      table.erase(k.local_port);
+    }
+  };
+  Recorder rec;
+  WatchEngine e(
+      cfg, flows, [](const DestKey&) { return path({{"198.18.8.2"}}); }, rec, {}, forget);
+  e.run();
+  EXPECT_EQ(std::count(forgotten.begin(), forgotten.end(), 40001), 1) << "closed: forgotten once";
+  EXPECT_EQ(std::count(forgotten.begin(), forgotten.end(), 40002), 1) << "idle for a window: forgotten";
+  EXPECT_EQ(std::count(forgotten.begin(), forgotten.end(), 40000), 0) << "busy: kept";
+  int closed_reports = 0;
+  for (const auto& r : rec.flow_reports)
+    for (const Flow& f : r) closed_reports += f.key.local_port == 40001;
+  EXPECT_EQ(closed_reports, 1) << "the closed flow was reported (once) before it was forgotten";
+}
+
+namespace {
+
+std::string exposition(const FlowSeries& s) { return prometheus::TextSerializer().Serialize(s.Collect()); }
+
+}  // namespace
+
+TEST(FlowSeries, CountersGrowByWhatTheFlowMovedAndStaleSeriesGo) {
+  FlowSeries s;
+  Flow f = flow("198.18.8.2", 40000, 80, 6, 1000, 200);
+  f.stats.flags = HS_FLOW_F_TCP_RTT;
+  f.stats.srtt_us = 1500;
+  f.stats.retrans = 2;
+  s.update({f}, 100);
+  f.stats.bytes_out = 3000;
+  f.stats.retrans = 3;
+  s.update({f}, 200);
+  const std::string text = exposition(s);
+  EXPECT_NE(text.find("hopscope_watch_flow_bytes_total{direction=\"out\",dport=\"80\",dst=\"198.18.8.2\",proto=\"tcp\","
+                      "sport=\"40000\",src=\"198.18.1.1\"} 3000"),
+            std::string::npos)
+      << text;
+  EXPECT_NE(text.find("hopscope_watch_flow_retransmits_total{dport=\"80\",dst=\"198.18.8.2\",proto=\"tcp\",sport=\""
+                      "40000\",src=\"198.18.1.1\"} 3"),
+            std::string::npos)
+      << text;
+  EXPECT_NE(text.find("hopscope_watch_flow_srtt_seconds{"), std::string::npos);
+  Flow again = f;  // a new connection on the same 5-tuple
+  again.stats.first_ns = 99;
+  again.stats.bytes_out = 10;
+  s.update({again}, 300);
+  EXPECT_NE(exposition(s).find("direction=\"out\",dport=\"80\",dst=\"198.18.8.2\",proto=\"tcp\",sport=\"40000\",src=\""
+                               "198.18.1.1\"} 10"),
+            std::string::npos);
+  s.expire(1000, 800);  // seen at 300: 700 ago, kept
+  EXPECT_EQ(s.size(), 1u);
+  s.expire(1200, 800);
+  EXPECT_EQ(s.size(), 0u);
+  EXPECT_EQ(exposition(s).find("hopscope_watch_flow_bytes_total{"), std::string::npos);
+}
+
+TEST(FlowSeries, AtMostMaxFlowsAreExportedAndTheRestCounted) {
+  FlowSeries s(100);
+  std::vector<Flow> many;
+  for (int i = 0; i < 150; i++)
+    many.push_back(flow("198.18.8.2", static_cast<std::uint16_t>(40000 + i), 80, 17, 100, 0));
+  s.update(many, 1);
+  EXPECT_EQ(s.size(), 100u);
+  EXPECT_EQ(s.refused(), 50u);
+  EXPECT_NE(exposition(s).find("hopscope_watch_flow_series_refused_total 50"), std::string::npos);
+}
+
+// Tens of thousands of flows coming and going leave the live ones only (the
+// watch e2e churn test measures the time and memory this keeps flat).
+TEST(FlowSeries, ChurnLeavesTheLiveFlowsOnly) {
+  FlowSeries s(1 << 20);
+  constexpr int kRounds = 50, kPerRound = 2000;
+  for (int r = 0; r < kRounds; r++) {
+    std::vector<Flow> batch;
+    for (int i = 0; i < kPerRound; i++) {
+      Flow f = flow("198.18.8.2", static_cast<std::uint16_t>(i), static_cast<std::uint16_t>(1000 + r), 6, 100, 100);
+      batch.push_back(f);
+    }
+    s.update(batch, static_cast<std::uint64_t>(r) * 10);
+    s.expire(static_cast<std::uint64_t>(r) * 10, 5);  // only this round's flows survive
+    EXPECT_EQ(s.size(), static_cast<std::size_t>(kPerRound));
+  }
 }
