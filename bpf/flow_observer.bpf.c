@@ -101,7 +101,8 @@ static __always_inline struct hs_flow_stats *flow_of(const struct hs_flow_key *k
 
 /* Reads the 5-tuple of an IP packet (skb data starts at the IP header). Returns 0 if it is TCP/UDP.
  */
-static __always_inline int parse(struct __sk_buff *skb, int egress, struct hs_flow_key *key)
+static __always_inline int parse(struct __sk_buff *skb, int egress, struct hs_flow_key *key,
+				 __u32 *label)
 {
 	__u32 l4_off;
 	__u8 proto;
@@ -124,6 +125,7 @@ static __always_inline int parse(struct __sk_buff *skb, int egress, struct hs_fl
 		if (bpf_skb_load_bytes(skb, 0, ip6, sizeof(ip6)))
 			return -1;
 		proto = ip6[6]; /* TCP/UDP right after the fixed header: the usual case */
+		*label = (__u32)(ip6[1] & 0x0f) << 16 | (__u32)ip6[2] << 8 | ip6[3];
 		l4_off = 40;
 		key->family = 6;
 		__builtin_memcpy(egress ? key->local : key->remote, ip6 + 8, 16);
@@ -151,9 +153,10 @@ static __always_inline int account(struct __sk_buff *skb, int egress)
 {
 	struct hs_flow_key key = {};
 	const __u64 now = bpf_ktime_get_ns();
+	__u32 label = 0;
 
 	count(HS_FLOW_CNT_PACKETS);
-	if (parse(skb, egress, &key)) {
+	if (parse(skb, egress, &key, &label)) {
 		count(HS_FLOW_CNT_OTHER);
 		return 1;
 	}
@@ -168,6 +171,7 @@ static __always_inline int account(struct __sk_buff *skb, int egress)
 	if (egress) {
 		__sync_fetch_and_add(&st->bytes_out, skb->len);
 		__sync_fetch_and_add(&st->pkts_out, 1);
+		st->flow_label = label; /* what the routers hash: the app's latest */
 	} else {
 		__sync_fetch_and_add(&st->bytes_in, skb->len);
 		__sync_fetch_and_add(&st->pkts_in, 1);

@@ -190,8 +190,12 @@ int hs_probe_gen(struct xdp_md *ctx)
 				proto + addr_sum;
 		put16(ip + 10, (__u16)~fold(s));
 	} else {
+		const __u32 label = hs_flow_label(0, flow);
+
 		ip[0] = 0x60 | (hs_gen_cfg.tos >> 4);
-		ip[1] = (hs_gen_cfg.tos << 4) & 0xff;
+		ip[1] = ((hs_gen_cfg.tos << 4) | (label >> 16)) & 0xff;
+		ip[2] = (label >> 8) & 0xff;
+		ip[3] = label & 0xff;
 		put16(ip + 4, l4_len);
 		ip[6] = proto;
 		ip[7] = ttl;

@@ -96,7 +96,11 @@ TEST_F(FlowProgRun, Ipv6TcpAndDistinctFlows) {
   out(test::tcp_segment(me, peer, 50000, 443, 0x02, 1, 0, 64));
   in(test::tcp_segment(peer, me, 443, 50000, 0x12, 7, 2, 64));
   out(test::tcp_segment(me, peer, 50000, 443, 0x10, 2, 8, 64, 0, 100));
-  out(test::tcp_segment(me, peer, 50001, 443, 0x02, 1, 0, 64));  // a second connection
+  Bytes labelled = test::tcp_segment(me, peer, 50001, 443, 0x02, 1, 0, 64);  // a second connection
+  labelled[15] |= 0x0a;  // its flow label: 0xabcde (the frame's IP header starts at byte 14)
+  labelled[16] = 0xbc;
+  labelled[17] = 0xde;
+  out(labelled);
   auto flows = obs_->flows();
   ASSERT_EQ(flows.size(), 2u);
   std::sort(flows.begin(), flows.end(),
@@ -108,6 +112,8 @@ TEST_F(FlowProgRun, Ipv6TcpAndDistinctFlows) {
   EXPECT_EQ(flows[0].stats.bytes_out, 60u + 160u) << "IPv6 40 + TCP 20 (+ 100 data)";
   EXPECT_EQ(flows[0].stats.pkts_in, 1u);
   EXPECT_EQ(flows[1].key.local_port, 50001);
+  EXPECT_EQ(flows[0].stats.flow_label, 0u);
+  EXPECT_EQ(flows[1].stats.flow_label, 0xabcdeu) << "the label the app's packets carry (what routers hash)";
   EXPECT_EQ(events().size(), 2u) << "two flows started";
 }
 

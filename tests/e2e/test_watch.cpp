@@ -256,7 +256,7 @@ TEST_F(WatchLab, FindsTheAppsTracesThemSeesTheRouteSwitchAndIsScrapedByPrometheu
       }
       scraped_hop_rtts =
           prom_query("hopscope_watch_hop_rtt_seconds_count{dst=\"198.18.8.2\",dport=\"5201\",ttl=\"6\"}");
-    } else {
+    } else if (type != "slip") {
       ADD_FAILURE() << "unknown object " << line;
     }
   }
@@ -546,4 +546,188 @@ TEST_F(WatchLab, ManyShortConnectionsKeepMemoryFlatAndDurationAndSigtermHold) {
   const double stop_s = std::chrono::duration<double>(std::chrono::steady_clock::now() - term).count();
   EXPECT_TRUE(WIFEXITED(status) && WEXITSTATUS(status) == 0) << slurp(err_file);
   EXPECT_LT(stop_s, 3.0) << "SIGTERM took " << stop_s << " s";
+}
+
+namespace {
+
+// Packets the r3a router has received from r2 (on its 198.18.3.2 side):
+// forward traffic of flows hashed onto r3a, not the answers coming back.
+long r3a_rx(const std::string& prefix) {
+  const std::string ns = prefix + "-r3a";
+  std::string ifname;
+  for (const json& l : json::parse(run_command({"ip", "-n", ns, "-j", "addr", "show"}).output))
+    for (const json& a : l["addr_info"])
+      if (a["local"] == "198.18.3.2") ifname = l["ifname"];
+  if (ifname.empty()) throw std::runtime_error("r3a has no 198.18.3.2");
+  const json l = json::parse(run_command({"ip", "-n", ns, "-j", "-s", "link", "show", "dev", ifname}).output);
+  return l[0]["stats64"]["rx"]["packets"].get<long>();
+}
+
+// Which diamond branch (true: r3a) the flow (local port -> 198.18.8.2:dport)
+// takes: 100 packets on it, r3a's counters before and after.
+bool takes_r3a(const std::string& prefix, const std::string& prober, bool tcp, std::uint16_t lport,
+               std::uint16_t dport) {
+  const long before = r3a_rx(prefix);
+  const pid_t p = spawn_in(prober, [&] {
+    const int s = socket(AF_INET, tcp ? SOCK_STREAM : SOCK_DGRAM, 0), one = 1;
+    setsockopt(s, SOL_SOCKET, SO_REUSEADDR, &one, sizeof one);
+    if (tcp) setsockopt(s, IPPROTO_TCP, 1 /* TCP_NODELAY */, &one, sizeof one);
+    sockaddr_in a{};
+    a.sin_family = AF_INET;
+    a.sin_port = htons(lport);
+    if (bind(s, reinterpret_cast<sockaddr*>(&a), sizeof a)) return 1;
+    inet_pton(AF_INET, "198.18.8.2", &a.sin_addr);
+    a.sin_port = htons(dport);
+    if (connect(s, reinterpret_cast<sockaddr*>(&a), sizeof a)) return 2;
+    for (int i = 0; i < 100; i++) {
+      if (send(s, "x", 1, 0) != 1 && tcp) return 3;
+      std::this_thread::sleep_for(std::chrono::microseconds(200));
+    }
+    const linger l{1, 0};  // RST: the port is free again at once
+    setsockopt(s, SOL_SOCKET, SO_LINGER, &l, sizeof l);
+    close(s);
+    return 0;
+  });
+  int st = 0;
+  waitpid(p, &st, 0);
+  if (!WIFEXITED(st) || WEXITSTATUS(st) != 0) throw std::runtime_error("branch probe failed: " + std::to_string(st));
+  const long delta = r3a_rx(prefix) - before;
+  if (getenv("HS_DEBUG"))
+    std::fprintf(stderr, "branch %s %u -> %u: r3a +%ld\n", tcp ? "tcp" : "udp", lport, dport, delta);
+  return delta >= 100;
+}
+
+}  // namespace
+
+// watch follows the app's own ECMP path: on the lab's diamond, with an app
+// flow that hashes onto the other branch than watch's probe ports do, the
+// path watch reports goes through the app's branch; and nothing of watch's
+// reaches the app's service (its server counts exactly the app's bytes and
+// datagrams).
+TEST_F(WatchLab, ProbesFollowTheAppsOwnBranchAndNeverReachItsService) {
+  HS_REQUIRE_ROOT();
+  const LabInfo& info = lab->info();
+  const std::string counts = ::testing::TempDir() + "hopscope-watch-svc-" + std::to_string(getpid());
+  children.push_back(spawn_in(info.prefix + "-dst", [&counts] {  // counts what reaches the service
+    const int t = socket(AF_INET, SOCK_STREAM, 0), u = socket(AF_INET, SOCK_DGRAM, 0), one = 1;
+    setsockopt(t, SOL_SOCKET, SO_REUSEADDR, &one, sizeof one);
+    sockaddr_in a{};
+    a.sin_family = AF_INET;
+    a.sin_port = htons(kTcpPort);
+    if (bind(t, reinterpret_cast<sockaddr*>(&a), sizeof a) || listen(t, 64)) return 1;
+    a.sin_port = htons(kUdpPort);
+    if (bind(u, reinterpret_cast<sockaddr*>(&a), sizeof a)) return 2;
+    std::vector<pollfd> fds{{t, POLLIN, 0}, {u, POLLIN, 0}};
+    std::vector<char> buf(1 << 16);
+    long tcp_bytes = 0, datagrams = 0;
+    for (;;) {
+      if (poll(fds.data(), fds.size(), -1) < 0) return 3;
+      for (std::size_t i = 0; i < fds.size(); i++) {
+        if (!(fds[i].revents & (POLLIN | POLLHUP | POLLERR))) continue;
+        if (fds[i].fd == t) {
+          const int c = accept(t, nullptr, nullptr);
+          if (c >= 0) fds.push_back({c, POLLIN, 0});
+        } else if (fds[i].fd == u) {
+          if (recv(u, buf.data(), buf.size(), 0) >= 0) datagrams++;
+        } else {
+          const ssize_t n = recv(fds[i].fd, buf.data(), buf.size(), 0);
+          if (n > 0) {
+            tcp_bytes += n;
+          } else {
+            close(fds[i].fd);
+            fds.erase(fds.begin() + static_cast<long>(i));
+            break;
+          }
+        }
+      }
+      std::ofstream(counts) << tcp_bytes << " " << datagrams << "\n";
+    }
+  }));
+  std::this_thread::sleep_for(std::chrono::milliseconds(200));
+
+  // watch's probe ports: flow 0 is the first port above the ephemeral range.
+  int lo = 32768, hi = 60999;
+  std::ifstream("/proc/sys/net/ipv4/ip_local_port_range") >> lo >> hi;
+  const auto probe_port = static_cast<std::uint16_t>(hi + 1);
+  const bool tcp_probes_a = takes_r3a(info.prefix, info.prober_ns, true, probe_port, kTcpPort);
+  const bool udp_probes_a = takes_r3a(info.prefix, info.prober_ns, false, probe_port, 33434);
+  std::uint16_t tcp_app = 0, udp_app = 0;
+  for (std::uint16_t p = 41000; p < 41064 && (!tcp_app || !udp_app); p++) {
+    if (!tcp_app && takes_r3a(info.prefix, info.prober_ns, true, p, kTcpPort) != tcp_probes_a) tcp_app = p;
+    if (!udp_app && takes_r3a(info.prefix, info.prober_ns, false, p, kUdpPort) != udp_probes_a) udp_app = p;
+  }
+  ASSERT_TRUE(tcp_app && udp_app) << "no app port hashes onto the other branch";
+  std::this_thread::sleep_for(std::chrono::milliseconds(300));
+  long base_bytes = 0, base_dgrams = 0;
+  std::ifstream(counts) >> base_bytes >> base_dgrams;  // the branch probes' own
+
+  const std::string err_file = ::testing::TempDir() + "hopscope-watch-ecmp-" + std::to_string(getpid()) + ".err";
+  Child watch = Child::start(
+      {kCli, "watch", "--netns", info.prober_ns, "--interval", "2", "--tick", "0.5", "--duration", "11", "-o", "json"},
+      err_file);
+  children.push_back(watch.pid);
+  std::this_thread::sleep_for(std::chrono::seconds(1));
+  constexpr int kSends = 80, kChunk = 4096;
+  const pid_t app = spawn_in(info.prober_ns, [&] {
+    const int t = socket(AF_INET, SOCK_STREAM, 0), u = socket(AF_INET, SOCK_DGRAM, 0), one = 1;
+    for (int s : {t, u}) setsockopt(s, SOL_SOCKET, SO_REUSEADDR, &one, sizeof one);
+    sockaddr_in a{};
+    a.sin_family = AF_INET;
+    a.sin_port = htons(tcp_app);
+    if (bind(t, reinterpret_cast<sockaddr*>(&a), sizeof a)) return 1;
+    a.sin_port = htons(udp_app);
+    if (bind(u, reinterpret_cast<sockaddr*>(&a), sizeof a)) return 1;
+    inet_pton(AF_INET, "198.18.8.2", &a.sin_addr);
+    a.sin_port = htons(kTcpPort);
+    if (connect(t, reinterpret_cast<sockaddr*>(&a), sizeof a)) return 2;
+    a.sin_port = htons(kUdpPort);
+    if (connect(u, reinterpret_cast<sockaddr*>(&a), sizeof a)) return 2;
+    const std::vector<char> chunk(kChunk, 'x');
+    for (int i = 0; i < kSends; i++) {
+      if (send(t, chunk.data(), chunk.size(), 0) != kChunk) return 3;
+      if (send(u, chunk.data(), 200, 0) != 200) return 3;
+      std::this_thread::sleep_for(std::chrono::milliseconds(100));
+    }
+    close(t);
+    close(u);
+    return 0;
+  });
+  children.push_back(app);
+  std::vector<json> tcp_paths, udp_paths;
+  char line[1 << 16];
+  while (std::fgets(line, sizeof line, watch.out)) {
+    const json j = json::parse(line);
+    if (getenv("HS_DEBUG")) std::fprintf(stderr, "%s", line);
+    if (j["type"] == "path") (j["proto"] == "tcp" ? tcp_paths : udp_paths).push_back(j);
+  }
+  int status = 0;
+  waitpid(watch.pid, &status, 0);
+  const std::string err = slurp(err_file);
+  ASSERT_TRUE(WIFEXITED(status) && WEXITSTATUS(status) == 0) << err;
+  waitpid(app, &status, 0);
+  ASSERT_TRUE(WIFEXITED(status) && WEXITSTATUS(status) == 0) << "the app failed: " << status;
+  std::this_thread::sleep_for(std::chrono::milliseconds(300));
+  long bytes = 0, dgrams = 0;
+  std::ifstream(counts) >> bytes >> dgrams;
+  std::remove(counts.c_str());
+  EXPECT_EQ(bytes - base_bytes, kSends * kChunk) << "exactly the app's bytes reached its TCP service";
+  EXPECT_EQ(dgrams - base_dgrams, kSends) << "exactly the app's datagrams reached its UDP service";
+
+  const char* a_addr = "198.18.3.2";
+  const char* b_addr = "198.18.4.2";
+  for (auto* paths : {&tcp_paths, &udp_paths}) {
+    const bool tcp = paths == &tcp_paths;
+    ASSERT_FALSE(paths->empty()) << err;
+    const json& p = paths->back();
+    SCOPED_TRACE(p.dump());
+    ASSERT_TRUE(p.contains("app_flow"));
+    EXPECT_EQ(p["app_flow"]["sport"], tcp ? tcp_app : udp_app);
+    EXPECT_EQ(p["app_flow"]["hops"], 5) << "every hop before the destination";
+    EXPECT_EQ(p["path"]["length"], 6);
+    EXPECT_EQ(p["path"]["reached"], true);
+    const bool app_a = !(tcp ? tcp_probes_a : udp_probes_a);
+    ASSERT_FALSE(p["hops"][2]["replies"].empty());
+    EXPECT_EQ(p["hops"][2]["replies"][0]["addr"], app_a ? a_addr : b_addr)
+        << "hop 3 is on the app's branch, not the probe ports' one";
+  }
 }

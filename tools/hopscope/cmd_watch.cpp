@@ -35,6 +35,9 @@ void add_watch_command(CLI::App& app) {
   w->add_option("-m,--max-ttl", a->max_ttl, "Largest TTL")->capture_default_str()->check(CLI::Range(1, 64));
   w->add_option("-w,--wait", a->wait_s, "Longest wait for one probe, seconds")->capture_default_str();
   w->add_option("-i,--interface", a->iface, "Send probes on this interface (default: from the route)");
+  w->add_flag("--probe-ports-only", a->probe_ports_only,
+              "Probe only from watch's own ports (default: the hops before the destination also with the app's "
+              "busiest flow, so probes take its ECMP path)");
   w->add_flag("-v,--verbose", a->verbose, "Print the observer's counters at the end");
   w->callback([a] { with_usage_errors([&] { watch::run_watch_command(*a); }); });
 }

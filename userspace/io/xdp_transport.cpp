@@ -66,6 +66,8 @@ XdpTransport::XdpTransport(const XdpTransportConfig& cfg) {
   tmpl_.tcp_dport = cfg.tcp_dport;
   if (cfg.sport_base) tmpl_.udp_sport_base = cfg.sport_base;
   tmpl_.ip_len = cfg.ip_len;
+  tmpl_.flow_label_base = cfg.flow_label_base;
+  tmpl_.bad_l4_checksum = cfg.bad_l4_checksum;
   link_mtu_ = link.mtu;
   if (effective_ip_len(tmpl_) > link.mtu)
     throw std::invalid_argument("probe size " + std::to_string(effective_ip_len(tmpl_)) + " exceeds the MTU " +

@@ -18,6 +18,7 @@
 #include <stdexcept>
 #include <thread>
 
+#include "hopscope/lab/rehash.hpp"
 #include "hopscope/sys/netns.hpp"
 #include "hopscope/sys/process.hpp"
 
@@ -246,6 +247,8 @@ void Lab::up() {
                      "add chain inet hopscope_lab out { type filter hook output priority 0; policy accept; }; "
                      "add rule inet hopscope_lab out icmp type time-exceeded drop; "
                      "add rule inet hopscope_lab out icmpv6 type time-exceeded drop"});
+    for (const auto& n : kNodes)  // each router hashes packets itself, as a separate box would
+      if (n.router) attach_rehash(prefix_ + "-" + n.name);
     // The destination answers for a whole block (thousands of real-router targets).
     run_checked({"ip", "-n", prefix_ + "-dst", "route", "add", "local", kBlock4, "dev", "lo"});
     start_listener();

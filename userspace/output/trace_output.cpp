@@ -290,6 +290,12 @@ void append_trace_json(std::string& out, const TraceResult& r) {
     else
       put("null}");
   }
+  if (r.followed_flow) {
+    char fa[INET6_ADDRSTRLEN];
+    const auto& f = *r.followed_flow;
+    fmt::format_to(it, FMT_COMPILE(R"(,"app_flow":{{"src":"{}","sport":{},"dport":{},"flow_label":{},"hops":{}}})"),
+                   f.src.to_chars(fa), f.sport, f.dport, f.flow_label, f.hops);
+  }
   if (!r.tx_mode.empty()) fmt::format_to(it, FMT_COMPILE(R"(,"tx_mode":"{}")"), r.tx_mode);
   if (r.late_replies) fmt::format_to(it, FMT_COMPILE(R"(,"late_replies":{})"), r.late_replies);
   if (r.dropped_replies) fmt::format_to(it, FMT_COMPILE(R"(,"dropped_replies":{})"), r.dropped_replies);

@@ -42,12 +42,18 @@ void write_ipv4(std::uint8_t* ip, const ProbeTemplate& t, const ProbeId& id, std
   put16(ip + 10, csum::finish(csum::add(0, {ip, kIPv4Len})));
 }
 
-void write_ipv6(std::uint8_t* ip, const ProbeTemplate& t, const ProbeId& id, std::uint16_t ip_len, std::uint8_t proto) {
-  // Flow label 0 for every probe: constant per flow, as Paris needs.
+// A one's-complement word that differs from w by 1 (never by 0xffff, which
+// would be the same sum).
+std::uint16_t off_by_one(std::uint16_t w) { return w >= 0xfffe ? 1 : static_cast<std::uint16_t>(w + 1); }
+
+void write_ipv6(std::uint8_t* ip, const ProbeTemplate& t, const ProbeId& id, std::uint16_t flow, std::uint16_t ip_len,
+                std::uint8_t proto) {
+  // The flow label follows the Paris flow: constant per flow, varied with it.
+  const std::uint32_t label = hs_flow_label(t.flow_label_base, flow);
   ip[0] = static_cast<std::uint8_t>(0x60 | (t.tos >> 4));
-  ip[1] = static_cast<std::uint8_t>(t.tos << 4);
-  ip[2] = 0;
-  ip[3] = 0;
+  ip[1] = static_cast<std::uint8_t>((t.tos << 4) | (label >> 16));
+  ip[2] = static_cast<std::uint8_t>(label >> 8);
+  ip[3] = static_cast<std::uint8_t>(label);
   put16(ip + 4, static_cast<std::uint16_t>(ip_len - kIPv6Len));
   ip[6] = proto;
   ip[7] = id.ttl;
@@ -146,7 +152,8 @@ std::size_t build_probe(const ProbeTemplate& t, const ProbeId& id, std::span<std
     l4[13] = ack ? 0x10 : 0x02;  // ACK or SYN
     put16(l4 + 14, 64240);       // window, as Linux offers
     acc = csum::pseudo_header(t.src, t.dst, IPPROTO_TCP, l4_len);
-    put16(l4 + 16, csum::finish(csum::add(acc, {l4, l4_len})));
+    const std::uint16_t c = csum::finish(csum::add(acc, {l4, l4_len}));
+    put16(l4 + 16, t.bad_l4_checksum ? off_by_one(c) : c);
   } else if (is_udp(t.method)) {
     const std::uint16_t dport =
         t.method == Method::Udp ? static_cast<std::uint16_t>(t.udp_dport + id.seq % HS_UDP_CLASSIC_PORTS) : t.udp_dport;
@@ -177,7 +184,8 @@ std::size_t build_probe(const ProbeTemplate& t, const ProbeId& id, std::span<std
   // free payload word makes the sum come out as wanted.
   if (is_udp(t.method) || t.method == Method::IcmpParis) {
     acc = csum::add(acc, {l4, l4_len});
-    put16(fix, csum::fixup_word(acc));
+    const std::uint16_t w = csum::fixup_word(acc);
+    put16(fix, is_udp(t.method) && t.bad_l4_checksum ? off_by_one(w) : w);
   }
 
   const std::uint8_t proto = is_tcp(t.method)   ? std::uint8_t{IPPROTO_TCP}
@@ -187,7 +195,7 @@ std::size_t build_probe(const ProbeTemplate& t, const ProbeId& id, std::span<std
   if (v4)
     write_ipv4(ip, t, id, ip_len, proto);
   else
-    write_ipv6(ip, t, id, ip_len, proto);
+    write_ipv6(ip, t, id, flow, ip_len, proto);
   return frame_len;
 }
 

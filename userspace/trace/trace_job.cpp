@@ -20,6 +20,8 @@ XdpTransportConfig transport_config(const TraceJob& j) {
   else
     tc.udp_dport = j.port ? j.port : 33434;
   if (j.capture) tc.capture_bytes = HS_CAPTURE_MAX;
+  tc.flow_label_base = j.flow_label;
+  tc.bad_l4_checksum = j.bad_l4_checksum;
   if (j.mda) tc.nflows = kMdaFlows;  // the matcher accepts every flow id the MDA uses
   if (j.method == Method::TcpSyn && !j.mda && j.syn_flow_per_attempt) tc.nflows = kMaxProbesPerHop;
   if (j.tcp_fallback && !is_tcp(j.method)) {

@@ -68,7 +68,10 @@ void DestWindow::update(std::uint64_t now_ns, const std::vector<Flow>& flows) {
       d.srtt_us = s.srtt_us;
       d.srtt_at_ns = s.last_ns;
     }
-    if (pkts_out || pkts_in) d.flows.push_back(fnv1a(&f.key, sizeof(f.key)));
+    if (pkts_out || pkts_in) {
+      d.flows.emplace_back(f.key, grown(s.bytes_out, before.bytes_out) + grown(s.bytes_in, before.bytes_in));
+      d.labels.push_back(s.flow_label);
+    }
   }
   last_ = std::move(seen);  // flows gone from the kernel's table are forgotten
   ticks_.push_back(std::move(tick));
@@ -78,7 +81,11 @@ void DestWindow::update(std::uint64_t now_ns, const std::vector<Flow>& flows) {
 
 std::vector<DestTotals> DestWindow::totals() const {
   std::map<DestKey, DestTotals> sum;
-  std::map<DestKey, std::set<std::uint64_t>> conns;
+  struct FlowSum {
+    std::uint64_t bytes = 0;
+    std::uint32_t label = 0;  // of its latest tick
+  };
+  std::map<DestKey, std::unordered_map<hs_flow_key, FlowSum, KeyHash, KeyEq>> conns;
   std::map<DestKey, std::uint64_t> srtt_at;
   for (const Tick& t : ticks_)
     for (const auto& [key, d] : t.dests) {
@@ -93,7 +100,12 @@ std::vector<DestTotals> DestWindow::totals() const {
         s.srtt_us = d.srtt_us;
         srtt_at[key] = d.srtt_at_ns;
       }
-      conns[key].insert(d.flows.begin(), d.flows.end());
+      auto& per_flow = conns[key];
+      for (std::size_t i = 0; i < d.flows.size(); i++) {
+        FlowSum& fs = per_flow[d.flows[i].first];
+        fs.bytes += d.flows[i].second;
+        fs.label = d.labels[i];
+      }
     }
   // The window covers from its oldest read's predecessor (or the first read) to the newest read.
   double span_s = 0;
@@ -106,7 +118,12 @@ std::vector<DestTotals> DestWindow::totals() const {
   out.reserve(sum.size());
   for (auto& [key, s] : sum) {
     if (!s.packets()) continue;  // an srtt update alone is no traffic
-    s.connections = static_cast<int>(conns[key].size());
+    const auto& per_flow = conns[key];
+    s.connections = static_cast<int>(per_flow.size());
+    for (const auto& [k, fs] : per_flow)  // the busiest; ties: the lower local port, for determinism
+      if (!s.busiest || fs.bytes > s.busiest->bytes ||
+          (fs.bytes == s.busiest->bytes && k.local_port < s.busiest->sport))
+        s.busiest = AppFlow{IpAddress::from_record(k.family, k.local), k.local_port, fs.label, fs.bytes};
     s.span_s = span_s;
     out.push_back(s);
   }

@@ -164,6 +164,7 @@ void watch_namespace(const WatchCommand& a, WatchConfig cfg, StreamSink::Format 
   to.min_probes = a.count;
   to.wait = ms(a.wait_s);
   to.sport_base = probe_sport_base();
+  to.follow_app_flow = !a.probe_ports_only;
 
   FlowObserverConfig oc;
   oc.cgroup = a.cgroup;
@@ -192,12 +193,17 @@ void watch_namespace(const WatchCommand& a, WatchConfig cfg, StreamSink::Format 
         observer.refresh_tcp();  // srtt and state from the sockets, connections older than watch included
         return observer.flows();
       },
-      [&to, &rng](const DestKey& d) { return trace_destination(d, to, rng); }, sink, {},
-      [&observer](const std::vector<hs_flow_key>& keys) { observer.forget(keys); });
+      [&to, &rng](const DestKey& d, const std::optional<AppFlow>& app) { return trace_destination(d, app, to, rng); },
+      sink, {}, [&observer](const std::vector<hs_flow_key>& keys) { observer.forget(keys); });
   {
     StopOnSignal stop(engine);
     engine.run();
   }
+  if (engine.late_traces())
+    std::fprintf(stderr,
+                 "hopscope: warning: %d traces started late, up to %.1f s (destinations are traced one at a time: "
+                 "raise --interval or lower --top)\n",
+                 engine.late_traces(), engine.worst_slip_s());
   report_observer(observer.counters(), a.verbose);
 }
 

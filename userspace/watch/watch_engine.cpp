@@ -47,14 +47,17 @@ void WatchEngine::tracer_loop() {
   std::unique_lock lk(mu_);
   while (!stopping_) {
     const std::uint64_t now = clock_();
+    // The longest overdue destination (never traced: due at 0, in rank
+    // order), so that when traces do not fit in an interval every
+    // destination slips alike instead of the busiest starving the rest.
     std::optional<DestKey> pick;
-    std::uint64_t soonest = UINT64_MAX;
-    for (const DestKey& d : selected_) {  // in rank order: the busiest due destination first
+    std::uint64_t soonest = UINT64_MAX, pick_due = 0;
+    for (const DestKey& d : selected_) {
       const auto it = next_due_ns_.find(d);
       const std::uint64_t due = it == next_due_ns_.end() ? 0 : it->second;
-      if (due <= now) {
+      if (due <= now && (!pick || due < pick_due)) {
         pick = d;
-        break;
+        pick_due = due;
       }
       soonest = std::min(soonest, due);
     }
@@ -64,10 +67,11 @@ void WatchEngine::tracer_loop() {
       continue;
     }
     next_due_ns_[*pick] = now + ns(cfg_.interval);  // start to start
+    const std::optional<AppFlow> flow = busiest_[*pick];
     lk.unlock();
-    Result res{*pick, std::nullopt, {}, 0};
+    Result res{*pick, std::nullopt, {}, 0, pick_due ? now - pick_due : 0};
     try {
-      res.trace = tracer_(*pick);
+      res.trace = tracer_(*pick, flow);
     } catch (const std::exception& e) {
       res.error = e.what();
     }
@@ -86,9 +90,14 @@ void WatchEngine::read_flows(std::uint64_t now) {
   window_.update(now, table_);
   selected_view_ = select_destinations(window_.totals(), cfg_.filter);
   std::vector<DestKey> keys;
-  for (const DestTotals& d : selected_view_) keys.push_back(d.key);
+  std::map<DestKey, std::optional<AppFlow>> busiest;
+  for (const DestTotals& d : selected_view_) {
+    keys.push_back(d.key);
+    busiest[d.key] = d.busiest;
+  }
   std::lock_guard lk(mu_);
   selected_ = std::move(keys);
+  busiest_ = std::move(busiest);
   cv_.notify_all();
 }
 
@@ -125,7 +134,13 @@ void WatchEngine::take_results() {
     done.swap(results_);
   }
   if (done.empty()) return;
+  const std::uint64_t slip_limit = std::max<std::uint64_t>(250'000'000, ns(cfg_.interval) / 10);
   for (Result& r : done) {
+    if (r.late_ns > slip_limit) {
+      late_traces_++;
+      worst_slip_s_ = std::max(worst_slip_s_, static_cast<double>(r.late_ns) / 1e9);
+      sink_.on_slip(r.dest, static_cast<double>(r.late_ns) / 1e9, static_cast<double>(cfg_.interval.count()) / 1e3);
+    }
     Known& k = known_[r.dest];
     if (!r.trace) {
       sink_.on_trace_error(r.dest, r.error);

@@ -228,6 +228,21 @@ void StreamSink::on_tick(const std::vector<DestRow>& rows) {
   std::fflush(out_);
 }
 
+void StreamSink::on_slip(const DestKey& d, double late_s, double interval_s) {
+  if (format_ == Format::Json) {
+    char a[INET6_ADDRSTRLEN];
+    std::fprintf(out_,
+                 R"({"type":"slip","ts_ms":%lld,"dst":"%s","proto":"%s","dport":%u,"late_s":%.3f,"interval_s":%.3f})"
+                 "\n",
+                 static_cast<long long>(to_unix_ms(mono_ns(), offset_ns_)), d.addr.to_chars(a), proto_name(d.proto),
+                 d.port, late_s, interval_s);
+    std::fflush(out_);
+  } else {
+    note(fmt::format("{} {}: trace started {:.1f}s late (interval {:.1f}s: too many destinations for it?)",
+                     clock_text(), dest_label(d), late_s, interval_s));
+  }
+}
+
 void StreamSink::on_trace_error(const DestKey& d, const std::string& what) {
   std::fprintf(stderr, "hopscope: watch: tracing %s failed: %s\n", dest_label(d).c_str(), what.c_str());
 }

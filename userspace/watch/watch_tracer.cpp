@@ -7,6 +7,7 @@
 #include <memory>
 
 #include "hopscope/core/error.hpp"
+#include "hopscope/trace/hop_stats.hpp"
 #include "hopscope/trace/trace_job.hpp"
 
 namespace hopscope::watch {
@@ -39,12 +40,30 @@ std::vector<IpAddress> local_addresses() {
   return out;
 }
 
-TraceResult trace_destination(const DestKey& d, const WatchTraceOptions& o, std::mt19937& rng) {
+TraceResult merge_followed(TraceResult ports, const TraceResult& via, const TraceResult::FollowedFlow& flow) {
+  std::vector<Hop> hops;
+  for (const Hop& h : via.hops)
+    if (h.ttl <= flow.hops) hops.push_back(h);
+  for (const Hop& h : ports.hops)
+    if (h.ttl > flow.hops) hops.push_back(h);
+  ports.hops = std::move(hops);
+  ports.probes_total += via.probes_total;
+  ports.late_replies += via.late_replies;
+  ports.dropped_replies += via.dropped_replies;
+  ports.followed_flow = flow;
+  return ports;
+}
+
+TraceResult trace_destination(const DestKey& d, const std::optional<AppFlow>& app, const WatchTraceOptions& o,
+                              std::mt19937& rng) {
   TraceJob j;
   j.dst = d.addr;
   j.method = watch_method(d.proto);
   j.ifname = o.ifname;
-  j.port = d.port;
+  // TCP: SYNs to the app's port (the handshake is reset, never accepted: no
+  // data). UDP: not the app's port, which would take the probes as data,
+  // but traceroute's (the destination answers Port Unreachable).
+  j.port = d.proto == IPPROTO_TCP ? d.port : 0;
   j.sport_base = o.sport_base;
   j.max_ttl = o.max_ttl;
   j.wait = o.wait;
@@ -55,8 +74,25 @@ TraceResult trace_destination(const DestKey& d, const WatchTraceOptions& o, std:
   // reach the destination at once only from TTLs past it, and a cycle's SYN
   // finds the previous handshake reset by our stack (its SYN-ACK met no socket).
   j.syn_flow_per_attempt = false;
-  XdpTransport transport(transport_config(j));
-  return run_trace_job(j, transport, rng);
+  TraceResult ports;
+  {
+    XdpTransport transport(transport_config(j));
+    ports = run_trace_job(j, transport, rng);
+  }
+  if (!app || !o.follow_app_flow) return ports;
+  const PathStats p = path_stats(ports);
+  const int before_dst = p.reached ? p.length - 1 : o.max_ttl;
+  if (before_dst < 1) return ports;  // the destination is the first hop: nothing to follow
+  TraceJob a = j;
+  a.sport_base = app->sport;  // flow 0 = the app's 5-tuple (one flow: no per-attempt SYN flows)
+  a.port = d.port;
+  a.flow_label = app->flow_label;
+  a.bad_l4_checksum = true;
+  a.max_ttl = before_dst;
+  XdpTransport transport(transport_config(a));
+  if (transport.route().src != app->local) return ports;  // its source is not ours to copy
+  const TraceResult via = run_trace_job(a, transport, rng);
+  return merge_followed(std::move(ports), via, {app->local, app->sport, d.port, app->flow_label, before_dst});
 }
 
 }  // namespace hopscope::watch

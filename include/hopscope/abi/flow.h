@@ -55,7 +55,8 @@ struct hs_flow_stats {
 	__u32 retrans;	      /* TCP segments retransmitted (total_retrans) */
 	__u8 state;	      /* last TCP state (TCP_ESTABLISHED = 1, ... as in the kernel) */
 	__u8 flags;	      /* HS_FLOW_F_* */
-	__u8 _pad[6];
+	__u8 _pad[2];
+	__u32 flow_label; /* IPv6: the flow label of its latest packet out (0 for IPv4) */
 };
 HS_STATIC_ASSERT(sizeof(struct hs_flow_stats) == 80, "hs_flow_stats layout");
 

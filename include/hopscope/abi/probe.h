@@ -40,6 +40,11 @@
  *              an RST (no ACK flag) whose sequence number is our
  *              acknowledgement number (RFC 9293 3.10.7.1), open port or not
  *
+ * IPv6 probes of every method carry the flow in their flow label as well:
+ * label = (label base + flow) & 0xfffff (hs_flow_label; the base is 0 but
+ * where a run follows an application's own flow), so routers that hash the
+ * label keep each flow on one path and the MDA's flows spread over them.
+ *
  * The payload holds two free bytes that make the checksum come out as wanted.
  * seq is never 0 or 0xffff (so a UDP checksum carrying it is never the
  * "no checksum" value); the validation value is never 0 either.
@@ -63,6 +68,12 @@ enum hs_method {
 
 /* Highest number of Paris flows one run may use (flow ids 0..HS_MAX_FLOWS-1). */
 #define HS_MAX_FLOWS 256
+
+/* The IPv6 flow label of Paris flow `flow`. */
+static inline __u32 hs_flow_label(__u32 base, __u16 flow)
+{
+	return (base + flow) & 0xfffff;
+}
 
 /* 128-bit secret key for the validation value, fresh per run. */
 struct hs_key {

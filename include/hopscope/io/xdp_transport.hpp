@@ -29,7 +29,9 @@ struct XdpTransportConfig {
   unsigned tx_queues = 1;        // AF_XDP sockets, one per TX queue 0..n-1 (one sending thread each); 0: none
   std::uint32_t ring_bytes = ReplyMatcher::kDefaultRingBytes;  // the reply ring buffer
   bool force_copy = false;
-  std::uint16_t capture_bytes = 0;  // > 0: the matcher also copies reply frames (for a pcap)
+  std::uint16_t capture_bytes = 0;    // > 0: the matcher also copies reply frames (for a pcap)
+  std::uint32_t flow_label_base = 0;  // IPv6 flow label of flow 0 (ProbeTemplate)
+  bool bad_l4_checksum = false;       // TCP/UDP checksums that do not verify (ProbeTemplate)
 };
 
 class XdpTransport final : public ProbeTransport {

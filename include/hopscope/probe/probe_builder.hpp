@@ -49,6 +49,14 @@ struct ProbeTemplate {
   std::uint16_t ip_len = 0;    // IP total length; 0 = default (60 for IPv4, 80 for IPv6)
   std::uint8_t tos = 0;        // TOS / traffic class
   bool dont_fragment = false;  // IPv4: set DF (path MTU discovery); IPv6 never fragments in transit
+  // IPv6 flow label of flow f: (flow_label_base + f) & 0xfffff, part of the
+  // Paris flow identifier (routers that hash the label keep a flow on one path).
+  std::uint32_t flow_label_base = 0;
+  // TCP/UDP: a checksum that does not verify (the identity fields as ever).
+  // Routers forward and quote such a probe; the destination's stack drops it
+  // before any socket sees it. For probes that carry an application's own
+  // 5-tuple (watch): whatever reaches the application's peer is discarded.
+  bool bad_l4_checksum = false;
 };
 
 // The per-probe part of the identity.

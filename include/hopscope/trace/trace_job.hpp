@@ -41,6 +41,8 @@ struct TraceJob {
   std::uint16_t tcp_fallback = 0;  // > 0: time a TCP handshake to this port if the trace ends short
   bool capture = false;            // the matcher also copies reply frames (for a pcap)
   bool mda = false;                // the matcher accepts kMdaFlows flows (multipath discovery)
+  std::uint32_t flow_label = 0;    // IPv6 flow label of flow 0
+  bool bad_l4_checksum = false;    // TCP/UDP probes whose checksum does not verify (watch's app-flow probes)
 };
 
 XdpTransportConfig transport_config(const TraceJob& j);

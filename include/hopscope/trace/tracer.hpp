@@ -103,6 +103,17 @@ struct TraceResult {
   bool tcp_open = false;
   std::uint8_t tos = 0;           // TOS / traffic class the probes were sent with
   bool fixed_probe_size = false;  // every probe was packet_size bytes (quoted lengths can be checked)
+  // watch: hops 1..hops were probed with an application's own flow (its
+  // source, ports and IPv6 flow label, a checksum that does not verify), the
+  // rest with the probe ports above.
+  struct FollowedFlow {
+    IpAddress src;
+    std::uint16_t sport = 0;
+    std::uint16_t dport = 0;
+    std::uint32_t flow_label = 0;
+    int hops = 0;
+  };
+  std::optional<FollowedFlow> followed_flow;
 };
 
 // Maximum probes_per_hop so every (ttl, attempt) has its own seq.

@@ -9,6 +9,7 @@
 #include <cstdint>
 #include <deque>
 #include <map>
+#include <optional>
 #include <string>
 #include <unordered_map>
 #include <vector>
@@ -29,6 +30,15 @@ const char* proto_name(std::uint8_t proto);  // "tcp", "udp", "?"
 // "198.18.8.2 tcp/80"
 std::string dest_label(const DestKey& d);
 
+// One application flow to a destination, as the routers see it: what
+// watch's probes copy to follow the app's own ECMP path.
+struct AppFlow {
+  IpAddress local;
+  std::uint16_t sport = 0;       // the app's local port
+  std::uint32_t flow_label = 0;  // IPv6: the label of its packets
+  std::uint64_t bytes = 0;       // its bytes in the window
+};
+
 // One destination's traffic over the window.
 struct DestTotals {
   DestKey key;
@@ -36,10 +46,11 @@ struct DestTotals {
   std::uint64_t bytes_in = 0;
   std::uint64_t pkts_out = 0;
   std::uint64_t pkts_in = 0;
-  int connections = 0;        // flows (5-tuples) with traffic in the window
-  std::uint32_t srtt_us = 0;  // the kernel's smoothed RTT of its most recently active TCP flow (0: unknown)
-  std::uint64_t retrans = 0;  // TCP segments retransmitted in the window
-  double span_s = 0;          // how much time the window covers now
+  int connections = 0;             // flows (5-tuples) with traffic in the window
+  std::uint32_t srtt_us = 0;       // the kernel's smoothed RTT of its most recently active TCP flow (0: unknown)
+  std::uint64_t retrans = 0;       // TCP segments retransmitted in the window
+  double span_s = 0;               // how much time the window covers now
+  std::optional<AppFlow> busiest;  // the flow with the most bytes in the window
   [[nodiscard]] std::uint64_t bytes() const { return bytes_out + bytes_in; }
   [[nodiscard]] std::uint64_t packets() const { return pkts_out + pkts_in; }
   // Retransmitted / sent segments in the window (0 without traffic).
@@ -68,8 +79,9 @@ class DestWindow {
   struct Delta {
     std::uint64_t bytes_out = 0, bytes_in = 0, pkts_out = 0, pkts_in = 0, retrans = 0;
     std::uint32_t srtt_us = 0;
-    std::uint64_t srtt_at_ns = 0;      // when that srtt was last updated (flow's last_ns)
-    std::vector<std::uint64_t> flows;  // ids of the flows that moved
+    std::uint64_t srtt_at_ns = 0;                              // when that srtt was last updated (flow's last_ns)
+    std::vector<std::pair<hs_flow_key, std::uint64_t>> flows;  // the flows that moved, with their bytes
+    std::vector<std::uint32_t> labels;                         // their flow labels
   };
   struct Tick {
     std::uint64_t t_ns = 0;

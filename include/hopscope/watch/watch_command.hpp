@@ -34,6 +34,7 @@ struct WatchCommand {
   double wait_s = 2;
   std::string iface;
   bool verbose = false;
+  bool probe_ports_only = false;  // never probe with the app's own flow
 };
 
 // "80,443" -> {80, 443}; throws UsageError("--port", ...) on a bad item.

@@ -53,6 +53,9 @@ class WatchSink {
   // Every tick: the selected destinations, ranked.
   virtual void on_tick(const std::vector<DestRow>& rows) = 0;
   virtual void on_trace_error(const DestKey& d, const std::string& what) = 0;
+  // A trace that started late_s after it was due (destinations are traced
+  // one at a time: more of them than fit in an interval slip).
+  virtual void on_slip(const DestKey& /*d*/, double /*late_s*/, double /*interval_s*/) {}
 };
 
 class WatchEngine {
@@ -61,7 +64,8 @@ class WatchEngine {
   // Removes flows from the kernel's table once they are accounted for: closed
   // ones after their last report, idle ones after a window without traffic.
   using FlowForget = std::function<void(const std::vector<hs_flow_key>&)>;
-  using Tracer = std::function<TraceResult(const DestKey&)>;
+  // Traces a destination, given the busiest app flow to it in the window (if known).
+  using Tracer = std::function<TraceResult(const DestKey&, const std::optional<AppFlow>&)>;
   using Clock = std::function<std::uint64_t()>;  // CLOCK_MONOTONIC ns (tests: any)
 
   WatchEngine(WatchConfig cfg, FlowSource flows, Tracer tracer, WatchSink& sink, Clock clock = {},
@@ -72,6 +76,9 @@ class WatchEngine {
   void run();
   // Thread-safe (also from a signal-watching thread).
   void stop();
+  // Traces that started late (more than a tenth of the interval, at least 250 ms), and the worst.
+  [[nodiscard]] int late_traces() const { return late_traces_; }
+  [[nodiscard]] double worst_slip_s() const { return worst_slip_s_; }
   // Flows whose key passes the filter's namespace, protocol, port and address rules.
   [[nodiscard]] bool flow_wanted(const hs_flow_key& k) const;
 
@@ -81,6 +88,7 @@ class WatchEngine {
     std::optional<TraceResult> trace;
     std::string error;
     std::uint64_t at_ns = 0;
+    std::uint64_t late_ns = 0;  // started this long after it was due
   };
   struct Known {
     std::optional<TraceResult> last;
@@ -110,11 +118,14 @@ class WatchEngine {
   std::map<std::vector<std::uint8_t>, Reported> reported_;  // per flow key
   std::vector<DestTotals> selected_view_;                   // main thread's copy of the selection
   std::map<DestKey, Known> known_;                          // main thread only
+  int late_traces_ = 0;
+  double worst_slip_s_ = 0;
 
   std::mutex mu_;  // guards the fields below (shared with the tracing thread)
   std::condition_variable cv_;
-  std::vector<DestKey> selected_;                 // ranked
-  std::map<DestKey, std::uint64_t> next_due_ns_;  // per destination: when its next trace is due
+  std::vector<DestKey> selected_;                      // ranked
+  std::map<DestKey, std::optional<AppFlow>> busiest_;  // of each selected destination
+  std::map<DestKey, std::uint64_t> next_due_ns_;       // per destination: when its next trace is due
   std::deque<Result> results_;
   bool stopping_ = false;
   std::atomic<bool> stop_requested_{false};

@@ -63,6 +63,9 @@ class TeeSink final : public WatchSink {
   void on_trace_error(const DestKey& d, const std::string& w) override {
     for (auto* s : sinks_) s->on_trace_error(d, w);
   }
+  void on_slip(const DestKey& d, double late_s, double interval_s) override {
+    for (auto* s : sinks_) s->on_slip(d, late_s, interval_s);
+  }
 
  private:
   std::vector<WatchSink*> sinks_;

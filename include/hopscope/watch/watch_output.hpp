@@ -43,6 +43,7 @@ class StreamSink final : public WatchSink {
   void on_path_change(const DestKey& d, const PathChange& c, const TraceResult& after) override;
   void on_tick(const std::vector<DestRow>& rows) override;
   void on_trace_error(const DestKey& d, const std::string& what) override;
+  void on_slip(const DestKey& d, double late_s, double interval_s) override;
 
  private:
   void note(std::string line);  // an event line (live: kept under the table)

@@ -22,6 +22,7 @@ struct WatchTraceOptions {
   std::chrono::milliseconds wait{2000};
   std::chrono::milliseconds cycle_interval{200};
   std::uint16_t sport_base = 0;  // probe source ports sport_base .. + kWatchSportSpan - 1
+  bool follow_app_flow = true;   // hops before the destination with the app's own flow
 };
 
 // Source ports a watch's probes may use from sport_base on.
@@ -37,7 +38,19 @@ std::uint16_t probe_sport_base();
 // Every address configured on this namespace's interfaces (never traced).
 std::vector<IpAddress> local_addresses();
 
-// Traces `d` (throws on errors: no route, no neighbour, bad interface).
-TraceResult trace_destination(const DestKey& d, const WatchTraceOptions& o, std::mt19937& rng);
+// Traces `d` (throws on errors: no route, no neighbour, bad interface): a
+// report with the probe ports, which finds the destination; then, given the
+// app's busiest flow, the hops before the destination again with that flow's
+// own source, ports and IPv6 flow label, so the probes hash onto the app's
+// ECMP path. Those probes carry a TCP/UDP checksum that does not verify: one
+// that reaches the app's peer is dropped by its stack before any socket (no
+// data into the app's service, nothing to its connection). The destination's
+// hop comes from the first report. Falls back to the first report alone when
+// the app's source is not the route's.
+TraceResult trace_destination(const DestKey& d, const std::optional<AppFlow>& app, const WatchTraceOptions& o,
+                              std::mt19937& rng);
+// `ports` with its hops 1..via.max_ttl replaced by those of `via`, the trace
+// that followed `flow`.
+TraceResult merge_followed(TraceResult ports, const TraceResult& via, const TraceResult::FollowedFlow& flow);
 
 }  // namespace hopscope::watch

@@ -132,6 +132,53 @@ TEST_P(ProbeBuilderTest, FlowIdentifierIsConstantPerParisFlowAndVariesForClassic
   EXPECT_NE(*per_flow[0].begin(), *per_flow[1].begin());
 }
 
+// IPv6: the flow label is part of the flow identifier whatever the method
+// (label = base + flow), also where the ports cannot carry the flow.
+TEST_P(ProbeBuilderTest, Ipv6FlowLabelFollowsTheFlow) {
+  auto [family, method] = GetParam();
+  if (family != 6) GTEST_SKIP() << "IPv6 only";
+  ProbeTemplate t = make_template(family, method);
+  auto label = [](const std::vector<std::uint8_t>& f) {
+    return static_cast<std::uint32_t>((f[15] & 0x0f) << 16 | f[16] << 8 | f[17]);
+  };
+  const std::uint16_t f7 = method == Method::Icmp ? 0 : 7;
+  EXPECT_EQ(label(build(t, {7, 100, 3})), f7);
+  EXPECT_EQ(label(build(t, {7, 200, 9})), f7) << "constant per flow";
+  EXPECT_EQ(label(build(t, {0, 100, 3})), 0u);
+  t.flow_label_base = 0xabcde;
+  EXPECT_EQ(label(build(t, {0, 100, 3})), 0xabcdeu) << "an application's own label";
+  EXPECT_EQ(label(build(t, {0x40, 100, 3})), (0xabcdeu + (method == Method::Icmp ? 0 : 0x40)) & 0xfffff);
+  t.tos = 0xb8;
+  auto f = build(t, {0, 100, 3});
+  EXPECT_EQ(label(f), 0xabcdeu) << "the traffic class does not spill into the label";
+  EXPECT_EQ(static_cast<std::uint8_t>((f[14] & 0x0f) << 4 | f[15] >> 4), 0xb8);
+}
+
+// bad_l4_checksum: TCP and UDP probes whose checksum does not verify, the
+// identity fields exactly those of the good probe (so the matcher reads them).
+TEST_P(ProbeBuilderTest, BadL4ChecksumKeepsTheIdentityButDoesNotVerify) {
+  auto [family, method] = GetParam();
+  if (is_icmp(method)) GTEST_SKIP() << "TCP and UDP only";
+  ProbeTemplate t = make_template(family, method);
+  const std::size_t hl = family == 4 ? 20 : 40;
+  for (std::uint16_t seq : {std::uint16_t{1}, std::uint16_t{777}, std::uint16_t{0xfffe}}) {
+    auto good = build(t, {2, seq, 5});
+    t.bad_l4_checksum = true;
+    auto bad = build(t, {2, seq, 5});
+    t.bad_l4_checksum = false;
+    ASSERT_EQ(good.size(), bad.size());
+    // What carries the identity: the UDP header (and IPv6's validation word), TCP's first 16 bytes.
+    const long id_bytes = is_tcp(method) ? 16 : family == 4 ? 8 : 10;
+    EXPECT_TRUE(std::equal(good.begin(), good.begin() + 14 + static_cast<long>(hl) + id_bytes, bad.begin()))
+        << "headers and identity unchanged";
+    std::vector<std::uint8_t> l4(bad.begin() + 14 + static_cast<long>(hl), bad.end());
+    const std::uint8_t proto = is_udp(method) ? 17 : 6;
+    EXPECT_NE(reference_checksum(with_pseudo_header(t.src.data(), t.dst.data(), family == 4 ? 4 : 16, proto, l4)), 0)
+        << "seq " << seq;
+    if (is_udp(method)) EXPECT_NE(get16(bad, 14 + hl + 6), 0) << "never 'no checksum'";
+  }
+}
+
 INSTANTIATE_TEST_SUITE_P(AllFamiliesAndMethods, ProbeBuilderTest,
                          ::testing::Values(Case{4, Method::UdpParis}, Case{4, Method::IcmpParis},
                                            Case{4, Method::TcpSyn}, Case{4, Method::Udp}, Case{4, Method::Icmp},

@@ -11,11 +11,13 @@
 #include <thread>
 
 #include "hopscope/core/clock.hpp"
+#include "hopscope/output/trace_output.hpp"
 #include "hopscope/watch/destinations.hpp"
 #include "hopscope/watch/flow_series.hpp"
 #include "hopscope/watch/path_change.hpp"
 #include "hopscope/watch/watch_engine.hpp"
 #include "hopscope/watch/watch_output.hpp"
+#include "hopscope/watch/watch_tracer.hpp"
 
 using namespace hopscope;
 using namespace hopscope::watch;
@@ -328,7 +330,7 @@ TEST(WatchEngine, TracesTheBusiestDestinationsEachIntervalAndReportsChanges) {
   };
   std::mutex tmu;
   std::map<std::string, int> traced;
-  auto tracer = [&](const DestKey& d) {
+  auto tracer = [&](const DestKey& d, const std::optional<AppFlow>&) {
     int n;
     {
       std::lock_guard lk(tmu);
@@ -377,7 +379,7 @@ TEST(WatchEngine, StopEndsTheRunAndTheTraceUnderWayIsReported) {
   cfg.interval = std::chrono::seconds(60);
   auto flows = [] { return std::vector<Flow>{flow("198.18.8.2", 40000, 80, 6, 1000, 100, 0)}; };
   std::atomic<bool> tracing{false};
-  auto tracer = [&](const DestKey&) {
+  auto tracer = [&](const DestKey&, const std::optional<AppFlow>&) {
     tracing = true;
     std::this_thread::sleep_for(std::chrono::milliseconds(200));
     return path({{"198.18.8.2"}});
@@ -439,7 +441,8 @@ TEST(WatchEngine, ClosedAndIdleFlowsAreForgottenAfterTheyAreReported) {
   };
   Recorder rec;
   WatchEngine e(
-      cfg, flows, [](const DestKey&) { return path({{"198.18.8.2"}}); }, rec, {}, forget);
+      cfg, flows, [](const DestKey&, const std::optional<AppFlow>&) { return path({{"198.18.8.2"}}); }, rec, {},
+      forget);
   e.run();
   EXPECT_EQ(std::count(forgotten.begin(), forgotten.end(), 40001), 1) << "closed: forgotten once";
   EXPECT_EQ(std::count(forgotten.begin(), forgotten.end(), 40002), 1) << "idle for a window: forgotten";
@@ -516,4 +519,91 @@ TEST(FlowSeries, ChurnLeavesTheLiveFlowsOnly) {
     s.expire(static_cast<std::uint64_t>(r) * 10, 5);  // only this round's flows survive
     EXPECT_EQ(s.size(), static_cast<std::size_t>(kPerRound));
   }
+}
+
+// The busiest flow of a destination over the window: what watch's probes copy.
+TEST(DestWindow, TheBusiestFlowOverTheWindowWithItsLabel) {
+  DestWindow w(std::chrono::seconds(10), 7);
+  Flow a = flow("2001:2:0:8::2", 40000, 443, 6, 1000, 0), b = flow("2001:2:0:8::2", 40001, 443, 6, 3000, 0);
+  a.stats.flow_label = 0x11111;
+  b.stats.flow_label = 0x22222;
+  w.update(1 * kSec, {a, b});
+  auto t = w.totals();
+  ASSERT_EQ(t.size(), 1u);
+  ASSERT_TRUE(t[0].busiest);
+  EXPECT_EQ(t[0].busiest->sport, 40001);
+  EXPECT_EQ(t[0].busiest->flow_label, 0x22222u);
+  EXPECT_EQ(t[0].busiest->local.str(), "2001:2:0:1::1");
+  EXPECT_EQ(t[0].busiest->bytes, 3000u);
+  a.stats.bytes_out += 5000;  // a overtakes b over the window (6000 vs 3000)
+  a.stats.pkts_out += 50;
+  w.update(2 * kSec, {a, b});
+  t = w.totals();
+  EXPECT_EQ(t[0].busiest->sport, 40000);
+  EXPECT_EQ(t[0].busiest->flow_label, 0x11111u);
+}
+
+TEST(WatchTracer, MergedTraceTakesTheAppFlowsHopsBeforeTheDestination) {
+  TraceResult ports = path({{"198.18.1.2"}, {"198.18.2.2"}, {"198.18.3.2"}, {"198.18.8.2"}});
+  ports.probes_total = 24;
+  TraceResult via = path({{"198.18.1.2"}, {"198.18.2.2"}, {"198.18.4.2"}});
+  via.probes_total = 18;
+  const TraceResult m = merge_followed(ports, via, {A("198.18.1.1"), 41000, 80, 0, 3});
+  ASSERT_EQ(m.hops.size(), 4u);
+  EXPECT_EQ(m.hops[2].replies[0].addr.str(), "198.18.4.2") << "the app's branch";
+  EXPECT_EQ(m.hops[3].replies[0].addr.str(), "198.18.8.2") << "the destination from the port probes";
+  EXPECT_EQ(m.probes_total, 42u);
+  ASSERT_TRUE(m.followed_flow);
+  EXPECT_EQ(m.followed_flow->sport, 41000);
+  const json j = json::parse(trace_json(m));
+  EXPECT_EQ(j["app_flow"]["sport"], 41000);
+  EXPECT_EQ(j["app_flow"]["hops"], 3);
+}
+
+// More destinations than fit in an interval: all of them are traced in
+// turn (the longest overdue first), and the slips are reported.
+TEST(WatchEngine, SlowTracesSlipEveryDestinationAlikeAndAreReported) {
+  WatchConfig cfg;
+  cfg.tick = std::chrono::milliseconds(10);
+  cfg.interval = std::chrono::milliseconds(100);
+  cfg.duration = std::chrono::milliseconds(1500);
+  cfg.filter.top = 3;
+  auto flows = [] {
+    return std::vector<Flow>{flow("198.18.8.2", 40000, 80, 6, 900000, 0), flow("198.18.9.2", 40001, 80, 6, 5000, 0),
+                             flow("198.18.10.2", 40002, 80, 6, 1000, 0)};
+  };
+  std::mutex tmu;
+  std::map<std::string, int> traced;
+  auto tracer = [&](const DestKey& d, const std::optional<AppFlow>& app) {
+    EXPECT_TRUE(app) << "the busiest flow goes with the destination";
+    {
+      std::lock_guard lk(tmu);
+      traced[d.addr.str()]++;
+    }
+    std::this_thread::sleep_for(std::chrono::milliseconds(120));  // longer than the interval by itself
+    return path({{"198.18.8.2"}});
+  };
+  struct Slips final : WatchSink {
+    int n = 0;
+    void on_flows(const std::vector<Flow>&) override {}
+    void on_path(const DestKey&, const TraceResult&, const DestTotals&) override {}
+    void on_path_change(const DestKey&, const PathChange&, const TraceResult&) override {}
+    void on_tick(const std::vector<DestRow>&) override {}
+    void on_trace_error(const DestKey&, const std::string&) override {}
+    void on_slip(const DestKey&, double late_s, double interval_s) override {
+      n++;
+      EXPECT_GT(late_s, 0.25);
+      EXPECT_DOUBLE_EQ(interval_s, 0.1);
+    }
+  } sink;
+  WatchEngine e(cfg, flows, tracer, sink);
+  e.run();
+  ASSERT_EQ(traced.size(), 3u) << "no destination starves";
+  for (const auto& [dst, n] : traced) {
+    EXPECT_GE(n, 3) << dst;
+    EXPECT_LE(n, 5) << dst;
+  }
+  EXPECT_GT(sink.n, 0);
+  EXPECT_EQ(e.late_traces(), sink.n);
+  EXPECT_GT(e.worst_slip_s(), 0.25);
 }
