@@ -517,7 +517,10 @@ TEST_F(WatchLab, ManyShortConnectionsKeepMemoryFlatAndDurationAndSigtermHold) {
     std::remove(file.c_str());
   }
   EXPECT_GT(connections, 10000) << "tens of thousands of connections: " << err;
-  EXPECT_LT(took, kDuration + 5) << "--duration " << kDuration << " overrun";
+  // --duration ends the run once the trace under way is done (two report runs
+  // of a 6-hop path: 4-6 s on this VM under the churn); the code before the
+  // O(1) metrics took 148 s.
+  EXPECT_LT(took, kDuration + 10) << "--duration " << kDuration << " overrun";
   ASSERT_GE(rss.size(), 6u);
   const long early = rss[2], late = *std::max_element(rss.begin() + 2, rss.end());
   EXPECT_LT(late, early + early / 2 + 8192) << "RSS grew from " << early << " kB to " << late << " kB";
@@ -550,24 +553,24 @@ TEST_F(WatchLab, ManyShortConnectionsKeepMemoryFlatAndDurationAndSigtermHold) {
 
 namespace {
 
-// Packets the r3a router has received from r2 (on its 198.18.3.2 side):
-// forward traffic of flows hashed onto r3a, not the answers coming back.
-long r3a_rx(const std::string& prefix) {
-  const std::string ns = prefix + "-r3a";
+// Packets a diamond router (r3a: 198.18.3.2, r3b: 198.18.4.2 on its r2
+// side) has received from r2: forward traffic of the flows hashed onto it.
+long branch_rx(const std::string& prefix, const char* router, const char* addr) {
+  const std::string ns = prefix + "-" + router;
   std::string ifname;
   for (const json& l : json::parse(run_command({"ip", "-n", ns, "-j", "addr", "show"}).output))
     for (const json& a : l["addr_info"])
-      if (a["local"] == "198.18.3.2") ifname = l["ifname"];
-  if (ifname.empty()) throw std::runtime_error("r3a has no 198.18.3.2");
+      if (a["local"] == addr) ifname = l["ifname"];
+  if (ifname.empty()) throw std::runtime_error(std::string(router) + " has no " + addr);
   const json l = json::parse(run_command({"ip", "-n", ns, "-j", "-s", "link", "show", "dev", ifname}).output);
   return l[0]["stats64"]["rx"]["packets"].get<long>();
 }
 
 // Which diamond branch (true: r3a) the flow (local port -> 198.18.8.2:dport)
-// takes: 100 packets on it, r3a's counters before and after.
+// takes: 100 sends on it, both branches' counters before and after.
 bool takes_r3a(const std::string& prefix, const std::string& prober, bool tcp, std::uint16_t lport,
                std::uint16_t dport) {
-  const long before = r3a_rx(prefix);
+  const long a0 = branch_rx(prefix, "r3a", "198.18.3.2"), b0 = branch_rx(prefix, "r3b", "198.18.4.2");
   const pid_t p = spawn_in(prober, [&] {
     const int s = socket(AF_INET, tcp ? SOCK_STREAM : SOCK_DGRAM, 0), one = 1;
     setsockopt(s, SOL_SOCKET, SO_REUSEADDR, &one, sizeof one);
@@ -591,10 +594,13 @@ bool takes_r3a(const std::string& prefix, const std::string& prober, bool tcp, s
   int st = 0;
   waitpid(p, &st, 0);
   if (!WIFEXITED(st) || WEXITSTATUS(st) != 0) throw std::runtime_error("branch probe failed: " + std::to_string(st));
-  const long delta = r3a_rx(prefix) - before;
+  // TCP may coalesce segments under load: compare the branches, not a count.
+  const long a = branch_rx(prefix, "r3a", "198.18.3.2") - a0, b = branch_rx(prefix, "r3b", "198.18.4.2") - b0;
   if (getenv("HS_DEBUG"))
-    std::fprintf(stderr, "branch %s %u -> %u: r3a +%ld\n", tcp ? "tcp" : "udp", lport, dport, delta);
-  return delta >= 100;
+    std::fprintf(stderr, "branch %s %u -> %u: r3a +%ld r3b +%ld\n", tcp ? "tcp" : "udp", lport, dport, a, b);
+  if (std::max(a, b) < 10 || std::min(a, b) * 4 > std::max(a, b))
+    throw std::runtime_error("the flow took no one branch: r3a +" + std::to_string(a) + ", r3b +" + std::to_string(b));
+  return a > b;
 }
 
 }  // namespace

@@ -87,6 +87,13 @@ void append_trace_scamper(std::string& out, const TraceResult& r) {
   for (const Hop& h : r.hops) probe_count += static_cast<std::uint64_t>(h.probes_sent);
   probe_count = std::max(probe_count, r.probes_total);
   const auto [stop, stop_data] = scamper_stop_of(r);
+  // Doubletree (survey): the hops below its backward stop were never probed;
+  // scamper's firsthop is where probing began and its hops start there.
+  int firsthop = r.first_ttl;
+  for (const Hop& h : r.hops) {
+    if (h.probes_sent > 0) break;
+    firsthop = std::max(firsthop, h.ttl + 1);
+  }
   fmt::format_to(it, R"({{"type":"trace", "version":"0.1", "userid":0, "method":"{}", "src":"{}", "dst":"{}", )",
                  scamper_method(r.method), r.src.to_chars(s), r.dst.to_chars(d));
   if (r.method == Method::IcmpParis)
@@ -99,7 +106,7 @@ void append_trace_scamper(std::string& out, const TraceResult& r) {
       R"("attempts":{}, "hoplimit":0, "firsthop":{}, "wait":{}, "wait_probe":0, "tos":0, "probe_size":{}, )"
       R"("probe_count":{})",
       stop, stop_data, start_s, (r.start_unix_ms % 1000) * 1000, ftime, r.hops.empty() ? 0 : r.hops.back().ttl,
-      r.probes_per_hop, r.first_ttl, static_cast<int>(r.wait_s + 0.5), r.packet_size, probe_count);
+      r.probes_per_hop, firsthop, static_cast<int>(r.wait_s + 0.5), r.packet_size, probe_count);
   bool first = true;
   for (const Hop& h : r.hops)
     for (const HopReply& x : h.replies) {

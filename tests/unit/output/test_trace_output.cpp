@@ -394,6 +394,29 @@ TEST(TraceFormats, ScamperStopDataAndProbeCount) {
   EXPECT_EQ(j["stop_data"], 2);
 }
 
+// A survey trace whose Doubletree backward probing stopped above hop 3:
+// scamper's firsthop is where probing began (it was 1, with hops 1-2 never probed).
+TEST(TraceFormats, ScamperFirsthopOfADoubletreeTrace) {
+  TraceResult r = formats_fixture();
+  std::string out;
+  append_trace_scamper(out, r);
+  EXPECT_EQ(nlohmann::json::parse(out)["firsthop"], 1);
+  for (int i : {0, 1}) {
+    r.hops[static_cast<std::size_t>(i)].probes_sent = 0;
+    r.hops[static_cast<std::size_t>(i)].replies.clear();
+  }
+  out.clear();
+  append_trace_scamper(out, r);
+  const nlohmann::json j = nlohmann::json::parse(out);
+  EXPECT_EQ(j["firsthop"], 3);
+  ASSERT_FALSE(j["hops"].empty());
+  EXPECT_GE(j["hops"][0]["probe_ttl"].get<int>(), 3);
+  r.hops[0].probes_sent = 3;  // silent, but probed: probing began at 1
+  out.clear();
+  append_trace_scamper(out, r);
+  EXPECT_EQ(nlohmann::json::parse(out)["firsthop"], 1);
+}
+
 TEST(TraceFormats, DotGraphOfTwoTracesShowsTheDiamond) {
   TraceResult a = formats_fixture(), b = formats_fixture();
   for (HopReply& x : b.hops[2].replies) x.addr = *IpAddress::parse("198.18.4.2");  // the other branch
