@@ -591,6 +591,16 @@ TEST(LabTraceCli, MdaFindsTheDiamondWithFewerProbesThanScamperTracelb) {
       << "hopscope " << ours["probes_sent"] << " probes, scamper tracelb " << lb["probec"];
   std::printf("[ measured ] MDA probes: hopscope %d, scamper tracelb %d\n", ours["probes_sent"].get<int>(),
               lb["probec"].get<int>());
+  // --asn-file with --mda (it was refused): every interface's origin AS, as the fixture says.
+  o = run_command({kCli, "trace", "--lab", kPrefix, "--mda", "-w", "0.5", "-o", "json", "--asn-file",
+                   std::string(HOPSCOPE_FIXTURES) + "/pfx2as-lab.txt"});
+  ASSERT_EQ(o.status, 0) << o.output;
+  const json with_as = json::parse(o.output);
+  ASSERT_GE(with_as["hops"].size(), 3u);
+  const json& h3 = with_as["hops"][2];
+  ASSERT_EQ(h3["asns"].size(), h3["interfaces"].size());
+  for (const auto& as : h3["asns"]) EXPECT_EQ(as, "64502") << h3.dump();  // r3a's and r3b's /24s
+  EXPECT_EQ(with_as["hops"][0]["asns"][0], "64501") << "r1";
 }
 
 TEST(LabTraceCli, TcpSynThroughTheOpenAndTheClosedPort) {
@@ -864,7 +874,7 @@ TEST(CliInput, ConflictingOrIgnoredOptionsAreUsageErrors) {
       {{"--confidence", "99"}, "--confidence requires --mda"},
       {{"--pmtu", "--svg", "/tmp/hopscope-e2e-x.svg"}, "--svg: path MTU discovery draws no path graph"},
       {{"-r", "-o", "csv"}, "--report: the report is text"},
-      {{"--mda", "--asn-file", "/dev/null"}, "--asn-file: not with --mda"},
+      {{"--pmtu", "--asn-file", "/dev/null"}, "--asn-file: not with --pmtu"},
       {{"--lab", "hslab", "--netns", "x"}, "--netns excludes --lab"},
       {{"-q", "0"}, "--queries: Value 0 not in range"},
       {{"--no-such-flag"}, "not expected: --no-such-flag"},

@@ -226,6 +226,12 @@ TEST_F(WatchLab, FindsTheAppsTracesThemSeesTheRouteSwitchAndIsScrapedByPrometheu
   const pid_t app = spawn_in(info.prober_ns, [] { return client(14); });
   children.push_back(app);
 
+  struct Unpin {  // the pinned route goes again, however the test ends (later tests need the diamond)
+    std::string ns;
+    ~Unpin() {
+      if (!ns.empty()) run_command({"ip", "-n", ns, "route", "del", "198.18.8.2/32"});
+    }
+  } unpin;
   std::map<std::string, json> last_flow;  // per flow (proto/sport): its latest totals
   std::vector<json> tcp_paths, udp_paths, changes;
   std::string hop3_before, hop3_pinned;
@@ -246,6 +252,7 @@ TEST_F(WatchLab, FindsTheAppsTracesThemSeesTheRouteSwitchAndIsScrapedByPrometheu
         const bool was_a = hop3_before == "198.18.3.2";
         hop3_pinned = was_a ? "198.18.4.2" : "198.18.3.2";
         run_checked({"ip", "-n", info.prefix + "-r2", "route", "add", "198.18.8.2/32", "via", hop3_pinned});
+        unpin.ns = info.prefix + "-r2";
       }
     } else if (type == "path_change") {
       changes.push_back(j);
@@ -651,6 +658,8 @@ TEST_F(WatchLab, ProbesFollowTheAppsOwnBranchAndNeverReachItsService) {
   }));
   std::this_thread::sleep_for(std::chrono::milliseconds(200));
 
+  ASSERT_EQ(run_command({"ip", "-n", info.prefix + "-r2", "route", "show", "198.18.8.2/32"}).output, "")
+      << "a pinned route left by another test: no diamond";
   // watch's probe ports: flow 0 is the first port above the ephemeral range.
   int lo = 32768, hi = 60999;
   std::ifstream("/proc/sys/net/ipv4/ip_local_port_range") >> lo >> hi;

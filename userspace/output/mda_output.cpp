@@ -5,13 +5,24 @@
 #include <iterator>
 
 namespace hopscope {
-std::string mda_text(const MdaResult& r) {
+namespace {
+
+std::optional<std::string> as_of(const AsnTable* asn, const IpAddress& a) {
+  return asn ? asn->lookup(a) : std::nullopt;
+}
+
+}  // namespace
+
+std::string mda_text(const MdaResult& r, const AsnTable* asn) {
   std::string out;
   auto it = std::back_inserter(out);
   for (const MdaHop& h : r.hops) {
     fmt::format_to(it, "{:2d}  ", h.ttl);
     if (h.interfaces.empty()) out += "*";
-    for (std::size_t i = 0; i < h.interfaces.size(); i++) out += (i ? ", " : "") + h.interfaces[i].str();
+    for (std::size_t i = 0; i < h.interfaces.size(); i++) {
+      out += (i ? ", " : "") + h.interfaces[i].str();
+      if (auto as = as_of(asn, h.interfaces[i])) fmt::format_to(it, " [AS{}]", *as);
+    }
     fmt::format_to(it, "  ({} probes{})\n", h.probes_sent,
                    h.interfaces.size() > 1 ? fmt::format(", {} branches", h.interfaces.size()) : "");
   }
@@ -24,7 +35,7 @@ std::string mda_text(const MdaResult& r) {
   return out;
 }
 
-std::string mda_json(const MdaResult& r) {
+std::string mda_json(const MdaResult& r, const AsnTable* asn) {
   std::string out;
   auto it = std::back_inserter(out);
   fmt::format_to(it, R"({{"type":"mda","dst":"{}","src":"{}","confidence":{},"probes_sent":{},"reached":{},"hops":[)",
@@ -34,7 +45,16 @@ std::string mda_json(const MdaResult& r) {
     fmt::format_to(it, R"({}{{"ttl":{},"probes_sent":{},"interfaces":[)", i ? "," : "", h.ttl, h.probes_sent);
     for (std::size_t k = 0; k < h.interfaces.size(); k++)
       fmt::format_to(it, R"({}"{}")", k ? "," : "", h.interfaces[k].str());
-    out += "]}";
+    out += ']';
+    if (asn) {
+      out += R"(,"asns":[)";
+      for (std::size_t k = 0; k < h.interfaces.size(); k++) {
+        const auto as = as_of(asn, h.interfaces[k]);
+        fmt::format_to(it, R"({}{})", k ? "," : "", as ? "\"" + *as + "\"" : "null");
+      }
+      out += ']';
+    }
+    out += '}';
   }
   out += R"(],"links":[)";
   bool first = true;
@@ -47,14 +67,16 @@ std::string mda_json(const MdaResult& r) {
   return out;
 }
 
-std::string mda_dot(const MdaResult& r) {
+std::string mda_dot(const MdaResult& r, const AsnTable* asn) {
   std::string out = "digraph mda {\n  rankdir=LR;\n  node [shape=box, fontname=\"monospace\", fontsize=10];\n";
   auto it = std::back_inserter(out);
   fmt::format_to(it, "  \"{}\" [label=\"{}\\nsource\", shape=ellipse];\n", r.src.str(), r.src.str());
   for (const MdaHop& h : r.hops)
-    for (const IpAddress& a : h.interfaces)
-      fmt::format_to(it, "  \"{}\" [label=\"{}\\nhop {}\"{}];\n", a.str(), a.str(), h.ttl,
+    for (const IpAddress& a : h.interfaces) {
+      const auto as = as_of(asn, a);
+      fmt::format_to(it, "  \"{}\" [label=\"{}\\nhop {}{}\"{}];\n", a.str(), a.str(), h.ttl, as ? "\\nAS" + *as : "",
                      a == r.dst ? ", shape=doubleoctagon" : "");
+    }
   // The first answering hop hangs off the source.
   for (const MdaHop& h : r.hops)
     if (!h.interfaces.empty()) {

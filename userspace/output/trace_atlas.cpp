@@ -57,8 +57,12 @@ int atlas_reply_size(const HopReply& x, int ip_hdr) {
 void append_atlas_reply(std::string& out, const HopReply& x, const TraceResult& r, int ip_hdr, bool dup) {
   auto it = std::back_inserter(out);
   char a[INET6_ADDRSTRLEN];
-  fmt::format_to(it, R"({{"from":"{}","rtt":{:.3f},"size":{},"ttl":{})", x.addr.to_chars(a), x.rtt_ms,
-                 atlas_reply_size(x, ip_hdr), x.reply_ttl);
+  if (x.late)  // after its probe was given up: no RTT, as Atlas writes it
+    fmt::format_to(it, R"({{"from":"{}","late":{},"size":{},"ttl":{})", x.addr.to_chars(a), x.late,
+                   atlas_reply_size(x, ip_hdr), x.reply_ttl);
+  else
+    fmt::format_to(it, R"({{"from":"{}","rtt":{:.3f},"size":{},"ttl":{})", x.addr.to_chars(a), x.rtt_ms,
+                   atlas_reply_size(x, ip_hdr), x.reply_ttl);
   if (const std::string err = atlas_err(x, r.dst); !err.empty()) fmt::format_to(it, R"(,"err":"{}")", err);
   if (is_tcp_reply(x)) fmt::format_to(it, R"(,"flags":"{}")", atlas_tcp_flags(x.icmp_code));
   if (x.kind != HS_REPLY_ECHO_REPLY && !is_tcp_reply(x) && x.quoted_ttl > 1)
@@ -119,6 +123,12 @@ void append_trace_atlas(std::string& out, const TraceResult& r) {
         first = false;
       }
       if (!answered) {
+        for (const HopReply& x : h.late) {  // the probe's reply came too late: listed, then the probe's "*"
+          if (x.attempt != attempt) continue;
+          if (!first) out += ',';
+          append_atlas_reply(out, x, r, ip_hdr, false);
+          first = false;
+        }
         out += first ? R"({"x":"*"})" : R"(,{"x":"*"})";
         first = false;
       }

@@ -13,6 +13,7 @@ struct ProbeSlot {
   bool sent = false;
   bool done = false;
   std::optional<HopReply> reply;
+  std::optional<HopReply> late;  // a reply after the probe was given up
 };
 
 class Tracer {
@@ -147,6 +148,13 @@ class Tracer {
     if (!s.sent || s.reply) return;  // duplicate or unknown
     if (s.done) {
       late_++;
+      if (!s.late) {  // kept (Atlas "late": how many probes went out since this one)
+        HopReply h = hop_reply_from(r, s.sent_ns, attempt, unix_offset_);
+        int since = 0;
+        for (const ProbeSlot& o : slots_) since += o.sent && o.sent_ns > s.sent_ns && o.sent_ns <= r.rx_ns;
+        h.late = std::max(1, since);
+        s.late = h;
+      }
       return;
     }
     const HopReply h = hop_reply_from(r, s.sent_ns, attempt, unix_offset_);
@@ -200,6 +208,10 @@ class Tracer {
   }
 
   TraceResult& finish(TraceResult& res) {
+    // Late replies mostly come after their hop was finalised: added now.
+    for (Hop& hop : res.hops)
+      for (int a = 0; a < o_.probes_per_hop; a++)
+        if (const auto& l = slots_[index(hop.ttl, a)].late) hop.late.push_back(*l);
     res.late_replies = late_;
     res.probes_total = sent_;
     res.end_unix_ms =

@@ -52,9 +52,8 @@ void check_mode_options(const TraceCommand& c) {
     if (!on) continue;
     if (report) throw UsageError(name, "runs its own probing: not with -r/--report or -c");
     if (c.tcp_fallback) throw UsageError("--tcp-fallback", std::string("not with ") + name);
-    if (!c.asn_file.empty())
-      throw UsageError("--asn-file", std::string("not with ") + name + " (its output has no AS)");
   }
+  if (c.pmtu && !c.asn_file.empty()) throw UsageError("--asn-file", "not with --pmtu (its output has no AS)");
   if (c.pmtu && !c.svg.empty()) throw UsageError("--svg", "path MTU discovery draws no path graph");
   if (c.report && c.format == "csv")
     throw UsageError("--report", "the report is text (a CSV row per probe: -c N -o csv)");
@@ -166,7 +165,7 @@ TraceResult trace_one(const TraceCommand& c, const TraceJob& j, PcapWriter* pcap
   return r;
 }
 
-void run_mda_command(const TraceCommand& c, const TraceJob& j, Format format, std::mt19937& rng) {
+void run_mda_command(const TraceCommand& c, const TraceJob& j, Format format, const AsnTable* asn, std::mt19937& rng) {
   if (format != Format::Text && format != Format::Json && format != Format::Dot)
     throw UsageError("--mda", "multipath discovery writes text, json or dot");
   std::optional<PcapWriter> pcap;
@@ -181,12 +180,12 @@ void run_mda_command(const TraceCommand& c, const TraceJob& j, Format format, st
     std::printf("hopscope mda to %s from %s (%s), %d%% confidence, up to %d flows per hop\n", j.dst.str().c_str(),
                 transport.route().src.str().c_str(), transport.route().ifname.c_str(), c.confidence, kMdaFlows);
   const MdaResult mr = run_mda(mo, transport);
-  std::fputs((format == Format::Json  ? mda_json(mr) + "\n"
-              : format == Format::Dot ? mda_dot(mr)
-                                      : mda_text(mr))
+  std::fputs((format == Format::Json  ? mda_json(mr, asn) + "\n"
+              : format == Format::Dot ? mda_dot(mr, asn)
+                                      : mda_text(mr, asn))
                  .c_str(),
              stdout);
-  if (!c.svg.empty()) write_svg(mda_dot(mr), c.svg);
+  if (!c.svg.empty()) write_svg(mda_dot(mr, asn), c.svg);
   if (c.verbose) print_counters(transport);
 }
 
@@ -257,7 +256,7 @@ void run_trace_command(const TraceCommand& c) {
   const IpAddress dst = resolve_target(c, netns);
   if (!netns.empty()) enter_netns(netns);
   std::mt19937 rng(std::random_device{}());
-  if (c.mda) return run_mda_command(c, job_for(c, dst, methods[0]), format, rng);
+  if (c.mda) return run_mda_command(c, job_for(c, dst, methods[0]), format, asn ? &*asn : nullptr, rng);
   if (c.pmtu) return run_pmtu_command(c, job_for(c, dst, methods[0]), format, rng);
   run_traces(c, methods, dst, format, asn ? &*asn : nullptr, rng);
 }

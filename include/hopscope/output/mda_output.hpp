@@ -3,13 +3,17 @@
 
 #include <string>
 
+#include "hopscope/output/asn.hpp"
 #include "hopscope/trace/mda.hpp"
 
 namespace hopscope {
 
-std::string mda_text(const MdaResult& r);
-std::string mda_json(const MdaResult& r);  // one line
+// With `asn` (--asn-file), every interface also gets its origin AS: text
+// "[AS64500]", JSON "asns" per hop (beside "interfaces", null where
+// unknown), DOT a line of its label.
+std::string mda_text(const MdaResult& r, const AsnTable* asn = nullptr);
+std::string mda_json(const MdaResult& r, const AsnTable* asn = nullptr);  // one line
 // The per-flow links as a path graph (DOT).
-std::string mda_dot(const MdaResult& r);
+std::string mda_dot(const MdaResult& r, const AsnTable* asn = nullptr);
 
 }  // namespace hopscope

@@ -60,12 +60,16 @@ struct HopReply {
   std::uint8_t mpls_count = 0;
   std::uint8_t mpls_total = 0;  // entries the reply carried (> mpls_count: the rest was cut)
   int attempt = 0;
+  // > 0: it came after its probe was given up, when this many probes had
+  // been sent since (RIPE Atlas "late"); rtt_ms is then not a measurement.
+  int late = 0;
 };
 
 struct Hop {
   int ttl = 0;
   int probes_sent = 0;
   std::vector<HopReply> replies;  // answered probes, in attempt order
+  std::vector<HopReply> late;     // replies that came after their probe was given up (one per probe at most)
 };
 
 // Loop: an interface answered again further on, not at the next hop (a

@@ -1,6 +1,8 @@
 // MDA over a scripted path with an ECMP diamond (virtual clock).
 #include <gtest/gtest.h>
 
+#include <sstream>
+
 #include "hopscope/output/mda_output.hpp"
 #include "hopscope/trace/mda.hpp"
 #include "support/fake_network.hpp"
@@ -54,6 +56,17 @@ TEST(Mda, FindsBothBranchesOfTheDiamondWithTheStoppingRule) {
   EXPECT_NE(text.find(" 3  198.18.3.2, 198.18.4.2  (11 probes, 2 branches)"), std::string::npos) << text;
   EXPECT_NE(mda_json(r).find(R"("probes_sent":41,"reached":true)"), std::string::npos);
   EXPECT_NE(mda_dot(r).find("\"198.18.3.2\" -> \"198.18.7.2\" [style=dashed, label=\"1 silent\"];"), std::string::npos);
+  // With an AS table: each interface's origin AS in every format.
+  std::istringstream pfx("198.18.3.0\t24\t64503\n198.18.4.0\t24\t64504\n");
+  const AsnTable asn = AsnTable::load(pfx, "test");
+  EXPECT_NE(mda_text(r, &asn).find("198.18.3.2 [AS64503], 198.18.4.2 [AS64504]"), std::string::npos)
+      << mda_text(r, &asn);
+  EXPECT_NE(mda_json(r, &asn).find(R"("interfaces":["198.18.3.2","198.18.4.2"],"asns":["64503","64504"])"),
+            std::string::npos)
+      << mda_json(r, &asn);
+  EXPECT_NE(mda_json(r, &asn).find(R"("asns":[null])"), std::string::npos) << "unknown: null";
+  EXPECT_NE(mda_dot(r, &asn).find("hop 3\\nAS64503"), std::string::npos) << mda_dot(r, &asn);
+  EXPECT_EQ(mda_json(r).find("asns"), std::string::npos) << "no table, no key";
 }
 
 TEST(Mda, NinetyNinePercentSendsMore) {

@@ -1,7 +1,9 @@
 #include <gtest/gtest.h>
 
 #include <cmath>
+#include <nlohmann/json.hpp>
 
+#include "hopscope/output/trace_formats.hpp"
 #include "hopscope/trace/tracer.hpp"
 #include "support/fake_network.hpp"
 
@@ -181,6 +183,37 @@ TEST(Tracer, RepliesAfterTheWaitAreNotUsed) {
   TraceResult r = run_trace(o, net);
   EXPECT_EQ(r.hops[0].replies.size(), 3u);
   EXPECT_TRUE(r.hops[1].replies.empty());
+}
+
+// A reply after its probe was given up is no answer, but kept apart with how
+// many probes had gone out since (RIPE Atlas "late"): the Atlas output lists
+// it with "late" and no RTT, then the probe's "*".
+TEST(Tracer, LateRepliesAreKeptApartWithHowLateTheyAre) {
+  const IpAddress dst = A("198.18.8.2");
+  FakeNetwork net(dst, lab_like_path(), Method::UdpParis);
+  net.per_hop_ns = 40'000'000;  // hop 2 answers after 160 ms
+  TraceOptions o = options(dst);
+  o.wait = std::chrono::milliseconds(100);
+  o.window = 1;  // hop 3 is still waited for when hop 2's replies come
+  o.max_ttl = 3;
+  TraceResult r = run_trace(o, net);
+  ASSERT_GE(r.hops.size(), 2u);
+  EXPECT_TRUE(r.hops[1].replies.empty());
+  ASSERT_EQ(r.hops[1].late.size(), 3u) << "one per probe";
+  for (const HopReply& x : r.hops[1].late) {
+    EXPECT_EQ(x.addr, A("198.18.2.2"));
+    EXPECT_GE(x.late, 3) << "hop 3's probes went out meanwhile";
+  }
+  EXPECT_EQ(r.late_replies, 3u);
+  std::string atlas;
+  append_trace_atlas(atlas, r);
+  const auto j = nlohmann::json::parse(atlas);
+  const auto& hop2 = j["result"][1]["result"];
+  ASSERT_EQ(hop2.size(), 6u) << hop2.dump();
+  EXPECT_EQ(hop2[0]["from"], "198.18.2.2");
+  EXPECT_TRUE(hop2[0].contains("late"));
+  EXPECT_FALSE(hop2[0].contains("rtt"));
+  EXPECT_EQ(hop2[1], nlohmann::json::parse(R"({"x":"*"})"));
 }
 
 TEST(Tracer, DoesNotProbeBeyondAKnownDestination) {
