@@ -82,6 +82,7 @@ struct probe_identity {
 	__u16 flow;
 	__u16 seq;
 	__u16 val;
+	__u16 sport; /* of a UDP/TCP probe (HS_MV_ANY_PORT records it) */
 	__u8 method;
 };
 
@@ -99,6 +100,11 @@ static __always_inline int udp_identity(__u16 sport, __u16 dport, struct probe_i
 	__u16 f = sport - hs_cfg.udp_sport_base;
 
 	id->method = HS_METHOD_UDP_PARIS;
+	id->sport = sport;
+	if (hs_cfg.variants & HS_MV_ANY_PORT) {
+		id->flow = 0;
+		return V_CANDIDATE;
+	}
 	if (hs_cfg.variants & HS_MV_UDP_CLASSIC) {
 		want += id->seq % HS_UDP_CLASSIC_PORTS;
 		id->method = HS_METHOD_UDP;
@@ -116,13 +122,18 @@ struct hs_tcp8 {
 	__be32 seq;
 };
 
-static __always_inline int flow_from_tcp_sport(__u16 sport, __u16 dport, __u16 *flow)
+static __always_inline int flow_from_tcp_sport(__u16 sport, __u16 dport, struct probe_identity *id)
 {
 	__u16 f = sport - hs_cfg.udp_sport_base;
 
+	id->sport = sport;
+	if (hs_cfg.variants & HS_MV_ANY_PORT) {
+		id->flow = 0;
+		return V_CANDIDATE;
+	}
 	if (!hs_cfg.tcp_dport || dport != hs_cfg.tcp_dport || f >= hs_cfg.nflows)
 		return V_NOT_OURS;
-	*flow = f;
+	id->flow = f;
 	return V_CANDIDATE;
 }
 
@@ -138,7 +149,7 @@ static __always_inline int decode_quoted_tcp(void *th_at, void *end, struct prob
 	id->method = hs_cfg.variants & HS_MV_TCP_ACK ? HS_METHOD_TCP_ACK : HS_METHOD_TCP_SYN;
 	id->seq = s >> 16;
 	id->val = s & 0xffff;
-	return flow_from_tcp_sport(bpf_ntohs(th->source), bpf_ntohs(th->dest), &id->flow);
+	return flow_from_tcp_sport(bpf_ntohs(th->source), bpf_ntohs(th->dest), id);
 }
 
 /*
@@ -169,7 +180,7 @@ static __always_inline int match_tcp_reply(void *tcp_at, void *end, struct hs_re
 		id->method = HS_METHOD_TCP_ACK;
 		id->seq = s >> 16;
 		id->val = s & 0xffff;
-		return flow_from_tcp_sport(dport, sport, &id->flow);
+		return flow_from_tcp_sport(dport, sport, id);
 	}
 	if (!(flags & 0x10)) /* no ACK: not an answer to our SYN */
 		return V_NOT_OURS;
@@ -188,7 +199,7 @@ static __always_inline int match_tcp_reply(void *tcp_at, void *end, struct hs_re
 	id->seq = ack >> 16;
 	id->val = ack & 0xffff;
 	/* The reply goes from the probed port to our source port. */
-	return flow_from_tcp_sport(dport, sport, &id->flow);
+	return flow_from_tcp_sport(dport, sport, id);
 }
 
 /* An echo request's (or its reply's undone) checksum: icmp-paris carries
@@ -598,7 +609,10 @@ int hs_reply_matcher(struct xdp_md *ctx)
 	}
 
 	rec.seq = id.seq;
-	rec.flow = id.flow;
+	rec.flow = (hs_cfg.variants & HS_MV_ANY_PORT) && id.method != HS_METHOD_ICMP_PARIS &&
+				   id.method != HS_METHOD_ICMP
+			   ? id.sport
+			   : id.flow;
 	rec.method = id.method;
 	if (rec.quoted_len && rec.quote_bytes >= rec.quoted_len)
 		rec.flags |= HS_RF_QUOTE_FULL;

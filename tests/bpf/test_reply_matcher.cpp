@@ -613,3 +613,52 @@ TEST(ReplyMatcherRingBuffer, WakeupsAreBatched) {
   h.matcher().poll(0, [&](const hs_reply_record&) { got++; });
   EXPECT_EQ(got, 10u) << "a poll after the wait consumes everything queued";
 }
+
+// HS_MV_ANY_PORT (watch's concurrent traces): UDP and TCP probes of any
+// ports, flow 0 for validation, the record's flow is the probe's source
+// port; a bad validation value is still refused, ICMP unchanged.
+TEST(ReplyMatcherAnyPort, AnyPortsMatchTheRecordCarriesTheSourcePort) {
+  HS_REQUIRE_ROOT();
+  hs_matcher_config c = config_for(U4);
+  c.variants = HS_MV_ANY_PORT;
+  c.tcp_dport = 0;
+  MatcherHarness h(c);
+  for (int family : {4, 6})
+    for (Method m : {Method::UdpParis, Method::TcpSyn}) {
+      SCOPED_TRACE(std::to_string(family) + " " + std::string(method_name(m)));
+      ProbeTemplate t = tmpl(family, m);
+      t.udp_sport_base = 41000;  // an app's own ports: nothing like the run's base
+      t.udp_dport = 5353;
+      t.tcp_dport = 5201;
+      t.bad_l4_checksum = true;  // as watch's app-flow probes
+      Outcome o = h.run(test::icmp_error(probe(t, 0), te(family == 4 ? "198.18.3.2" : "2001:2:0:3::2")));
+      EXPECT_EQ(o.action, XDP_DROP);
+      ASSERT_EQ(o.records.size(), 1u);
+      EXPECT_EQ(o.records[0].flow, 41000) << "the source port, for the channel";
+      EXPECT_EQ(o.records[0].seq, 4242);
+      EXPECT_EQ(IpAddress::from_record(o.records[0].family, o.records[0].probe_dst), t.dst);
+      // Flow 2 is not flow 0: the validation value does not match.
+      o = h.run(test::icmp_error(probe(t, 2), te(family == 4 ? "198.18.3.2" : "2001:2:0:3::2")));
+      EXPECT_EQ(o.action, XDP_PASS);
+      EXPECT_TRUE(o.records.empty());
+      EXPECT_EQ(o.delta[HS_CNT_INVALID], 1u);
+    }
+  // The destination's SYN-ACK to a tcp-syn probe from port 61002 to 443.
+  ProbeTemplate t = tmpl(4, Method::TcpSyn);
+  t.udp_sport_base = 61002;
+  t.tcp_dport = 443;
+  const std::uint32_t seq = 4242u << 16 | probe_validation(t, 0, 4242);
+  Outcome o = h.run(test::tcp_segment(t.dst, t.src, 443, 61002, 0x12, 777, seq + 1, 59));
+  EXPECT_EQ(o.action, XDP_PASS) << "a SYN-ACK goes on to the stack (its RST ends the handshake)";
+  ASSERT_EQ(o.records.size(), 1u);
+  EXPECT_EQ(o.records[0].kind, HS_REPLY_TCP_SYNACK);
+  EXPECT_EQ(o.records[0].flow, 61002);
+  // Without the mode, the same probe from an app's port is not ours.
+  MatcherHarness plain(config_for(U4));
+  ProbeTemplate u = tmpl(4, Method::UdpParis);
+  u.udp_sport_base = 41000;
+  u.udp_dport = 5353;
+  o = plain.run(test::icmp_error(probe(u, 0), te("198.18.3.2")));
+  EXPECT_EQ(o.action, XDP_PASS);
+  EXPECT_EQ(o.delta[HS_CNT_NOT_OURS], 1u);
+}

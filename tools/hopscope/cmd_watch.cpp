@@ -19,6 +19,9 @@ void add_watch_command(CLI::App& app) {
   w->add_option("--min-bytes", a->min_bytes, "Only destinations with this many bytes in the window")
       ->capture_default_str();
   w->add_option("--top", a->top, "Trace at most N destinations")->capture_default_str()->check(CLI::Range(1, 1000));
+  w->add_option("--parallel", a->parallel, "Trace up to N destinations at the same time")
+      ->capture_default_str()
+      ->check(CLI::Range(1, 64));
   w->add_option("--allow", a->allow, "Only these prefixes (comma-separated, or @FILE)");
   w->add_option("--deny", a->deny, "Never these prefixes (comma-separated, or @FILE)");
   w->add_option("--rank", a->rank, "Rank destinations by bytes, packets or connections")->capture_default_str();

@@ -76,6 +76,7 @@ XdpTransport::XdpTransport(const XdpTransportConfig& cfg) {
   hs_matcher_config mc = matcher_config_for(tmpl_, cfg.nflows);
   mc.capture_bytes = std::min<std::uint16_t>(cfg.capture_bytes, HS_CAPTURE_MAX);
   if (cfg.accept_tcp) mc.tcp_dport = cfg.tcp_dport;
+  if (cfg.any_port) mc.variants |= HS_MV_ANY_PORT;
   matcher_ = std::make_unique<ReplyMatcher>(mc, cfg.ring_bytes);
   matcher_->attach(route_.ifindex);  // before the first probe leaves
 
@@ -91,6 +92,11 @@ XdpTransport::XdpTransport(const XdpTransportConfig& cfg) {
 }
 
 void XdpTransport::send(std::span<const ProbeRequest> probes, std::span<std::uint64_t> stamps) {
+  send_with(tmpl_, probes, stamps);
+}
+
+void XdpTransport::send_with(const ProbeTemplate& tmpl, std::span<const ProbeRequest> probes,
+                             std::span<std::uint64_t> stamps) {
   if (xsks_.empty()) throw std::logic_error("XdpTransport::send: built without AF_XDP sockets");
   std::size_t done = 0;
   while (done < probes.size()) {
@@ -105,13 +111,13 @@ void XdpTransport::send(std::span<const ProbeRequest> probes, std::span<std::uin
           const ProbeRequest& p = chunk[i];
           std::size_t len;
           if (p.ip_len || p.dont_fragment || p.tcp_syn) {  // path MTU probes, handshake SYNs
-            ProbeTemplate t = tmpl_;
+            ProbeTemplate t = tmpl;
             if (p.ip_len) t.ip_len = p.ip_len;
             t.dont_fragment = p.dont_fragment;
             if (p.tcp_syn) t.method = Method::TcpSyn;
             len = build_probe(t, ProbeId{p.flow, p.seq, p.ttl}, buf);
           } else {
-            len = build_probe(tmpl_, ProbeId{p.flow, p.seq, p.ttl}, buf);
+            len = build_probe(tmpl, ProbeId{p.flow, p.seq, p.ttl}, buf);
           }
           if (pcap_)
             pcap_->write(unix_offset_ns_ + static_cast<std::int64_t>(mono_ns()), buf.first(len),

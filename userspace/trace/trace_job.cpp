@@ -32,7 +32,7 @@ XdpTransportConfig transport_config(const TraceJob& j) {
   return tc;
 }
 
-TraceOptions trace_options(const TraceJob& j, const XdpTransport& t, std::mt19937& rng) {
+TraceOptions trace_options(const TraceJob& j, const TraceTransport& t, std::mt19937& rng) {
   TraceOptions o;
   o.dst = j.dst;
   o.src = t.route().src;
@@ -58,7 +58,7 @@ ReportOptions report_options(const TraceJob& j, const TraceOptions& trace, std::
   return ro;
 }
 
-void describe_probes(TraceResult& r, const XdpTransport& t, double wait_s) {
+void describe_probes(TraceResult& r, const TraceTransport& t, double wait_s) {
   const ProbeTemplate& p = t.probe_template();
   r.sport = p.udp_sport_base;
   r.dport = is_tcp(r.method) ? p.tcp_dport : p.udp_dport;
@@ -70,7 +70,7 @@ void describe_probes(TraceResult& r, const XdpTransport& t, double wait_s) {
   r.dropped_replies = t.counters()[HS_CNT_RINGBUF_FULL];
 }
 
-TraceResult run_trace_job(const TraceJob& j, XdpTransport& t, std::mt19937& rng,
+TraceResult run_trace_job(const TraceJob& j, TraceTransport& t, std::mt19937& rng,
                           const std::function<void(const TraceOptions&)>& on_start) {
   const TraceOptions o = trace_options(j, t, rng);
   const ReportOptions ro = j.report ? report_options(j, o, rng) : ReportOptions{};

@@ -9,6 +9,7 @@
 #include <csignal>
 #include <cstdio>
 #include <memory>
+#include <mutex>
 #include <random>
 #include <stdexcept>
 #include <string>
@@ -16,6 +17,7 @@
 #include <vector>
 
 #include "hopscope/core/error.hpp"
+#include "hopscope/io/trace_mux.hpp"
 #include "hopscope/kernel/flow_observer.hpp"
 #include "hopscope/lab/lab.hpp"
 #include "hopscope/sys/netns.hpp"
@@ -124,6 +126,7 @@ WatchConfig watch_config(const WatchCommand& a) {
   if (!parse_rank(a.rank, f.rank)) throw UsageError("--rank", "bytes, packets or connections");
   f.min_bytes = a.min_bytes;
   f.top = a.top;
+  cfg.parallel = a.parallel;
   if (a.count < 1 || a.count > kMaxProbesPerHop / 2)
     throw UsageError("--count", "1.." + std::to_string(kMaxProbesPerHop / 2));
   return cfg;
@@ -186,15 +189,42 @@ void watch_namespace(const WatchCommand& a, WatchConfig cfg, StreamSink::Format 
   if (metrics) sinks.push_back(metrics);
   TeeSink sink(sinks);
 
-  std::mt19937 rng(std::random_device{}());
+  // One reply matcher and AF_XDP socket for all concurrent traces (made at
+  // the first trace: its destination's route names the interface), and one
+  // probe source port per tracing thread.
+  std::mutex mux_mu;
+  std::unique_ptr<TraceMux> mux;
+  std::vector<std::uint16_t> free_sports;
+  for (int i = cfg.parallel - 1; i >= 0; i--) free_sports.push_back(static_cast<std::uint16_t>(to.sport_base + i));
+  auto trace = [&](const DestKey& d, const std::optional<AppFlow>& app) {
+    std::uint16_t sport;
+    TraceMux* m;
+    {
+      std::lock_guard lk(mux_mu);
+      if (!mux) mux = std::make_unique<TraceMux>(d.addr, to.ifname);
+      m = mux.get();
+      sport = free_sports.back();
+      free_sports.pop_back();
+    }
+    struct Release {
+      std::mutex& mu;
+      std::vector<std::uint16_t>& pool;
+      std::uint16_t port;
+      ~Release() {
+        std::lock_guard lk(mu);
+        pool.push_back(port);
+      }
+    } release{mux_mu, free_sports, sport};
+    thread_local std::mt19937 rng(std::random_device{}());
+    return trace_destination(*m, d, app, to, sport, rng);
+  };
   WatchEngine engine(
       cfg,
       [&observer] {
         observer.refresh_tcp();  // srtt and state from the sockets, connections older than watch included
         return observer.flows();
       },
-      [&to, &rng](const DestKey& d, const std::optional<AppFlow>& app) { return trace_destination(d, app, to, rng); },
-      sink, {}, [&observer](const std::vector<hs_flow_key>& keys) { observer.forget(keys); });
+      trace, sink, {}, [&observer](const std::vector<hs_flow_key>& keys) { observer.forget(keys); });
   {
     StopOnSignal stop(engine);
     engine.run();

@@ -27,6 +27,7 @@ WatchEngine::WatchEngine(WatchConfig cfg, FlowSource flows, Tracer tracer, Watch
       sink_(sink),
       clock_(clock ? std::move(clock) : Clock(&mono_ns)),
       window_(cfg_.window, cfg_.netns) {
+  if (cfg_.parallel < 1) throw std::invalid_argument("watch: at least one tracing thread");
   if (cfg_.tick.count() <= 0 || cfg_.interval.count() <= 0)
     throw std::invalid_argument("watch: the tick and the interval must be positive");
   if (cfg_.duration.count() < 0) throw std::invalid_argument("watch: the duration cannot be negative");
@@ -53,6 +54,7 @@ void WatchEngine::tracer_loop() {
     std::optional<DestKey> pick;
     std::uint64_t soonest = UINT64_MAX, pick_due = 0;
     for (const DestKey& d : selected_) {
+      if (in_flight_.count(d)) continue;  // another thread traces it
       const auto it = next_due_ns_.find(d);
       const std::uint64_t due = it == next_due_ns_.end() ? 0 : it->second;
       if (due <= now && (!pick || due < pick_due)) {
@@ -68,6 +70,7 @@ void WatchEngine::tracer_loop() {
     }
     next_due_ns_[*pick] = now + ns(cfg_.interval);  // start to start
     const std::optional<AppFlow> flow = busiest_[*pick];
+    in_flight_.insert(*pick);
     lk.unlock();
     Result res{*pick, std::nullopt, {}, 0, pick_due ? now - pick_due : 0};
     try {
@@ -77,6 +80,7 @@ void WatchEngine::tracer_loop() {
     }
     res.at_ns = clock_();
     lk.lock();
+    in_flight_.erase(res.dest);
     results_.push_back(std::move(res));
     cv_.notify_all();
   }
@@ -184,19 +188,21 @@ void WatchEngine::publish_table() {
 void WatchEngine::run() {
   const std::uint64_t start = clock_();
   const std::uint64_t end = cfg_.duration.count() ? start + ns(cfg_.duration) : UINT64_MAX;
-  std::thread tracer([this] { tracer_loop(); });
-  struct Joiner {  // the tracing thread is stopped and joined on every way out
+  std::vector<std::thread> tracers;
+  for (int i = 0; i < cfg_.parallel; i++) tracers.emplace_back([this] { tracer_loop(); });
+  struct Joiner {  // the tracing threads are stopped and joined on every way out
     WatchEngine& e;
-    std::thread& t;
+    std::vector<std::thread>& ts;
     ~Joiner() {
       {
         std::lock_guard lk(e.mu_);
         e.stopping_ = true;
       }
       e.cv_.notify_all();
-      if (t.joinable()) t.join();
+      for (std::thread& t : ts)
+        if (t.joinable()) t.join();
     }
-  } joiner{*this, tracer};
+  } joiner{*this, tracers};
 
   std::uint64_t next_tick = start, next_report = start + ns(cfg_.interval);
   while (!stop_requested_) {
@@ -223,8 +229,8 @@ void WatchEngine::run() {
     stopping_ = true;
   }
   cv_.notify_all();
-  tracer.join();
-  take_results();  // the trace that was under way
+  for (std::thread& t : tracers) t.join();
+  take_results();  // the traces that were under way
   read_flows(clock_());
   report_flows(clock_(), true);
   publish_table();

@@ -54,8 +54,8 @@ TraceResult merge_followed(TraceResult ports, const TraceResult& via, const Trac
   return ports;
 }
 
-TraceResult trace_destination(const DestKey& d, const std::optional<AppFlow>& app, const WatchTraceOptions& o,
-                              std::mt19937& rng) {
+TraceResult trace_destination(TraceMux& mux, const DestKey& d, const std::optional<AppFlow>& app,
+                              const WatchTraceOptions& o, std::uint16_t sport, std::mt19937& rng) {
   TraceJob j;
   j.dst = d.addr;
   j.method = watch_method(d.proto);
@@ -64,7 +64,7 @@ TraceResult trace_destination(const DestKey& d, const std::optional<AppFlow>& ap
   // data). UDP: not the app's port, which would take the probes as data,
   // but traceroute's (the destination answers Port Unreachable).
   j.port = d.proto == IPPROTO_TCP ? d.port : 0;
-  j.sport_base = o.sport_base;
+  j.sport_base = sport;
   j.max_ttl = o.max_ttl;
   j.wait = o.wait;
   j.report = true;
@@ -76,8 +76,8 @@ TraceResult trace_destination(const DestKey& d, const std::optional<AppFlow>& ap
   j.syn_flow_per_attempt = false;
   TraceResult ports;
   {
-    XdpTransport transport(transport_config(j));
-    ports = run_trace_job(j, transport, rng);
+    const auto channel = mux.channel(transport_config(j));
+    ports = run_trace_job(j, *channel, rng);
   }
   if (!app || !o.follow_app_flow) return ports;
   const PathStats p = path_stats(ports);
@@ -89,9 +89,9 @@ TraceResult trace_destination(const DestKey& d, const std::optional<AppFlow>& ap
   a.flow_label = app->flow_label;
   a.bad_l4_checksum = true;
   a.max_ttl = before_dst;
-  XdpTransport transport(transport_config(a));
-  if (transport.route().src != app->local) return ports;  // its source is not ours to copy
-  const TraceResult via = run_trace_job(a, transport, rng);
+  const auto channel = mux.channel(transport_config(a));
+  if (channel->route().src != app->local) return ports;  // its source is not ours to copy
+  const TraceResult via = run_trace_job(a, *channel, rng);
   return merge_followed(std::move(ports), via, {app->local, app->sport, d.port, app->flow_label, before_dst});
 }
 

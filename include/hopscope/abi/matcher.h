@@ -28,6 +28,12 @@ HS_STATIC_ASSERT(sizeof(struct hs_matcher_config) == 40, "hs_matcher_config layo
 #define HS_MV_UDP_CLASSIC  0x01 /* UDP probes are classic udp, not udp-paris */
 #define HS_MV_ICMP_CLASSIC 0x02 /* ICMP echo probes are classic icmp, not icmp-paris */
 #define HS_MV_TCP_ACK	   0x04 /* TCP probes are tcp-ack, not tcp-syn */
+/* UDP and TCP probes may have any ports (several traces through one matcher,
+ * each from its own source port: watch). Their flow is 0 for validation and
+ * the record's `flow` carries the probe's source port instead, for userspace
+ * to tell the traces apart; udp_sport_base, udp_dport, tcp_dport and nflows
+ * are not checked. */
+#define HS_MV_ANY_PORT	   0x08
 
 enum hs_family {
 	HS_AF_INET = 4,
@@ -73,7 +79,7 @@ struct hs_reply_record {
 	__u8 responder[16]; /* source address of the reply */
 	__u8 probe_dst[16]; /* destination of the probe (from the quote or the echo reply) */
 	__u16 seq;	    /* probe sequence (identity) */
-	__u16 flow;	    /* Paris flow id */
+	__u16 flow;	    /* Paris flow id (HS_MV_ANY_PORT: the probe's source port) */
 	__u16 mtu;	    /* next-hop MTU of Frag Needed / Packet Too Big, else 0 */
 	__u16 quoted_len;   /* IP length of the probe (from the quote; for echo replies the reply's
 			       own, = the request's) */

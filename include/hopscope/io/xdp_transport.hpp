@@ -8,7 +8,7 @@
 #include <vector>
 
 #include "hopscope/io/pcap_writer.hpp"
-#include "hopscope/io/probe_transport.hpp"
+#include "hopscope/io/trace_transport.hpp"
 #include "hopscope/io/xsk_sender.hpp"
 #include "hopscope/kernel/reply_matcher.hpp"
 #include "hopscope/probe/probe_builder.hpp"
@@ -32,21 +32,24 @@ struct XdpTransportConfig {
   std::uint16_t capture_bytes = 0;    // > 0: the matcher also copies reply frames (for a pcap)
   std::uint32_t flow_label_base = 0;  // IPv6 flow label of flow 0 (ProbeTemplate)
   bool bad_l4_checksum = false;       // TCP/UDP checksums that do not verify (ProbeTemplate)
+  bool any_port = false;              // the matcher takes UDP/TCP probes of any ports (HS_MV_ANY_PORT: TraceMux)
 };
 
-class XdpTransport final : public ProbeTransport {
+class XdpTransport final : public TraceTransport {
  public:
   explicit XdpTransport(const XdpTransportConfig& cfg);
 
   void send(std::span<const ProbeRequest> probes, std::span<std::uint64_t> stamps) override;
+  // The same with another template (same interface, same key): a channel of a TraceMux.
+  void send_with(const ProbeTemplate& tmpl, std::span<const ProbeRequest> probes, std::span<std::uint64_t> stamps);
   void receive(int timeout_ms, const std::function<void(const hs_reply_record&)>& sink) override;
   [[nodiscard]] std::uint64_t now_ns() const override;
 
-  [[nodiscard]] const Route& route() const { return route_; }
-  [[nodiscard]] const ProbeTemplate& probe_template() const { return tmpl_; }
-  [[nodiscard]] unsigned link_mtu() const { return link_mtu_; }  // of the egress interface
-  [[nodiscard]] const char* tx_mode() const { return xsks_.empty() ? "none" : xsks_[0]->mode(); }
-  [[nodiscard]] MatcherCounters counters() const { return matcher_->counters(); }
+  [[nodiscard]] const Route& route() const override { return route_; }
+  [[nodiscard]] const ProbeTemplate& probe_template() const override { return tmpl_; }
+  [[nodiscard]] unsigned link_mtu() const override { return link_mtu_; }  // of the egress interface
+  [[nodiscard]] const char* tx_mode() const override { return xsks_.empty() ? "none" : xsks_[0]->mode(); }
+  [[nodiscard]] MatcherCounters counters() const override { return matcher_->counters(); }
   // For engines that build their own probes (survey): the sender belongs to
   // the sending thread, the matcher to the receiving thread.
   [[nodiscard]] XskSender& sender(unsigned queue = 0) { return *xsks_.at(queue); }

@@ -47,18 +47,18 @@ struct TraceJob {
 
 XdpTransportConfig transport_config(const TraceJob& j);
 // The trace options for `j` through `t` (its source, its probe size), with a random seq base.
-TraceOptions trace_options(const TraceJob& j, const XdpTransport& t, std::mt19937& rng);
+TraceOptions trace_options(const TraceJob& j, const TraceTransport& t, std::mt19937& rng);
 // The report options around `trace` (a seq base that fits every cycle).
 ReportOptions report_options(const TraceJob& j, const TraceOptions& trace, std::mt19937& rng);
 
 // What the outputs say of the probes and the transport: ports, ICMP checksum
 // base, TOS, wait, TX mode, replies lost to a full ring buffer.
-void describe_probes(TraceResult& r, const XdpTransport& t, double wait_s);
+void describe_probes(TraceResult& r, const TraceTransport& t, double wait_s);
 
 // Runs the trace (or report) of `j` through `t`, then the TCP fallback if it
 // applies, and describes the probes. `on_start` (may be empty) is called
 // with the options just before the first probe.
-TraceResult run_trace_job(const TraceJob& j, XdpTransport& t, std::mt19937& rng,
+TraceResult run_trace_job(const TraceJob& j, TraceTransport& t, std::mt19937& rng,
                           const std::function<void(const TraceOptions&)>& on_start = {});
 
 }  // namespace hopscope

@@ -20,6 +20,7 @@ struct WatchCommand {
   std::string proto;  // "", "tcp", "udp"
   std::uint64_t min_bytes = 0;
   int top = 10;
+  int parallel = 4;  // destinations traced at the same time
   std::string allow;
   std::string deny;
   std::string rank = "bytes";

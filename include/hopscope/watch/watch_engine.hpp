@@ -1,7 +1,7 @@
 // `hopscope watch`: the loop. Every tick it reads the flow observer's table
 // into the ranking window and selects the destinations to trace; a tracing
-// thread traces each selected destination every interval (one at a time:
-// the XDP hook holds one reply matcher); every interval the flows that moved
+// `parallel` tracing threads trace the selected destinations every interval
+// (several at a time, each by one thread at a time); every interval the flows that moved
 // are reported. Results, path changes and the live table go to a WatchSink,
 // always from the thread that called run().
 #pragma once
@@ -15,6 +15,7 @@
 #include <map>
 #include <mutex>
 #include <optional>
+#include <set>
 #include <string>
 #include <vector>
 
@@ -28,6 +29,7 @@ struct WatchConfig {
   std::chrono::milliseconds interval{15000};  // per destination: one trace; flow reports
   std::chrono::milliseconds window{60000};    // ranking window
   std::chrono::milliseconds duration{0};      // 0: until stop()
+  int parallel = 1;                           // destinations traced at the same time
   DestFilter filter;
   std::uint64_t netns = 0;  // only flows of this network namespace (0: all)
 };
@@ -126,6 +128,7 @@ class WatchEngine {
   std::vector<DestKey> selected_;                      // ranked
   std::map<DestKey, std::optional<AppFlow>> busiest_;  // of each selected destination
   std::map<DestKey, std::uint64_t> next_due_ns_;       // per destination: when its next trace is due
+  std::set<DestKey> in_flight_;                        // being traced now
   std::deque<Result> results_;
   bool stopping_ = false;
   std::atomic<bool> stop_requested_{false};

@@ -1,7 +1,7 @@
 // `hopscope watch`: tracing one application destination the way the app
-// reaches it — TCP SYNs to its TCP port, UDP-Paris to its UDP port — with
-// the per-hop statistics of `trace --report`, through a transport of its
-// own (the XDP hook holds one reply matcher at a time).
+// reaches it, with the per-hop statistics of `trace --report`, through a
+// channel of the TraceMux that all of watch's concurrent traces share (an
+// interface holds one reply matcher and one AF_XDP socket per queue).
 #pragma once
 
 #include <chrono>
@@ -10,6 +10,7 @@
 #include <string>
 #include <vector>
 
+#include "hopscope/io/trace_mux.hpp"
 #include "hopscope/trace/tracer.hpp"
 #include "hopscope/watch/destinations.hpp"
 
@@ -47,8 +48,9 @@ std::vector<IpAddress> local_addresses();
 // data into the app's service, nothing to its connection). The destination's
 // hop comes from the first report. Falls back to the first report alone when
 // the app's source is not the route's.
-TraceResult trace_destination(const DestKey& d, const std::optional<AppFlow>& app, const WatchTraceOptions& o,
-                              std::mt19937& rng);
+// `sport`: this trace's own probe source port (one per concurrent trace).
+TraceResult trace_destination(TraceMux& mux, const DestKey& d, const std::optional<AppFlow>& app,
+                              const WatchTraceOptions& o, std::uint16_t sport, std::mt19937& rng);
 // `ports` with its hops 1..via.max_ttl replaced by those of `via`, the trace
 // that followed `flow`.
 TraceResult merge_followed(TraceResult ports, const TraceResult& via, const TraceResult::FollowedFlow& flow);

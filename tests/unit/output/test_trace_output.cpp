@@ -39,10 +39,11 @@ TraceResult sample() {
   r.max_ttl = 30;
   r.packet_size = 60;
   r.stop_reason = StopReason::Completed;
-  r.hops.push_back({1, 3, {reply("198.18.1.2", 0.1234, 0), reply("198.18.1.2", 0.2, 1), reply("198.18.1.2", 0.3, 2)}});
-  r.hops.push_back({2, 3, {reply("198.18.3.2", 1.0, 0), reply("198.18.4.2", 2.0, 2)}});
-  r.hops.push_back({3, 3, {}});
-  r.hops.push_back({4, 3, {reply("198.18.8.2", 4.5, 0, 3, 3, HS_REPLY_DEST_UNREACH)}});
+  r.hops.push_back(
+      {1, 3, {reply("198.18.1.2", 0.1234, 0), reply("198.18.1.2", 0.2, 1), reply("198.18.1.2", 0.3, 2)}, {}});
+  r.hops.push_back({2, 3, {reply("198.18.3.2", 1.0, 0), reply("198.18.4.2", 2.0, 2)}, {}});
+  r.hops.push_back({3, 3, {}, {}});
+  r.hops.push_back({4, 3, {reply("198.18.8.2", 4.5, 0, 3, 3, HS_REPLY_DEST_UNREACH)}, {}});
   return r;
 }
 

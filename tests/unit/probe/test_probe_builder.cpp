@@ -175,7 +175,9 @@ TEST_P(ProbeBuilderTest, BadL4ChecksumKeepsTheIdentityButDoesNotVerify) {
     const std::uint8_t proto = is_udp(method) ? 17 : 6;
     EXPECT_NE(reference_checksum(with_pseudo_header(t.src.data(), t.dst.data(), family == 4 ? 4 : 16, proto, l4)), 0)
         << "seq " << seq;
-    if (is_udp(method)) EXPECT_NE(get16(bad, 14 + hl + 6), 0) << "never 'no checksum'";
+    if (is_udp(method)) {
+      EXPECT_NE(get16(bad, 14 + hl + 6), 0) << "never 'no checksum'";
+    }
   }
 }
 

@@ -607,3 +607,47 @@ TEST(WatchEngine, SlowTracesSlipEveryDestinationAlikeAndAreReported) {
   EXPECT_EQ(e.late_traces(), sink.n);
   EXPECT_GT(e.worst_slip_s(), 0.25);
 }
+
+// --parallel: several destinations traced at once, each by one thread at a
+// time, so the interval holds where one-at-a-time tracing slips.
+TEST(WatchEngine, ParallelTracersKeepTheIntervalAndNeverTraceADestinationTwiceAtOnce) {
+  auto run = [](int parallel, std::map<std::string, int>& traced, int& max_same) {
+    WatchConfig cfg;
+    cfg.tick = std::chrono::milliseconds(10);
+    cfg.interval = std::chrono::milliseconds(300);
+    cfg.duration = std::chrono::milliseconds(1500);
+    cfg.parallel = parallel;
+    auto flows = [] {
+      return std::vector<Flow>{flow("198.18.8.2", 40000, 80, 6, 900000, 0), flow("198.18.9.2", 40001, 80, 6, 5000, 0),
+                               flow("198.18.10.2", 40002, 80, 6, 1000, 0)};
+    };
+    std::mutex tmu;
+    std::map<std::string, int> now_tracing;
+    auto tracer = [&](const DestKey& d, const std::optional<AppFlow>&) {
+      {
+        std::lock_guard lk(tmu);
+        traced[d.addr.str()]++;
+        max_same = std::max(max_same, ++now_tracing[d.addr.str()]);
+      }
+      std::this_thread::sleep_for(std::chrono::milliseconds(200));  // 3 x 200 ms > the 300 ms interval
+      std::lock_guard lk(tmu);
+      now_tracing[d.addr.str()]--;
+      return path({{"198.18.8.2"}});
+    };
+    Recorder rec;
+    WatchEngine e(cfg, flows, tracer, rec);
+    e.run();
+    return e.late_traces();
+  };
+  std::map<std::string, int> one, three;
+  int same1 = 0, same3 = 0;
+  const int late1 = run(1, one, same1), late3 = run(3, three, same3);
+  EXPECT_GT(late1, 0) << "one at a time: 600 ms of traces per 300 ms interval slip";
+  EXPECT_EQ(late3, 0) << "three at a time: the interval holds";
+  for (const auto& [dst, n] : three) {
+    EXPECT_GE(n, 4) << dst;  // 1.5 s at a 300 ms interval: 5 (start to start), give or take one
+    EXPECT_LE(n, 6) << dst;
+  }
+  EXPECT_EQ(same1, 1);
+  EXPECT_EQ(same3, 1) << "a destination is never traced by two threads at once";
+}
