@@ -5,6 +5,7 @@
 #include <gtest/gtest.h>
 #include <unistd.h>
 
+#include <filesystem>
 #include <fstream>
 #include <map>
 #include <nlohmann/json.hpp>
@@ -58,6 +59,12 @@ class SimTrace : public ::testing::TestWithParam<int> {
     CommandResult r = run_command({kCli, "sim", "down", "--netns", ns(GetParam())});
     EXPECT_EQ(r.status, 0) << r.output;
     std::remove(truth_file(GetParam()).c_str());
+    // Nothing left pinned: the sim's directory and, with no other sim up, the root.
+    EXPECT_FALSE(std::filesystem::exists("/sys/fs/bpf/hopscope/sim-" + ns(GetParam())));
+    std::error_code ec;
+    if (std::filesystem::exists("/sys/fs/bpf/hopscope", ec)) {
+      EXPECT_FALSE(std::filesystem::is_empty("/sys/fs/bpf/hopscope", ec)) << "an empty pin root left behind";
+    }
   }
 
   // Traces `dest` and checks every hop against the truth.

@@ -68,8 +68,11 @@ std::string mda_json(const MdaResult& r, const AsnTable* asn) {
 }
 
 std::string mda_dot(const MdaResult& r, const AsnTable* asn) {
-  std::string out = "digraph mda {\n  rankdir=LR;\n  node [shape=box, fontname=\"monospace\", fontsize=10];\n";
+  std::string out = "digraph mda {\n  rankdir=LR;\n  labelloc=t;\n";
   auto it = std::back_inserter(out);
+  fmt::format_to(it, "  label=\"hopscope mda from {} to {}: {} probes, {}% confidence{}\";\n", r.src.str(), r.dst.str(),
+                 r.probes_sent, r.confidence, r.reached ? "" : ", destination not reached");
+  out += "  node [shape=box, fontname=\"monospace\", fontsize=10];\n";
   fmt::format_to(it, "  \"{}\" [label=\"{}\\nsource\", shape=ellipse];\n", r.src.str(), r.src.str());
   for (const MdaHop& h : r.hops)
     for (const IpAddress& a : h.interfaces) {
@@ -83,6 +86,16 @@ std::string mda_dot(const MdaResult& r, const AsnTable* asn) {
       for (const IpAddress& a : h.interfaces) fmt::format_to(it, "  \"{}\" -> \"{}\";\n", r.src.str(), a.str());
       break;
     }
+  if (!r.reached) {  // drawn, dashed, hanging off the last hop that answered
+    fmt::format_to(it, "  \"{}\" [label=\"{}\\nnot reached\", shape=doubleoctagon, style=dashed];\n", r.dst.str(),
+                   r.dst.str());
+    for (auto h = r.hops.rbegin(); h != r.hops.rend(); ++h)
+      if (!h->interfaces.empty()) {
+        for (const IpAddress& a : h->interfaces)
+          fmt::format_to(it, "  \"{}\" -> \"{}\" [style=dotted];\n", a.str(), r.dst.str());
+        break;
+      }
+  }
   for (const MdaLink& l : r.links) {
     if (l.silent_between)
       fmt::format_to(it, "  \"{}\" -> \"{}\" [style=dashed, label=\"{} silent\"];\n", l.from.str(), l.to.str(),

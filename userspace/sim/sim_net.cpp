@@ -104,6 +104,7 @@ void sim_down(const std::string& netns) {
   SimNames n = sim_names(netns);
   std::error_code ec;
   std::filesystem::remove_all(n.pin_dir, ec);  // unpinning lets the link go with the namespace
+  std::filesystem::remove(kPinRoot, ec);       // the root too once no other sim has its pins there
   for (const auto& ns : {n.netns, n.inet_ns})
     if (netns_exists(ns)) run_command({"ip", "netns", "del", ns});
 }

@@ -67,6 +67,17 @@ TEST(Mda, FindsBothBranchesOfTheDiamondWithTheStoppingRule) {
   EXPECT_NE(mda_json(r, &asn).find(R"("asns":[null])"), std::string::npos) << "unknown: null";
   EXPECT_NE(mda_dot(r, &asn).find("hop 3\\nAS64503"), std::string::npos) << mda_dot(r, &asn);
   EXPECT_EQ(mda_json(r).find("asns"), std::string::npos) << "no table, no key";
+  EXPECT_NE(mda_dot(r).find("label=\"hopscope mda from "), std::string::npos) << "a title";
+  EXPECT_EQ(mda_dot(r).find("not reached"), std::string::npos);
+  MdaResult unreached = r;
+  unreached.reached = false;
+  unreached.hops.pop_back();
+  const std::string dot = mda_dot(unreached);
+  EXPECT_NE(dot.find("destination not reached"), std::string::npos) << dot;
+  EXPECT_NE(dot.find("\"198.18.8.2\" [label=\"198.18.8.2\\nnot reached\", shape=doubleoctagon, style=dashed]"),
+            std::string::npos)
+      << dot;
+  EXPECT_NE(dot.find("\"198.18.7.2\" -> \"198.18.8.2\" [style=dotted]"), std::string::npos) << dot;
 }
 
 TEST(Mda, NinetyNinePercentSendsMore) {
