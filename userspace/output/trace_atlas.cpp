@@ -93,9 +93,13 @@ void append_trace_atlas(std::string& out, const TraceResult& r) {
   const int size = !is_tcp(r.method) && r.packet_size > ip_hdr + 8 ? r.packet_size - ip_hdr - 8 : 0;
   const std::int64_t end_ms = r.end_unix_ms ? r.end_unix_ms : r.start_unix_ms;
   // 0 = classic traceroute; Paris: our flow id + 1 (Atlas counts from 1).
-  const int paris_id = !is_paris(r.method)                           ? 0
-                       : r.hops.empty() || r.hops[0].replies.empty() ? 1
-                                                                     : r.hops[0].replies[0].flow + 1;
+  int paris_id = is_paris(r.method) ? 1 : 0;
+  if (paris_id)  // the flow of the first answer (every probe of a Paris trace has it)
+    for (const Hop& h : r.hops)
+      if (!h.replies.empty()) {
+        paris_id = h.replies[0].flow + 1;
+        break;
+      }
   fmt::format_to(it,
                  R"({{"af":{},"dst_addr":"{}","dst_name":"{}","src_addr":"{}","from":"{}","proto":"{}","paris_id":{},)"
                  R"("size":{},"timestamp":{},"endtime":{},"fw":5000,"lts":-1,"msm_id":0,"prb_id":0,)"

@@ -12,6 +12,11 @@
 namespace hopscope {
 namespace {
 
+std::int64_t unix_ms() {
+  return std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::system_clock::now().time_since_epoch())
+      .count();
+}
+
 // Probes to send with k interfaces seen so that a (k+1)-th would have shown
 // up (95% and 99% confidence): the MDA's table (Augustin et al., IMC 2007,
 // extended as scamper extends it).
@@ -41,6 +46,9 @@ class Mda {
     r.dst = o_.trace.dst;
     r.src = o_.trace.src;
     r.confidence = o_.confidence;
+    r.method = o_.trace.method;
+    r.packet_size = o_.trace.packet_size;
+    r.start_unix_ms = unix_ms();
     std::map<int, IpAddress> prev;  // flow -> interface at the last answering TTL
     int silent = 0;
     for (int ttl = o_.trace.first_ttl; ttl <= o_.trace.max_ttl; ttl++) {
@@ -59,6 +67,7 @@ class Mda {
         for (const auto& [flow, reply] : send_and_wait(batch)) {
           here[flow] = reply.addr;
           hop.flows_answered.push_back(flow);
+          hop.replies.emplace(flow, reply);
           if (std::find(hop.interfaces.begin(), hop.interfaces.end(), reply.addr) == hop.interfaces.end())
             hop.interfaces.push_back(reply.addr);
           dst_answered |= is_terminal(reply, o_.trace.dst);
@@ -83,6 +92,7 @@ class Mda {
         break;
       }
     }
+    r.end_unix_ms = unix_ms();
     return r;
   }
 
@@ -116,5 +126,39 @@ int mda_probes_needed(int k, int confidence) {
 }
 
 MdaResult run_mda(const MdaOptions& opts, ProbeTransport& transport) { return Mda(opts, transport).run(); }
+
+std::vector<TraceResult> mda_flow_traces(const MdaResult& r) {
+  int flows = 0;
+  for (const MdaHop& h : r.hops) flows = std::max(flows, h.probes_sent);
+  std::vector<TraceResult> out;
+  for (int f = 0; f < flows; f++) {
+    TraceResult t;
+    t.dst = r.dst;
+    t.src = r.src;
+    t.method = r.method;
+    t.packet_size = r.packet_size;
+    t.probes_per_hop = 1;
+    t.start_unix_ms = r.start_unix_ms;
+    t.end_unix_ms = r.end_unix_ms;
+    t.first_ttl = r.hops.empty() ? 1 : r.hops.front().ttl;
+    for (const MdaHop& h : r.hops) {
+      Hop hop;  // a hop where this flow was not probed stays at 0 probes (Atlas leaves it out)
+      hop.ttl = h.ttl;
+      if (f < h.probes_sent) {
+        hop.probes_sent = 1;
+        t.probes_total++;
+      }
+      if (auto it = h.replies.find(f); it != h.replies.end()) {
+        hop.replies.push_back(it->second);
+        hop.replies.back().attempt = 0;
+      }
+      t.hops.push_back(std::move(hop));
+    }
+    const bool reached = !t.hops.empty() && !t.hops.back().replies.empty() && t.hops.back().replies[0].addr == r.dst;
+    t.stop_reason = reached ? StopReason::Completed : StopReason::GapLimit;
+    out.push_back(std::move(t));
+  }
+  return out;
+}
 
 }  // namespace hopscope

@@ -166,8 +166,8 @@ TraceResult trace_one(const TraceCommand& c, const TraceJob& j, PcapWriter* pcap
 }
 
 void run_mda_command(const TraceCommand& c, const TraceJob& j, Format format, const AsnTable* asn, std::mt19937& rng) {
-  if (format != Format::Text && format != Format::Json && format != Format::Dot)
-    throw UsageError("--mda", "multipath discovery writes text, json or dot");
+  if (format != Format::Text && format != Format::Json && format != Format::Dot && format != Format::Atlas)
+    throw UsageError("--mda", "multipath discovery writes text, json, dot or atlas");
   std::optional<PcapWriter> pcap;
   if (!c.pcap.empty()) pcap.emplace(c.pcap);
   XdpTransport transport(transport_config(j));
@@ -180,6 +180,17 @@ void run_mda_command(const TraceCommand& c, const TraceJob& j, Format format, co
     std::printf("hopscope mda to %s from %s (%s), %d%% confidence, up to %d flows per hop\n", j.dst.str().c_str(),
                 transport.route().src.str().c_str(), transport.route().ifname.c_str(), c.confidence, kMdaFlows);
   const MdaResult mr = run_mda(mo, transport);
+  if (format == Format::Atlas) {  // one Atlas result per flow id
+    std::string out;
+    for (const TraceResult& t : mda_flow_traces(mr)) {
+      append_trace_atlas(out, t);
+      out += '\n';
+    }
+    std::fputs(out.c_str(), stdout);
+    if (!c.svg.empty()) write_svg(mda_dot(mr, asn), c.svg);
+    if (c.verbose) print_counters(transport);
+    return;
+  }
   std::fputs((format == Format::Json  ? mda_json(mr, asn) + "\n"
               : format == Format::Dot ? mda_dot(mr, asn)
                                       : mda_text(mr, asn))

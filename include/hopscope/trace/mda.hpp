@@ -7,6 +7,7 @@
 #pragma once
 
 #include <cstdint>
+#include <map>
 #include <set>
 #include <utility>
 #include <vector>
@@ -26,6 +27,7 @@ struct MdaHop {
   int probes_sent = 0;
   std::vector<IpAddress> interfaces;  // in order of discovery
   std::vector<int> flows_answered;    // flow ids that got an answer
+  std::map<int, HopReply> replies;    // flow id -> its answer (flows 0..probes_sent-1 were probed)
 };
 
 struct MdaLink {
@@ -41,7 +43,15 @@ struct MdaResult {
   int probes_sent = 0;
   std::vector<MdaHop> hops;
   std::set<MdaLink> links;
+  Method method = Method::UdpParis;  // how the probes looked
+  std::uint16_t packet_size = 0;
+  std::int64_t start_unix_ms = 0, end_unix_ms = 0;
 };
+
+// The MDA's probes as one Paris trace per flow id (the hops where that flow
+// was probed, its answers): what RIPE Atlas tooling reads (`-o atlas`: one
+// result per flow, paris_id = flow + 1).
+std::vector<TraceResult> mda_flow_traces(const MdaResult& r);
 
 // n_k for k interfaces at `confidence` (95 or 99), k = 1..max; beyond the
 // table, grows by the table's last step.

@@ -1,9 +1,11 @@
 // MDA over a scripted path with an ECMP diamond (virtual clock).
 #include <gtest/gtest.h>
 
+#include <nlohmann/json.hpp>
 #include <sstream>
 
 #include "hopscope/output/mda_output.hpp"
+#include "hopscope/output/trace_formats.hpp"
 #include "hopscope/trace/mda.hpp"
 #include "support/fake_network.hpp"
 
@@ -78,6 +80,41 @@ TEST(Mda, FindsBothBranchesOfTheDiamondWithTheStoppingRule) {
             std::string::npos)
       << dot;
   EXPECT_NE(dot.find("\"198.18.7.2\" -> \"198.18.8.2\" [style=dotted]"), std::string::npos) << dot;
+}
+
+// -o atlas: one Paris trace per flow id, with the hops that flow was probed
+// at; its hop 3 shows the branch that flow took.
+TEST(Mda, OneAtlasTracePerFlow) {
+  const IpAddress dst = A("198.18.8.2");
+  std::vector<FakeHop> path = {FakeHop{A("198.18.1.2")}, FakeHop{A("198.18.2.2")}, FakeHop{A("198.18.3.2")},
+                               FakeHop{std::nullopt}, FakeHop{A("198.18.7.2")}};
+  path[2].alt = A("198.18.4.2");
+  FakeNetwork net(dst, path, Method::UdpParis);
+  MdaOptions o;
+  o.trace.dst = dst;
+  o.trace.src = A("198.18.1.1");
+  o.trace.seq_base = 100;
+  o.trace.packet_size = 60;
+  const MdaResult r = run_mda(o, net);
+  const std::vector<TraceResult> per_flow = mda_flow_traces(r);
+  ASSERT_EQ(per_flow.size(), 11u) << "hop 3 used flows 0..10";
+  std::set<std::string> branches;
+  int probes = 0;
+  for (std::size_t f = 0; f < per_flow.size(); f++) {
+    const TraceResult& t = per_flow[f];
+    for (const Hop& h : t.hops) probes += h.probes_sent;
+    ASSERT_EQ(t.hops.size(), 6u);
+    EXPECT_EQ(t.hops[0].probes_sent, f < 6 ? 1 : 0) << "hop 1 was probed with flows 0..5 only";
+    ASSERT_EQ(t.hops[2].replies.size(), 1u);
+    branches.insert(t.hops[2].replies[0].addr.str());
+    std::string atlas;
+    append_trace_atlas(atlas, t);
+    const auto j = nlohmann::json::parse(atlas);
+    EXPECT_EQ(j["paris_id"], f + 1) << "Atlas counts flows from 1";
+    EXPECT_EQ(j["result"].size(), f < 6 ? 6u : 1u) << "hops not probed with this flow are left out";
+  }
+  EXPECT_EQ(probes, r.probes_sent) << "every MDA probe in exactly one trace";
+  EXPECT_EQ(branches, (std::set<std::string>{"198.18.3.2", "198.18.4.2"}));
 }
 
 TEST(Mda, NinetyNinePercentSendsMore) {
