@@ -91,7 +91,8 @@ static __always_inline struct hs_flow_stats *flow_of(const struct hs_flow_key *k
 	struct hs_flow_stats init = {
 		.first_ns = now, .last_ns = now, .last_report_ns = now, .cgroup_id = cgroup_id};
 
-	if (bpf_map_update_elem(&hs_flows, key, &init, BPF_NOEXIST) == 0 && hs_flow_cfg.lifecycle_events)
+	if (bpf_map_update_elem(&hs_flows, key, &init, BPF_NOEXIST) == 0 &&
+	    hs_flow_cfg.lifecycle_events)
 		emit(key, &init, HS_FLOW_EV_START, now);
 	st = bpf_map_lookup_elem(&hs_flows, key);
 	if (!st)

@@ -311,6 +311,16 @@ struct Listener {
     port = ntohs(a.sin_port);
   }
   ~Listener() { close(fd); }
+  // In a child: a TCP connection to it (the child exits 11 if it fails).
+  int connect_to() const {
+    const int s = socket(AF_INET, SOCK_STREAM, 0);
+    sockaddr_in a{};
+    a.sin_family = AF_INET;
+    a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    a.sin_port = htons(port);
+    if (connect(s, reinterpret_cast<sockaddr*>(&a), sizeof a) != 0) _exit(11);
+    return s;
+  }
   // Accepts one connection and reads it to its end; returns the bytes.
   std::size_t drain() const {
     const int c = accept(fd, nullptr, nullptr);
@@ -396,12 +406,7 @@ TEST(FlowObserverCgroup, AConnectionOpenedBeforeTheObserverGetsSrttAndState) {
   const pid_t app = fork();
   if (app == 0) {
     join_cgroup(cg.path);
-    const int s = socket(AF_INET, SOCK_STREAM, 0);
-    sockaddr_in a{};
-    a.sin_family = AF_INET;
-    a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-    a.sin_port = htons(l.port);
-    if (connect(s, reinterpret_cast<sockaddr*>(&a), sizeof a) != 0) _exit(11);
+    const int s = l.connect_to();
     send_all(s, 64 * 1024);  // an srtt before the observer exists
     char b;
     if (read(go[0], &b, 1) != 1) _exit(13);
@@ -458,12 +463,7 @@ TEST(FlowObserverCgroup, NoEventsWithoutLifecycleEventsAndForgottenFlowsLeaveThe
   if (app == 0) {
     join_cgroup(cg.path);
     for (int i = 0; i < kConnections; i++) {
-      const int s = socket(AF_INET, SOCK_STREAM, 0);
-      sockaddr_in a{};
-      a.sin_family = AF_INET;
-      a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-      a.sin_port = htons(l.port);
-      if (connect(s, reinterpret_cast<sockaddr*>(&a), sizeof a) != 0) _exit(11);
+      const int s = l.connect_to();
       send_all(s, 1000);
       close(s);
     }

@@ -96,14 +96,7 @@ std::unique_ptr<MuxChannel> TraceMux::channel(const XdpTransportConfig& cfg) {
     t.dst_mac = nl_.resolve_neighbour(route.ifindex, route.next_hop(cfg.dst));
   }
   t.src = route.src;
-  t.dst = cfg.dst;
-  t.method = cfg.method;
-  t.udp_dport = cfg.udp_dport;
-  t.tcp_dport = cfg.tcp_dport;
-  if (cfg.sport_base) t.udp_sport_base = cfg.sport_base;
-  t.ip_len = cfg.ip_len;
-  t.flow_label_base = cfg.flow_label_base;
-  t.bad_l4_checksum = cfg.bad_l4_checksum;
+  apply_probe_config(t, cfg);
   if (effective_ip_len(t) > transport_.link_mtu())
     throw std::invalid_argument("trace mux: probe size exceeds the MTU of " + route.ifname);
   auto c = std::unique_ptr<MuxChannel>(new MuxChannel(*this, route, t));

@@ -32,6 +32,17 @@ std::uint8_t matcher_variant(Method m) {
 
 }  // namespace
 
+void apply_probe_config(ProbeTemplate& t, const XdpTransportConfig& cfg) {
+  t.dst = cfg.dst;
+  t.method = cfg.method;
+  t.udp_dport = cfg.udp_dport;
+  t.tcp_dport = cfg.tcp_dport;
+  if (cfg.sport_base) t.udp_sport_base = cfg.sport_base;
+  t.ip_len = cfg.ip_len;
+  t.flow_label_base = cfg.flow_label_base;
+  t.bad_l4_checksum = cfg.bad_l4_checksum;
+}
+
 hs_matcher_config matcher_config_for(const ProbeTemplate& t, std::uint16_t nflows) {
   hs_matcher_config mc{};
   mc.key = t.key;
@@ -57,17 +68,10 @@ XdpTransport::XdpTransport(const XdpTransportConfig& cfg) {
   const Link link = nl.link(route_.ifindex);
 
   tmpl_.src = route_.src;
-  tmpl_.dst = cfg.dst;
   tmpl_.src_mac = link.mac;
   tmpl_.dst_mac = nl.resolve_neighbour(route_.ifindex, route_.next_hop(cfg.dst));
-  tmpl_.method = cfg.method;
   tmpl_.key = random_key();
-  tmpl_.udp_dport = cfg.udp_dport;
-  tmpl_.tcp_dport = cfg.tcp_dport;
-  if (cfg.sport_base) tmpl_.udp_sport_base = cfg.sport_base;
-  tmpl_.ip_len = cfg.ip_len;
-  tmpl_.flow_label_base = cfg.flow_label_base;
-  tmpl_.bad_l4_checksum = cfg.bad_l4_checksum;
+  apply_probe_config(tmpl_, cfg);
   link_mtu_ = link.mtu;
   if (effective_ip_len(tmpl_) > link.mtu)
     throw std::invalid_argument("probe size " + std::to_string(effective_ip_len(tmpl_)) + " exceeds the MTU " +

@@ -5,7 +5,6 @@
 #include <algorithm>
 #include <cstring>
 #include <fstream>
-#include <set>
 #include <stdexcept>
 
 namespace hopscope::watch {
@@ -68,10 +67,9 @@ void DestWindow::update(std::uint64_t now_ns, const std::vector<Flow>& flows) {
       d.srtt_us = s.srtt_us;
       d.srtt_at_ns = s.last_ns;
     }
-    if (pkts_out || pkts_in) {
-      d.flows.emplace_back(f.key, grown(s.bytes_out, before.bytes_out) + grown(s.bytes_in, before.bytes_in));
-      d.labels.push_back(s.flow_label);
-    }
+    if (pkts_out || pkts_in)
+      d.flows.push_back(
+          {f.key, grown(s.bytes_out, before.bytes_out) + grown(s.bytes_in, before.bytes_in), s.flow_label});
   }
   last_ = std::move(seen);  // flows gone from the kernel's table are forgotten
   ticks_.push_back(std::move(tick));
@@ -101,10 +99,10 @@ std::vector<DestTotals> DestWindow::totals() const {
         srtt_at[key] = d.srtt_at_ns;
       }
       auto& per_flow = conns[key];
-      for (std::size_t i = 0; i < d.flows.size(); i++) {
-        FlowSum& fs = per_flow[d.flows[i].first];
-        fs.bytes += d.flows[i].second;
-        fs.label = d.labels[i];
+      for (const Delta::Moved& m : d.flows) {
+        FlowSum& fs = per_flow[m.key];
+        fs.bytes += m.bytes;
+        fs.label = m.label;
       }
     }
   // The window covers from its oldest read's predecessor (or the first read) to the newest read.

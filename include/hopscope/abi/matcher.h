@@ -33,7 +33,7 @@ HS_STATIC_ASSERT(sizeof(struct hs_matcher_config) == 40, "hs_matcher_config layo
  * the record's `flow` carries the probe's source port instead, for userspace
  * to tell the traces apart; udp_sport_base, udp_dport, tcp_dport and nflows
  * are not checked. */
-#define HS_MV_ANY_PORT	   0x08
+#define HS_MV_ANY_PORT 0x08
 
 enum hs_family {
 	HS_AF_INET = 4,

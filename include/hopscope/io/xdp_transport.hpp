@@ -35,6 +35,11 @@ struct XdpTransportConfig {
   bool any_port = false;              // the matcher takes UDP/TCP probes of any ports (HS_MV_ANY_PORT: TraceMux)
 };
 
+// What a transport configuration says of the probes themselves (destination,
+// method, ports, size, IPv6 flow label, checksum) into a template that
+// already has its addresses, MACs and key: XdpTransport and TraceMux channels.
+void apply_probe_config(ProbeTemplate& t, const XdpTransportConfig& cfg);
+
 class XdpTransport final : public TraceTransport {
  public:
   explicit XdpTransport(const XdpTransportConfig& cfg);

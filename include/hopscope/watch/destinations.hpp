@@ -79,9 +79,13 @@ class DestWindow {
   struct Delta {
     std::uint64_t bytes_out = 0, bytes_in = 0, pkts_out = 0, pkts_in = 0, retrans = 0;
     std::uint32_t srtt_us = 0;
-    std::uint64_t srtt_at_ns = 0;                              // when that srtt was last updated (flow's last_ns)
-    std::vector<std::pair<hs_flow_key, std::uint64_t>> flows;  // the flows that moved, with their bytes
-    std::vector<std::uint32_t> labels;                         // their flow labels
+    std::uint64_t srtt_at_ns = 0;  // when that srtt was last updated (flow's last_ns)
+    struct Moved {
+      hs_flow_key key;
+      std::uint64_t bytes;  // this tick, both directions
+      std::uint32_t label;  // its IPv6 flow label
+    };
+    std::vector<Moved> flows;  // the flows that moved
   };
   struct Tick {
     std::uint64_t t_ns = 0;

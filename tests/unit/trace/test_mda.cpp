@@ -15,6 +15,22 @@ using test::FakeNetwork;
 
 namespace {
 IpAddress A(const char* s) { return *IpAddress::parse(s); }
+
+// The lab: r1, r2, {r3a | r3b by flow}, silent r4, r5 (then the destination).
+std::vector<FakeHop> lab_diamond() {
+  std::vector<FakeHop> path = {FakeHop{A("198.18.1.2")}, FakeHop{A("198.18.2.2")}, FakeHop{A("198.18.3.2")},
+                               FakeHop{std::nullopt}, FakeHop{A("198.18.7.2")}};
+  path[2].alt = A("198.18.4.2");
+  return path;
+}
+
+MdaOptions options_to(const IpAddress& dst) {
+  MdaOptions o;
+  o.trace.dst = dst;
+  o.trace.src = A("198.18.1.1");
+  o.trace.seq_base = 100;
+  return o;
+}
 }  // namespace
 
 TEST(Mda, ProbesNeededTable) {
@@ -30,14 +46,8 @@ TEST(Mda, ProbesNeededTable) {
 TEST(Mda, FindsBothBranchesOfTheDiamondWithTheStoppingRule) {
   // The lab: r1, r2, {r3a | r3b by flow}, silent r4, r5, destination.
   const IpAddress dst = A("198.18.8.2");
-  std::vector<FakeHop> path = {FakeHop{A("198.18.1.2")}, FakeHop{A("198.18.2.2")}, FakeHop{A("198.18.3.2")},
-                               FakeHop{std::nullopt}, FakeHop{A("198.18.7.2")}};
-  path[2].alt = A("198.18.4.2");
-  FakeNetwork net(dst, path, Method::UdpParis);
-  MdaOptions o;
-  o.trace.dst = dst;
-  o.trace.src = A("198.18.1.1");
-  o.trace.seq_base = 100;
+  FakeNetwork net(dst, lab_diamond(), Method::UdpParis);
+  MdaOptions o = options_to(dst);
   const MdaResult r = run_mda(o, net);
   EXPECT_TRUE(r.reached);
   ASSERT_EQ(r.hops.size(), 6u);
@@ -86,14 +96,8 @@ TEST(Mda, FindsBothBranchesOfTheDiamondWithTheStoppingRule) {
 // at; its hop 3 shows the branch that flow took.
 TEST(Mda, OneAtlasTracePerFlow) {
   const IpAddress dst = A("198.18.8.2");
-  std::vector<FakeHop> path = {FakeHop{A("198.18.1.2")}, FakeHop{A("198.18.2.2")}, FakeHop{A("198.18.3.2")},
-                               FakeHop{std::nullopt}, FakeHop{A("198.18.7.2")}};
-  path[2].alt = A("198.18.4.2");
-  FakeNetwork net(dst, path, Method::UdpParis);
-  MdaOptions o;
-  o.trace.dst = dst;
-  o.trace.src = A("198.18.1.1");
-  o.trace.seq_base = 100;
+  FakeNetwork net(dst, lab_diamond(), Method::UdpParis);
+  MdaOptions o = options_to(dst);
   o.trace.packet_size = 60;
   const MdaResult r = run_mda(o, net);
   const std::vector<TraceResult> per_flow = mda_flow_traces(r);
@@ -121,10 +125,7 @@ TEST(Mda, NinetyNinePercentSendsMore) {
   const IpAddress dst = A("198.18.8.2");
   std::vector<FakeHop> path = {FakeHop{A("198.18.1.2")}};
   FakeNetwork net(dst, path, Method::UdpParis);
-  MdaOptions o;
-  o.trace.dst = dst;
-  o.trace.src = A("198.18.1.1");
-  o.trace.seq_base = 100;
+  MdaOptions o = options_to(dst);
   o.confidence = 99;
   const MdaResult r = run_mda(o, net);
   EXPECT_EQ(r.hops[0].probes_sent, 8);
