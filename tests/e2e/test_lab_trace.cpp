@@ -15,6 +15,7 @@
 #include <set>
 #include <sstream>
 #include <thread>
+#include <tuple>
 
 #include "hopscope/lab/lab.hpp"
 #include "hopscope/sys/process.hpp"
@@ -571,7 +572,30 @@ TEST(LabTraceCli, PcapHoldsEveryProbeAndReply) {
   EXPECT_EQ(from, responders);
 }
 
-TEST(LabTraceCli, MdaFindsTheDiamondWithFewerProbesThanScamperTracelb) {
+namespace {
+// A tracelb object's links as (from, to, silent TTLs between), read the way
+// scamper writes them: a node with one link lists a "*" set per silent TTL,
+// then the far interface; a node with several lists them as one set.
+std::set<std::tuple<std::string, std::string, int>> tracelb_links(const json& lb) {
+  std::set<std::tuple<std::string, std::string, int>> out;
+  for (const json& n : lb["nodes"]) {
+    const json& sets = n["links"];
+    if (n["linkc"] == 1)
+      out.insert({n["addr"], sets.back()[0]["addr"], static_cast<int>(sets.size()) - 1});
+    else
+      for (const json& l : sets[0]) out.insert({n["addr"], l["addr"], 0});
+  }
+  return out;
+}
+
+std::vector<std::string> keys_of(const json& j) {
+  std::vector<std::string> k;
+  for (auto it = j.begin(); it != j.end(); ++it) k.push_back(it.key());
+  return k;
+}
+}  // namespace
+
+TEST(LabTraceCli, MdaFindsWhatScamperTracelbFindsWithNoMoreProbes) {
   HS_REQUIRE_ROOT();
   CommandResult o = run_command({kCli, "trace", "--lab", kPrefix, "--mda", "-w", "0.5", "-o", "json"});
   ASSERT_EQ(o.status, 0) << o.output;
@@ -581,22 +605,46 @@ TEST(LabTraceCli, MdaFindsTheDiamondWithFewerProbesThanScamperTracelb) {
   std::set<std::string> branches;
   for (const auto& a : ours["hops"][2]["interfaces"]) branches.insert(a);
   EXPECT_EQ(branches, (std::set<std::string>{"198.18.3.2", "198.18.4.2"})) << "both ECMP branches of r2";
-  // scamper's MDA on the same path (its shortest probe spacing, 150 ms: ~18 s). Its flows come from
-  // its own source port, a new one each run: at 95% confidence its first 6 probes of the diamond
-  // all take one branch 1 run in 32, and it then (rightly, by the MDA's rule) stops at one. The
-  // probe counts compare only when both found the diamond: up to 3 runs.
+  // scamper's MDA on the same path with the same method (its shortest probe spacing, 150 ms:
+  // ~18 s). Its flows come from its own source port, a new one each run: at 95% confidence its
+  // first 6 probes of the diamond all take one branch 1 run in 32, and it then (rightly, by the
+  // MDA's rule) stops at one. The runs compare only when both found the diamond: up to 3 runs.
   json lb;
   std::set<std::string> scamper_nodes;
   for (int run = 0; run < 3 && !(scamper_nodes.count("198.18.3.2") && scamper_nodes.count("198.18.4.2")); run++) {
-    lb = first_of_type(scamper_json("tracelb -P udp-dport -q 1 -w 1 -W 15", "198.18.8.2"), "tracelb");
+    lb = first_of_type(scamper_json("tracelb -P udp-sport -q 1 -w 1 -W 15", "198.18.8.2"), "tracelb");
     ASSERT_TRUE(lb.is_object()) << "no tracelb from scamper";
     scamper_nodes.clear();
     for (const auto& n : lb["nodes"]) scamper_nodes.insert(n["addr"]);
   }
   ASSERT_TRUE(scamper_nodes.count("198.18.3.2") && scamper_nodes.count("198.18.4.2")) << lb.dump();
-  EXPECT_LE(ours["probes_sent"].get<int>(), lb["probec"].get<int>())
-      << "hopscope " << ours["probes_sent"] << " probes, scamper tracelb " << lb["probec"];
-  std::printf("[ measured ] MDA probes: hopscope %d, scamper tracelb %d\n", ours["probes_sent"].get<int>(),
+  // Ours as scamper writes it (-o scamper-json): read with the same reader, the same nodes and
+  // links (the diamond's two links across the silent r4 included), key for key the same
+  // objects, and no more probes (full MDA with node control: 46; scamper 50-62 measured).
+  o = run_command({kCli, "trace", "--lab", kPrefix, "--mda", "-w", "0.5", "-o", "scamper-json"});
+  ASSERT_EQ(o.status, 0) << o.output;
+  const std::vector<json> lines = json_lines(o.output);
+  ASSERT_EQ(lines.size(), 3u) << o.output;
+  EXPECT_EQ(lines.front()["type"], "cycle-start");
+  EXPECT_EQ(lines.back()["type"], "cycle-stop");
+  const json& mine = lines[1];
+  EXPECT_EQ(mine["type"], "tracelb");
+  EXPECT_EQ(mine["method"], lb["method"]);
+  EXPECT_EQ(tracelb_links(mine), tracelb_links(lb)) << mine.dump() << "\n" << lb.dump();
+  EXPECT_EQ(mine["nodec"], lb["nodec"]);
+  EXPECT_EQ(mine["linkc"], lb["linkc"]);
+  EXPECT_EQ(mine["probec"], ours["probes_sent"]);
+  EXPECT_EQ(keys_of(mine), keys_of(lb)) << "the header";
+  const json& node = mine["nodes"][0];
+  const json& probe = node["links"][0][0]["probes"][0];
+  const json& their_probe = lb["nodes"][0]["links"][0][0]["probes"][0];
+  EXPECT_EQ(keys_of(node), keys_of(lb["nodes"][0]));
+  EXPECT_EQ(keys_of(probe), keys_of(their_probe));
+  EXPECT_EQ(keys_of(probe["replies"][0]), keys_of(their_probe["replies"][0]));
+  EXPECT_EQ(probe["flowid"].get<int>(), mine["sport"].get<int>()) << "udp-sport: the flow id is the source port";
+  EXPECT_LE(mine["probec"].get<int>(), lb["probec"].get<int>())
+      << "hopscope " << mine["probec"] << " probes, scamper tracelb " << lb["probec"];
+  std::printf("[ measured ] MDA probes: hopscope %d, scamper tracelb %d\n", mine["probec"].get<int>(),
               lb["probec"].get<int>());
   // --asn-file with --mda (it was refused): every interface's origin AS, as the fixture says.
   o = run_command({kCli, "trace", "--lab", kPrefix, "--mda", "-w", "0.5", "-o", "json", "--asn-file",
@@ -901,6 +949,8 @@ TEST(CliInput, ConflictingOrIgnoredOptionsAreUsageErrors) {
       {{"--pmtu", "--svg", "/tmp/hopscope-e2e-x.svg"}, "--svg: path MTU discovery draws no path graph"},
       {{"-r", "-o", "csv"}, "--report: the report is text"},
       {{"--pmtu", "--asn-file", "/dev/null"}, "--asn-file: not with --pmtu"},
+      {{"-o", "atlas", "--asn-file", "/dev/null"}, "--asn-file: RIPE Atlas and scamper JSON have no AS field"},
+      {{"--mda", "-o", "scamper-json", "--asn-file", "/dev/null"}, "--asn-file: RIPE Atlas and scamper JSON"},
       {{"--lab", "hslab", "--netns", "x"}, "--netns excludes --lab"},
       {{"-q", "0"}, "--queries: Value 0 not in range"},
       {{"--no-such-flag"}, "not expected: --no-such-flag"},

@@ -38,6 +38,9 @@ class FakeNetwork : public ProbeTransport {
   std::optional<hs_reply_record> foreign;                      // delivered once with the first replies
   std::function<bool(const ProbeRequest&)> lose;               // true: this probe gets no reply
   std::function<std::uint64_t(const ProbeRequest&)> extra_ns;  // added to this probe's RTT
+  // When set: who answers a probe with this TTL and flow id (nullopt: nobody;
+  // the destination: it answers as the destination), instead of `path`.
+  std::function<std::optional<IpAddress>(int ttl, int flow)> route;
 
   void send(std::span<const ProbeRequest> probes, std::span<std::uint64_t> stamps) override {
     batches++;
@@ -78,7 +81,20 @@ class FakeNetwork : public ProbeTransport {
     for (std::size_t k = 0; k < path_.size() && k + 1 < p.ttl && !narrow; k++)
       if (path_[k].mtu_after && p.ip_len > path_[k].mtu_after && (p.dont_fragment || dst_.is_v6()))
         narrow = static_cast<int>(k) + 1;
-    if (narrow) {
+    if (route) {
+      who = route(p.ttl, p.flow);
+      if (!who) return;
+      hops = p.ttl;
+      for (int t = 1; t < p.ttl && *who == dst_; t++)  // the destination is as far as it first answers
+        if (route(t, p.flow) == dst_) hops = t;
+      if (*who != dst_)
+        how = FakeHop{who};
+      else if (is_icmp(method_))
+        how = {dst_, HS_REPLY_ECHO_REPLY, static_cast<std::uint8_t>(dst_.is_v4() ? 0 : 129), 0};
+      else
+        how = {dst_, HS_REPLY_DEST_UNREACH, static_cast<std::uint8_t>(dst_.is_v4() ? 3 : 1),
+               static_cast<std::uint8_t>(dst_.is_v4() ? 3 : 4)};
+    } else if (narrow) {
       const FakeHop& r = path_[static_cast<std::size_t>(narrow - 1)];
       if (!r.addr || r.drops_too_big) return;
       who = r.addr;

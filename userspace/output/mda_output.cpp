@@ -23,23 +23,28 @@ std::string mda_text(const MdaResult& r, const AsnTable* asn) {
       out += (i ? ", " : "") + h.interfaces[i].str();
       if (auto as = as_of(asn, h.interfaces[i])) fmt::format_to(it, " [AS{}]", *as);
     }
-    fmt::format_to(it, "  ({} probes{})\n", h.probes_sent,
+    fmt::format_to(it, "  ({} probe{}{})\n", h.probes_sent, h.probes_sent == 1 ? "" : "s",
                    h.interfaces.size() > 1 ? fmt::format(", {} branches", h.interfaces.size()) : "");
   }
   out += "links:";
   for (const MdaLink& l : r.links)
     fmt::format_to(it, " {} -> {}{};", l.from.str(), l.to.str(),
                    l.silent_between ? fmt::format(" ({} silent)", l.silent_between) : "");
-  fmt::format_to(it, "\nMDA at {}% confidence: {} probes, destination {}\n", r.confidence, r.probes_sent,
-                 r.reached ? "reached" : "not reached");
+  fmt::format_to(it, "\nMDA at {}% confidence: {} probes, {} flow ids, destination {}\n", r.confidence, r.probes_sent,
+                 r.flows_used, r.reached ? "reached" : "not reached");
+  if (r.flows_exhausted)
+    fmt::format_to(it, "warning: flow ids ran out at hop {}: branches behind it may be missing\n", r.flows_exhausted);
   return out;
 }
 
 std::string mda_json(const MdaResult& r, const AsnTable* asn) {
   std::string out;
   auto it = std::back_inserter(out);
-  fmt::format_to(it, R"({{"type":"mda","dst":"{}","src":"{}","confidence":{},"probes_sent":{},"reached":{},"hops":[)",
+  fmt::format_to(it, R"({{"type":"mda","dst":"{}","src":"{}","confidence":{},"probes_sent":{},"reached":{},)",
                  r.dst.str(), r.src.str(), r.confidence, r.probes_sent, r.reached);
+  fmt::format_to(it, R"("flows_used":{},)", r.flows_used);
+  if (r.flows_exhausted) fmt::format_to(it, R"("flows_exhausted_at":{},)", r.flows_exhausted);
+  out += R"("hops":[)";
   for (std::size_t i = 0; i < r.hops.size(); i++) {
     const MdaHop& h = r.hops[i];
     fmt::format_to(it, R"({}{{"ttl":{},"probes_sent":{},"interfaces":[)", i ? "," : "", h.ttl, h.probes_sent);
@@ -70,8 +75,9 @@ std::string mda_json(const MdaResult& r, const AsnTable* asn) {
 std::string mda_dot(const MdaResult& r, const AsnTable* asn) {
   std::string out = "digraph mda {\n  rankdir=LR;\n  labelloc=t;\n";
   auto it = std::back_inserter(out);
-  fmt::format_to(it, "  label=\"hopscope mda from {} to {}: {} probes, {}% confidence{}\";\n", r.src.str(), r.dst.str(),
-                 r.probes_sent, r.confidence, r.reached ? "" : ", destination not reached");
+  fmt::format_to(it, "  label=\"hopscope mda from {} to {}: {} probes, {}% confidence{}{}\";\n", r.src.str(),
+                 r.dst.str(), r.probes_sent, r.confidence, r.reached ? "" : ", destination not reached",
+                 r.flows_exhausted ? fmt::format(", flow ids ran out at hop {}", r.flows_exhausted) : "");
   out += "  node [shape=box, fontname=\"monospace\", fontsize=10];\n";
   fmt::format_to(it, "  \"{}\" [label=\"{}\\nsource\", shape=ellipse];\n", r.src.str(), r.src.str());
   for (const MdaHop& h : r.hops)

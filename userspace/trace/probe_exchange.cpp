@@ -12,6 +12,7 @@ std::map<std::size_t, HopReply> exchange_probes(ProbeTransport& t, std::span<con
   if (probes.empty()) return got;
   std::vector<std::uint64_t> stamps(probes.size());
   t.send(probes, stamps);
+  const std::int64_t unix_offset = unix_offset_us(t);  // replies carry Unix send times
   std::map<std::uint16_t, std::size_t> by_seq;
   for (std::size_t i = 0; i < probes.size(); i++) by_seq[probes[i].seq] = i;
   const std::uint64_t deadline = stamps.back() + static_cast<std::uint64_t>(std::chrono::nanoseconds(wait).count());
@@ -26,7 +27,7 @@ std::map<std::size_t, HopReply> exchange_probes(ProbeTransport& t, std::span<con
           if (rec.flow != p.flow || rec.method != want || IpAddress::from_record(rec.family, rec.probe_dst) != dst)
             return;
           if (accept && !accept(rec)) return;
-          got[it->second] = hop_reply_from(rec, stamps[it->second], 0, 0);
+          got[it->second] = hop_reply_from(rec, stamps[it->second], 0, unix_offset);
         });
   return got;
 }

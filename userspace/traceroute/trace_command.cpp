@@ -54,6 +54,8 @@ void check_mode_options(const TraceCommand& c) {
     if (c.tcp_fallback) throw UsageError("--tcp-fallback", std::string("not with ") + name);
   }
   if (c.pmtu && !c.asn_file.empty()) throw UsageError("--asn-file", "not with --pmtu (its output has no AS)");
+  if (!c.asn_file.empty() && (c.format == "atlas" || c.format == "scamper-json"))
+    throw UsageError("--asn-file", "RIPE Atlas and scamper JSON have no AS field: use text, json, csv or dot");
   if (c.pmtu && !c.svg.empty()) throw UsageError("--svg", "path MTU discovery draws no path graph");
   if (c.report && c.format == "csv")
     throw UsageError("--report", "the report is text (a CSV row per probe: -c N -o csv)");
@@ -166,8 +168,9 @@ TraceResult trace_one(const TraceCommand& c, const TraceJob& j, PcapWriter* pcap
 }
 
 void run_mda_command(const TraceCommand& c, const TraceJob& j, Format format, const AsnTable* asn, std::mt19937& rng) {
-  if (format != Format::Text && format != Format::Json && format != Format::Dot && format != Format::Atlas)
-    throw UsageError("--mda", "multipath discovery writes text, json, dot or atlas");
+  if (format != Format::Text && format != Format::Json && format != Format::Dot && format != Format::Atlas &&
+      format != Format::ScamperJson)
+    throw UsageError("--mda", "multipath discovery writes text, json, dot, atlas or scamper-json");
   std::optional<PcapWriter> pcap;
   if (!c.pcap.empty()) pcap.emplace(c.pcap);
   XdpTransport transport(transport_config(j));
@@ -177,25 +180,31 @@ void run_mda_command(const TraceCommand& c, const TraceJob& j, Format format, co
   mo.confidence = c.confidence;
   mo.max_flows = kMdaFlows;
   if (format == Format::Text)
-    std::printf("hopscope mda to %s from %s (%s), %d%% confidence, up to %d flows per hop\n", j.dst.str().c_str(),
+    std::printf("hopscope mda to %s from %s (%s), %d%% confidence, up to %d flow ids\n", j.dst.str().c_str(),
                 transport.route().src.str().c_str(), transport.route().ifname.c_str(), c.confidence, kMdaFlows);
-  const MdaResult mr = run_mda(mo, transport);
+  const std::int64_t start_s = std::time(nullptr);
+  MdaResult mr = run_mda(mo, transport);
+  const ProbeTemplate& pt = transport.probe_template();
+  mr.sport = pt.udp_sport_base;
+  mr.dport = is_tcp(mr.method) ? pt.tcp_dport : pt.udp_dport;
+  mr.tos = pt.tos;
+  std::string out;
   if (format == Format::Atlas) {  // one Atlas result per flow id
-    std::string out;
     for (const TraceResult& t : mda_flow_traces(mr)) {
       append_trace_atlas(out, t);
       out += '\n';
     }
-    std::fputs(out.c_str(), stdout);
-    if (!c.svg.empty()) write_svg(mda_dot(mr, asn), c.svg);
-    if (c.verbose) print_counters(transport);
-    return;
+  } else if (format == Format::ScamperJson) {  // scamper's tracelb, between cycle records as scamper writes it
+    append_scamper_cycle_start(out, start_s);
+    append_mda_scamper(out, mr);
+    out += '\n';
+    append_scamper_cycle_stop(out, std::time(nullptr));
+  } else {
+    out = format == Format::Json  ? mda_json(mr, asn) + "\n"
+          : format == Format::Dot ? mda_dot(mr, asn)
+                                  : mda_text(mr, asn);
   }
-  std::fputs((format == Format::Json  ? mda_json(mr, asn) + "\n"
-              : format == Format::Dot ? mda_dot(mr, asn)
-                                      : mda_text(mr, asn))
-                 .c_str(),
-             stdout);
+  std::fputs(out.c_str(), stdout);
   if (!c.svg.empty()) write_svg(mda_dot(mr, asn), c.svg);
   if (c.verbose) print_counters(transport);
 }

@@ -15,5 +15,8 @@ std::string mda_text(const MdaResult& r, const AsnTable* asn = nullptr);
 std::string mda_json(const MdaResult& r, const AsnTable* asn = nullptr);  // one line
 // The per-flow links as a path graph (DOT).
 std::string mda_dot(const MdaResult& r, const AsnTable* asn = nullptr);
+// scamper's JSON tracelb object (one line, no newline): nodes, links with
+// the probes that showed them, scamper's method names and flow ids.
+void append_mda_scamper(std::string& out, const MdaResult& r);
 
 }  // namespace hopscope

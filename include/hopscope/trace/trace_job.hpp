@@ -18,7 +18,7 @@
 namespace hopscope {
 
 // Flow ids the MDA may use per hop (its table needs 76 for 13 branches at 95%).
-constexpr int kMdaFlows = 128;
+constexpr int kMdaFlows = HS_MAX_FLOWS;
 
 struct TraceJob {
   IpAddress dst;
