@@ -178,6 +178,49 @@ TEST_P(SimTrace, ReproducesTheGroundTruth) {
   EXPECT_NE(st.output.find(" error=0"), std::string::npos) << st.output;
 }
 
+// Which of the sim's diamond shapes a path crosses first: one hop wide, two hops of the same
+// width, a fan-out (the second hop twice as wide: a diamond nested in it) or a merge.
+std::string diamond_shape(const json& path) {
+  const auto& hops = path["hops"];
+  for (std::size_t i = 0; i < hops.size(); i++) {
+    if (!hops[i].contains("diamond")) continue;
+    if (i + 1 == hops.size() || hops[i + 1].value("diamond", 0) != hops[i]["diamond"].get<int>()) return "one hop";
+    const std::size_t a = hops[i]["routers"].size(), b = hops[i + 1]["routers"].size();
+    return a == b ? "parallel" : b > a ? "fan-out" : "merge";
+  }
+  return "";
+}
+
+// `trace --mda` finds every interface and every link of each diamond shape, scored by
+// `hopscope score` against the truth's links (branch b of the second hop follows branch
+// b mod gcd(widths) of the first); nothing found that the truth does not have.
+TEST_P(SimTrace, MdaFindsEveryLinkOfEachDiamondShape) {
+  std::map<std::string, std::string> dst_of;  // shape -> first answering destination behind it
+  for (const auto& d : truth_.dests) {
+    if (d["reply"] != "answers") continue;
+    const std::string shape = diamond_shape(truth_.paths.at(d["path"].get<int>()));
+    if (!shape.empty() && !dst_of.count(shape)) dst_of[shape] = d["dst"];
+  }
+  ASSERT_EQ(dst_of.size(), 4u) << "seed 11 has a diamond of each shape";
+  std::string results;
+  for (const auto& [shape, dst] : dst_of) {
+    CommandResult r = run_command({kCli, "trace", "--netns", ns(GetParam()), "--mda", dst, "-w", "0.5", "-o", "json"});
+    ASSERT_EQ(r.status, 0) << shape << ": " << r.output;
+    results += r.output;
+  }
+  const std::string res = "/tmp/hopscope-e2e-mda" + std::to_string(GetParam()) + ".ndjson";
+  std::ofstream(res) << results;
+  CommandResult sc = run_command({kCli, "score", "--truth", truth_file(GetParam()), res});
+  std::remove(res.c_str());
+  ASSERT_EQ(sc.status, 0) << sc.output;
+  EXPECT_NE(sc.output.find("traces=0 mda=4 "), std::string::npos) << sc.output;
+  EXPECT_NE(sc.output.find("diamonds: 4 crossed, 4 complete"), std::string::npos) << sc.output;
+  EXPECT_NE(sc.output.find("node_recall=1.0000 link_recall=1.0000 node_precision=1.0000 link_precision=1.0000 "
+                           "paths_exact=4/4\n"),
+            std::string::npos)
+      << sc.output;
+}
+
 TEST_P(SimTrace, StatusShowsTheResponderCounters) {
   CommandResult r = run_command({kCli, "sim", "status", "--netns", ns(GetParam())});
   ASSERT_EQ(r.status, 0) << r.output;

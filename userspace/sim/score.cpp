@@ -6,6 +6,7 @@
 #include <iostream>
 #include <map>
 #include <nlohmann/json.hpp>
+#include <numeric>
 #include <set>
 #include <stdexcept>
 #include <unordered_map>
@@ -152,6 +153,34 @@ void score_trace(const Truth& truth, const json& j, Score& s, Found& found) {
   s.paths_exact += trace_exact(at_ttl, truth.paths.at(d.path), d, dst);
 }
 
+// A `trace --mda` result: its interfaces are nodes, its links (where no silent hop lies
+// between) are links; the destination is neither, as for traces.
+void score_mda(const Truth& truth, const json& j, Score& s, Found& found) {
+  s.mda++;
+  const std::string dst = j.at("dst").get<std::string>();
+  auto it = truth.dests.find(dst);
+  if (it == truth.dests.end()) {
+    s.unknown_dests++;
+    return;
+  }
+  found.paths.insert(it->second.path);
+  std::map<int, std::set<std::string>> at_ttl;
+  for (const auto& hop : j.at("hops")) {
+    const int ttl = hop.at("ttl").get<int>();
+    for (const auto& a : hop.at("interfaces")) {
+      const std::string addr = a.get<std::string>();
+      at_ttl[ttl].insert(addr);
+      if (addr != dst) found.nodes.insert(addr);
+    }
+  }
+  for (const auto& l : j.at("links")) {
+    const std::string from = l.at("from").get<std::string>(), to = l.at("to").get<std::string>();
+    if (l.at("silent_between").get<int>() == 0 && from != dst && to != dst) found.links.insert(link_key(from, to));
+  }
+  s.paths++;
+  s.paths_exact += trace_exact(at_ttl, truth.paths.at(it->second.path), it->second, dst);
+}
+
 // Recall and precision: the truth's nodes, links and diamonds on the scored paths against what was found.
 void score_against_truth(const Truth& truth, const Found& found, Score& s) {
   std::unordered_set<std::string> truth_nodes, truth_links;
@@ -167,10 +196,12 @@ void score_against_truth(const Truth& truth, const Found& found, Score& s) {
       }
       if (t + 1 == path.size()) continue;
       const TruthHop& nx = path[t + 1];
-      const bool aligned = h.diamond && h.diamond == nx.diamond;
+      // Within a diamond the same flow hash picks both hops' branches (hash % width):
+      // branch a links to branch b where a and b agree modulo gcd of the widths.
+      const std::size_t g = h.diamond && h.diamond == nx.diamond ? std::gcd(h.addrs.size(), nx.addrs.size()) : 1;
       for (std::size_t a = 0; a < h.addrs.size(); a++)
         for (std::size_t b = 0; b < nx.addrs.size(); b++) {
-          if (h.silent[a] || nx.silent[b] || (aligned && a != b)) continue;
+          if (h.silent[a] || nx.silent[b] || a % g != b % g) continue;
           truth_links.insert(link_key(h.addrs[a], nx.addrs[b]));
         }
     }
@@ -203,9 +234,13 @@ Score score(std::istream& truth_in, std::istream& results) {
     n++;
     if (line.empty() || line[0] != '{') continue;
     json j = parse_line(line, n, "results");
-    if (j.value("type", "") != "trace") continue;
+    const std::string type = j.value("type", "");
+    if (type != "trace" && type != "mda") continue;
     try {
-      score_trace(truth, j, s, found);
+      if (type == "trace")
+        score_trace(truth, j, s, found);
+      else
+        score_mda(truth, j, s, found);
     } catch (const json::exception& e) {
       throw std::runtime_error(fmt::format("results line {}: {}", n, e.what()));
     }
@@ -216,7 +251,8 @@ Score score(std::istream& truth_in, std::istream& results) {
 
 std::string score_report(const Score& s) {
   std::string out;
-  out += fmt::format("traces={} unknown_destinations={}\n", s.traces, s.unknown_dests);
+  out += fmt::format("traces={}{} unknown_destinations={}\n", s.traces, s.mda ? fmt::format(" mda={}", s.mda) : "",
+                     s.unknown_dests);
   out += fmt::format("nodes: truth={} found={} correct={}\n", s.truth_nodes, s.found_nodes, s.correct_nodes);
   out += fmt::format("links: truth={} found={} correct={}\n", s.truth_links, s.found_links, s.correct_links);
   out += fmt::format("diamonds: {} crossed, {} complete, branch recall {:.4f}\n", s.diamonds, s.diamonds_complete,

@@ -68,14 +68,31 @@ class Builder {
     std::uint32_t core = add_routers(t, ncore);
     const std::uint32_t nregion = 1 + groups / 16;
     std::uint32_t region = add_routers(t, nregion);
-    // Diamonds: width 2..16, 1 or 2 hops long; shared by the paths that cross them.
+    // Diamonds: width 2..16, 1 or 2 hops long; shared by the paths that cross them. A 2-hop
+    // diamond may fan out (second hop twice as wide: each branch splits in two, a diamond
+    // nested in it) or merge (half as wide: two branches join). The responder picks
+    // router + hash % width at every hop, so branch b of the second hop follows branch
+    // b % gcd(widths) of the first.
     struct Diamond {
-      std::uint32_t first, width, length;
+      std::uint32_t first, length;
+      std::uint32_t width[2], offset[2];
     };
     std::vector<Diamond> diamonds;
     for (std::uint32_t i = 0, n = 4 + groups / 8; i < n; i++) {
-      Diamond d{0, rng_.between(2, 16), rng_.between(1, 2)};
-      d.first = add_routers(t, d.width * d.length);
+      Diamond d{};
+      d.width[0] = rng_.between(2, 16);
+      d.length = rng_.between(1, 2);
+      d.width[1] = d.width[0];
+      if (d.length == 2) {
+        const std::uint32_t shape = rng_.below(3);  // 0 parallel, 1 fan out, 2 merge
+        if (shape == 1 && d.width[0] <= 8) d.width[1] = 2 * d.width[0];
+        if (shape == 2 && d.width[0] >= 4) {
+          d.width[0] &= ~1u;
+          d.width[1] = d.width[0] / 2;
+        }
+      }
+      d.offset[1] = d.width[0];
+      d.first = add_routers(t, d.width[0] + (d.length == 2 ? d.width[1] : 0));
       diamonds.push_back(d);
     }
 
@@ -93,7 +110,7 @@ class Builder {
           std::uint32_t di = rng_.below(static_cast<std::uint32_t>(diamonds.size()));
           const Diamond& d = diamonds[di];
           for (std::uint32_t l = 0; l < d.length; l++)
-            p.hops.push_back({d.first + l * d.width, static_cast<std::uint16_t>(d.width), di + 1});
+            p.hops.push_back({d.first + d.offset[l], static_cast<std::uint16_t>(d.width[l]), di + 1});
         }
         if (k == hops_core) break;
         p.hops.push_back({core + c, 1, 0});

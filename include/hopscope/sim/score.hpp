@@ -4,11 +4,13 @@
 // Only destinations that appear in the results are scored, against the paths
 // the truth gives them:
 //  - truth nodes: the non-silent router addresses on those paths (every ECMP branch);
-//  - truth links: router pairs at consecutive TTLs, both non-silent; inside a
-//    diamond spanning several hops branch i links to branch i, elsewhere every
-//    pair that the flow hash can produce;
-//  - discovered nodes: reply addresses other than the trace's destination;
-//  - discovered links: per trace and flow, addresses at TTL t and t+1;
+//  - truth links: router pairs at consecutive TTLs, both non-silent, that the
+//    flow hash can produce: inside a diamond spanning several hops (widths w1,
+//    w2) branch a links to branch b where a = b mod gcd(w1, w2), elsewhere every pair;
+//  - discovered nodes: reply addresses other than the trace's destination
+//    (for `trace --mda` results: the interfaces);
+//  - discovered links: per trace and flow, addresses at TTL t and t+1 (for
+//    `--mda` results: their links with no silent hop between, not to the destination);
 //  - a path is exact when every TTL answers with addresses of its truth hop
 //    (or is silent where the truth hop has a silent router), and the
 //    destination answers at its TTL (or stays silent if it is silent);
@@ -23,6 +25,7 @@ namespace hopscope::sim {
 
 struct Score {
   std::uint64_t traces = 0;         // trace objects read
+  std::uint64_t mda = 0;            // `trace --mda` objects read
   std::uint64_t unknown_dests = 0;  // traces to destinations the truth does not have
   std::uint64_t truth_nodes = 0, found_nodes = 0, correct_nodes = 0;
   std::uint64_t truth_links = 0, found_links = 0, correct_links = 0;

@@ -105,3 +105,73 @@ TEST(Score, MalformedInputNamesTheLine) {
   std::istringstream empty(""), r2("");
   EXPECT_THROW(score(empty, r2), std::runtime_error);
 }
+
+namespace {
+
+// Path 0: A, {B1 B2} then {C1 C2 C3 C4} (diamond 1: each branch splits in two), D; W answers at TTL 5.
+const char* kNestedTruth =
+    R"({"type":"sim","seed":1,"family":4,"destinations":1,"routers":8,"paths":1})"
+    "\n"
+    R"({"type":"path","id":0,"hops":[{"ttl":1,"routers":[{"addr":"A","silent":false}]},)"
+    R"({"ttl":2,"routers":[{"addr":"B1","silent":false},{"addr":"B2","silent":false}],"diamond":1},)"
+    R"({"ttl":3,"routers":[{"addr":"C1","silent":false},{"addr":"C2","silent":false},)"
+    R"({"addr":"C3","silent":false},{"addr":"C4","silent":false}],"diamond":1},)"
+    R"({"ttl":4,"routers":[{"addr":"D","silent":false}]}]})"
+    "\n"
+    R"({"type":"dest","dst":"W","path":0,"ttl":5,"reply":"answers"})"
+    "\n";
+
+std::string mda(const std::vector<std::vector<std::string>>& hops,
+                const std::vector<std::pair<std::string, std::string>>& links) {
+  std::string s = R"({"type":"mda","dst":"W","hops":[)";
+  for (std::size_t i = 0; i < hops.size(); i++) {
+    s += (i ? "," : "") + std::string(R"({"ttl":)") + std::to_string(i + 1) + R"(,"interfaces":[)";
+    for (std::size_t k = 0; k < hops[i].size(); k++) s += (k ? ",\"" : "\"") + hops[i][k] + "\"";
+    s += "]}";
+  }
+  s += R"(],"links":[)";
+  for (std::size_t i = 0; i < links.size(); i++)
+    s += (i ? "," : "") + std::string(R"({"from":")") + links[i].first + R"(","to":")" + links[i].second +
+         R"(","silent_between":0})";
+  return s + "]}\n";
+}
+
+const std::vector<std::vector<std::string>> kNestedHops = {{"A"}, {"B1", "B2"}, {"C1", "C2", "C3", "C4"}, {"D"}, {"W"}};
+const std::vector<std::pair<std::string, std::string>> kNestedLinks = {
+    {"A", "B1"}, {"A", "B2"}, {"B1", "C1"}, {"B1", "C3"}, {"B2", "C2"}, {"B2", "C4"},
+    {"C1", "D"}, {"C2", "D"}, {"C3", "D"},  {"C4", "D"},  {"D", "W"}};
+
+Score run_nested(const std::string& results) {
+  std::istringstream t(kNestedTruth), r(results);
+  return score(t, r);
+}
+
+}  // namespace
+
+// Branch b of a hop twice as wide follows branch b mod 2 of the one before (the same flow
+// hash picks both): 2 + 4 + 4 truth links; MDA results are scored by their own links.
+TEST(Score, NestedDiamondLinksFromAnMdaResult) {
+  Score s = run_nested(mda(kNestedHops, kNestedLinks));
+  EXPECT_EQ(s.mda, 1u);
+  EXPECT_EQ(s.traces, 0u);
+  EXPECT_EQ(s.truth_nodes, 8u);
+  EXPECT_EQ(s.correct_nodes, 8u) << "the destination is not a node";
+  EXPECT_EQ(s.truth_links, 10u);
+  EXPECT_EQ(s.found_links, 10u) << "the link to the destination is not counted";
+  EXPECT_EQ(s.correct_links, 10u);
+  EXPECT_EQ(s.paths_exact, 1u);
+  EXPECT_EQ(s.diamonds_complete, 1u);
+  EXPECT_EQ(score_report(s).substr(0, 31), "traces=0 mda=1 unknown_destinat");
+}
+
+TEST(Score, MdaLinksTheFlowHashCannotMakeLowerPrecision) {
+  auto links = kNestedLinks;
+  links.emplace_back("B1", "C2");  // B1 is hash % 2 == 0, C2 is hash % 4 == 1: no flow goes through both
+  links.erase(links.begin() + 3);  // B1>C3 missing
+  Score s = run_nested(mda(kNestedHops, links));
+  EXPECT_EQ(s.found_links, 10u);
+  EXPECT_EQ(s.correct_links, 9u);
+  EXPECT_DOUBLE_EQ(s.link_recall(), 0.9);
+  EXPECT_DOUBLE_EQ(s.link_precision(), 0.9);
+  EXPECT_EQ(score_report(run(trace("X", {{"A"}}))).substr(0, 28), "traces=1 unknown_destination");
+}

@@ -77,6 +77,31 @@ TEST(SimTopology, PathsAreRealistic) {
   }
 }
 
+// Two-hop diamonds come in three shapes: parallel branches, a fan-out (each branch splits in
+// two: a diamond nested in the diamond) and a merge (two branches join).
+TEST(SimTopology, DiamondsFanOutAndMerge) {
+  Topology t = generate({5, 100000, 4, 0});
+  std::size_t parallel = 0, fan_out = 0, merge = 0;
+  for (const Path& p : t.paths)
+    for (std::size_t h = 0; h + 1 < p.hops.size(); h++) {
+      const PathHop& a = p.hops[h];
+      const PathHop& b = p.hops[h + 1];
+      if (!a.diamond || a.diamond != b.diamond) continue;
+      EXPECT_NE(a.router, b.router);
+      if (b.width == a.width)
+        parallel++;
+      else if (b.width == 2 * a.width)
+        fan_out++;
+      else if (2 * b.width == a.width)
+        merge++;
+      else
+        ADD_FAILURE() << "diamond hop widths " << a.width << " then " << b.width;
+    }
+  EXPECT_GT(parallel, 0u);
+  EXPECT_GT(fan_out, 0u);
+  EXPECT_GT(merge, 0u);
+}
+
 TEST(SimTopology, WholeIPv4RangeAndLimits) {
   Topology t = generate({1, max_destinations(4), 4, 0});
   EXPECT_EQ(t.dests.size(), 131070u) << "the /15 but the prober and the gateway";
