@@ -488,13 +488,25 @@ TEST(LabTraceCli, ReportUnderLossKeepsTheDestinationAtItsHop) {
   // first cycle lost the destination's reply at its own TTL.
   HS_REQUIRE_ROOT();
   RouterFilter f(kPrefix + "-r1", {"meta l4proto icmp numgen random mod 2 == 0 drop"}, "forward");
+  // A run whose 6 cycles all lose the destination's answers (about 1 in 64) rightly says
+  // "not reached": it must then hold no answer from the destination, and two such runs of 5
+  // are improbable (0.3%).
+  int unanswered = 0;
   for (int run = 0; run < 5; run++) {
     const json j = run_json({kCli, "trace", "--lab", kPrefix, "-r", "-c", "6", "-w", "0.5", "-o", "json"});
+    int from_dst = 0;
+    for (const json& h : j["hops"])
+      for (const json& x : h["replies"]) from_dst += x["addr"] == "198.18.8.2";
+    if (from_dst == 0 && j["stop_reason"] != "completed") {
+      unanswered++;
+      continue;
+    }
     EXPECT_EQ(j["stop_reason"], "completed") << "run " << run;
     ASSERT_EQ(j["hops"].size(), 6u) << "run " << run << ": the destination is 6 hops away\n" << j.dump();
     for (std::size_t i = 0; i + 1 < j["hops"].size(); i++)
       for (const json& x : j["hops"][i]["replies"]) EXPECT_NE(x["addr"], "198.18.8.2") << "hop " << i + 1;
   }
+  EXPECT_LE(unanswered, 1) << "runs in which the destination never answered";
 }
 
 TEST(LabTraceCli, ARoutingLoopEndsTheTraceAsScampersDoes) {
