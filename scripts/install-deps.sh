@@ -14,7 +14,7 @@ PACKAGES=(
   # tests and benchmarks
   libgtest-dev libgmock-dev libbenchmark-dev
   # lab and peers
-  iproute2 nftables procps scamper traceroute zmap bc
+  iproute2 nftables procps scamper traceroute zmap bc time
   # real consumers of the outputs, in the e2e tests (CSV: Miller)
   miller
   # outputs: path graphs rendered to SVG; watch metrics (exposer, and the

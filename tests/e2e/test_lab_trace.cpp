@@ -1016,6 +1016,63 @@ TEST(CliInput, BadArgumentsGetClearErrors) {
   EXPECT_NE(r.output.find("first TTL is larger"), std::string::npos) << r.output;
 }
 
+// Destinations that are no path's end are refused before anything is sent: one line, exit 2.
+// trace 0.0.0.0 traced (exit 0), ff02::1 and 198.18.1.255 tried to attach on the wrong
+// interface, 127.0.0.1 failed after 3 s with a neighbour message, -w nan printed the header.
+TEST(CliInput, DestinationsThatAreNoPathsEndAreRefused) {
+  HS_REQUIRE_ROOT();
+  for (const auto& [dst, want] : std::vector<std::pair<std::string, std::string>>{
+           {"0.0.0.0", "0.0.0.0 is the unspecified address or \"this network\""},
+           {"127.0.0.1", "127.0.0.1 is a loopback address (127.0.0.0/8)"},
+           {"ff02::1", "ff02::1 is a multicast address (ff00::/8)"},
+           {"224.0.0.1", "is a multicast address (224.0.0.0/4)"},
+           {"255.255.255.255", "is the limited broadcast address"},
+           {"fe80::1", "is a link-local address"},
+           {"198.18.1.255", "198.18.1.255 is the broadcast address of to-r1's 198.18.1.0/24: no path to trace"},
+           {"198.18.1.1", "198.18.1.1 is this host's own address (on to-r1)"},
+           {"2001:2:0:1::1", "is this host's own address (on to-r1)"}}) {
+    const auto t0 = std::chrono::steady_clock::now();
+    const CommandResult r = run_command({kCli, "trace", "--lab", kPrefix, dst});
+    EXPECT_EQ(r.status, 2) << dst << ": " << r.output;
+    EXPECT_NE(r.output.find(want), std::string::npos) << r.output;
+    EXPECT_EQ(std::count(r.output.begin(), r.output.end(), '\n'), 1) << "one line: " << r.output;
+    EXPECT_LT(std::chrono::steady_clock::now() - t0, std::chrono::seconds(1)) << dst << ": nothing waited for";
+  }
+  const CommandResult nan = run_command({kCli, "trace", "--lab", kPrefix, "-w", "nan"});
+  EXPECT_EQ(nan.status, 2) << nan.output;
+  EXPECT_EQ(nan.output.find("hopscope to"), std::string::npos) << "no header: " << nan.output;
+  EXPECT_EQ(std::count(nan.output.begin(), nan.output.end(), '\n'), 1) << nan.output;
+}
+
+// A target file that is not text fails at once with bounded memory (it read /dev/zero as one
+// endless line to 2.1 GB); garbage is shown escaped; unroutable blocks are refused.
+TEST(CliInput, TargetFilesThatAreNotTextAndUnroutableBlocksAreRefused) {
+  const auto t0 = std::chrono::steady_clock::now();
+  CommandResult r = run_command({"/usr/bin/time", "-f", "maxrss_kb=%M", kCli, "survey", "--targets", "/dev/zero"});
+  EXPECT_LT(std::chrono::steady_clock::now() - t0, std::chrono::seconds(1));
+  EXPECT_EQ(r.status, 2) << r.output;
+  EXPECT_NE(r.output.find("/dev/zero line 1: binary data (a NUL byte, or no line end in 1 MiB): not a target file"),
+            std::string::npos)
+      << r.output;
+  const auto rss = r.output.find("maxrss_kb=");
+  ASSERT_NE(rss, std::string::npos) << r.output;
+  EXPECT_LT(std::stol(r.output.substr(rss + 10)), 64 * 1024) << "under 64 MB";
+  const std::string garbage = "/tmp/hopscope-e2e-garbage.txt";
+  std::ofstream(garbage) << "198.18.8.2\n\x1b]0;owned\x07\xff\n";
+  r = run_command({kCli, "survey", "--targets", garbage});
+  std::remove(garbage.c_str());
+  EXPECT_EQ(r.status, 2) << r.output;
+  EXPECT_NE(r.output.find("line 2: '\\x1b]0;owned\\x07\\xff' is not an IPv4 or IPv6 address"), std::string::npos)
+      << r.output;
+  EXPECT_EQ(r.output.find('\x1b'), std::string::npos) << "no raw escape sequence reaches the terminal";
+  r = run_command({kCli, "survey", "0.0.0.0/0"});
+  EXPECT_EQ(r.status, 2) << r.output;
+  EXPECT_NE(r.output.find("0.0.0.0/0 holds the unspecified address"), std::string::npos) << r.output;
+  r = run_command({kCli, "survey", "198.18.0.0/15", "224.0.0.0/24"});
+  EXPECT_EQ(r.status, 2) << r.output;
+  EXPECT_NE(r.output.find("224.0.0.0/24 holds a multicast address (224.0.0.0/4)"), std::string::npos) << r.output;
+}
+
 int main(int argc, char** argv) {
   ::testing::InitGoogleTest(&argc, argv);
   ::testing::AddGlobalTestEnvironment(new LabEnvironment);

@@ -13,10 +13,10 @@ void add_sim_command(CLI::App& app) {
 
   auto* u = sim->add_subcommand("up", "Generate an Internet, load it and wire it to a prober namespace");
   u->add_option("--seed", a->seed, "Topology seed (same seed, same Internet)")->capture_default_str();
-  u->add_option("--destinations", a->destinations, "Number of destinations")->required()->check(CLI::PositiveNumber);
+  u->add_option("--destinations", a->destinations, "Number of destinations")->required()->check(finite_range(1.0, 1e9));
   u->add_option("--family", a->family, "4 or 6")->check(CLI::IsMember({4, 6}))->capture_default_str();
   u->add_option("--loss", a->loss, "Per-router probability of ignoring a probe")
-      ->check(CLI::Range(0.0, 1.0))
+      ->check(finite_range(0.0, 1.0))
       ->capture_default_str();
   u->add_option("--icmp-limit", a->icmp_limit,
                 "Give 10% of the routers (not the shared upstream) an ICMP rate limit of this many per second")
@@ -39,7 +39,8 @@ void add_sim_command(CLI::App& app) {
   auto* w =
       sim->add_subcommand("wire", "Frames the responder saw, per 1 s / 100 ms / 10 ms window (the far side's count)");
   w->add_option("--netns", a->netns, "Prober-side namespace name")->capture_default_str();
-  w->add_option("--rate", a->rate, "Compare the busiest windows with this rate (frames/s)")->check(CLI::PositiveNumber);
+  w->add_option("--rate", a->rate, "Compare the busiest windows with this rate (frames/s)")
+      ->check(finite_range(1.0, 1e9));
   w->add_flag("--clear", a->clear, "Zero the counters after reading them");
   w->callback([a] { sim::run_sim_wire(*a); });
 }

@@ -14,7 +14,7 @@ void add_survey_command(CLI::App& app) {
   s->add_option("--targets", a->targets_file,
                 "File of targets, one address or CIDR per line, '#' comments; - for stdin");
   s->add_flag("--skip-bad", a->skip_bad, "Skip bad target lines (each is reported) instead of stopping");
-  s->add_option("-r,--rate", a->rate, "Probes per second")->check(CLI::Range(1.0, 1e8))->capture_default_str();
+  s->add_option("-r,--rate", a->rate, "Probes per second")->check(finite_range(1.0, 1e8))->capture_default_str();
   s->add_option("-m,--max-ttl", a->max_ttl, "Max TTL")->check(CLI::Range(1, 64))->capture_default_str();
   s->add_option("-M,--method", a->method, "udp | udp-paris | icmp | icmp-paris")->capture_default_str();
   s->add_option("--seed", a->seed, "Seed of the random (target, TTL) order")->capture_default_str();
@@ -32,7 +32,7 @@ void add_survey_command(CLI::App& app) {
                 "Write the traces (NDJSON, one per destination, as each is finished) here instead of stdout");
   s->add_option("-w,--wait", a->wait_s,
                 "Longest wait for replies after a phase (less once none came for 3x the largest RTT, 20 ms at least)")
-      ->check(CLI::Range(0.0, 2.0))
+      ->check(finite_range(0.0, 2.0))
       ->capture_default_str();
   s->add_option("-i,--interface", a->iface, "Egress interface (default: from the route)");
   s->add_option("--netns", a->netns, "Run inside this network namespace (ip netns name)");

@@ -34,7 +34,7 @@ void add_trace_command(CLI::App& app) {
       ->check(CLI::Range(1, kMaxProbesPerHop))
       ->capture_default_str();
   t->add_option("-w,--wait", a->wait_s, "Seconds to wait for a reply")
-      ->check(CLI::Range(0.001, 60.0))
+      ->check(finite_range(0.001, 60.0))
       ->capture_default_str();
   t->add_option("-i,--interface", a->iface, "Egress interface (default: from the route)");
   t->add_flag("-n", a->numeric, "Numeric output (no DNS; hopscope never resolves names yet)");
@@ -77,7 +77,7 @@ void add_trace_command(CLI::App& app) {
   t->add_option("-c,--count", a->count, "Report cycles: probes per hop (up to twice as many where answers are missing)")
       ->check(CLI::Range(1, kMaxProbesPerHop / 2));
   t->add_option("--interval", a->interval_s, "Seconds between report cycles")
-      ->check(CLI::Range(0.0, 60.0))
+      ->check(finite_range(0.0, 60.0))
       ->capture_default_str();
   t->callback([a] { with_usage_errors([&] { run_trace_command(*a); }); });
 }

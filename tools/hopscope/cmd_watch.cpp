@@ -26,17 +26,25 @@ void add_watch_command(CLI::App& app) {
   w->add_option("--deny", a->deny, "Never these prefixes (comma-separated, or @FILE)");
   w->add_option("--rank", a->rank, "Rank destinations by bytes, packets or connections")->capture_default_str();
   w->add_option("--interval", a->interval_s, "Seconds between traces of a destination (and flow reports)")
+      ->check(finite_range(0.1, 86400.0))
       ->capture_default_str();
-  w->add_option("--window", a->window_s, "Seconds of traffic the ranking looks at")->capture_default_str();
-  w->add_option("--duration", a->duration_s, "Stop after S seconds (default: until interrupted)");
-  w->add_option("--tick", a->tick_s, "Seconds between flow table reads and table refreshes")->capture_default_str();
+  w->add_option("--window", a->window_s, "Seconds of traffic the ranking looks at")
+      ->check(finite_range(0.1, 86400.0))
+      ->capture_default_str();
+  w->add_option("--duration", a->duration_s, "Stop after S seconds (default: until interrupted)")
+      ->check(finite_range(0.0, 1e9));
+  w->add_option("--tick", a->tick_s, "Seconds between flow table reads and table refreshes")
+      ->check(finite_range(0.01, 3600.0))
+      ->capture_default_str();
   w->add_option("-o,--format", a->format, "text (live table on a terminal) or json (NDJSON events)")
       ->capture_default_str();
   w->add_option("--metrics-listen", a->metrics_listen, "Serve Prometheus metrics on ADDR:PORT (e.g. 127.0.0.1:9469)");
   w->add_option("-c,--count", a->count, "Probes per hop per trace (up to twice as many where answers are missing)")
       ->capture_default_str();
   w->add_option("-m,--max-ttl", a->max_ttl, "Largest TTL")->capture_default_str()->check(CLI::Range(1, 64));
-  w->add_option("-w,--wait", a->wait_s, "Longest wait for one probe, seconds")->capture_default_str();
+  w->add_option("-w,--wait", a->wait_s, "Longest wait for one probe, seconds")
+      ->check(finite_range(0.001, 60.0))
+      ->capture_default_str();
   w->add_option("-i,--interface", a->iface, "Send probes on this interface (default: from the route)");
   w->add_flag("--probe-ports-only", a->probe_ports_only,
               "Probe only from watch's own ports (default: the hops before the destination also with the app's "

@@ -25,6 +25,19 @@ void with_usage_errors(F&& f) {
   }
 }
 
+// A number in [lo, hi] (CLI11's Range lets NaN through: every comparison with it is false).
+inline CLI::Validator finite_range(double lo, double hi) {
+  return CLI::Validator(
+      [lo, hi](std::string& text) -> std::string {
+        double v = 0;
+        if (!CLI::detail::lexical_cast(text, v) || !(v >= lo && v <= hi))
+          return "Value " + text + " not in range [" + CLI::detail::to_string(lo) + " - " + CLI::detail::to_string(hi) +
+                 "]";
+        return {};
+      },
+      "FLOAT in [" + CLI::detail::to_string(lo) + " - " + CLI::detail::to_string(hi) + "]");
+}
+
 // Exit codes.
 constexpr int kExitOk = 0;
 constexpr int kExitUsage = 2;

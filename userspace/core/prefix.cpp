@@ -13,6 +13,33 @@ std::string_view trim_blanks(std::string_view s) {
   return s.substr(b, e - b + 1);
 }
 
+std::string printable(std::string_view s, std::size_t max) {
+  static const char hex[] = "0123456789abcdef";
+  std::string out;
+  for (char c : s.substr(0, max)) {
+    const auto u = static_cast<unsigned char>(c);
+    if (u >= 0x20 && u < 0x7f) {
+      out += c;
+    } else {
+      out += "\\x";
+      out += hex[u >> 4];
+      out += hex[u & 15];
+    }
+  }
+  if (s.size() > max) out += "...";
+  return out;
+}
+
+IpAddress masked(const IpAddress& a, int len, bool fill_host) {
+  auto b = a.bytes();
+  for (int k = len; k < static_cast<int>(a.size() * 8); k++) {
+    const auto bit = static_cast<std::uint8_t>(0x80 >> (k % 8));
+    auto& byte = b[static_cast<std::size_t>(k / 8)];
+    byte = fill_host ? static_cast<std::uint8_t>(byte | bit) : static_cast<std::uint8_t>(byte & ~bit);
+  }
+  return a.is_v4() ? IpAddress::v4(b.data()) : IpAddress::v6(b.data());
+}
+
 std::uint64_t Prefix::size() const {
   const int host_bits = static_cast<int>(base.size() * 8) - len;
   return host_bits >= 64 ? ~0ull : (1ull << host_bits);
@@ -64,7 +91,7 @@ Prefix parse_prefix(std::string_view text) {
   if (text.empty()) throw std::invalid_argument("empty target");
   const auto slash = text.find('/');
   const auto addr = IpAddress::parse(text.substr(0, slash));
-  if (!addr) throw std::invalid_argument("'" + std::string(text.substr(0, slash)) + "' is not an IPv4 or IPv6 address");
+  if (!addr) throw std::invalid_argument("'" + printable(text.substr(0, slash)) + "' is not an IPv4 or IPv6 address");
   Prefix p;
   p.base = *addr;
   const int bits = static_cast<int>(addr->size() * 8);
@@ -74,18 +101,14 @@ Prefix parse_prefix(std::string_view text) {
     int v = -1;
     auto [end, ec] = std::from_chars(len.data(), len.data() + len.size(), v);
     if (ec != std::errc() || end != len.data() + len.size() || v < 0 || v > bits)
-      throw std::invalid_argument("bad prefix length '/" + std::string(len) + "' (0.." + std::to_string(bits) + ")");
+      throw std::invalid_argument("bad prefix length '/" + printable(len) + "' (0.." + std::to_string(bits) + ")");
     p.len = v;
   }
   // Host bits must be zero: a typo like 198.18.0.1/24 is refused, not guessed.
-  auto net = p.base.bytes();
-  for (int k = p.len; k < bits; k++)
-    net[static_cast<std::size_t>(k / 8)] &= static_cast<std::uint8_t>(~(0x80 >> (k % 8)));
-  if (net != p.base.bytes()) {
-    const IpAddress fixed = p.base.is_v4() ? IpAddress::v4(net.data()) : IpAddress::v6(net.data());
-    throw std::invalid_argument("host bits set in '" + std::string(text) + "' (did you mean " + fixed.str() + "/" +
+  const IpAddress net = masked(p.base, p.len);
+  if (net != p.base)
+    throw std::invalid_argument("host bits set in '" + std::string(text) + "' (did you mean " + net.str() + "/" +
                                 std::to_string(p.len) + "?)");
-  }
   return p;
 }
 

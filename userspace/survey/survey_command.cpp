@@ -13,6 +13,7 @@
 #include "hopscope/io/pcap_writer.hpp"
 #include "hopscope/output/asn.hpp"
 #include "hopscope/survey/survey.hpp"
+#include "hopscope/sys/interfaces.hpp"
 #include "hopscope/sys/netns.hpp"
 
 namespace hopscope::survey {
@@ -45,6 +46,7 @@ SurveyOptions survey_options(const SurveyCommand& c) {
 
 TargetList read_targets(const SurveyCommand& c) {
   TargetList targets;
+  targets.exclude_local(local_networks());
   if (!c.targets_file.empty()) {
     std::ifstream file;
     std::istream* in = &std::cin;
@@ -56,7 +58,11 @@ TargetList read_targets(const SurveyCommand& c) {
     targets.add_file(*in, c.targets_file == "-" ? "stdin" : c.targets_file, c.skip_bad);
   }
   for (const std::string& cidr : c.cidrs) targets.add(cidr, "argument '" + cidr + "'");
-  for (const auto& why : targets.skipped()) std::fprintf(stderr, "hopscope: skipped %s\n", why.c_str());
+  // One line per skipped line or address, the first 20 of them.
+  const auto& skipped = targets.skipped();
+  for (std::size_t i = 0; i < skipped.size() && i < 20; i++)
+    std::fprintf(stderr, "hopscope: skipped %s\n", skipped[i].c_str());
+  if (skipped.size() > 20) std::fprintf(stderr, "hopscope: skipped %zu more\n", skipped.size() - 20);
   if (targets.size() == 0) throw TargetError("no targets: give CIDRs or --targets FILE");
   targets.freeze();
   return targets;
@@ -80,6 +86,8 @@ void run_survey_command(const SurveyCommand& c) {
   // IPv6 sim, 501 MB max RSS with the default, 428 MB with this.
   mallopt(M_MMAP_THRESHOLD, 1 << 20);
   SurveyOptions o = survey_options(c);
+  // In the namespace first: its own addresses are no targets.
+  if (!c.netns.empty()) enter_netns(c.netns);
   const TargetList targets = load_targets(c);
   std::optional<PcapWriter> pcap;
   if (!c.pcap.empty()) {
@@ -89,7 +97,6 @@ void run_survey_command(const SurveyCommand& c) {
   std::optional<AsnTable> asn;
   if (!c.asn_file.empty()) asn = AsnTable::load_file(c.asn_file);
   o.asn = asn ? &*asn : nullptr;
-  if (!c.netns.empty()) enter_netns(c.netns);
 
   std::ofstream file;
   std::ostream* out = &std::cout;

@@ -4,6 +4,8 @@
 #include <bit>
 #include <stdexcept>
 
+#include "hopscope/core/destination.hpp"
+
 namespace hopscope::survey {
 
 void TargetList::add(std::string_view text, const std::string& where) {
@@ -13,27 +15,77 @@ void TargetList::add(std::string_view text, const std::string& where) {
   } catch (const std::invalid_argument& e) {
     throw TargetError(where + ": " + e.what());
   }
+  if (auto why = unroutable_overlap(b)) throw TargetError(where + ": " + b.str() + " " + *why);
   if (family_ && b.base.family() != family_)
     throw TargetError(where + ": mixes IPv" + std::to_string(b.base.family()) + " with the IPv" +
                       std::to_string(family_) + " targets before it (one family per survey)");
-  const std::uint64_t n = b.size();
+  std::vector<IpAddress> out;
+  for (const auto& [addr, why] : excluded_)
+    if (b.contains(addr)) {
+      out.push_back(addr);
+      skipped_.push_back(where + ": " + addr.str() + ", " + why);
+      skipped_addresses_++;
+    }
+  std::vector<Prefix> pieces = out.empty() ? std::vector<Prefix>{b} : subtract(b, out);
+  std::uint64_t n = 0;
+  for (const Prefix& p : pieces) n += p.size();
   if (n > kMaxTargets || count_ + n > kMaxTargets)
     throw TargetError(where + ": more than " + std::to_string(kMaxTargets) + " targets in all");
   family_ = b.base.family();
-  starts_.push_back(count_);
-  blocks_.push_back(b);
-  count_ += n;
+  for (const Prefix& p : pieces) {
+    starts_.push_back(count_);
+    blocks_.push_back(p);
+    count_ += p.size();
+  }
 }
+
+void TargetList::exclude_local(const std::vector<LocalNet>& nets) {
+  for (const LocalNet& n : nets) {
+    if (auto why = local_reason(n.addr, nets)) excluded_.emplace_back(n.addr, *why);
+    if (auto bc = n.broadcast())
+      if (auto why = local_reason(*bc, nets)) excluded_.emplace_back(*bc, *why);
+  }
+}
+
+namespace {
+
+enum class LineEnd { Line, Eof, TooLong, Binary };
+
+// Reads one line of at most `max` bytes into `line`. A NUL byte is binary
+// data; a longer line is read to its end (at most kMaxSkip bytes) and
+// reported too long.
+LineEnd read_line(std::istream& in, std::string& line, std::size_t max) {
+  constexpr std::size_t kMaxSkip = 1 << 20;
+  line.clear();
+  std::size_t n = 0;
+  std::streambuf* buf = in.rdbuf();
+  for (int c; (c = buf->sbumpc()) != std::char_traits<char>::eof(); n++) {
+    if (c == '\n') return n > max ? LineEnd::TooLong : LineEnd::Line;
+    if (c == 0 || n > kMaxSkip) return LineEnd::Binary;
+    if (n < max) line += static_cast<char>(c);
+  }
+  if (n == 0) return LineEnd::Eof;
+  return n > max ? LineEnd::TooLong : LineEnd::Line;
+}
+
+}  // namespace
 
 void TargetList::add_file(std::istream& in, const std::string& name, bool skip_bad) {
   std::string line;
-  for (std::size_t n = 1; std::getline(in, line); n++) {
-    std::string_view s = line;
-    if (auto hash = s.find('#'); hash != std::string_view::npos) s = s.substr(0, hash);
-    s = trim_blanks(s);
-    if (s.empty()) continue;
+  for (std::size_t n = 1;; n++) {
+    const std::string where = name + " line " + std::to_string(n);
+    const LineEnd end = read_line(in, line, kMaxLine);
+    if (end == LineEnd::Eof) break;
+    if (end == LineEnd::Binary)
+      throw TargetError(where + ": binary data (a NUL byte, or no line end in 1 MiB): not a target file");
     try {
-      add(s, name + " line " + std::to_string(n));
+      if (end == LineEnd::TooLong)
+        throw TargetError(where + ": longer than " + std::to_string(kMaxLine) + " bytes ('" + printable(line, 40) +
+                          "')");
+      std::string_view s = line;
+      if (auto hash = s.find('#'); hash != std::string_view::npos) s = s.substr(0, hash);
+      s = trim_blanks(s);
+      if (!s.empty()) add(s, where);
     } catch (const TargetError& e) {
       if (!skip_bad) throw;
       skipped_.push_back(e.what());

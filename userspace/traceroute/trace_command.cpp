@@ -19,6 +19,7 @@
 #include "hopscope/output/report_output.hpp"
 #include "hopscope/output/trace_formats.hpp"
 #include "hopscope/output/trace_output.hpp"
+#include "hopscope/sys/interfaces.hpp"
 #include "hopscope/sys/netns.hpp"
 #include "hopscope/trace/mda.hpp"
 #include "hopscope/trace/pmtu.hpp"
@@ -97,7 +98,7 @@ IpAddress resolve_target(const TraceCommand& c, std::string& netns) {
     return c.v6 ? lab.info().dst_v6 : lab.info().dst_v4;
   }
   auto parsed = IpAddress::parse(c.dest);
-  if (!parsed) throw UsageError("DEST", "'" + c.dest + "' is not an IPv4 or IPv6 address");
+  if (!parsed) throw UsageError("DEST", "'" + printable(c.dest) + "' is not an IPv4 or IPv6 address");
   if ((c.v4 && !parsed->is_v4()) || (c.v6 && !parsed->is_v6()))
     throw UsageError("DEST", "address family does not match -4/-6");
   return *parsed;
@@ -275,6 +276,8 @@ void run_trace_command(const TraceCommand& c) {
   std::string netns;
   const IpAddress dst = resolve_target(c, netns);
   if (!netns.empty()) enter_netns(netns);
+  if (auto why = destination_refusal(dst, local_networks()))
+    throw UsageError("DEST", dst.str() + " is " + *why + ": no path to trace");
   std::mt19937 rng(std::random_device{}());
   if (c.mda) return run_mda_command(c, job_for(c, dst, methods[0]), format, asn ? &*asn : nullptr, rng);
   if (c.pmtu) return run_pmtu_command(c, job_for(c, dst, methods[0]), format, rng);

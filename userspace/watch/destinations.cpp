@@ -7,6 +7,8 @@
 #include <fstream>
 #include <stdexcept>
 
+#include "hopscope/core/destination.hpp"
+
 namespace hopscope::watch {
 namespace {
 
@@ -140,19 +142,7 @@ bool parse_rank(const std::string& s, Rank& out) {
   return true;
 }
 
-bool traceable(const IpAddress& a) {
-  const auto& b = a.bytes();
-  if (a.is_v4())
-    return b[0] != 0 && b[0] != 127 && !(b[0] == 169 && b[1] == 254) &&
-           b[0] < 224;  // not this/loopback/link-local/multicast+
-  if (!a.is_v6()) return false;
-  static const std::uint8_t zero[16] = {};
-  if (std::memcmp(b.data(), zero, 15) == 0) return false;                                    // :: and ::1
-  if (b[0] == 0xff) return false;                                                            // multicast
-  if (b[0] == 0xfe && (b[1] & 0xc0) == 0x80) return false;                                   // link-local
-  if (std::memcmp(b.data(), zero, 10) == 0 && b[10] == 0xff && b[11] == 0xff) return false;  // IPv4-mapped
-  return true;
-}
+bool traceable(const IpAddress& a) { return a.family() != 0 && unroutable_range(a) == nullptr; }
 
 bool dest_wanted(const DestKey& d, const DestFilter& f) {
   const IpAddress& a = d.addr;

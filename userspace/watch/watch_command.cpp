@@ -20,6 +20,7 @@
 #include "hopscope/io/trace_mux.hpp"
 #include "hopscope/kernel/flow_observer.hpp"
 #include "hopscope/lab/lab.hpp"
+#include "hopscope/sys/interfaces.hpp"
 #include "hopscope/sys/netns.hpp"
 #include "hopscope/watch/watch_engine.hpp"
 #include "hopscope/watch/watch_metrics.hpp"
@@ -159,7 +160,7 @@ void report_observer(const FlowCounters& c, bool verbose) {
 // Observes, selects and traces until stopped, with `metrics` (may be null) as a second sink.
 void watch_namespace(const WatchCommand& a, WatchConfig cfg, StreamSink::Format format, const std::string& netns,
                      WatchMetrics* metrics, FlowObserver*& observer_ptr) {
-  cfg.filter.local = local_addresses();
+  for (const LocalNet& n : local_networks()) cfg.filter.local.push_back(n.addr);  // never traced
   cfg.netns = FlowObserver::netns_cookie();
   WatchTraceOptions to;
   to.ifname = a.iface;

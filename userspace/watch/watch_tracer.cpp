@@ -1,6 +1,5 @@
 #include "hopscope/watch/watch_tracer.hpp"
 
-#include <ifaddrs.h>
 #include <netinet/in.h>
 
 #include <fstream>
@@ -21,23 +20,6 @@ std::uint16_t probe_sport_base() {
   if (hi + kWatchSportSpan <= 65535) return static_cast<std::uint16_t>(hi + 1);
   if (lo - kWatchSportSpan >= 1024) return static_cast<std::uint16_t>(lo - kWatchSportSpan);
   return 0xb000;  // the ephemeral range covers everything: the observer may see a clash
-}
-
-std::vector<IpAddress> local_addresses() {
-  ifaddrs* list = nullptr;
-  if (getifaddrs(&list) != 0) throw_errno("getifaddrs");
-  std::unique_ptr<ifaddrs, decltype(&freeifaddrs)> guard(list, &freeifaddrs);
-  std::vector<IpAddress> out;
-  for (ifaddrs* i = list; i; i = i->ifa_next) {
-    if (!i->ifa_addr) continue;
-    if (i->ifa_addr->sa_family == AF_INET) {
-      out.push_back(IpAddress::v4(
-          reinterpret_cast<const std::uint8_t*>(&reinterpret_cast<const sockaddr_in*>(i->ifa_addr)->sin_addr)));
-    } else if (i->ifa_addr->sa_family == AF_INET6) {
-      out.push_back(IpAddress::v6(reinterpret_cast<const sockaddr_in6*>(i->ifa_addr)->sin6_addr.s6_addr));
-    }
-  }
-  return out;
 }
 
 TraceResult merge_followed(TraceResult ports, const TraceResult& via, const TraceResult::FollowedFlow& flow) {

@@ -29,7 +29,14 @@ struct Prefix {
 // set — with the prefix that was probably meant).
 Prefix parse_prefix(std::string_view text);
 
+// The block of length `len` that holds `a` (host bits cleared); with
+// fill_host set, its last address instead (host bits set).
+IpAddress masked(const IpAddress& a, int len, bool fill_host = false);
+
 // `s` without leading and trailing blanks (space, tab, CR).
 std::string_view trim_blanks(std::string_view s);
+// `s` as it may go into a message: bytes outside printable ASCII as \xNN,
+// at most `max` characters of it, then "...".
+std::string printable(std::string_view s, std::size_t max = 80);
 
 }  // namespace hopscope

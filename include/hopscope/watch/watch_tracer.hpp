@@ -36,8 +36,6 @@ Method watch_method(std::uint8_t proto);
 // /proc/sys/net/ipv4/ip_local_port_range, so probes never share a port with
 // an application's connection and the observer can leave them out.
 std::uint16_t probe_sport_base();
-// Every address configured on this namespace's interfaces (never traced).
-std::vector<IpAddress> local_addresses();
 
 // Traces `d` (throws on errors: no route, no neighbour, bad interface): a
 // report with the probe ports, which finds the destination; then, given the

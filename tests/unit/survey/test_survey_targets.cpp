@@ -157,3 +157,55 @@ TEST(Targets, LookupsRoundTripForEveryShapeOfList) {
   for (const char* miss : {"198.18.0.127", "198.18.1.6", "198.18.1.8", "198.18.2.4", "198.18.10.0", "0.0.0.0"})
     EXPECT_FALSE(mixed.index_of(*IpAddress::parse(miss))) << miss;
 }
+
+// A target file is text: binary data ends it at once (even with --skip-bad), a line longer
+// than kMaxLine is one bad line, and what goes into a message is escaped.
+TEST(Targets, BinaryDataAndLongLinesAreRefusedQuickly) {
+  auto error_of = [](const std::string& text, bool skip_bad = false) {
+    std::istringstream in(text);
+    TargetList t;
+    try {
+      t.add_file(in, "f", skip_bad);
+    } catch (const TargetError& e) {
+      return std::string(e.what());
+    }
+    return "skipped " + std::to_string(t.skipped().size()) + ", " + std::to_string(t.size()) + " targets";
+  };
+  const std::string binary = "f line 1: binary data (a NUL byte, or no line end in 1 MiB): not a target file";
+  EXPECT_EQ(error_of(std::string(1 << 22, '\0')), binary) << "as /dev/zero reads";
+  EXPECT_EQ(error_of(std::string(1 << 22, '\0'), true), binary);
+  EXPECT_EQ(error_of(std::string(3 << 20, 'x'), true), binary) << "no line end";
+  EXPECT_EQ(error_of(std::string(2000, '1') + "\n"),
+            "f line 1: longer than 1024 bytes ('" + std::string(40, '1') + "...')");
+  EXPECT_EQ(error_of(std::string(2000, '1') + "\n198.18.0.1\n", true), "skipped 1, 1 targets");
+  EXPECT_EQ(error_of("198.18.0.1\n\x1b[2J\xfe\n"), "f line 2: '\\x1b[2J\\xfe' is not an IPv4 or IPv6 address");
+}
+
+TEST(Targets, UnroutableBlocksAreRefusedLocalAddressesSkipped) {
+  TargetList bad;
+  EXPECT_THROW(bad.add("224.0.0.0/24", "a"), TargetError);
+  try {
+    bad.add("0.0.0.0/0", "argument '0.0.0.0/0'");
+  } catch (const TargetError& e) {
+    EXPECT_STREQ(e.what(),
+                 "argument '0.0.0.0/0': 0.0.0.0/0 holds the unspecified address or \"this network\" (RFC 1122) "
+                 "(0.0.0.0/8)");
+  }
+  TargetList t;
+  t.exclude_local({{"to-r1", *IpAddress::parse("198.18.1.1"), 24}, {"lo", *IpAddress::parse("127.0.0.1"), 8}});
+  t.add("198.18.1.0/24", "x");
+  t.add("198.18.8.2", "y");
+  EXPECT_EQ(t.size(), 255u) << "256 less the own address and the broadcast, plus one";
+  EXPECT_EQ(t.skipped_addresses(), 2u);
+  ASSERT_EQ(t.skipped().size(), 2u);
+  EXPECT_EQ(t.skipped()[0], "x: 198.18.1.1, this host's own address (on to-r1)");
+  EXPECT_EQ(t.skipped()[1], "x: 198.18.1.255, the broadcast address of to-r1's 198.18.1.0/24");
+  t.freeze();
+  std::set<std::string> all;
+  for (std::uint64_t i = 0; i < t.size(); i++) all.insert(t.at(i).str());
+  EXPECT_EQ(all.size(), 255u);
+  EXPECT_FALSE(all.count("198.18.1.1"));
+  EXPECT_FALSE(all.count("198.18.1.255"));
+  EXPECT_TRUE(all.count("198.18.1.254"));
+  EXPECT_EQ(t.index_of(*IpAddress::parse("198.18.8.2")), 254u);
+}
