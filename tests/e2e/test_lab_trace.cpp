@@ -4,9 +4,11 @@
 #include <gtest/gtest.h>
 #include <pcap/pcap.h>
 #include <signal.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include <chrono>
+#include <filesystem>
 #include <fstream>
 #include <iterator>
 #include <map>
@@ -1071,6 +1073,38 @@ TEST(CliInput, TargetFilesThatAreNotTextAndUnroutableBlocksAreRefused) {
   r = run_command({kCli, "survey", "198.18.0.0/15", "224.0.0.0/24"});
   EXPECT_EQ(r.status, 2) << r.output;
   EXPECT_NE(r.output.find("224.0.0.0/24 holds a multicast address (224.0.0.0/4)"), std::string::npos) << r.output;
+}
+
+// Without privileges every command that needs them says so in one line, exit 77, before
+// libbpf or netlink print anything (they printed four libbpf lines; `sim down` said "down"
+// and exit 0 with the sim still up).
+TEST(CliInput, WithoutPrivilegesEveryCommandRefusesInOneLine) {
+  HS_REQUIRE_ROOT();
+  char dir[] = "/tmp/hopscope-e2e-nopriv-XXXXXX";
+  ASSERT_NE(mkdtemp(dir), nullptr);
+  const std::string cli = std::string(dir) + "/hopscope";
+  std::filesystem::copy_file(kCli, cli);
+  ASSERT_EQ(chmod(dir, 0755), 0);
+  for (const std::vector<std::string>& args :
+       std::vector<std::vector<std::string>>{{"trace", "--lab", kPrefix},
+                                             {"survey", "198.18.8.2"},
+                                             {"watch", "--duration", "1"},
+                                             {"sim", "up", "--destinations", "10", "--netns", "hse2e-nopriv", "--truth",
+                                              "/tmp/hopscope-e2e-nopriv.ndjson"},
+                                             {"sim", "down", "--netns", "hse2e-sim4"},
+                                             {"sim", "status"},
+                                             {"lab", "down", "--prefix", kPrefix},
+                                             {"lab", "up", "--prefix", "hse2e-nopriv"}}) {
+    std::vector<std::string> argv{"setpriv", "--reuid=65534", "--regid=65534", "--clear-groups", cli};
+    argv.insert(argv.end(), args.begin(), args.end());
+    const CommandResult r = run_command(argv);
+    EXPECT_EQ(r.status, 77) << args[0] << ": " << r.output;
+    EXPECT_EQ(r.output.rfind("hopscope: " + args[0], 0), 0u) << r.output;
+    EXPECT_NE(r.output.find(" needs root (it lacks CAP_NET_ADMIN"), std::string::npos) << r.output;
+    EXPECT_EQ(std::count(r.output.begin(), r.output.end(), '\n'), 1) << "one line: " << r.output;
+  }
+  std::filesystem::remove_all(dir);
+  EXPECT_TRUE(Lab(kPrefix).is_up()) << "lab down without privileges removed nothing";
 }
 
 int main(int argc, char** argv) {

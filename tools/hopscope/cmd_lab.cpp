@@ -23,16 +23,16 @@ void add_lab_command(CLI::App& app) {
   auto* status = lab->add_subcommand("status", "Print whether the lab is up and its ground-truth paths");
   for (auto* a : {up, down, status}) add_prefix(a);
 
-  up->callback([prefix] {
+  up->callback(privileged("lab up", [prefix] {
     Lab l(*prefix);
     l.up();
     std::fputs(truth_text(l).c_str(), stdout);
-  });
-  down->callback([prefix] {
+  }));
+  down->callback(privileged("lab down", [prefix] {
     Lab l(*prefix);
     l.down();
     std::printf("lab %s: down\n", prefix->c_str());
-  });
+  }));
   status->add_flag("--json", *json, "Ground truth as NDJSON, one path per line");
   status->callback([prefix, json] {
     Lab l(*prefix);

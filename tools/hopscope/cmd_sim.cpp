@@ -26,15 +26,15 @@ void add_sim_command(CLI::App& app) {
       ->capture_default_str();
   u->add_option("--netns", a->netns, "Prober-side namespace name")->capture_default_str();
   u->add_option("--truth", a->truth, "Where to write the ground truth (NDJSON)")->required();
-  u->callback([a] { sim::run_sim_up(*a); });
+  u->callback(privileged("sim up", [a] { sim::run_sim_up(*a); }));
 
   auto* d = sim->add_subcommand("down", "Remove the sim's namespaces and its pinned responder");
   d->add_option("--netns", a->netns, "Prober-side namespace name")->capture_default_str();
-  d->callback([a] { sim::run_sim_down(*a); });
+  d->callback(privileged("sim down", [a] { sim::run_sim_down(*a); }));
 
   auto* s = sim->add_subcommand("status", "Whether the sim is up, and its responder's counters");
   s->add_option("--netns", a->netns, "Prober-side namespace name")->capture_default_str();
-  s->callback([a] { sim::run_sim_status(*a); });
+  s->callback(privileged("sim status", [a] { sim::run_sim_status(*a); }));
 
   auto* w =
       sim->add_subcommand("wire", "Frames the responder saw, per 1 s / 100 ms / 10 ms window (the far side's count)");
@@ -42,7 +42,7 @@ void add_sim_command(CLI::App& app) {
   w->add_option("--rate", a->rate, "Compare the busiest windows with this rate (frames/s)")
       ->check(finite_range(1.0, 1e9));
   w->add_flag("--clear", a->clear, "Zero the counters after reading them");
-  w->callback([a] { sim::run_sim_wire(*a); });
+  w->callback(privileged("sim wire", [a] { sim::run_sim_wire(*a); }));
 }
 
 }  // namespace hopscope::cli

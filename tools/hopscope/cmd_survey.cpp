@@ -58,7 +58,7 @@ void add_survey_command(CLI::App& app) {
               "another trace already found (fewer probes; may miss branches of multipath below it)");
   s->add_flag("--no-preprobe", a->no_preprobe,
               "Skip the distance pre-probe (one probe per target at the max TTL before tracing)");
-  s->callback([a] { with_usage_errors([&] { survey::run_survey_command(*a); }); });
+  s->callback(privileged("survey", [a] { with_usage_errors([&] { survey::run_survey_command(*a); }); }));
 }
 
 }  // namespace hopscope::cli

@@ -79,7 +79,7 @@ void add_trace_command(CLI::App& app) {
   t->add_option("--interval", a->interval_s, "Seconds between report cycles")
       ->check(finite_range(0.0, 60.0))
       ->capture_default_str();
-  t->callback([a] { with_usage_errors([&] { run_trace_command(*a); }); });
+  t->callback(privileged("trace", [a] { with_usage_errors([&] { run_trace_command(*a); }); }));
 }
 
 }  // namespace hopscope::cli

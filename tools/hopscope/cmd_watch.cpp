@@ -50,7 +50,7 @@ void add_watch_command(CLI::App& app) {
               "Probe only from watch's own ports (default: the hops before the destination also with the app's "
               "busiest flow, so probes take its ECMP path)");
   w->add_flag("-v,--verbose", a->verbose, "Print the observer's counters at the end");
-  w->callback([a] { with_usage_errors([&] { watch::run_watch_command(*a); }); });
+  w->callback(privileged("watch", [a] { with_usage_errors([&] { watch::run_watch_command(*a); }); }));
 }
 
 }  // namespace hopscope::cli

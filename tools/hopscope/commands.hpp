@@ -4,6 +4,7 @@
 #include <CLI/CLI.hpp>
 
 #include "hopscope/core/error.hpp"
+#include "hopscope/sys/privileges.hpp"
 
 namespace hopscope::cli {
 
@@ -25,6 +26,16 @@ void with_usage_errors(F&& f) {
   }
 }
 
+// Wraps a command's callback: refuses (PrivilegeError, exit 77) before it runs
+// unless the process holds what XDP, BPF and namespaces need.
+template <class F>
+auto privileged(std::string command, F f) {
+  return [command = std::move(command), f = std::move(f)] {
+    require_privileges(command);
+    f();
+  };
+}
+
 // A number in [lo, hi] (CLI11's Range lets NaN through: every comparison with it is false).
 inline CLI::Validator finite_range(double lo, double hi) {
   return CLI::Validator(
@@ -42,5 +53,6 @@ inline CLI::Validator finite_range(double lo, double hi) {
 constexpr int kExitOk = 0;
 constexpr int kExitUsage = 2;
 constexpr int kExitRuntime = 1;
+constexpr int kExitPrivileges = 77;  // sysexits' EX_NOPERM
 
 }  // namespace hopscope::cli

@@ -23,6 +23,9 @@ int main(int argc, char** argv) {
     // one line, exit 2.
     std::fprintf(stderr, "hopscope: %s (see --help)\n", e.what());
     return hopscope::cli::kExitUsage;
+  } catch (const hopscope::PrivilegeError& e) {
+    std::fprintf(stderr, "hopscope: %s\n", e.what());
+    return hopscope::cli::kExitPrivileges;
   } catch (const std::exception& e) {
     std::fprintf(stderr, "hopscope: %s\n", e.what());
     return hopscope::cli::kExitRuntime;
