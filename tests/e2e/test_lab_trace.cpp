@@ -1075,6 +1075,34 @@ TEST(CliInput, TargetFilesThatAreNotTextAndUnroutableBlocksAreRefused) {
   EXPECT_NE(r.output.find("224.0.0.0/24 holds a multicast address (224.0.0.0/4)"), std::string::npos) << r.output;
 }
 
+// A symbolic link left where the output goes is not followed (`survey -O` overwrote a
+// root-only file through one), for results, pcap, SVG and the sim's truth alike.
+TEST(CliInput, OutputFilesAreNeverWrittenThroughASymbolicLink) {
+  HS_REQUIRE_ROOT();
+  const std::string secret = "/tmp/hopscope-e2e-secret", link = "/tmp/hopscope-e2e-link";
+  std::ofstream(secret) << "root only\n";
+  chmod(secret.c_str(), 0600);
+  std::remove(link.c_str());
+  ASSERT_EQ(symlink(secret.c_str(), link.c_str()), 0);
+  const std::string prober = Lab(kPrefix).info().prober_ns;
+  for (const std::vector<std::string>& args : std::vector<std::vector<std::string>>{
+           {"survey", "--netns", prober, "198.18.8.2", "-O", link},
+           {"survey", "--netns", prober, "198.18.8.2", "--pcap", link},
+           {"trace", "--lab", kPrefix, "-q", "1", "--pcap", link},
+           {"trace", "--lab", kPrefix, "-q", "1", "--svg", link},
+           {"sim", "up", "--destinations", "10", "--netns", "hse2e-symlink", "--truth", link}}) {
+    std::vector<std::string> argv{kCli};
+    argv.insert(argv.end(), args.begin(), args.end());
+    const CommandResult r = run_command(argv);
+    EXPECT_EQ(r.status, 1) << args[0] << " " << args.back() << ": " << r.output;
+    EXPECT_NE(r.output.find("cannot write '" + link + "': it is a symbolic link"), std::string::npos) << r.output;
+  }
+  std::ifstream in(secret);
+  EXPECT_EQ(std::string(std::istreambuf_iterator<char>(in), {}), "root only\n");
+  std::remove(link.c_str());
+  std::remove(secret.c_str());
+}
+
 // Without privileges every command that needs them says so in one line, exit 77, before
 // libbpf or netlink print anything (they printed four libbpf lines; `sim down` said "down"
 // and exit 0 with the sim still up).

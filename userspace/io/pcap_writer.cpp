@@ -6,13 +6,23 @@
 #include <cstring>
 #include <stdexcept>
 
+#include "hopscope/sys/output_file.hpp"
+
 namespace hopscope {
 
 PcapWriter::PcapWriter(const std::string& path) : path_(path) {
   pcap_ = pcap_open_dead(DLT_EN10MB, 65535);
   if (!pcap_) throw std::runtime_error("pcap: cannot open a capture handle");
-  dumper_ = pcap_dump_open(pcap_, path.c_str());
+  FILE* f = nullptr;
+  try {
+    f = open_output_file(path);
+  } catch (...) {
+    pcap_close(pcap_);
+    throw;
+  }
+  dumper_ = pcap_dump_fopen(pcap_, f);
   if (!dumper_) {
+    std::fclose(f);
     const std::string why = pcap_geterr(pcap_);
     pcap_close(pcap_);
     throw std::runtime_error("pcap: cannot write '" + path + "': " + why);

@@ -10,6 +10,7 @@
 #include "hopscope/sim/sim_net.hpp"
 #include "hopscope/sim/topology.hpp"
 #include "hopscope/sim/wire.hpp"
+#include "hopscope/sys/output_file.hpp"
 
 namespace hopscope::sim {
 
@@ -17,11 +18,9 @@ void run_sim_up(const SimCommand& c) {
   const auto t0 = std::chrono::steady_clock::now();
   Topology t = generate({c.seed, c.destinations, c.family, c.loss, c.icmp_limit});
   {
-    std::ofstream out(c.truth);
-    if (!out) throw std::runtime_error("cannot write the truth file '" + c.truth + "'");
-    write_truth(t, out);
-    out.flush();
-    if (!out) throw std::runtime_error("error writing the truth file '" + c.truth + "'");
+    OutputFile out(c.truth);
+    write_truth(t, out.stream());
+    out.close();
   }
   sim_up(t, c.netns, c.queues);
   const double secs = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();

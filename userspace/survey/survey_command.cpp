@@ -15,6 +15,7 @@
 #include "hopscope/survey/survey.hpp"
 #include "hopscope/sys/interfaces.hpp"
 #include "hopscope/sys/netns.hpp"
+#include "hopscope/sys/output_file.hpp"
 
 namespace hopscope::survey {
 namespace {
@@ -98,16 +99,13 @@ void run_survey_command(const SurveyCommand& c) {
   if (!c.asn_file.empty()) asn = AsnTable::load_file(c.asn_file);
   o.asn = asn ? &*asn : nullptr;
 
-  std::ofstream file;
+  std::optional<OutputFile> file;
   std::ostream* out = &std::cout;
-  if (!c.output.empty()) {
-    file.open(c.output);
-    if (!file) throw std::runtime_error("cannot write '" + c.output + "'");
-    out = &file;
-  }
+  if (!c.output.empty()) out = &file.emplace(c.output).stream();
   const SurveySummary s = run_survey(targets, o, *out);
   out->flush();
   if (!*out) throw std::runtime_error("error writing the results");
+  if (file) file->close();
   // The summary goes to stdout when the results go to a file, else to stderr.
   std::fputs(summary_text(s).c_str(), c.output.empty() ? stderr : stdout);
 }
