@@ -950,6 +950,7 @@ TEST(LabTraceCli, NoXdpProgramLeftAfterExitOrKill) {
 }
 
 TEST(CliInput, ConflictingOrIgnoredOptionsAreUsageErrors) {
+  HS_REQUIRE_ROOT();  // trace and survey refuse to run without privileges (exit 77)
   // Each of these used to run with exit 0 and one of the options silently
   // dropped. Now: one line on stderr, exit 2, before anything is probed.
   const std::vector<std::pair<std::vector<std::string>, std::string>> cases = {
@@ -982,6 +983,7 @@ TEST(CliInput, ConflictingOrIgnoredOptionsAreUsageErrors) {
 }
 
 TEST(CliInput, BadSurveyTargetsAreUsageErrors) {
+  HS_REQUIRE_ROOT();  // trace and survey refuse to run without privileges (exit 77)
   // They exited 1, as a failure while running would.
   for (const auto& [argv, want] : std::vector<std::pair<std::vector<std::string>, std::string>>{
            {{kCli, "survey", "300.1.2.3/8"}, "'300.1.2.3' is not an IPv4 or IPv6 address"},
@@ -995,6 +997,7 @@ TEST(CliInput, BadSurveyTargetsAreUsageErrors) {
 }
 
 TEST(CliInput, BadArgumentsGetClearErrors) {
+  HS_REQUIRE_ROOT();  // trace and survey refuse to run without privileges (exit 77)
   CommandResult r = run_command({kCli, "trace", "not-an-address"});
   EXPECT_NE(r.status, 0);
   EXPECT_NE(r.output.find("not an IPv4 or IPv6 address"), std::string::npos) << r.output;
@@ -1047,8 +1050,10 @@ TEST(CliInput, DestinationsThatAreNoPathsEndAreRefused) {
 }
 
 // A target file that is not text fails at once with bounded memory (it read /dev/zero as one
-// endless line to 2.1 GB); garbage is shown escaped; unroutable blocks are refused.
-TEST(CliInput, TargetFilesThatAreNotTextAndUnroutableBlocksAreRefused) {
+// endless line to 2.1 GB); garbage is shown escaped; the default blocklist, --blocklist and
+// --allowlist decide what is probed (a survey of private and multicast space probed it).
+TEST(CliInput, TargetFilesThatAreNotTextAndBlockedRangesAreRefused) {
+  HS_REQUIRE_ROOT();  // trace and survey refuse to run without privileges (exit 77)
   const auto t0 = std::chrono::steady_clock::now();
   CommandResult r = run_command({"/usr/bin/time", "-f", "maxrss_kb=%M", kCli, "survey", "--targets", "/dev/zero"});
   EXPECT_LT(std::chrono::steady_clock::now() - t0, std::chrono::seconds(1));
@@ -1067,12 +1072,34 @@ TEST(CliInput, TargetFilesThatAreNotTextAndUnroutableBlocksAreRefused) {
   EXPECT_NE(r.output.find("line 2: '\\x1b]0;owned\\x07\\xff' is not an IPv4 or IPv6 address"), std::string::npos)
       << r.output;
   EXPECT_EQ(r.output.find('\x1b'), std::string::npos) << "no raw escape sequence reaches the terminal";
-  r = run_command({kCli, "survey", "0.0.0.0/0"});
+  // The default blocklist: nothing of these is probed, each reason named with its count.
+  r = run_command({kCli, "survey", "224.0.0.0/24", "10.0.0.0/24", "198.18.8.0/30"});
   EXPECT_EQ(r.status, 2) << r.output;
-  EXPECT_NE(r.output.find("0.0.0.0/0 holds the unspecified address"), std::string::npos) << r.output;
-  r = run_command({kCli, "survey", "198.18.0.0/15", "224.0.0.0/24"});
+  EXPECT_NE(r.output.find("skipped argument '224.0.0.0/24': 256 addresses, a multicast address (224.0.0.0/4)\n"),
+            std::string::npos)
+      << r.output;
+  EXPECT_NE(r.output.find("'10.0.0.0/24': 256 addresses, private-use (RFC 1918) (10.0.0.0/8), in the default "
+                          "blocklist\n"),
+            std::string::npos)
+      << r.output;
+  EXPECT_NE(r.output.find("'198.18.8.0/30': 4 addresses, benchmarking (RFC 2544) (198.18.0.0/15)"), std::string::npos)
+      << "outside a namespace of this host: " << r.output;
+  EXPECT_NE(r.output.find("no targets left: the blocklist took all 516"), std::string::npos) << r.output;
+  r = run_command({kCli, "trace", "10.1.2.3"});
   EXPECT_EQ(r.status, 2) << r.output;
-  EXPECT_NE(r.output.find("224.0.0.0/24 holds a multicast address (224.0.0.0/4)"), std::string::npos) << r.output;
+  EXPECT_NE(r.output.find("DEST: 10.1.2.3 is private-use (RFC 1918) (10.0.0.0/8), in the default blocklist: not "
+                          "probed"),
+            std::string::npos)
+      << r.output;
+  const std::string allow = "/tmp/hopscope-e2e-allow.txt";
+  std::ofstream(allow) << "# the lab\n198.18.0.0/15\n";
+  r = run_command({kCli, "trace", "10.1.2.3", "--allowlist", allow});
+  EXPECT_NE(r.output.find("DEST: 10.1.2.3 is not in the --allowlist: not probed"), std::string::npos) << r.output;
+  r = run_command({kCli, "trace", "--lab", kPrefix, "198.18.8.2", "-q", "1", "--blocklist", allow});
+  EXPECT_EQ(r.status, 2) << r.output;
+  EXPECT_NE(r.output.find("198.18.8.2 is in the --blocklist (198.18.0.0/15): not probed"), std::string::npos)
+      << r.output;
+  std::remove(allow.c_str());
 }
 
 // A symbolic link left where the output goes is not followed (`survey -O` overwrote a

@@ -35,7 +35,14 @@ void add_survey_command(CLI::App& app) {
       ->check(finite_range(0.0, 2.0))
       ->capture_default_str();
   s->add_option("-i,--interface", a->iface, "Egress interface (default: from the route)");
-  s->add_option("--netns", a->netns, "Run inside this network namespace (ip netns name)");
+  s->add_option("--netns", a->netns,
+                "Run inside this network namespace (ip netns name; the benchmarking ranges of the lab and the sim are "
+                "then permitted)");
+  s->add_option("--blocklist", a->blocklist,
+                "Never probe the prefixes in this file (one per line), on top of the "
+                "default blocklist");
+  s->add_option("--allowlist", a->allowlist,
+                "Probe only the prefixes in this file (one per line); they override the default blocklist");
   s->add_option("--tx", a->tx,
                 "How probes leave: af_xdp (AF_XDP sockets) or xdp-live (built and sent by an XDP program through "
                 "BPF_PROG_RUN live frames; on veth the peer must run an XDP program)")

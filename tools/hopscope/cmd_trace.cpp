@@ -64,7 +64,14 @@ void add_trace_command(CLI::App& app) {
       ->check(CLI::Range(1, 65535));
   t->add_flag("-4", a->v4, "Default lab target: IPv4");
   t->add_flag("-6", a->v6, "Default lab target: IPv6");
-  auto* netns = t->add_option("--netns", a->netns, "Run inside this network namespace (ip netns name)");
+  auto* netns = t->add_option("--netns", a->netns,
+                              "Run inside this network namespace (ip netns name; the benchmarking ranges of the lab "
+                              "and the sim are then permitted)");
+  t->add_option("--blocklist", a->blocklist,
+                "Never probe the prefixes in this file (one per line), on top of the "
+                "default blocklist");
+  t->add_option("--allowlist", a->allowlist,
+                "Probe only the prefixes in this file (one per line); they override the default blocklist");
   t->add_option("--lab", a->lab,
                 "The lab to trace in: its prober's namespace, and its destination when DEST is omitted")
       ->capture_default_str()

@@ -1,37 +1,11 @@
 #include "hopscope/core/destination.hpp"
 
-#include <algorithm>
-
 namespace hopscope {
 namespace {
 
 Prefix pfx(const char* text) { return parse_prefix(text); }
 
-// Whether two blocks share an address (blocks nest or are apart).
-bool overlaps(const Prefix& a, const Prefix& b) {
-  return a.base.family() == b.base.family() && (a.contains(b.base) || b.contains(a.base));
-}
-
 std::string with_range(const SpecialRange& r) { return std::string(r.what) + " (" + r.prefix.str() + ")"; }
-
-// The block's two halves (len + 1).
-std::pair<Prefix, Prefix> halves(const Prefix& p) {
-  // The upper half's base: the lower half's last address + 1 = base with bit `len` set.
-  const IpAddress hi = masked(masked(p.base, p.len, true), p.len + 1);
-  return {Prefix{p.base, p.len + 1}, Prefix{hi, p.len + 1}};
-}
-
-void subtract_into(const Prefix& p, const std::vector<IpAddress>& out, std::vector<Prefix>& keep) {
-  const bool hit = std::any_of(out.begin(), out.end(), [&](const IpAddress& a) { return p.contains(a); });
-  if (!hit) {
-    keep.push_back(p);
-    return;
-  }
-  if (p.len == static_cast<int>(p.base.size() * 8)) return;  // the excluded address itself
-  auto [lo, hi] = halves(p);
-  subtract_into(lo, out, keep);
-  subtract_into(hi, out, keep);
-}
 
 }  // namespace
 
@@ -63,12 +37,6 @@ std::optional<std::string> unroutable_reason(const IpAddress& a) {
   return std::nullopt;
 }
 
-std::optional<std::string> unroutable_overlap(const Prefix& p) {
-  for (const SpecialRange& r : unroutable_ranges())
-    if (overlaps(p, r.prefix)) return "holds " + with_range(r);
-  return std::nullopt;
-}
-
 std::optional<IpAddress> LocalNet::broadcast() const {
   if (!addr.is_v4() || prefix_len > 30) return std::nullopt;
   return masked(addr, prefix_len, true);
@@ -81,12 +49,6 @@ std::optional<std::string> local_reason(const IpAddress& a, const std::vector<Lo
       return "the broadcast address of " + n.ifname + "'s " + Prefix{masked(n.addr, n.prefix_len), n.prefix_len}.str();
   }
   return std::nullopt;
-}
-
-std::vector<Prefix> subtract(const Prefix& p, const std::vector<IpAddress>& out) {
-  std::vector<Prefix> keep;
-  subtract_into(p, out, keep);
-  return keep;
 }
 
 }  // namespace hopscope

@@ -61,7 +61,13 @@ std::string summary_text(const SurveySummary& s) {
                 "survey: warning: {}: the generators could not be kept in the kernel's XDP dispatcher, so each "
                 "of their runs waits for RCU grace periods (25-40 ms measured) and sends in larger bursts\n",
                 s.tx_warning);
-  return live_note + anchor_note + pcap_note + rate_note(s) +
+  const std::string skipped_note =
+      s.skipped_targets ? fmt::format(
+                              "survey: {} addresses of the targets not probed (blocklist, this host's own; "
+                              "reasons on the lines before)\n",
+                              s.skipped_targets)
+                        : std::string();
+  return skipped_note + live_note + anchor_note + pcap_note + rate_note(s) +
          fmt::format(
              "survey: {} targets, {} (target, TTL) pairs in a random order; {} skipped beyond a reached destination\n"
              "survey: {} pre-probes gave the distance of {} destinations; {} cohort(s) of up to {} destinations, "

@@ -9,6 +9,7 @@
 #include <optional>
 #include <stdexcept>
 
+#include "hopscope/core/blocklist.hpp"
 #include "hopscope/core/error.hpp"
 #include "hopscope/io/pcap_writer.hpp"
 #include "hopscope/output/asn.hpp"
@@ -45,9 +46,22 @@ SurveyOptions survey_options(const SurveyCommand& c) {
   return o;
 }
 
-TargetList read_targets(const SurveyCommand& c) {
+Blocklist survey_blocklist(const SurveyCommand& c) {
+  Blocklist b;
+  try {
+    if (!c.blocklist.empty()) b.block(Blocklist::read_file(c.blocklist));
+    if (!c.allowlist.empty()) b.allow(Blocklist::read_file(c.allowlist));
+  } catch (const std::invalid_argument& e) {
+    throw TargetError(e.what());
+  }
+  if (!c.netns.empty()) b.permit_benchmarking();  // a namespace of this host: the lab's, the sim's
+  b.exclude_local(local_networks());
+  return b;
+}
+
+TargetList read_targets(const SurveyCommand& c, const Blocklist& blocklist) {
   TargetList targets;
-  targets.exclude_local(local_networks());
+  targets.set_blocklist(&blocklist);
   if (!c.targets_file.empty()) {
     std::ifstream file;
     std::istream* in = &std::cin;
@@ -59,11 +73,15 @@ TargetList read_targets(const SurveyCommand& c) {
     targets.add_file(*in, c.targets_file == "-" ? "stdin" : c.targets_file, c.skip_bad);
   }
   for (const std::string& cidr : c.cidrs) targets.add(cidr, "argument '" + cidr + "'");
+  targets.set_blocklist(nullptr);
   // One line per skipped line or address, the first 20 of them.
   const auto& skipped = targets.skipped();
   for (std::size_t i = 0; i < skipped.size() && i < 20; i++)
     std::fprintf(stderr, "hopscope: skipped %s\n", skipped[i].c_str());
   if (skipped.size() > 20) std::fprintf(stderr, "hopscope: skipped %zu more\n", skipped.size() - 20);
+  if (targets.size() == 0 && targets.skipped_addresses())
+    throw TargetError("no targets left: the blocklist took all " + std::to_string(targets.skipped_addresses()) +
+                      " (reasons above; --allowlist FILE permits ranges of the default blocklist)");
   if (targets.size() == 0) throw TargetError("no targets: give CIDRs or --targets FILE");
   targets.freeze();
   return targets;
@@ -74,7 +92,8 @@ TargetList read_targets(const SurveyCommand& c) {
 // Bad targets are usage errors (exit 2): nothing has been probed.
 TargetList load_targets(const SurveyCommand& c) {
   try {
-    return read_targets(c);
+    const Blocklist blocklist = survey_blocklist(c);
+    return read_targets(c, blocklist);
   } catch (const TargetError& e) {
     throw UsageError("TARGETS", e.what());
   }
@@ -102,7 +121,8 @@ void run_survey_command(const SurveyCommand& c) {
   std::optional<OutputFile> file;
   std::ostream* out = &std::cout;
   if (!c.output.empty()) out = &file.emplace(c.output).stream();
-  const SurveySummary s = run_survey(targets, o, *out);
+  SurveySummary s = run_survey(targets, o, *out);
+  s.skipped_targets = targets.skipped_addresses();
   out->flush();
   if (!*out) throw std::runtime_error("error writing the results");
   if (file) file->close();

@@ -4,7 +4,7 @@
 #include <bit>
 #include <stdexcept>
 
-#include "hopscope/core/destination.hpp"
+#include "hopscope/core/blocklist.hpp"
 
 namespace hopscope::survey {
 
@@ -15,18 +15,26 @@ void TargetList::add(std::string_view text, const std::string& where) {
   } catch (const std::invalid_argument& e) {
     throw TargetError(where + ": " + e.what());
   }
-  if (auto why = unroutable_overlap(b)) throw TargetError(where + ": " + b.str() + " " + *why);
   if (family_ && b.base.family() != family_)
     throw TargetError(where + ": mixes IPv" + std::to_string(b.base.family()) + " with the IPv" +
                       std::to_string(family_) + " targets before it (one family per survey)");
-  std::vector<IpAddress> out;
-  for (const auto& [addr, why] : excluded_)
-    if (b.contains(addr)) {
-      out.push_back(addr);
-      skipped_.push_back(where + ": " + addr.str() + ", " + why);
-      skipped_addresses_++;
-    }
-  std::vector<Prefix> pieces = out.empty() ? std::vector<Prefix>{b} : subtract(b, out);
+  std::vector<Prefix> pieces;
+  std::vector<Blocklist::Part> dropped;
+  if (blocklist_) {
+    blocklist_->split(b, pieces, dropped);
+  } else {
+    pieces.push_back(b);
+  }
+  // One line per reason, with how many addresses of the block it took.
+  std::vector<std::pair<std::string, std::uint64_t>> why;
+  for (const Blocklist::Part& d : dropped) {
+    auto it = std::find_if(why.begin(), why.end(), [&](const auto& w) { return w.first == d.why; });
+    if (it == why.end()) it = why.insert(why.end(), {d.why, 0});
+    it->second += d.prefix.size();
+    skipped_addresses_ += d.prefix.size();
+  }
+  for (const auto& [reason, count] : why)
+    skipped_.push_back(where + ": " + std::to_string(count) + (count == 1 ? " address, " : " addresses, ") + reason);
   std::uint64_t n = 0;
   for (const Prefix& p : pieces) n += p.size();
   if (n > kMaxTargets || count_ + n > kMaxTargets)
@@ -39,42 +47,11 @@ void TargetList::add(std::string_view text, const std::string& where) {
   }
 }
 
-void TargetList::exclude_local(const std::vector<LocalNet>& nets) {
-  for (const LocalNet& n : nets) {
-    if (auto why = local_reason(n.addr, nets)) excluded_.emplace_back(n.addr, *why);
-    if (auto bc = n.broadcast())
-      if (auto why = local_reason(*bc, nets)) excluded_.emplace_back(*bc, *why);
-  }
-}
-
-namespace {
-
-enum class LineEnd { Line, Eof, TooLong, Binary };
-
-// Reads one line of at most `max` bytes into `line`. A NUL byte is binary
-// data; a longer line is read to its end (at most kMaxSkip bytes) and
-// reported too long.
-LineEnd read_line(std::istream& in, std::string& line, std::size_t max) {
-  constexpr std::size_t kMaxSkip = 1 << 20;
-  line.clear();
-  std::size_t n = 0;
-  std::streambuf* buf = in.rdbuf();
-  for (int c; (c = buf->sbumpc()) != std::char_traits<char>::eof(); n++) {
-    if (c == '\n') return n > max ? LineEnd::TooLong : LineEnd::Line;
-    if (c == 0 || n > kMaxSkip) return LineEnd::Binary;
-    if (n < max) line += static_cast<char>(c);
-  }
-  if (n == 0) return LineEnd::Eof;
-  return n > max ? LineEnd::TooLong : LineEnd::Line;
-}
-
-}  // namespace
-
 void TargetList::add_file(std::istream& in, const std::string& name, bool skip_bad) {
   std::string line;
   for (std::size_t n = 1;; n++) {
     const std::string where = name + " line " + std::to_string(n);
-    const LineEnd end = read_line(in, line, kMaxLine);
+    const LineEnd end = read_bounded_line(in, line, kMaxLine);
     if (end == LineEnd::Eof) break;
     if (end == LineEnd::Binary)
       throw TargetError(where + ": binary data (a NUL byte, or no line end in 1 MiB): not a target file");

@@ -9,6 +9,7 @@
 #include <string>
 #include <vector>
 
+#include "hopscope/core/blocklist.hpp"
 #include "hopscope/core/error.hpp"
 #include "hopscope/io/pcap_writer.hpp"
 #include "hopscope/lab/lab.hpp"
@@ -79,6 +80,20 @@ void check_options(const TraceCommand& c, const std::vector<Method>& methods) {
   if (c.pmtu && tcp)
     throw UsageError("--pmtu", "path MTU discovery needs probes that carry data: use a UDP or ICMP method");
   check_mode_options(c);
+}
+
+// The default blocklist, --blocklist and --allowlist; in a namespace of this
+// host (the lab's, the sim's) the benchmarking ranges they use are permitted.
+void check_blocklist(const TraceCommand& c, const IpAddress& dst, bool in_netns) {
+  Blocklist b;
+  try {
+    if (!c.blocklist.empty()) b.block(Blocklist::read_file(c.blocklist));
+    if (!c.allowlist.empty()) b.allow(Blocklist::read_file(c.allowlist));
+  } catch (const std::invalid_argument& e) {
+    throw UsageError(c.blocklist.empty() ? "--allowlist" : "--blocklist/--allowlist", e.what());
+  }
+  if (in_netns) b.permit_benchmarking();
+  if (auto why = b.why_blocked(dst)) throw UsageError("DEST", dst.str() + " is " + *why + ": not probed");
 }
 
 // DEST, or the lab's destination (never anything outside it); sets netns for
@@ -278,6 +293,7 @@ void run_trace_command(const TraceCommand& c) {
   if (!netns.empty()) enter_netns(netns);
   if (auto why = destination_refusal(dst, local_networks()))
     throw UsageError("DEST", dst.str() + " is " + *why + ": no path to trace");
+  check_blocklist(c, dst, !netns.empty());
   std::mt19937 rng(std::random_device{}());
   if (c.mda) return run_mda_command(c, job_for(c, dst, methods[0]), format, asn ? &*asn : nullptr, rng);
   if (c.pmtu) return run_pmtu_command(c, job_for(c, dst, methods[0]), format, rng);

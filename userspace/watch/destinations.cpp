@@ -147,6 +147,7 @@ bool traceable(const IpAddress& a) { return a.family() != 0 && unroutable_range(
 bool dest_wanted(const DestKey& d, const DestFilter& f) {
   const IpAddress& a = d.addr;
   if (!traceable(a) || std::find(f.local.begin(), f.local.end(), a) != f.local.end()) return false;
+  if (f.blocklist && f.blocklist->blocked(a)) return false;
   if (f.proto && d.proto != f.proto) return false;
   if (!f.ports.empty() && std::find(f.ports.begin(), f.ports.end(), d.port) == f.ports.end()) return false;
   if (!f.allow.empty() && std::none_of(f.allow.begin(), f.allow.end(), [&](const Prefix& b) { return b.contains(a); }))

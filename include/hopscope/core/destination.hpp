@@ -25,8 +25,6 @@ const std::vector<SpecialRange>& unroutable_ranges();
 const SpecialRange* unroutable_range(const IpAddress& a);
 // Why `a` is no destination ("a multicast address (224.0.0.0/4)"), or nullopt.
 std::optional<std::string> unroutable_reason(const IpAddress& a);
-// Why a target block may not be probed: it overlaps one of the ranges.
-std::optional<std::string> unroutable_overlap(const Prefix& p);
 
 // One address of a local interface.
 struct LocalNet {
@@ -40,8 +38,5 @@ struct LocalNet {
 // Why `a` is this host's own ("this host's own address (on eth0)") or a
 // subnet broadcast ("the broadcast address of eth0's 198.18.1.0/24"), or nullopt.
 std::optional<std::string> local_reason(const IpAddress& a, const std::vector<LocalNet>& nets);
-
-// `p` without the addresses in `out`: the fewest blocks that cover the rest.
-std::vector<Prefix> subtract(const Prefix& p, const std::vector<IpAddress>& out);
 
 }  // namespace hopscope

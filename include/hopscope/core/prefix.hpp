@@ -22,6 +22,7 @@ struct Prefix {
   // base + n (n < size()).
   [[nodiscard]] IpAddress at(std::uint64_t n) const;
   [[nodiscard]] std::string str() const;  // "198.18.0.0/24"
+  bool operator==(const Prefix&) const = default;
 };
 
 // Parses "ADDR" or "ADDR/LEN" (surrounding blanks ignored); throws

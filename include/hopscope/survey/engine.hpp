@@ -59,8 +59,9 @@ void check_survey_options(const TargetList& targets, const SurveyOptions& o);
 
 struct SurveySummary {
   std::uint64_t targets = 0;
-  std::uint64_t pairs = 0;        // (target, TTL) pairs in the space
-  std::uint64_t probes_sent = 0;  // pre-probes included
+  std::uint64_t skipped_targets = 0;  // addresses of the target blocks the blocklist left out
+  std::uint64_t pairs = 0;            // (target, TTL) pairs in the space
+  std::uint64_t probes_sent = 0;      // pre-probes included
   std::uint64_t preprobes = 0;
   std::uint64_t hinted = 0;       // destinations whose distance a pre-probe gave
   std::uint64_t skipped = 0;      // pairs beyond a destination already reached

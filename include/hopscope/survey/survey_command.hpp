@@ -34,6 +34,8 @@ struct SurveyCommand {
   std::string format = "json";
   std::string asn_file;
   std::string pcap;
+  std::string blocklist;  // file: prefixes never probed, on top of the default list
+  std::string allowlist;  // file: only these prefixes (and they override the default list)
 };
 
 // The targets of `c` (file first, then the CIDR arguments), frozen; bad

@@ -11,7 +11,7 @@
 #include <string_view>
 #include <vector>
 
-#include "hopscope/core/destination.hpp"
+#include "hopscope/core/blocklist.hpp"
 #include "hopscope/core/prefix.hpp"
 
 namespace hopscope::survey {
@@ -31,14 +31,12 @@ class TargetList {
   // Longest line of a target file.
   static constexpr std::size_t kMaxLine = 1024;
 
-  // Adds "ADDR" or "ADDR/LEN"; throws TargetError with `where` in the message,
-  // also for a block that holds an unroutable address (multicast, loopback, ...).
-  // Addresses given to exclude_local() are left out of the block and recorded
-  // in skipped().
+  // Adds "ADDR" or "ADDR/LEN"; throws TargetError with `where` in the message.
+  // What the blocklist (if set) does not permit is left out of the block, each
+  // reason recorded in skipped() with its number of addresses.
   void add(std::string_view text, const std::string& where);
-  // This host's own addresses and its subnets' broadcast addresses: never
-  // targets (call before add()).
-  void exclude_local(const std::vector<LocalNet>& nets);
+  // Applied by add() from now on; must outlive the list's construction.
+  void set_blocklist(const Blocklist* b) { blocklist_ = b; }
   // Reads a target file. With skip_bad, bad lines are recorded in skipped()
   // instead of throwing. Lines are at most kMaxLine bytes; binary data (a NUL
   // byte) ends the file with a TargetError even with skip_bad.
@@ -48,7 +46,7 @@ class TargetList {
   [[nodiscard]] int family() const { return family_; }  // 0 while empty
   [[nodiscard]] const std::vector<Prefix>& blocks() const { return blocks_; }
   [[nodiscard]] const std::vector<std::string>& skipped() const { return skipped_; }
-  [[nodiscard]] std::uint64_t skipped_addresses() const { return skipped_addresses_; }  // by exclude_local()
+  [[nodiscard]] std::uint64_t skipped_addresses() const { return skipped_addresses_; }  // by the blocklist
   // The i-th target (0 <= i < size()): arithmetic for one block, an array
   // read for a list of single addresses, else a search of the block starts.
   [[nodiscard]] IpAddress at(std::uint64_t i) const;
@@ -84,7 +82,7 @@ class TargetList {
   std::uint64_t longest_probe_ = 0;
   std::uint64_t slot_mask_ = 0;
   std::vector<std::string> skipped_;
-  std::vector<std::pair<IpAddress, std::string>> excluded_;  // address, why
+  const Blocklist* blocklist_ = nullptr;
   std::uint64_t skipped_addresses_ = 0;
   std::uint64_t count_ = 0;
   int family_ = 0;

@@ -31,6 +31,8 @@ struct TraceCommand {
   double interval_s = 0.2;
   std::string svg;
   std::string asn_file;
+  std::string blocklist;  // file: prefixes never probed, on top of the default list
+  std::string allowlist;  // file: only these prefixes (they override the default list)
   bool pmtu = false;
   std::string pcap;
   bool mda = false;

@@ -9,11 +9,13 @@
 #include <cstdint>
 #include <deque>
 #include <map>
+#include <memory>
 #include <optional>
 #include <string>
 #include <unordered_map>
 #include <vector>
 
+#include "hopscope/core/blocklist.hpp"
 #include "hopscope/core/prefix.hpp"
 #include "hopscope/kernel/flow_observer.hpp"
 
@@ -109,13 +111,14 @@ enum class Rank { Bytes, Packets, Connections };
 bool parse_rank(const std::string& s, Rank& out);
 
 struct DestFilter {
-  std::vector<std::uint16_t> ports;  // empty: any destination port
-  std::uint8_t proto = 0;            // 0: TCP and UDP
-  std::vector<Prefix> allow;         // empty: any address
-  std::vector<Prefix> deny;          // wins over allow
-  std::vector<IpAddress> local;      // the host's own addresses: never traced
-  std::uint64_t min_bytes = 0;       // both directions, over the window
-  int top = 10;                      // at most this many
+  std::vector<std::uint16_t> ports;            // empty: any destination port
+  std::uint8_t proto = 0;                      // 0: TCP and UDP
+  std::vector<Prefix> allow;                   // empty: any address
+  std::vector<Prefix> deny;                    // wins over allow
+  std::vector<IpAddress> local;                // the host's own addresses: never traced
+  std::shared_ptr<const Blocklist> blocklist;  // if set: what it blocks is never traced
+  std::uint64_t min_bytes = 0;                 // both directions, over the window
+  int top = 10;                                // at most this many
   Rank rank = Rank::Bytes;
 };
 

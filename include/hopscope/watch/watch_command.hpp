@@ -22,6 +22,8 @@ struct WatchCommand {
   int top = 10;
   int parallel = 4;  // destinations traced at the same time
   std::string allow;
+  std::string blocklist;  // file: prefixes never traced, on top of the default blocklist
+  std::string allowlist;  // file: only these (they override the default blocklist)
   std::string deny;
   std::string rank = "bytes";
   double interval_s = 15;

@@ -181,25 +181,21 @@ TEST(Targets, BinaryDataAndLongLinesAreRefusedQuickly) {
   EXPECT_EQ(error_of("198.18.0.1\n\x1b[2J\xfe\n"), "f line 2: '\\x1b[2J\\xfe' is not an IPv4 or IPv6 address");
 }
 
-TEST(Targets, UnroutableBlocksAreRefusedLocalAddressesSkipped) {
-  TargetList bad;
-  EXPECT_THROW(bad.add("224.0.0.0/24", "a"), TargetError);
-  try {
-    bad.add("0.0.0.0/0", "argument '0.0.0.0/0'");
-  } catch (const TargetError& e) {
-    EXPECT_STREQ(e.what(),
-                 "argument '0.0.0.0/0': 0.0.0.0/0 holds the unspecified address or \"this network\" (RFC 1122) "
-                 "(0.0.0.0/8)");
-  }
+TEST(Targets, TheBlocklistLeavesAddressesOutAndSaysWhy) {
+  Blocklist b;
+  b.permit_benchmarking();
+  b.exclude_local({{"to-r1", *IpAddress::parse("198.18.1.1"), 24}, {"lo", *IpAddress::parse("127.0.0.1"), 8}});
   TargetList t;
-  t.exclude_local({{"to-r1", *IpAddress::parse("198.18.1.1"), 24}, {"lo", *IpAddress::parse("127.0.0.1"), 8}});
+  t.set_blocklist(&b);
   t.add("198.18.1.0/24", "x");
   t.add("198.18.8.2", "y");
+  t.add("10.0.0.0/30", "z");
   EXPECT_EQ(t.size(), 255u) << "256 less the own address and the broadcast, plus one";
-  EXPECT_EQ(t.skipped_addresses(), 2u);
-  ASSERT_EQ(t.skipped().size(), 2u);
-  EXPECT_EQ(t.skipped()[0], "x: 198.18.1.1, this host's own address (on to-r1)");
-  EXPECT_EQ(t.skipped()[1], "x: 198.18.1.255, the broadcast address of to-r1's 198.18.1.0/24");
+  EXPECT_EQ(t.skipped_addresses(), 6u);
+  ASSERT_EQ(t.skipped().size(), 3u);
+  EXPECT_EQ(t.skipped()[0], "x: 1 address, this host's own address (on to-r1)");
+  EXPECT_EQ(t.skipped()[1], "x: 1 address, the broadcast address of to-r1's 198.18.1.0/24");
+  EXPECT_EQ(t.skipped()[2], "z: 4 addresses, private-use (RFC 1918) (10.0.0.0/8), in the default blocklist");
   t.freeze();
   std::set<std::string> all;
   for (std::uint64_t i = 0; i < t.size(); i++) all.insert(t.at(i).str());

@@ -161,6 +161,15 @@ TEST(DestSelection, FiltersRankAndTop) {
             (std::vector<std::string>{"198.18.8.2 tcp/443", "2001:2:0:8::2 tcp/443"}));
   f.deny = parse_prefix_list("198.18.8.2");
   EXPECT_EQ(keys(select_destinations(all, f)), std::vector<std::string>{"2001:2:0:8::2 tcp/443"}) << "deny wins";
+  // The default blocklist (--this-netns): the lab's benchmarking ranges are blocked, an
+  // allowlist permits them again.
+  f.allow.clear();
+  f.deny.clear();
+  auto b = std::make_shared<Blocklist>();
+  f.blocklist = b;
+  EXPECT_TRUE(select_destinations(all, f).empty()) << "198.18.0.0/15 and 2001:2::/48 are benchmarking ranges";
+  b->allow({parse_prefix("198.18.8.0/24")});
+  EXPECT_EQ(keys(select_destinations(all, f)), std::vector<std::string>{"198.18.8.2 tcp/443"});
 }
 
 TEST(DestSelection, PrefixListsFromTextAndFiles) {
