@@ -4,6 +4,7 @@
 #include <exception>
 
 #include "commands.hpp"
+#include "hopscope/core/error.hpp"
 
 int main(int argc, char** argv) {
   CLI::App app{"hopscope: eBPF/XDP-assisted network path prober"};
@@ -23,6 +24,9 @@ int main(int argc, char** argv) {
     // one line, exit 2.
     std::fprintf(stderr, "hopscope: %s (see --help)\n", e.what());
     return hopscope::cli::kExitUsage;
+  } catch (const hopscope::Interrupted& e) {
+    std::fprintf(stderr, "hopscope: %s\n", e.what());
+    return 128 + e.signal();
   } catch (const hopscope::PrivilegeError& e) {
     std::fprintf(stderr, "hopscope: %s\n", e.what());
     return hopscope::cli::kExitPrivileges;

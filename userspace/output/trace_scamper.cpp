@@ -21,6 +21,7 @@ const char* scamper_stop(StopReason r) {
     case StopReason::GapLimit: return "GAPLIMIT";
     case StopReason::HopLimit: return "HOPLIMIT";
     case StopReason::Loop: return "LOOP";
+    case StopReason::Halted: return "HALTED";
   }
   return "NONE";
 }

@@ -45,6 +45,22 @@ Cohort* Cohorts::sending() {
   return &active_.emplace_back(st_, o, std::move(members), next_number_++);
 }
 
+std::vector<FinishedTarget> Cohorts::halt() {
+  std::vector<FinishedTarget> out;
+  while (!active_.empty()) {
+    auto it = active_.begin();
+    it->sched.halt();
+    out.insert(out.end(), it->sched.finished().begin(), it->sched.finished().end());
+    retire(it);
+  }
+  for (; admitted_ < st_.size(); admitted_++) {
+    const auto t = static_cast<std::uint32_t>(order_.at(admitted_));
+    put(st_.done(t), 1);
+    out.push_back({t, 1, 0, 0, true});
+  }
+  return out;
+}
+
 void Cohorts::retire(std::list<Cohort>::iterator it) {
   skipped_ += it->sched.skipped();
   retried_ += it->sched.retried();

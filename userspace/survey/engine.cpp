@@ -202,12 +202,29 @@ void SurveyEngine::advance_settled(ReplyPump& pump) {
   }
 }
 
+// Interrupted: nothing more is pushed; once the senders have sent what they
+// hold, the replies on their way are awaited (3x the largest RTT, 20 ms at
+// least, --wait at most) and a poll of the receiving thread completes; then
+// every destination not done is finished as it is, halted.
+void SurveyEngine::halt(ReplyPump& pump) {
+  const SinkMark m = sink_.mark();
+  while (!sink_.left(m)) clock_.sleep_for(1'000'000);
+  clock_.sleep_for(std::clamp<std::uint64_t>(3 * collector_.max_rtt_ns(), 20'000'000, settle_cap_ns()));
+  const std::uint64_t begun = pump.polls_begun();
+  while (pump.polls_done() <= begun) clock_.sleep_for(1'000'000);
+  const std::vector<FinishedTarget> finished = cohorts_.halt();
+  for (const FinishedTarget& f : finished) s_.halted += f.halted;
+  done_ += finished.size();
+  pump.post_finished(finished, clock_.now_ns());
+}
+
 // Feeds the sink from the oldest cohort that has probes left in its pass;
 // when every active cohort waits for replies (and no new one may start),
 // the pacing thread sleeps, and the pause is not paid back with a burst.
 void SurveyEngine::probe_cohorts(ReplyPump& pump) {
   std::uint64_t idle_from = 0;
   for (;;) {
+    if (o_.stop && o_.stop->load(std::memory_order_relaxed)) return halt(pump);
     advance_settled(pump);
     Cohort* c = cohorts_.sending();
     if (!c) {

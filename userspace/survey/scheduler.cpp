@@ -176,6 +176,28 @@ bool Scheduler::retry_pass() {
   return true;
 }
 
+void Scheduler::halt() {
+  if (!started_) start();
+  finished_.clear();
+  for (std::uint64_t i = 0; i < targets_; i++) {
+    const std::uint64_t t = id(i);
+    if (get(st_->done(t))) continue;
+    put(st_->done(t), 1);
+    // TTLs earlier passes offered (floor..covered), and this pass's once it began.
+    const bool began = pos_ > 0;
+    int first = began ? std::min(floor_[i], lo_[i]) : floor_[i];
+    int last = began ? std::max(covered_[i], limit_[i]) : covered_[i];
+    if (pass_ == 0 && !began) {  // nothing sent yet
+      first = 1;
+      last = 0;
+    }
+    const int d = get(st_->dist(t));
+    finished_.push_back({static_cast<std::uint32_t>(t), static_cast<std::uint8_t>(first),
+                         static_cast<std::uint8_t>(d ? std::min(d, last) : last), static_cast<std::uint8_t>(round_),
+                         true});
+  }
+}
+
 bool Scheduler::next_pass() {
   if (!started_) start();
   finished_.clear();

@@ -63,11 +63,17 @@ std::string summary_text(const SurveySummary& s) {
                 s.tx_warning);
   const std::string skipped_note =
       s.skipped_targets ? fmt::format(
-                              "survey: {} addresses of the targets not probed (blocklist, this host's own; "
+                              "survey: {} address{} of the targets not probed (blocklist, this host's own; "
                               "reasons on the lines before)\n",
-                              s.skipped_targets)
+                              s.skipped_targets, s.skipped_targets == 1 ? "" : "es")
                         : std::string();
-  return skipped_note + live_note + anchor_note + pcap_note + rate_note(s) +
+  const std::string halted_note =
+      s.halted ? fmt::format(
+                     "survey: interrupted: probing stopped, the replies in flight were awaited; {} "
+                     "destinations written unfinished (stop reason halted)\n",
+                     s.halted)
+               : std::string();
+  return halted_note + skipped_note + live_note + anchor_note + pcap_note + rate_note(s) +
          fmt::format(
              "survey: {} targets, {} (target, TTL) pairs in a random order; {} skipped beyond a reached destination\n"
              "survey: {} pre-probes gave the distance of {} destinations; {} cohort(s) of up to {} destinations, "

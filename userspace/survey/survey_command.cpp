@@ -1,13 +1,18 @@
 #include "hopscope/survey/survey_command.hpp"
 
+#include <fmt/format.h>
 #include <malloc.h>
+#include <pthread.h>
+#include <signal.h>
 #include <unistd.h>
 
+#include <atomic>
 #include <cstdio>
 #include <fstream>
 #include <iostream>
 #include <optional>
 #include <stdexcept>
+#include <thread>
 
 #include "hopscope/core/blocklist.hpp"
 #include "hopscope/core/error.hpp"
@@ -87,6 +92,43 @@ TargetList read_targets(const SurveyCommand& c, const Blocklist& blocklist) {
   return targets;
 }
 
+// SIGINT and SIGTERM are blocked in every thread of the survey (they inherit
+// the mask) and taken by one that sets `stop`; a second signal ends the
+// process at once.
+class StopOnSignal {
+ public:
+  StopOnSignal() {
+    sigemptyset(&set_);
+    sigaddset(&set_, SIGINT);
+    sigaddset(&set_, SIGTERM);
+    pthread_sigmask(SIG_BLOCK, &set_, &old_);
+    thread_ = std::jthread([this](const std::stop_token& st) {
+      const timespec tick{0, 100'000'000};
+      while (!st.stop_requested()) {
+        const int sig = sigtimedwait(&set_, nullptr, &tick);
+        if (sig <= 0) continue;
+        if (stop.exchange(true)) std::_Exit(128 + sig);
+        signal_.store(sig);
+      }
+    });
+  }
+  ~StopOnSignal() {
+    thread_.request_stop();
+    thread_.join();
+    pthread_sigmask(SIG_SETMASK, &old_, nullptr);
+  }
+  StopOnSignal(const StopOnSignal&) = delete;
+  StopOnSignal& operator=(const StopOnSignal&) = delete;
+  [[nodiscard]] int signal() const { return signal_.load(); }
+
+  std::atomic<bool> stop{false};
+
+ private:
+  sigset_t set_{}, old_{};
+  std::atomic<int> signal_{0};
+  std::jthread thread_;
+};
+
 }  // namespace
 
 // Bad targets are usage errors (exit 2): nothing has been probed.
@@ -121,6 +163,8 @@ void run_survey_command(const SurveyCommand& c) {
   std::optional<OutputFile> file;
   std::ostream* out = &std::cout;
   if (!c.output.empty()) out = &file.emplace(c.output).stream();
+  StopOnSignal interrupt;
+  o.stop = &interrupt.stop;
   SurveySummary s = run_survey(targets, o, *out);
   s.skipped_targets = targets.skipped_addresses();
   out->flush();
@@ -128,6 +172,10 @@ void run_survey_command(const SurveyCommand& c) {
   if (file) file->close();
   // The summary goes to stdout when the results go to a file, else to stderr.
   std::fputs(summary_text(s).c_str(), c.output.empty() ? stderr : stdout);
+  if (interrupt.stop.load())
+    throw Interrupted(interrupt.signal(), fmt::format("interrupted by {}: every destination was written, {} of them "
+                                                      "unfinished (stop reason halted)",
+                                                      interrupt.signal() == SIGTERM ? "SIGTERM" : "SIGINT", s.halted));
 }
 
 }  // namespace hopscope::survey

@@ -143,7 +143,8 @@ void survey_trace(TraceResult& res, const FinishedTarget& f, std::span<const Sto
     hr.tx_unix_us = rx_us - static_cast<std::int64_t>(r.rtt_ns / 1000) + meta.unix_offset_us;
     h.replies.push_back(hr);
   }
-  res.stop_reason = dist                       ? StopReason::Completed
+  res.stop_reason = f.halted                   ? StopReason::Halted
+                    : dist                     ? StopReason::Completed
                     : unreach                  ? StopReason::Unreach
                     : last + 5 <= meta.max_ttl ? StopReason::GapLimit
                                                : StopReason::HopLimit;

@@ -240,6 +240,7 @@ const char* stop_reason_name(StopReason r) {
     case StopReason::GapLimit: return "gaplimit";
     case StopReason::HopLimit: return "hoplimit";
     case StopReason::Loop: return "loop";
+    case StopReason::Halted: return "halted";
   }
   return "?";
 }

@@ -32,4 +32,15 @@ class UsageError : public std::invalid_argument {
   std::string option_;
 };
 
+// A run that stopped on SIGINT/SIGTERM after writing what it had: the CLI
+// exits with 128 + the signal's number.
+class Interrupted : public std::runtime_error {
+ public:
+  Interrupted(int signal, const std::string& message) : std::runtime_error(message), signal_(signal) {}
+  [[nodiscard]] int signal() const { return signal_; }
+
+ private:
+  int signal_;
+};
+
 }  // namespace hopscope

@@ -72,6 +72,9 @@ class Cohorts {
   // Retires a cohort whose last pass is over (its destinations are finished).
   void retire(std::list<Cohort>::iterator it);
   [[nodiscard]] bool exhausted() const { return active_.empty() && admitted_ == st_.size(); }
+  // The survey stops: every active cohort's members not done, then every
+  // destination never admitted (nothing probed), done and halted; the cohorts retire.
+  std::vector<FinishedTarget> halt();
 
   [[nodiscard]] std::uint64_t admitted() const { return admitted_; }  // destinations that entered a cohort
   [[nodiscard]] int cohorts() const { return next_number_; }

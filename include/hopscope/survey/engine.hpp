@@ -52,6 +52,9 @@ struct SurveyOptions {
   std::FILE* progress = nullptr;         // where to draw a live progress line (a terminal)
   PcapWriter* pcap = nullptr;            // every probe and matched reply also goes there (--tx af_xdp)
   std::size_t cohort_size = Cohorts::kDefaultSize;  // destinations probed together (memory: their replies)
+  // Set (SIGINT/SIGTERM): probing stops, the replies in flight are awaited, every
+  // destination not done is written with what it has, stop reason "halted".
+  const std::atomic<bool>* stop = nullptr;
 };
 
 // Throws std::invalid_argument for options no survey can run with.
@@ -60,6 +63,7 @@ void check_survey_options(const TargetList& targets, const SurveyOptions& o);
 struct SurveySummary {
   std::uint64_t targets = 0;
   std::uint64_t skipped_targets = 0;  // addresses of the target blocks the blocklist left out
+  std::uint64_t halted = 0;           // destinations written unfinished, after `stop` was set
   std::uint64_t pairs = 0;            // (target, TTL) pairs in the space
   std::uint64_t probes_sent = 0;      // pre-probes included
   std::uint64_t preprobes = 0;
@@ -126,6 +130,7 @@ class SurveyEngine {
   bool push_paced(Next&& next);
   void probe_cohorts(class ReplyPump& pump);
   void advance_settled(class ReplyPump& pump);
+  void halt(class ReplyPump& pump);
   [[nodiscard]] bool settled(Cohort& c, const class ReplyPump& pump, std::uint64_t now);
   [[nodiscard]] bool hints_in(Cohort& c, std::uint64_t now);
   [[nodiscard]] std::uint64_t settle_cap_ns() const;

@@ -52,6 +52,7 @@ struct FinishedTarget {
   std::uint8_t first = 1;    // TTLs first..last were probed (first > 1: Doubletree stopped below)
   std::uint8_t last = 0;     //
   std::uint8_t retries = 0;  // retry rounds it took part in: an unanswered TTL got 1 + retries probes
+  bool halted = false;       // the survey was interrupted before it was done (it has what it got)
 };
 
 class Scheduler {
@@ -74,6 +75,9 @@ class Scheduler {
   // false when there is none. Either way, finished() then lists the
   // destinations that became done.
   bool next_pass();
+  // The survey stops (SIGINT/SIGTERM): every member not done is done now, halted,
+  // listed in finished() with the TTLs probed so far (this pass's included).
+  void halt();
   [[nodiscard]] const std::vector<FinishedTarget>& finished() const { return finished_; }
   [[nodiscard]] int pass() const { return pass_; }
   [[nodiscard]] int retry_round() const { return round_; }

@@ -74,7 +74,7 @@ struct Hop {
 
 // Loop: an interface answered again further on, not at the next hop (a
 // routing loop; scamper's LOOP).
-enum class StopReason { Completed, Unreach, GapLimit, HopLimit, Loop };
+enum class StopReason { Completed, Unreach, GapLimit, HopLimit, Loop, Halted };  // Halted: interrupted
 const char* stop_reason_name(StopReason r);
 
 struct TraceResult {

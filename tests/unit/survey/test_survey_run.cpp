@@ -562,3 +562,60 @@ TEST(Cohorts, AdmitInARandomOrderUpToTheActiveLimit) {
   c.retire(c.active().begin());
   EXPECT_TRUE(c.exhausted());
 }
+
+// SIGINT mid-survey: it exited with 13,879 of 131,072 traces written and nothing to say so.
+// With `stop` set, probing stops, the replies in flight are taken, and every destination is
+// written: those not done with what they have (stop reason halted), never-admitted ones empty.
+TEST(SurveyEngine, AStopWritesEveryDestinationHaltedWithWhatItHas) {
+  SurveyRun r("198.19.0.0/23", [](std::uint32_t t) { return chain(t, 5); });
+  SurveyOptions o = SurveyRun::options();
+  o.cohort_size = 64;  // 4 active cohorts of 64: most of the 512 destinations are never admitted
+  std::atomic<bool> stop{false};
+  o.stop = &stop;
+  r.net->before_send = [&](const SurveyProbe&) {
+    if (r.net->sent() >= 300) stop = true;
+  };
+  r.run(o);
+  EXPECT_LT(r.s.probes_sent, 300u + 2 * 64) << "no new push once stop is set";
+  ASSERT_EQ(r.traces.size(), 512u) << "one line per destination";
+  EXPECT_EQ(r.s.written, 512u);
+  std::uint64_t halted = 0, empty = 0;
+  for (std::uint32_t t = 0; t < 512; t++) {
+    const nlohmann::json& j = r.trace(t);
+    if (j.at("stop_reason") != "halted") continue;
+    halted++;
+    const FakePath& p = r.net->path(t);
+    bool any = false;
+    for (const auto& hop : j.at("hops")) {
+      const int ttl = hop.at("ttl").get<int>();
+      for (const auto& rep : hop.at("replies")) {
+        any = true;
+        const std::string want = ttl <= static_cast<int>(p.routers.size())
+                                     ? p.routers[static_cast<std::size_t>(ttl - 1)]->str()
+                                     : r.targets.at(t).str();
+        EXPECT_EQ(rep.at("addr"), want) << "TTL " << ttl << ": what it got is real";
+      }
+    }
+    empty += !any;
+  }
+  EXPECT_EQ(halted, r.s.halted);
+  EXPECT_GT(r.s.halted, 512u - 4 * 64) << "the never-admitted ones at least";
+  EXPECT_GE(empty, 512u - 4 * 64) << "never probed: no hop answered";
+  EXPECT_NE(summary_text(r.s).find("destinations written unfinished (stop reason halted)"), std::string::npos);
+  std::uint64_t replies = 0;
+  for (const auto& [dst, j] : r.traces)
+    for (const auto& hop : j.at("hops")) replies += hop.at("replies").size();
+  // Every probe got an answer (a router's, or the destination's from its distance on); a trace
+  // lists them up to the lowest TTL the destination answered at (as a finished one does).
+  std::map<std::uint32_t, std::multiset<int>> sent;
+  for (const SentProbe& p : r.log)
+    if (p.flow == 0) sent[p.target].insert(p.ttl);
+  std::uint64_t answered = 0;
+  for (const auto& [t, ttls] : sent) {
+    const auto first_dest = ttls.lower_bound(r.net->path(t).distance());
+    const int upto = first_dest == ttls.end() ? 64 : *first_dest;
+    for (int ttl : ttls) answered += ttl <= upto;
+  }
+  EXPECT_EQ(replies, answered) << "every reply to a probe sent before the stop is written";
+  EXPECT_EQ(r.s.late, 0u);
+}
