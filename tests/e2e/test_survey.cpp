@@ -439,6 +439,9 @@ TEST(SurveySimInterrupt, SigintWritesEveryDestinationAndTheSummary) {
     _exit(127);
   }
   std::this_thread::sleep_for(std::chrono::milliseconds(1500));
+  std::ifstream st("/proc/" + std::to_string(pid) + "/status");
+  const std::string status_text((std::istreambuf_iterator<char>(st)), std::istreambuf_iterator<char>());
+  EXPECT_NE(status_text.find("NoNewPrivs:\t1"), std::string::npos) << "a running survey sets no-new-privileges";
   const auto t0 = std::chrono::steady_clock::now();
   kill(pid, SIGINT);
   int status = 0;

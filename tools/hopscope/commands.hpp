@@ -27,11 +27,13 @@ void with_usage_errors(F&& f) {
 }
 
 // Wraps a command's callback: refuses (PrivilegeError, exit 77) before it runs
-// unless the process holds what XDP, BPF and namespaces need.
+// unless the process holds what XDP, BPF and namespaces need; then sets
+// no-new-privileges (nothing it or its helpers exec can gain more).
 template <class F>
 auto privileged(std::string command, F f) {
   return [command = std::move(command), f = std::move(f)] {
     require_privileges(command);
+    set_no_new_privileges();
     f();
   };
 }

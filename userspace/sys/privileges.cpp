@@ -1,8 +1,11 @@
 #include "hopscope/sys/privileges.hpp"
 
 #include <linux/capability.h>
+#include <sys/prctl.h>
 
 #include <fstream>
+
+#include "hopscope/core/error.hpp"
 
 namespace hopscope {
 namespace {
@@ -37,6 +40,10 @@ void require_privileges(const std::string& command) {
   if (!missing.empty())
     throw PrivilegeError(command + " needs root (it lacks " + missing +
                          " for XDP, AF_XDP, BPF and network namespaces): run it as root");
+}
+
+void set_no_new_privileges() {
+  if (prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) != 0) throw_errno("prctl(PR_SET_NO_NEW_PRIVS)");
 }
 
 }  // namespace hopscope

@@ -22,4 +22,8 @@ std::uint64_t effective_capabilities();
 // (XDP and AF_XDP, raw sockets, namespaces and mounts, BPF programs and maps).
 void require_privileges(const std::string& command);
 
+// No exec of this process or its helpers gains privileges (setuid, file
+// capabilities) from now on: prctl(PR_SET_NO_NEW_PRIVS). Throws SystemError.
+void set_no_new_privileges();
+
 }  // namespace hopscope
