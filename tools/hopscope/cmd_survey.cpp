@@ -38,11 +38,7 @@ void add_survey_command(CLI::App& app) {
   s->add_option("--netns", a->netns,
                 "Run inside this network namespace (ip netns name; the benchmarking ranges of the lab and the sim are "
                 "then permitted)");
-  s->add_option("--blocklist", a->blocklist,
-                "Never probe the prefixes in this file (one per line), on top of the "
-                "default blocklist");
-  s->add_option("--allowlist", a->allowlist,
-                "Probe only the prefixes in this file (one per line); they override the default blocklist");
+  add_blocklist_options(s, a->blocklist, a->allowlist);
   s->add_option("--tx", a->tx,
                 "How probes leave: af_xdp (AF_XDP sockets) or xdp-live (built and sent by an XDP program through "
                 "BPF_PROG_RUN live frames; on veth the peer must run an XDP program)")

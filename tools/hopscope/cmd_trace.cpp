@@ -67,11 +67,7 @@ void add_trace_command(CLI::App& app) {
   auto* netns = t->add_option("--netns", a->netns,
                               "Run inside this network namespace (ip netns name; the benchmarking ranges of the lab "
                               "and the sim are then permitted)");
-  t->add_option("--blocklist", a->blocklist,
-                "Never probe the prefixes in this file (one per line), on top of the "
-                "default blocklist");
-  t->add_option("--allowlist", a->allowlist,
-                "Probe only the prefixes in this file (one per line); they override the default blocklist");
+  add_blocklist_options(t, a->blocklist, a->allowlist);
   t->add_option("--lab", a->lab,
                 "The lab to trace in: its prober's namespace, and its destination when DEST is omitted")
       ->capture_default_str()

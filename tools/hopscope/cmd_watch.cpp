@@ -24,10 +24,7 @@ void add_watch_command(CLI::App& app) {
       ->check(CLI::Range(1, 64));
   w->add_option("--allow", a->allow, "Only these prefixes (comma-separated, or @FILE)");
   w->add_option("--deny", a->deny, "Never these prefixes (comma-separated, or @FILE)");
-  w->add_option("--blocklist", a->blocklist, "Never trace the prefixes in this file, on top of the default blocklist");
-  w->add_option("--allowlist", a->allowlist,
-                "Trace only the prefixes in this file; they override the default blocklist (with --this-netns, "
-                "the benchmarking ranges of the lab need it)");
+  add_blocklist_options(w, a->blocklist, a->allowlist);  // with --this-netns the lab's ranges need --allowlist
   w->add_option("--rank", a->rank, "Rank destinations by bytes, packets or connections")->capture_default_str();
   w->add_option("--interval", a->interval_s, "Seconds between traces of a destination (and flow reports)")
       ->check(finite_range(0.1, 86400.0))

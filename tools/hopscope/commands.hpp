@@ -38,6 +38,14 @@ auto privileged(std::string command, F f) {
   };
 }
 
+// --blocklist FILE and --allowlist FILE, as trace, survey and watch take them.
+inline void add_blocklist_options(CLI::App* app, std::string& blocklist, std::string& allowlist) {
+  app->add_option("--blocklist", blocklist,
+                  "Never probe the prefixes in this file (one per line), on top of the default blocklist");
+  app->add_option("--allowlist", allowlist,
+                  "Probe only the prefixes in this file (one per line); they override the default blocklist");
+}
+
 // A number in [lo, hi] (CLI11's Range lets NaN through: every comparison with it is false).
 inline CLI::Validator finite_range(double lo, double hi) {
   return CLI::Validator(

@@ -58,6 +58,14 @@ Blocklist::Blocklist() {
     rules_.push_back({r.prefix, std::string(r.what) + " (" + r.prefix.str() + "), in the default blocklist", true});
 }
 
+Blocklist Blocklist::from_files(const std::string& block_path, const std::string& allow_path, bool benchmarking) {
+  Blocklist b;
+  if (!block_path.empty()) b.block(read_file(block_path));
+  if (!allow_path.empty()) b.allow(read_file(allow_path));
+  if (benchmarking) b.permit_benchmarking();
+  return b;
+}
+
 void Blocklist::block(const std::vector<Prefix>& prefixes) {
   for (const Prefix& p : prefixes) rules_.push_back({p, "in the --blocklist (" + p.str() + ")", false});
 }
@@ -116,20 +124,6 @@ void Blocklist::split(const Prefix& p, std::vector<Prefix>& keep, std::vector<Pa
   auto [lo, hi] = halves(p);
   split(lo, keep, dropped);
   split(hi, keep, dropped);
-}
-
-LineEnd read_bounded_line(std::istream& in, std::string& line, std::size_t max) {
-  constexpr std::size_t kMaxSkip = 1 << 20;
-  line.clear();
-  std::size_t n = 0;
-  std::streambuf* buf = in.rdbuf();
-  for (int c; (c = buf->sbumpc()) != std::char_traits<char>::eof(); n++) {
-    if (c == '\n') return n > max ? LineEnd::TooLong : LineEnd::Line;
-    if (c == 0 || n > kMaxSkip) return LineEnd::Binary;
-    if (n < max) line += static_cast<char>(c);
-  }
-  if (n == 0) return LineEnd::Eof;
-  return n > max ? LineEnd::TooLong : LineEnd::Line;
 }
 
 std::vector<Prefix> Blocklist::read_file(const std::string& path) {

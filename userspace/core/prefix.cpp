@@ -30,6 +30,20 @@ std::string printable(std::string_view s, std::size_t max) {
   return out;
 }
 
+LineEnd read_bounded_line(std::istream& in, std::string& line, std::size_t max) {
+  constexpr std::size_t kMaxSkip = 1 << 20;
+  line.clear();
+  std::size_t n = 0;
+  std::streambuf* buf = in.rdbuf();
+  for (int c; (c = buf->sbumpc()) != std::char_traits<char>::eof(); n++) {
+    if (c == '\n') return n > max ? LineEnd::TooLong : LineEnd::Line;
+    if (c == 0 || n > kMaxSkip) return LineEnd::Binary;
+    if (n < max) line += static_cast<char>(c);
+  }
+  if (n == 0) return LineEnd::Eof;
+  return n > max ? LineEnd::TooLong : LineEnd::Line;
+}
+
 IpAddress masked(const IpAddress& a, int len, bool fill_host) {
   auto b = a.bytes();
   for (int k = len; k < static_cast<int>(a.size() * 8); k++) {

@@ -54,12 +54,10 @@ SurveyOptions survey_options(const SurveyCommand& c) {
 Blocklist survey_blocklist(const SurveyCommand& c) {
   Blocklist b;
   try {
-    if (!c.blocklist.empty()) b.block(Blocklist::read_file(c.blocklist));
-    if (!c.allowlist.empty()) b.allow(Blocklist::read_file(c.allowlist));
+    b = Blocklist::from_files(c.blocklist, c.allowlist, !c.netns.empty());  // --netns: the lab's, the sim's
   } catch (const std::invalid_argument& e) {
     throw TargetError(e.what());
   }
-  if (!c.netns.empty()) b.permit_benchmarking();  // a namespace of this host: the lab's, the sim's
   b.exclude_local(local_networks());
   return b;
 }

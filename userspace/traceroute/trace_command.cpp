@@ -87,12 +87,10 @@ void check_options(const TraceCommand& c, const std::vector<Method>& methods) {
 void check_blocklist(const TraceCommand& c, const IpAddress& dst, bool in_netns) {
   Blocklist b;
   try {
-    if (!c.blocklist.empty()) b.block(Blocklist::read_file(c.blocklist));
-    if (!c.allowlist.empty()) b.allow(Blocklist::read_file(c.allowlist));
+    b = Blocklist::from_files(c.blocklist, c.allowlist, in_netns);
   } catch (const std::invalid_argument& e) {
-    throw UsageError(c.blocklist.empty() ? "--allowlist" : "--blocklist/--allowlist", e.what());
+    throw UsageError("--blocklist/--allowlist", e.what());
   }
-  if (in_netns) b.permit_benchmarking();
   if (auto why = b.why_blocked(dst)) throw UsageError("DEST", dst.str() + " is " + *why + ": not probed");
 }
 

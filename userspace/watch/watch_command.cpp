@@ -124,15 +124,11 @@ WatchConfig watch_config(const WatchCommand& a) {
   } catch (const std::invalid_argument& e) {
     throw UsageError("--allow/--deny", e.what());
   }
-  auto blocklist = std::make_shared<Blocklist>();
-  try {
-    if (!a.blocklist.empty()) blocklist->block(Blocklist::read_file(a.blocklist));
-    if (!a.allowlist.empty()) blocklist->allow(Blocklist::read_file(a.allowlist));
+  try {  // benchmarking ranges: in the lab's namespace (--netns or the default lab)
+    f.blocklist = std::make_shared<Blocklist>(Blocklist::from_files(a.blocklist, a.allowlist, !a.this_netns));
   } catch (const std::invalid_argument& e) {
     throw UsageError("--blocklist/--allowlist", e.what());
   }
-  if (!a.this_netns) blocklist->permit_benchmarking();  // the lab's namespace (--netns or the default lab)
-  f.blocklist = std::move(blocklist);
   if (!parse_rank(a.rank, f.rank)) throw UsageError("--rank", "bytes, packets or connections");
   f.min_bytes = a.min_bytes;
   f.top = a.top;

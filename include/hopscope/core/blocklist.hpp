@@ -27,6 +27,9 @@ class Blocklist {
   // Lines of a blocklist/allowlist file: one prefix each, '#' comments; throws
   // std::invalid_argument naming the file and line.
   static std::vector<Prefix> read_file(const std::string& path);
+  // The default list, plus --blocklist/--allowlist files (empty path: none);
+  // benchmarking ranges permitted if asked. Throws std::invalid_argument.
+  static Blocklist from_files(const std::string& block_path, const std::string& allow_path, bool benchmarking);
   void block(const std::vector<Prefix>& prefixes);  // --blocklist
   void allow(const std::vector<Prefix>& prefixes);  // --allowlist: only these
   void permit_benchmarking();                       // 198.18.0.0/15 and 2001:2::/48
@@ -55,11 +58,5 @@ class Blocklist {
   std::vector<Rule> rules_;
   std::vector<Prefix> allow_;
 };
-
-// Reads one line of at most `max` bytes into `line` (see TargetList): Line,
-// Eof, TooLong (the rest of the line was read and dropped), Binary (a NUL
-// byte, or 1 MiB without a line end).
-enum class LineEnd { Line, Eof, TooLong, Binary };
-LineEnd read_bounded_line(std::istream& in, std::string& line, std::size_t max);
 
 }  // namespace hopscope

@@ -3,6 +3,7 @@
 #pragma once
 
 #include <cstdint>
+#include <istream>
 #include <optional>
 #include <string>
 #include <string_view>
@@ -39,5 +40,11 @@ std::string_view trim_blanks(std::string_view s);
 // `s` as it may go into a message: bytes outside printable ASCII as \xNN,
 // at most `max` characters of it, then "...".
 std::string printable(std::string_view s, std::size_t max = 80);
+
+// Reads one line of at most `max` bytes into `line` (see TargetList): Line,
+// Eof, TooLong (the rest of the line was read and dropped), Binary (a NUL
+// byte, or 1 MiB without a line end).
+enum class LineEnd { Line, Eof, TooLong, Binary };
+LineEnd read_bounded_line(std::istream& in, std::string& line, std::size_t max);
 
 }  // namespace hopscope
