@@ -11,6 +11,8 @@ PACKAGES=(
   libbpf-dev libxdp-dev bpftool libelf-dev zlib1g-dev linux-libc-dev
   # userspace libraries
   libboost-dev libcli11-dev libfmt-dev nlohmann-json3-dev libmnl-dev libpcap-dev
+  # least privilege: per-thread capabilities, the steady-state syscall filter
+  libcap-dev libseccomp-dev
   # tests and benchmarks
   libgtest-dev libgmock-dev libbenchmark-dev
   # lab and peers

@@ -439,9 +439,16 @@ TEST(SurveySimInterrupt, SigintWritesEveryDestinationAndTheSummary) {
     _exit(127);
   }
   std::this_thread::sleep_for(std::chrono::milliseconds(1500));
-  std::ifstream st("/proc/" + std::to_string(pid) + "/status");
-  const std::string status_text((std::istreambuf_iterator<char>(st)), std::istreambuf_iterator<char>());
-  EXPECT_NE(status_text.find("NoNewPrivs:\t1"), std::string::npos) << "a running survey sets no-new-privileges";
+  // Least privilege while it runs: every thread (main, senders, reply pump,
+  // writer, signal waiter) without a capability, no-new-privileges, the filter.
+  const auto threads = hopscope::test::thread_statuses(pid);
+  EXPECT_GE(threads.size(), 5u) << hopscope::test::describe(threads);
+  for (const auto& t : threads) {
+    EXPECT_EQ(t.cap_eff, 0u) << t.name << ": " << hopscope::test::describe(threads);
+    EXPECT_EQ(t.cap_prm, 0u) << t.name << ": gone for good";
+    EXPECT_EQ(t.no_new_privs, 1) << t.name;
+    EXPECT_EQ(t.seccomp, 2) << t.name << ": the steady-state syscall filter";
+  }
   const auto t0 = std::chrono::steady_clock::now();
   kill(pid, SIGINT);
   int status = 0;

@@ -236,6 +236,19 @@ TEST_F(WatchLab, FindsTheAppsTracesThemSeesTheRouteSwitchAndIsScrapedByPrometheu
   std::vector<json> tcp_paths, udp_paths, changes;
   std::string hop3_before, hop3_pinned;
   std::optional<double> scraped_changes, scraped_hop_rtts;
+  // 16 s into the run (of 24) it has traced and been scraped: the steady
+  // state of every thread.
+  std::vector<hopscope::test::ThreadStatus> threads;
+  std::thread sampler([&] {
+    std::this_thread::sleep_for(std::chrono::seconds(15));
+    threads = hopscope::test::thread_statuses(watch.pid);
+  });
+  struct Join {
+    std::thread& t;
+    ~Join() {
+      if (t.joinable()) t.join();
+    }
+  } join_sampler{sampler};
   char line[1 << 16];
   while (std::fgets(line, sizeof line, watch.out)) {
     const json j = json::parse(line);
@@ -274,6 +287,17 @@ TEST_F(WatchLab, FindsTheAppsTracesThemSeesTheRouteSwitchAndIsScrapedByPrometheu
   int app_status = 0;
   waitpid(app, &app_status, 0);
   ASSERT_TRUE(WIFEXITED(app_status) && WEXITSTATUS(app_status) == 0) << "the client app failed: " << app_status;
+
+  // Least privilege: once the first trace has made the reply matcher and its
+  // socket, no thread (main, tracers, reply receiver, metrics server, signal
+  // waiter) has a capability; all run with no-new-privileges and the filter.
+  sampler.join();
+  ASSERT_GE(threads.size(), 4u) << hopscope::test::describe(threads);
+  for (const auto& t : threads) {
+    EXPECT_EQ(t.cap_eff, 0u) << t.name << ": " << hopscope::test::describe(threads);
+    EXPECT_EQ(t.no_new_privs, 1) << t.name;
+    EXPECT_EQ(t.seccomp, 2) << t.name;
+  }
 
   // Exactly the apps' two flows, with their byte counts.
   std::set<std::string> dests;

@@ -5,6 +5,7 @@
 
 #include "hopscope/core/clock.hpp"
 #include "hopscope/core/thread.hpp"
+#include "hopscope/sys/privileges.hpp"
 
 namespace hopscope {
 namespace {
@@ -58,6 +59,7 @@ MatcherCounters MuxChannel::counters() const { return mux_.transport_.counters()
 TraceMux::TraceMux(const IpAddress& first_dst, const std::string& ifname) : transport_(mux_config(first_dst, ifname)) {
   receiver_ = std::thread([this] {
     name_this_thread("hs-mux-rx");
+    drop_thread_capabilities();
     receive_loop();
   });
 }

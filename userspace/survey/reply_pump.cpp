@@ -3,6 +3,7 @@
 #include <utility>
 
 #include "hopscope/core/thread.hpp"
+#include "hopscope/sys/privileges.hpp"
 
 namespace hopscope::survey {
 
@@ -41,6 +42,7 @@ void ReplyPump::hand_over() {
 
 void ReplyPump::run(const std::stop_token& st) {
   name_this_thread("hs-rx");
+  drop_thread_capabilities();
   const ReplyHandler handler = [this](const hs_reply_record& r) { collector_.on_reply(r); };
   while (!st.stop_requested()) {
     begun_.fetch_add(1, std::memory_order_acq_rel);

@@ -9,6 +9,7 @@
 #include "hopscope/io/xdp_transport.hpp"
 #include "hopscope/survey/engine.hpp"
 #include "hopscope/survey/tx_pool.hpp"
+#include "hopscope/sys/privileges.hpp"
 
 namespace hopscope::survey {
 namespace {
@@ -98,6 +99,9 @@ SurveySummary run_survey(const TargetList& targets, const SurveyOptions& o, std:
   TxPool pool(tx_config(transport, o), targets, codec);
   MatcherReplySource replies(transport.matcher(), o.pcap);
   SurveyEngine engine(targets, o, probe_meta(transport, tx_mode), pool, replies, system_clock(), out);
+  // Everything is loaded and attached: from here on no thread has a
+  // capability, and the syscall filter is on.
+  enter_steady_state();
   SurveySummary s = engine.run();
   s.tx_mode = tx_mode;
   s.tx_warning = pool.tx_warning();

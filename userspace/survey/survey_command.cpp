@@ -22,6 +22,7 @@
 #include "hopscope/sys/interfaces.hpp"
 #include "hopscope/sys/netns.hpp"
 #include "hopscope/sys/output_file.hpp"
+#include "hopscope/sys/privileges.hpp"
 
 namespace hopscope::survey {
 namespace {
@@ -101,6 +102,7 @@ class StopOnSignal {
     sigaddset(&set_, SIGTERM);
     pthread_sigmask(SIG_BLOCK, &set_, &old_);
     thread_ = std::jthread([this](const std::stop_token& st) {
+      drop_thread_capabilities();
       const timespec tick{0, 100'000'000};
       while (!st.stop_requested()) {
         const int sig = sigtimedwait(&set_, nullptr, &tick);

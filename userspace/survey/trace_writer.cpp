@@ -10,6 +10,7 @@
 #include "hopscope/core/clock.hpp"
 #include "hopscope/core/thread.hpp"
 #include "hopscope/output/trace_output.hpp"
+#include "hopscope/sys/privileges.hpp"
 
 namespace hopscope::survey {
 namespace {
@@ -191,6 +192,7 @@ void TraceWriter::run() {
   // traces within 0.38-0.55 s of finishing (was up to 1.1-1.35 s), 202 MB
   // max RSS (was 225-243), probing no slower.
   priority_raised_.store(raise_this_thread_priority(kPrioritySteps), std::memory_order_relaxed);
+  drop_thread_capabilities();
   std::unique_lock lk(mu_);
   for (;;) {
     cv_.wait(lk, [&] { return stopping_ || !queue_.empty(); });

@@ -9,6 +9,7 @@
 
 #include "hopscope/core/clock.hpp"
 #include "hopscope/core/thread.hpp"
+#include "hopscope/sys/privileges.hpp"
 
 namespace hopscope::survey {
 
@@ -29,6 +30,7 @@ TxPool::TxPool(const TxPoolConfig& cfg, const TargetList& targets, const ProbeCo
     XskSender* sender = backend == TxBackend::AfXdp ? cfg.sockets[q] : nullptr;
     w.thread = std::jthread([this, &w, sender, q](std::stop_token st) {
       name_this_thread(("hs-tx" + std::to_string(q)).c_str());
+      drop_thread_capabilities();
       try {
         if (sender)
           run_xsk(w, *sender, st);

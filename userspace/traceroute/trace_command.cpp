@@ -22,6 +22,7 @@
 #include "hopscope/output/trace_output.hpp"
 #include "hopscope/sys/interfaces.hpp"
 #include "hopscope/sys/netns.hpp"
+#include "hopscope/sys/privileges.hpp"
 #include "hopscope/trace/mda.hpp"
 #include "hopscope/trace/pmtu.hpp"
 #include "hopscope/trace/trace_job.hpp"
@@ -292,6 +293,9 @@ void run_trace_command(const TraceCommand& c) {
   if (auto why = destination_refusal(dst, local_networks()))
     throw UsageError("DEST", dst.str() + " is " + *why + ": no path to trace");
   check_blocklist(c, dst, !netns.empty());
+  // Each method loads its reply matcher and opens its socket in turn: only
+  // what that needs stays, and the syscall filter is on (exec only for --svg's graphviz).
+  enter_steady_state(true, !c.svg.empty());
   std::mt19937 rng(std::random_device{}());
   if (c.mda) return run_mda_command(c, job_for(c, dst, methods[0]), format, asn ? &*asn : nullptr, rng);
   if (c.pmtu) return run_pmtu_command(c, job_for(c, dst, methods[0]), format, rng);

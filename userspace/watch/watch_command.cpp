@@ -22,6 +22,7 @@
 #include "hopscope/lab/lab.hpp"
 #include "hopscope/sys/interfaces.hpp"
 #include "hopscope/sys/netns.hpp"
+#include "hopscope/sys/privileges.hpp"
 #include "hopscope/watch/watch_engine.hpp"
 #include "hopscope/watch/watch_metrics.hpp"
 #include "hopscope/watch/watch_output.hpp"
@@ -74,6 +75,7 @@ class StopOnSignal {
     sigaddset(&set_, SIGINT);
     sigaddset(&set_, SIGTERM);
     thread_ = std::thread([this, &e] {
+      drop_thread_capabilities();
       int sig = 0;
       sigwait(&set_, &sig);
       if (!done_) e.stop();
@@ -182,6 +184,17 @@ void watch_namespace(const WatchCommand& a, WatchConfig cfg, StreamSink::Format 
   oc.ignore_port_lo = to.sport_base;
   oc.ignore_port_hi = static_cast<std::uint16_t>(to.sport_base + kWatchSportSpan - 1);
   FlowObserver observer(oc);
+  // Attached: this thread keeps only what the first trace needs to load the
+  // reply matcher and open the AF_XDP socket, until it has; the syscall filter is on.
+  enter_steady_state(true);
+  std::atomic<bool> mux_made{false};
+  // Each tracing thread, idle or not, gives its capabilities up once the
+  // first trace has made the reply matcher and its socket.
+  const auto drop_once_made = [&mux_made] {
+    thread_local bool dropped = false;
+    if (!dropped && mux_made.load()) dropped = (drop_thread_capabilities(), true);
+  };
+  cfg.tracer_idle = drop_once_made;
   struct Published {  // the metrics read the observer's counters only while it exists
     FlowObserver*& ptr;
     ~Published() { ptr = nullptr; }
@@ -207,11 +220,15 @@ void watch_namespace(const WatchCommand& a, WatchConfig cfg, StreamSink::Format 
     TraceMux* m;
     {
       std::lock_guard lk(mux_mu);
-      if (!mux) mux = std::make_unique<TraceMux>(d.addr, to.ifname);
+      if (!mux) {
+        mux = std::make_unique<TraceMux>(d.addr, to.ifname);
+        mux_made.store(true);
+      }
       m = mux.get();
       sport = free_sports.back();
       free_sports.pop_back();
     }
+    drop_once_made();  // the reply matcher and socket exist: this thread needs no capability
     struct Release {
       std::mutex& mu;
       std::vector<std::uint16_t>& pool;
@@ -226,7 +243,8 @@ void watch_namespace(const WatchCommand& a, WatchConfig cfg, StreamSink::Format 
   };
   WatchEngine engine(
       cfg,
-      [&observer] {
+      [&observer, &drop_once_made] {
+        drop_once_made();        // on this thread too, once there is nothing left to attach
         observer.refresh_tcp();  // srtt and state from the sockets, connections older than watch included
         return observer.flows();
       },
@@ -254,9 +272,12 @@ void run_watch_command(const WatchCommand& a) {
   FlowObserver* observer_ptr = nullptr;
   std::unique_ptr<WatchMetrics> metrics;
   if (!a.metrics_listen.empty()) {
-    metrics = std::make_unique<WatchMetrics>(
-        a.metrics_listen, [&observer_ptr] { return observer_ptr ? observer_ptr->counters() : FlowCounters{}; },
-        std::max(cfg.window, 2 * cfg.interval));
+    // Made on a thread without capabilities: the HTTP server's threads have none.
+    run_without_capabilities([&] {
+      metrics = std::make_unique<WatchMetrics>(
+          a.metrics_listen, [&observer_ptr] { return observer_ptr ? observer_ptr->counters() : FlowCounters{}; },
+          std::max(cfg.window, 2 * cfg.interval));
+    });
     const std::string host = a.metrics_listen.substr(0, a.metrics_listen.rfind(':'));
     std::fprintf(stderr, "hopscope: metrics on http://%s:%d/metrics\n", host.c_str(), metrics->port());
   }

@@ -64,6 +64,7 @@ void WatchEngine::tracer_loop() {
       soonest = std::min(soonest, due);
     }
     if (!pick) {
+      if (cfg_.tracer_idle) cfg_.tracer_idle();
       const std::uint64_t wait = std::min<std::uint64_t>(soonest - now, 100'000'000);
       cv_.wait_for(lk, std::chrono::nanoseconds(wait));
       continue;

@@ -30,6 +30,9 @@ struct WatchConfig {
   std::chrono::milliseconds window{60000};    // ranking window
   std::chrono::milliseconds duration{0};      // 0: until stop()
   int parallel = 1;                           // destinations traced at the same time
+  // Called (under the engine's lock: keep it short) by a tracing thread each
+  // time it finds nothing to trace, at least every 100 ms while idle.
+  std::function<void()> tracer_idle;
   DestFilter filter;
   std::uint64_t netns = 0;  // only flows of this network namespace (0: all)
 };
