@@ -5,7 +5,8 @@
  * Runs on the probing interface. Recognises ICMP/ICMPv6 replies to our probes
  * (Time Exceeded, Destination Unreachable, Packet Too Big, Echo Reply),
  * decodes the probe's identity from the quote (IP header + 8 bytes is enough
- * for IPv4), checks the keyed validation value, stamps the arrival time and
+ * for IPv4), checks the keyed validation value, then the reply's lengths and
+ * checksums (lib/reply_checks.h), stamps the arrival time and
  * pushes one hs_reply_record into a ring buffer. Matched replies are dropped;
  * everything else passes untouched. See include/hopscope/abi/probe.h for the
  * probe encoding.
@@ -22,6 +23,7 @@
 #include "lib/counters.h"
 #include "lib/csum.h"
 #include "lib/headers.h"
+#include "lib/reply_checks.h"
 #include "lib/wakeup.h"
 
 char LICENSE[] SEC("license") = "Dual MIT/GPL";
@@ -84,6 +86,7 @@ struct probe_identity {
 	__u16 val;
 	__u16 sport; /* of a UDP/TCP probe (HS_MV_ANY_PORT records it) */
 	__u8 method;
+	struct hs_reply_shape shape; /* for the integrity checks (l3_off set by the caller) */
 };
 
 #define ICMP6_ECHO_REQUEST 128
@@ -329,6 +332,10 @@ static __always_inline int match_v4(void *l3, void *end, struct hs_reply_record 
 
 	if (ihl < sizeof(*iph))
 		return V_MALFORMED;
+	id->shape.family = 4;
+	id->shape.proto = iph->protocol;
+	id->shape.l4_off += ihl;
+	id->shape.l3_len = bpf_ntohs(iph->tot_len);
 	if (iph->protocol == IPPROTO_TCP) {
 		rec->family = HS_AF_INET;
 		rec->reply_ttl = iph->ttl;
@@ -454,6 +461,10 @@ static __always_inline int match_v6(void *l3, void *end, struct hs_reply_record 
 		nh = ext[0];
 		off += (ext[1] + 1) * 8;
 	}
+	id->shape.family = 6;
+	id->shape.proto = nh;
+	id->shape.l4_off += off;
+	id->shape.l3_len = bpf_ntohs(ip6->payload_len) + sizeof(*ip6);
 	if (nh == IPPROTO_TCP) {
 		rec->family = HS_AF_INET6;
 		rec->reply_ttl = ip6->hop_limit;
@@ -582,6 +593,8 @@ int hs_reply_matcher(struct xdp_md *ctx)
 	int off = hs_parse_eth(data, end, &l3proto);
 
 	if (off >= 0) {
+		id.shape.l3_off = (__u16)off;
+		id.shape.l4_off = (__u16)off;
 		if (l3proto == ETH_P_IP)
 			verdict = match_v4(data + off, end, &rec, &id);
 		else if (l3proto == ETH_P_IPV6)
@@ -608,6 +621,20 @@ int hs_reply_matcher(struct xdp_md *ctx)
 		return XDP_PASS;
 	}
 
+	/* Ours: now the lengths and checksums, before anything is believed. */
+	const int bad = hs_check_reply(ctx, &id.shape);
+
+	if (bad) {
+		hs_count(bad == 1 ? HS_CNT_MALFORMED : HS_CNT_BAD_CHECKSUM);
+		return XDP_PASS;
+	}
+	if (rec.kind <= HS_REPLY_PACKET_TOO_BIG) { /* an error: its quote ends where the IP length says */
+		const __u32 quote_end = (__u32)id.shape.l3_off + id.shape.l3_len;
+		const __u32 quote_at = (__u32)id.shape.l4_off + 8;
+
+		if (quote_end < quote_at + rec.quote_bytes)
+			rec.quote_bytes = (__u16)(quote_end - quote_at);
+	}
 	rec.seq = id.seq;
 	rec.flow = (hs_cfg.variants & HS_MV_ANY_PORT) && id.method != HS_METHOD_ICMP_PARIS &&
 				   id.method != HS_METHOD_ICMP

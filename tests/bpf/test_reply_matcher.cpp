@@ -165,6 +165,7 @@ Bytes te_with_mpls(int labels, bool rfc4884) {
   const std::size_t ip_len = f.size() - 14;
   f[14 + 2] = static_cast<std::uint8_t>(ip_len >> 8);
   f[14 + 3] = static_cast<std::uint8_t>(ip_len);
+  test::fix_icmp_checksums(f);
   return f;
 }
 
@@ -184,6 +185,14 @@ void expect_tcp(const hs_reply_record& r, const ProbeTemplate& t, std::uint8_t k
   EXPECT_EQ(r.kind, kind);
   EXPECT_EQ(r.method, HS_METHOD_TCP_SYN);
   EXPECT_EQ(r.reply_ttl, 59);
+}
+
+// The outer IPv4 header's checksum (20 bytes, no options) made right after an edit.
+void fix_ip_header_checksum(Bytes& f) {
+  f[14 + 10] = f[14 + 11] = 0;
+  const std::uint16_t c = test::reference_checksum(Bytes(f.begin() + 14, f.begin() + 34));
+  f[14 + 10] = static_cast<std::uint8_t>(c >> 8);
+  f[14 + 11] = static_cast<std::uint8_t>(c);
 }
 
 std::vector<Case> cases() {
@@ -297,6 +306,89 @@ std::vector<Case> cases() {
          return f;
        },
        XDP_PASS, HS_CNT_INVALID, nullptr},
+      // Malformed replies to real probes: rejected and counted, never a hop.
+      {"v4_bad_icmp_checksum",
+       [] {
+         Bytes f = test::icmp_error(probe(U4), te("198.18.3.2"));
+         f[14 + 20 + 2] ^= 0x40;  // ICMP checksum
+         return f;
+       },
+       XDP_PASS, HS_CNT_BAD_CHECKSUM, nullptr},
+      {"v4_bad_ip_header_checksum",
+       [] {
+         Bytes f = test::icmp_error(probe(U4), te("198.18.3.2"));
+         f[14 + 10] ^= 0x01;
+         return f;
+       },
+       XDP_PASS, HS_CNT_BAD_CHECKSUM, nullptr},
+      {"v4_corrupted_quote_byte",
+       [] {
+         Bytes f = test::icmp_error(probe(U4), te("198.18.3.2"));
+         f[14 + 20 + 8 + 8] ^= 0x01;  // the quoted TTL: not in the validation value, in the checksum
+         return f;
+       },
+       XDP_PASS, HS_CNT_BAD_CHECKSUM, nullptr},
+      {"v4_zero_total_length",
+       [] {
+         Bytes f = test::icmp_error(probe(U4), te("198.18.3.2"));
+         f[14 + 2] = f[14 + 3] = 0;
+         fix_ip_header_checksum(f);
+         return f;
+       },
+       XDP_PASS, HS_CNT_MALFORMED, nullptr},
+      {"v4_total_length_past_the_frame",
+       [] {
+         Bytes f = test::icmp_error(probe(U4), te("198.18.3.2"));
+         const std::size_t len = f.size() - 14 + 1;
+         f[14 + 2] = static_cast<std::uint8_t>(len >> 8);
+         f[14 + 3] = static_cast<std::uint8_t>(len);
+         fix_ip_header_checksum(f);
+         return f;
+       },
+       XDP_PASS, HS_CNT_MALFORMED, nullptr},
+      {"v4_ethernet_padding_is_not_quote",
+       [] {
+         Bytes f = test::icmp_error(probe(U4), te("198.18.3.2", 28));
+         f.resize(f.size() + 18, 0);  // a NIC's padding after the IP length
+         return f;
+       },
+       XDP_DROP, HS_CNT_MATCHED, [](const hs_reply_record& r) { EXPECT_EQ(r.quote_bytes, 28); }},
+      {"v6_bad_icmpv6_checksum",
+       [] {
+         Bytes f = test::icmp_error(probe(U6), te("2001:2:0:3::2"));
+         f[14 + 40 + 3] ^= 0x10;
+         return f;
+       },
+       XDP_PASS, HS_CNT_BAD_CHECKSUM, nullptr},
+      {"v6_zero_payload_length",
+       [] {
+         Bytes f = test::icmp_error(probe(U6), te("2001:2:0:3::2"));
+         f[14 + 4] = f[14 + 5] = 0;
+         return f;
+       },
+       XDP_PASS, HS_CNT_MALFORMED, nullptr},
+      {"v4_tcp_synack_bad_checksum",
+       [] {
+         Bytes f = tcp_answer(T4, 0x12);
+         f[14 + 20 + 16] ^= 0x08;
+         return f;
+       },
+       XDP_PASS, HS_CNT_BAD_CHECKSUM, nullptr},
+      {"v4_tcp_rst_checksum_offload_pending",
+       [] {
+         // As a Linux stack on the same host leaves it (CHECKSUM_PARTIAL): the
+         // field holds the folded pseudo-header sum.
+         Bytes f = tcp_answer(T4, 0x14);
+         const Bytes ip(f.begin() + 14, f.begin() + 34);
+         std::uint32_t sum = 0;
+         for (int i = 12; i < 20; i += 2) sum += static_cast<std::uint32_t>(ip[i] << 8 | ip[i + 1]);
+         sum += 6 + static_cast<std::uint32_t>(f.size() - 34);
+         while (sum >> 16) sum = (sum & 0xffff) + (sum >> 16);
+         f[14 + 20 + 16] = static_cast<std::uint8_t>(sum >> 8);
+         f[14 + 20 + 17] = static_cast<std::uint8_t>(sum);
+         return f;
+       },
+       XDP_DROP, HS_CNT_MATCHED, [](const hs_reply_record& r) { expect_tcp(r, T4, HS_REPLY_TCP_RST); }},
       {"v4_probe_from_another_run_key",
        [] {
          return test::icmp_error(probe(tmpl(4, Method::UdpParis, {1, 2})), te("198.18.3.2"));

@@ -161,3 +161,31 @@ Bytes plain_udp(const IpAddress& src, const IpAddress& dst, std::uint16_t sport,
 }
 
 }  // namespace hopscope::test
+
+namespace hopscope::test {
+
+void fix_icmp_checksums(Bytes& frame) {
+  std::uint8_t* l3 = frame.data() + 14;
+  if ((l3[0] >> 4) == 4) {
+    const std::size_t ihl = (l3[0] & 15u) * 4;
+    l3[10] = l3[11] = 0;
+    const std::uint16_t h = reference_checksum(Bytes(l3, l3 + ihl));
+    l3[10] = static_cast<std::uint8_t>(h >> 8);
+    l3[11] = static_cast<std::uint8_t>(h);
+    const std::size_t len = static_cast<std::size_t>(l3[2] << 8 | l3[3]);
+    std::uint8_t* icmp = l3 + ihl;
+    icmp[2] = icmp[3] = 0;
+    const std::uint16_t c = reference_checksum(Bytes(icmp, l3 + len));
+    icmp[2] = static_cast<std::uint8_t>(c >> 8);
+    icmp[3] = static_cast<std::uint8_t>(c);
+  } else {
+    const std::size_t len = static_cast<std::size_t>(l3[4] << 8 | l3[5]);
+    std::uint8_t* icmp = l3 + 40;
+    icmp[2] = icmp[3] = 0;
+    const std::uint16_t c = reference_checksum(with_pseudo_header(l3 + 8, l3 + 24, 16, 58, Bytes(icmp, icmp + len)));
+    icmp[2] = static_cast<std::uint8_t>(c >> 8);
+    icmp[3] = static_cast<std::uint8_t>(c);
+  }
+}
+
+}  // namespace hopscope::test

@@ -38,6 +38,9 @@ Bytes echo_reply(const Bytes& probe_frame, std::uint8_t reply_ttl = 64);
 Bytes tcp_segment(const IpAddress& src, const IpAddress& dst, std::uint16_t sport, std::uint16_t dport,
                   std::uint8_t flags, std::uint32_t seq, std::uint32_t ack, std::uint8_t ttl, int options = 0,
                   int payload = 0);
+// After a test edits an ICMP/ICMPv6 reply frame (no VLAN tag, no IPv6
+// extension header) in place: its IPv4 header and ICMP checksums made right again.
+void fix_icmp_checksums(Bytes& frame);
 // A plain UDP datagram (not a reply to anything).
 Bytes plain_udp(const IpAddress& src, const IpAddress& dst, std::uint16_t sport, std::uint16_t dport);
 

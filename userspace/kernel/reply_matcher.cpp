@@ -25,6 +25,7 @@ const char* counter_name(int idx) {
     case HS_CNT_MALFORMED: return "malformed";
     case HS_CNT_RINGBUF_FULL: return "ringbuf_full";
     case HS_CNT_CAPTURE_FULL: return "capture_full";
+    case HS_CNT_BAD_CHECKSUM: return "bad_checksum";
     default: return "?";
   }
 }
