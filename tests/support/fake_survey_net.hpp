@@ -74,6 +74,8 @@ class FakeSurveyNet final : public survey::ProbeSink, public survey::ReplySource
   std::uint64_t per_hop_ns = 1'000'000;  // one-way delay per hop: RTT = 2 ms x hops
   // true: this probe gets no reply (attempt counts earlier probes of its (target, TTL, flow)).
   std::function<bool(const SentProbe&)> lose;
+  // true: this probe's reply is lost to a full ring (counted as ringbuf_full).
+  std::function<bool(const SentProbe&)> ring_drop;
   // The first `stall_polls` polls that find replies keep the receiving thread
   // busy for `stall` (real time) before handing them over, as a receiving
   // thread busy elsewhere would leave them in the ring.
@@ -92,7 +94,10 @@ class FakeSurveyNet final : public survey::ProbeSink, public survey::ReplySource
     for (const survey::SurveyProbe& p : probes) {
       const SentProbe s{p.target, p.ttl, p.flow, attempts_[{p.target, p.ttl, p.flow}]++, clock_.now_ns() + tx_lag_ns};
       log_.push_back(s);
-      if (!(lose && lose(s))) schedule(s);
+      if (ring_drop && ring_drop(s))
+        lost_++;
+      else if (!(lose && lose(s)))
+        schedule(s);
     }
     sent_.store(log_.size(), std::memory_order_release);
   }

@@ -45,12 +45,14 @@ Cohort* Cohorts::sending() {
   return &active_.emplace_back(st_, o, std::move(members), next_number_++);
 }
 
-std::vector<FinishedTarget> Cohorts::halt() {
+std::vector<FinishedTarget> Cohorts::halt(std::uint64_t lost_now) {
   std::vector<FinishedTarget> out;
   while (!active_.empty()) {
     auto it = active_.begin();
     it->sched.halt();
+    const std::size_t from = out.size();
     out.insert(out.end(), it->sched.finished().begin(), it->sched.finished().end());
+    for (std::size_t i = from; i < out.size(); i++) out[i].ring_lost = ring_lost_since(it->lost_at_start, lost_now);
     retire(it);
   }
   for (; admitted_ < st_.size(); admitted_++) {

@@ -190,8 +190,7 @@ void SurveyEngine::advance_settled(ReplyPump& pump) {
     const bool more = c.sched.next_pass();
     const auto& finished = c.sched.finished();
     if (more || active.size() > 1 || cohorts_.admitted() < targets_.size()) s_.streamed += finished.size();
-    done_ += finished.size();
-    pump.post_finished(finished, clock_.now_ns());
+    post(pump, finished, c.lost_at_start);
     if (more) {
       c.sending = true;
       c.marked = false;
@@ -212,8 +211,22 @@ void SurveyEngine::halt(ReplyPump& pump) {
   clock_.sleep_for(std::clamp<std::uint64_t>(3 * collector_.max_rtt_ns(), 20'000'000, settle_cap_ns()));
   const std::uint64_t begun = pump.polls_begun();
   while (pump.polls_done() <= begun) clock_.sleep_for(1'000'000);
-  const std::vector<FinishedTarget> finished = cohorts_.halt();
+  std::vector<FinishedTarget> finished = cohorts_.halt(ring_lost_now());
   for (const FinishedTarget& f : finished) s_.halted += f.halted;
+  post(pump, std::move(finished), 0, true);
+}
+
+std::uint64_t SurveyEngine::ring_lost_now() const { return source_.counters()[HS_CNT_RINGBUF_FULL]; }
+
+// Losses since the cohort began mark its destinations ("replies_lost_while_traced"):
+// some of those replies may have been theirs. per_target: ring_lost is already set.
+void SurveyEngine::post(ReplyPump& pump, std::vector<FinishedTarget> finished, std::uint64_t lost_at_start,
+                        bool per_target) {
+  if (!per_target && !finished.empty()) {
+    const std::uint32_t lost = ring_lost_since(lost_at_start, ring_lost_now());
+    for (FinishedTarget& f : finished) f.ring_lost = lost;
+  }
+  for (const FinishedTarget& f : finished) s_.lost_traces += f.ring_lost != 0;
   done_ += finished.size();
   pump.post_finished(finished, clock_.now_ns());
 }
@@ -227,6 +240,10 @@ void SurveyEngine::probe_cohorts(ReplyPump& pump) {
     if (o_.stop && o_.stop->load(std::memory_order_relaxed)) return halt(pump);
     advance_settled(pump);
     Cohort* c = cohorts_.sending();
+    if (c && c->number >= cohorts_seen_) {  // just admitted: nothing of it sent yet
+      c->lost_at_start = ring_lost_now();
+      cohorts_seen_ = c->number + 1;
+    }
     if (!c) {
       if (cohorts_.exhausted()) {
         if (idle_from) s_.paused_s += static_cast<double>(clock_.now_ns() - idle_from) / 1e9;

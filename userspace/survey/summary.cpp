@@ -67,13 +67,19 @@ std::string summary_text(const SurveySummary& s) {
                               "reasons on the lines before)\n",
                               s.skipped_targets, s.skipped_targets == 1 ? "" : "es")
                         : std::string();
+  const std::string lost_note =
+      s.dropped ? fmt::format(
+                      "survey: {} replies lost to a full ring buffer (their TTLs were probed again as retries); {} "
+                      "destinations were traced while it happened (\"replies_lost_while_traced\" in each)\n",
+                      s.dropped, s.lost_traces)
+                : std::string();
   const std::string halted_note =
       s.halted ? fmt::format(
                      "survey: interrupted: probing stopped, the replies in flight were awaited; {} "
                      "destinations written unfinished (stop reason halted)\n",
                      s.halted)
                : std::string();
-  return halted_note + skipped_note + live_note + anchor_note + pcap_note + rate_note(s) +
+  return halted_note + lost_note + skipped_note + live_note + anchor_note + pcap_note + rate_note(s) +
          fmt::format(
              "survey: {} targets, {} (target, TTL) pairs in a random order; {} skipped beyond a reached destination\n"
              "survey: {} pre-probes gave the distance of {} destinations; {} cohort(s) of up to {} destinations, "

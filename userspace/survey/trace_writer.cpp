@@ -144,6 +144,7 @@ void survey_trace(TraceResult& res, const FinishedTarget& f, std::span<const Sto
     hr.tx_unix_us = rx_us - static_cast<std::int64_t>(r.rtt_ns / 1000) + meta.unix_offset_us;
     h.replies.push_back(hr);
   }
+  res.lost_while_traced = f.ring_lost;
   res.stop_reason = f.halted                   ? StopReason::Halted
                     : dist                     ? StopReason::Completed
                     : unreach                  ? StopReason::Unreach
@@ -156,6 +157,9 @@ void append_survey_trace(std::string& out, const TraceResult& r, const SurveyMet
   out += fmt::format("hopscope to {} from {}, {}, {}\n", r.dst.str(), r.src.str(), method_name(r.method),
                      stop_reason_name(r.stop_reason));
   out += trace_text_hops(r);
+  if (r.lost_while_traced)
+    out += fmt::format("{} replies were lost to a full ring buffer while it was traced: hops may be missing\n",
+                       r.lost_while_traced);
   out += '\n';
 }
 

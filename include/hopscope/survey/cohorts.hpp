@@ -9,6 +9,7 @@
 // thread, when a cohort's replies are in (mark_sent(), settled()).
 #pragma once
 
+#include <algorithm>
 #include <cstdint>
 #include <list>
 #include <span>
@@ -20,6 +21,11 @@
 #include "hopscope/survey/target_state.hpp"
 
 namespace hopscope::survey {
+
+// Ring-buffer losses between two readings of the counter, as FinishedTarget keeps them.
+inline std::uint32_t ring_lost_since(std::uint64_t then, std::uint64_t now) {
+  return now > then ? static_cast<std::uint32_t>(std::min<std::uint64_t>(now - then, UINT32_MAX)) : 0;
+}
 
 struct Cohort {
   Cohort(TargetState& st, const SchedulerOptions& o, std::vector<std::uint32_t> members, int n)
@@ -50,6 +56,7 @@ struct Cohort {
   std::uint64_t left_ns = 0;         // when that probe was seen to have left (0: not yet)
   bool marked = false;               // settling: poll_mark is taken
   std::uint64_t poll_mark = 0;       // a poll begun after this many had begun must complete
+  std::uint64_t lost_at_start = 0;   // the source's ring-buffer losses when it was admitted
 };
 
 class Cohorts {
@@ -74,7 +81,8 @@ class Cohorts {
   [[nodiscard]] bool exhausted() const { return active_.empty() && admitted_ == st_.size(); }
   // The survey stops: every active cohort's members not done, then every
   // destination never admitted (nothing probed), done and halted; the cohorts retire.
-  std::vector<FinishedTarget> halt();
+  // `lost_now`: the ring-buffer losses so far (FinishedTarget::ring_lost).
+  std::vector<FinishedTarget> halt(std::uint64_t lost_now);
 
   [[nodiscard]] std::uint64_t admitted() const { return admitted_; }  // destinations that entered a cohort
   [[nodiscard]] int cohorts() const { return next_number_; }

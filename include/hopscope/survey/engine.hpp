@@ -64,6 +64,7 @@ struct SurveySummary {
   std::uint64_t targets = 0;
   std::uint64_t skipped_targets = 0;  // addresses of the target blocks the blocklist left out
   std::uint64_t halted = 0;           // destinations written unfinished, after `stop` was set
+  std::uint64_t lost_traces = 0;      // destinations traced while the ring buffer lost replies
   std::uint64_t pairs = 0;            // (target, TTL) pairs in the space
   std::uint64_t probes_sent = 0;      // pre-probes included
   std::uint64_t preprobes = 0;
@@ -137,6 +138,11 @@ class SurveyEngine {
   void draw_progress(std::uint64_t now);
   void hold_while_congested();
   void fill_summary(std::uint64_t t_end);
+  // The source's ring-buffer losses so far (a few syscalls: per cohort event, not per probe).
+  [[nodiscard]] std::uint64_t ring_lost_now() const;
+  // Hands finished destinations to the writer, each with the losses since its cohort began.
+  void post(class ReplyPump& pump, std::vector<FinishedTarget> finished, std::uint64_t lost_at_start,
+            bool per_target = false);
 
   const TargetList& targets_;
   SurveyOptions o_;
@@ -151,6 +157,7 @@ class SurveyEngine {
   std::size_t per_push_;
   SurveySummary s_;
   std::uint64_t done_ = 0;  // destinations handed to the writer
+  int cohorts_seen_ = 0;    // cohorts whose admission was noted (lost_at_start)
   std::uint64_t t0_ = 0;
   std::uint64_t next_progress_ = 0;
   bool ran_ = false;

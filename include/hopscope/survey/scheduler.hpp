@@ -53,6 +53,9 @@ struct FinishedTarget {
   std::uint8_t last = 0;     //
   std::uint8_t retries = 0;  // retry rounds it took part in: an unanswered TTL got 1 + retries probes
   bool halted = false;       // the survey was interrupted before it was done (it has what it got)
+  // Replies the ring buffer lost (survey-wide) while it was traced, from its
+  // cohort's admission to its end: some of them may have been its own.
+  std::uint32_t ring_lost = 0;
 };
 
 class Scheduler {

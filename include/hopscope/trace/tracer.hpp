@@ -93,7 +93,10 @@ struct TraceResult {
   std::uint64_t probes_total = 0;     // every probe sent, those past the last hop reported included
   std::string tx_mode;                // how probes left, e.g. "af_xdp-copy" (informational)
   std::uint64_t dropped_replies = 0;  // matched in XDP but lost: the ring buffer was full
-  bool with_stats = false;            // output per-hop and path statistics (trace --report)
+  // Survey: replies the ring buffer lost (survey-wide) while this destination
+  // was traced; some may have been its own, so its hops may be incomplete.
+  std::uint64_t lost_while_traced = 0;
+  bool with_stats = false;  // output per-hop and path statistics (trace --report)
   // How the probes looked (for scamper-json): UDP ports of flow 0, or the
   // ICMP checksum of flow 0; the wait per probe.
   std::uint16_t sport = 0;  // UDP / TCP source port of flow 0

@@ -443,6 +443,41 @@ TEST(SurveyEngine, BackpressureSlowsDownInsteadOfLosingReplies) {
   expect_consistent(r);
 }
 
+TEST(SurveyEngine, TracesThatRanWhileTheRingLostRepliesSaySo) {
+  // 512 destinations in cohorts of 64; the reply to one probe of target 0
+  // (TTL 3, first attempt) is lost to a full ring. Its trace and the others
+  // under way then say how many replies were lost while they ran; cohorts
+  // done before it, or admitted after it, say nothing. The retry fills TTL 3.
+  SurveyRun r("198.19.0.0/23", [](std::uint32_t t) { return chain(t, 9); });
+  r.net->per_hop_ns = 100'000;
+  r.net->ring_drop = [](const SentProbe& s) { return s.target == 0 && s.ttl == 3 && s.attempt == 0 && s.flow == 0; };
+  SurveyOptions o = SurveyRun::options();
+  o.rate = 20000;
+  o.cohort_size = 64;
+  o.retries = 1;
+  r.run(o);
+  EXPECT_EQ(r.s.dropped, 1u);
+  EXPECT_EQ(r.s.written, 512u);
+  std::uint64_t flagged = 0;
+  for (std::uint32_t t = 0; t < 512; t++) {
+    const auto tr = r.trace(t);
+    const std::uint64_t lost = tr.value("replies_lost_while_traced", 0);
+    EXPECT_LE(lost, 1u);
+    flagged += lost;
+    if (t == 0) {
+      EXPECT_EQ(lost, 1u) << "the trace that lost a reply says so";
+      EXPECT_EQ(tr.at("hops").at(2).at("replies").size(), 1u) << "the retry filled TTL 3";
+    }
+  }
+  EXPECT_EQ(flagged, r.s.lost_traces);
+  EXPECT_GE(flagged, 64u) << "at least target 0's cohort";
+  EXPECT_LE(flagged, 4u * 64) << "only the cohorts under way at the time (4 at most)";
+  const std::string text = summary_text(r.s);
+  EXPECT_NE(text.find("1 replies lost to a full ring buffer"), std::string::npos) << text;
+  EXPECT_NE(text.find(std::to_string(flagged) + " destinations were traced while it happened"), std::string::npos)
+      << text;
+}
+
 TEST(SurveyEngine, EachCohortPreProbesWhileOthersSend) {
   // 512 targets in cohorts of 64, 9 routers each; every 64th destination is
   // silent (its pre-probe never answers). A cohort's pre-probes are awaited
