@@ -2,6 +2,8 @@
 
 #include <fmt/format.h>
 
+#include <climits>
+#include <cstdint>
 #include <fstream>
 #include <iostream>
 #include <map>
@@ -49,6 +51,15 @@ json parse_line(const std::string& line, std::size_t n, const char* what) {
 
 void add_truth_line(Truth& t, const json& j);
 
+// An integer field of an object that must hold one (a float such as 1e21
+// would not convert to int).
+int int_field(const json& j, const char* key) {
+  const json& v = j.at(key);
+  if (!v.is_number_integer() || v.get<std::int64_t>() < INT_MIN || v.get<std::int64_t>() > INT_MAX)
+    throw std::runtime_error(fmt::format("\"{}\" is not an integer: {}", key, v.dump()));
+  return static_cast<int>(v.get<std::int64_t>());
+}
+
 Truth read_truth(std::istream& in) {
   Truth t;
   std::size_t n = 0;
@@ -58,11 +69,15 @@ Truth read_truth(std::istream& in) {
     json j = parse_line(line, n, "truth");
     try {
       add_truth_line(t, j);
-    } catch (const json::exception& e) {
+    } catch (const std::exception& e) {  // json's, and a field that is not what it must be
       throw std::runtime_error(fmt::format("truth line {}: {}", n, e.what()));
     }
   }
   if (t.dests.empty()) throw std::runtime_error("truth: no destinations (is this a `hopscope sim up --truth` file?)");
+  for (const auto& [dst, d] : t.dests)
+    if (!t.paths.count(d.path))
+      throw std::runtime_error(
+          fmt::format("truth: destination {} is on path {}, which the file does not have", dst, d.path));
   return t;
 }
 
@@ -73,16 +88,16 @@ void add_truth_line(Truth& t, const json& j) {
       std::vector<TruthHop> hops;
       for (const auto& h : j.at("hops")) {
         TruthHop th;
-        th.diamond = h.value("diamond", 0);
+        th.diamond = h.contains("diamond") ? int_field(h, "diamond") : 0;
         for (const auto& r : h.at("routers")) {
           th.addrs.push_back(r.at("addr").get<std::string>());
           th.silent.push_back(r.at("silent").get<bool>());
         }
         hops.push_back(std::move(th));
       }
-      t.paths[j.at("id").get<int>()] = std::move(hops);
+      t.paths[int_field(j, "id")] = std::move(hops);
     } else if (type == "dest") {
-      t.dests[j.at("dst").get<std::string>()] = {j.at("path").get<int>(), j.at("reply") == "answers"};
+      t.dests[j.at("dst").get<std::string>()] = {int_field(j, "path"), j.at("reply") == "answers"};
     }
   }
 }
@@ -133,13 +148,13 @@ void score_trace(const Truth& truth, const json& j, Score& s, Found& found) {
   std::map<int, std::set<std::string>> at_ttl;
   std::map<int, std::map<int, std::set<std::string>>> by_flow;
   for (const auto& hop : j.at("hops")) {
-    const int ttl = hop.at("ttl").get<int>();
+    const int ttl = int_field(hop, "ttl");
     for (const auto& r : hop.at("replies")) {
       const std::string addr = r.at("addr").get<std::string>();
       at_ttl[ttl].insert(addr);
       if (addr == dst) continue;
       found.nodes.insert(addr);
-      by_flow[r.value("flow", 0)][ttl].insert(addr);
+      by_flow[r.contains("flow") ? int_field(r, "flow") : 0][ttl].insert(addr);
     }
   }
   for (const auto& [flow, ttls] : by_flow)
@@ -166,7 +181,7 @@ void score_mda(const Truth& truth, const json& j, Score& s, Found& found) {
   found.paths.insert(it->second.path);
   std::map<int, std::set<std::string>> at_ttl;
   for (const auto& hop : j.at("hops")) {
-    const int ttl = hop.at("ttl").get<int>();
+    const int ttl = int_field(hop, "ttl");
     for (const auto& a : hop.at("interfaces")) {
       const std::string addr = a.get<std::string>();
       at_ttl[ttl].insert(addr);
@@ -175,7 +190,7 @@ void score_mda(const Truth& truth, const json& j, Score& s, Found& found) {
   }
   for (const auto& l : j.at("links")) {
     const std::string from = l.at("from").get<std::string>(), to = l.at("to").get<std::string>();
-    if (l.at("silent_between").get<int>() == 0 && from != dst && to != dst) found.links.insert(link_key(from, to));
+    if (int_field(l, "silent_between") == 0 && from != dst && to != dst) found.links.insert(link_key(from, to));
   }
   s.paths++;
   s.paths_exact += trace_exact(at_ttl, truth.paths.at(it->second.path), it->second, dst);
@@ -234,14 +249,15 @@ Score score(std::istream& truth_in, std::istream& results) {
     n++;
     if (line.empty() || line[0] != '{') continue;
     json j = parse_line(line, n, "results");
-    const std::string type = j.value("type", "");
+    const auto it = j.find("type");
+    const std::string type = it != j.end() && it->is_string() ? it->get<std::string>() : "";
     if (type != "trace" && type != "mda") continue;
     try {
       if (type == "trace")
         score_trace(truth, j, s, found);
       else
         score_mda(truth, j, s, found);
-    } catch (const json::exception& e) {
+    } catch (const std::exception& e) {
       throw std::runtime_error(fmt::format("results line {}: {}", n, e.what()));
     }
   }

@@ -106,6 +106,29 @@ TEST(Score, MalformedInputNamesTheLine) {
   EXPECT_THROW(score(empty, r2), std::runtime_error);
 }
 
+// Found by the fuzzer (tests/fuzz/fuzz_score.cpp): each is one clear error
+// naming its line, not an exception from the JSON library or undefined behaviour.
+TEST(Score, ImpossibleValuesAreNamedWithTheirLine) {
+  const auto error = [](const std::string& truth, const std::string& results) {
+    std::istringstream t(truth), r(results);
+    try {
+      score(t, r);
+    } catch (const std::runtime_error& e) {
+      return std::string(e.what());
+    }
+    return std::string("no error");
+  };
+  // A destination on a path the file does not have (std::out_of_range before).
+  EXPECT_EQ(error("{\"type\":\"dest\",\"dst\":\"198.19.0.1\",\"path\":7,\"reply\":\"answers\"}\n", ""),
+            "truth: destination 198.19.0.1 is on path 7, which the file does not have");
+  // A TTL too large for an int (a float-to-int conversion before: undefined).
+  const std::string e1 = error(kTruth, "{\"type\":\"trace\",\"dst\":\"X\",\"hops\":[{\"ttl\":1e21}]}\n");
+  EXPECT_EQ(e1, "results line 1: \"ttl\" is not an integer: 1e+21");
+  // A type that is not a string: such a line is not a trace (an uncaught type_error before).
+  EXPECT_EQ(error(kTruth, "{\"type\":3}\n"), "no error");
+  EXPECT_NE(error("{\"type\":\"path\",\"id\":0.5,\"hops\":[]}\n", "").find("truth line 1:"), std::string::npos);
+}
+
 namespace {
 
 // Path 0: A, {B1 B2} then {C1 C2 C3 C4} (diamond 1: each branch splits in two), D; W answers at TTL 5.
