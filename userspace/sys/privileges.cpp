@@ -34,14 +34,17 @@ constexpr Needed kNeeded[] = {{CAP_NET_ADMIN, "CAP_NET_ADMIN"},
                               {CAP_SYS_ADMIN, "CAP_SYS_ADMIN"},
                               {CAP_BPF, "CAP_BPF"}};
 
-}  // namespace
-
-std::uint64_t effective_capabilities() {
-  std::ifstream in("/proc/self/status");
+// CapEff of a /proc status file.
+std::uint64_t cap_eff(const char* status_path) {
+  std::ifstream in(status_path);
   for (std::string line; std::getline(in, line);)
     if (line.rfind("CapEff:", 0) == 0) return std::stoull(line.substr(7), nullptr, 16);
   return 0;
 }
+
+}  // namespace
+
+std::uint64_t effective_capabilities() { return cap_eff("/proc/self/status"); }
 
 void require_privileges(const std::string& command) {
   const std::uint64_t caps = effective_capabilities();
@@ -75,12 +78,7 @@ void limit_thread(std::initializer_list<cap_value_t> keep) {
 
 }  // namespace
 
-std::uint64_t effective_capabilities_of_thread() {
-  std::ifstream in("/proc/thread-self/status");
-  for (std::string line; std::getline(in, line);)
-    if (line.rfind("CapEff:", 0) == 0) return std::stoull(line.substr(7), nullptr, 16);
-  return 0;
-}
+std::uint64_t effective_capabilities_of_thread() { return cap_eff("/proc/thread-self/status"); }
 
 void enter_steady_state(bool attach_later, bool allow_exec) {
   if (attach_later)
