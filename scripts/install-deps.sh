@@ -6,7 +6,9 @@ set -euo pipefail
 
 PACKAGES=(
   # toolchain
-  build-essential cmake pkg-config clang llvm clang-tidy
+  build-essential cmake pkg-config clang llvm universal-ctags
+  # sanitizer and libFuzzer runtimes (scripts/sanitize.sh)
+  libclang-rt-dev
   # BPF / XDP
   libbpf-dev libxdp-dev bpftool libelf-dev zlib1g-dev linux-libc-dev
   # userspace libraries
