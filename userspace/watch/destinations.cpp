@@ -4,7 +4,6 @@
 
 #include <algorithm>
 #include <cstring>
-#include <fstream>
 #include <stdexcept>
 
 #include "hopscope/core/destination.hpp"
@@ -186,17 +185,8 @@ std::vector<Prefix> parse_prefix_list(const std::string& text) {
       throw std::invalid_argument(where + e.what());
     }
   };
-  if (!text.empty() && text[0] == '@') {
-    const std::string path = text.substr(1);
-    std::ifstream in(path);
-    if (!in) throw std::invalid_argument("cannot read the prefix list '" + path + "'");
-    int n = 0;
-    for (std::string line; std::getline(in, line);) {
-      n++;
-      add(std::string_view(line).substr(0, line.find('#')), path + ":" + std::to_string(n) + ": ");
-    }
-    return out;
-  }
+  // A file: as --blocklist files are read (bounded lines, binary data refused).
+  if (!text.empty() && text[0] == '@') return Blocklist::read_file(text.substr(1));
   std::size_t start = 0;
   for (;;) {
     const std::size_t comma = text.find(',', start);

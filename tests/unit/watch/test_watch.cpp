@@ -191,9 +191,11 @@ TEST(DestSelection, PrefixListsFromTextAndFiles) {
     parse_prefix_list("@" + path);
     ADD_FAILURE() << "a bad line is refused";
   } catch (const std::invalid_argument& e) {
-    EXPECT_NE(std::string(e.what()).find(":2:"), std::string::npos) << e.what();
+    EXPECT_NE(std::string(e.what()).find(" line 2: "), std::string::npos) << e.what();
   }
   EXPECT_THROW(parse_prefix_list("@/nonexistent/list"), std::invalid_argument);
+  // Bounded: an endless line is refused at once (was read whole, without end).
+  EXPECT_THROW(parse_prefix_list("@/dev/zero"), std::invalid_argument);
 }
 
 namespace {
