@@ -1123,6 +1123,9 @@ TEST(CliInput, OutputFilesAreNeverWrittenThroughASymbolicLink) {
     const CommandResult r = run_command(argv);
     EXPECT_EQ(r.status, 1) << args[0] << " " << args.back() << ": " << r.output;
     EXPECT_NE(r.output.find("cannot write '" + link + "': it is a symbolic link"), std::string::npos) << r.output;
+    if (args[0] == "trace") {  // refused before anything is probed (--svg was refused after the trace)
+      EXPECT_EQ(r.output.find("hops max"), std::string::npos) << args.back() << ": " << r.output;
+    }
   }
   std::ifstream in(secret);
   EXPECT_EQ(std::string(std::istreambuf_iterator<char>(in), {}), "root only\n");

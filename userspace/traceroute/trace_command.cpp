@@ -182,7 +182,8 @@ TraceResult trace_one(const TraceCommand& c, const TraceJob& j, PcapWriter* pcap
   return r;
 }
 
-void run_mda_command(const TraceCommand& c, const TraceJob& j, Format format, const AsnTable* asn, std::mt19937& rng) {
+void run_mda_command(const TraceCommand& c, const TraceJob& j, Format format, const AsnTable* asn, SvgFile* svg,
+                     std::mt19937& rng) {
   if (format != Format::Text && format != Format::Json && format != Format::Dot && format != Format::Atlas &&
       format != Format::ScamperJson)
     throw UsageError("--mda", "multipath discovery writes text, json, dot, atlas or scamper-json");
@@ -220,7 +221,7 @@ void run_mda_command(const TraceCommand& c, const TraceJob& j, Format format, co
                                   : mda_text(mr, asn);
   }
   std::fputs(out.c_str(), stdout);
-  if (!c.svg.empty()) write_svg(mda_dot(mr, asn), c.svg);
+  if (svg) svg->write(mda_dot(mr, asn));
   if (c.verbose) print_counters(transport);
 }
 
@@ -247,7 +248,7 @@ void run_pmtu_command(const TraceCommand& c, const TraceJob& j, Format format, s
 // Traces with every method in turn (the XDP hook takes one matcher at a
 // time); text is printed as it comes, the other formats at the end.
 void run_traces(const TraceCommand& c, const std::vector<Method>& methods, const IpAddress& dst, Format format,
-                const AsnTable* asn, std::mt19937& rng) {
+                const AsnTable* asn, SvgFile* svg, std::mt19937& rng) {
   std::optional<PcapWriter> pcap;
   if (!c.pcap.empty()) pcap.emplace(c.pcap);
   std::vector<TraceResult> results;
@@ -273,7 +274,7 @@ void run_traces(const TraceCommand& c, const std::vector<Method>& methods, const
   if (format == Format::Text && results.size() > 1) out = combined_methods_text(results);
   if (format == Format::Dot) out = traces_dot(results);
   std::fputs(out.c_str(), stdout);
-  if (!c.svg.empty()) write_svg(traces_dot(results), c.svg);
+  if (svg) svg->write(traces_dot(results));
 }
 
 }  // namespace
@@ -293,13 +294,17 @@ void run_trace_command(const TraceCommand& c) {
   if (auto why = destination_refusal(dst, local_networks()))
     throw UsageError("DEST", dst.str() + " is " + *why + ": no path to trace");
   check_blocklist(c, dst, !netns.empty());
+  // An --svg path that will be refused is refused before anything is probed.
+  std::optional<SvgFile> svg;
+  if (!c.svg.empty()) svg.emplace(c.svg);
+  SvgFile* const svg_ptr = svg ? &*svg : nullptr;
   // Each method loads its reply matcher and opens its socket in turn: only
   // what that needs stays, and the syscall filter is on (exec only for --svg's graphviz).
   enter_steady_state(true, !c.svg.empty());
   std::mt19937 rng(std::random_device{}());
-  if (c.mda) return run_mda_command(c, job_for(c, dst, methods[0]), format, asn ? &*asn : nullptr, rng);
+  if (c.mda) return run_mda_command(c, job_for(c, dst, methods[0]), format, asn ? &*asn : nullptr, svg_ptr, rng);
   if (c.pmtu) return run_pmtu_command(c, job_for(c, dst, methods[0]), format, rng);
-  run_traces(c, methods, dst, format, asn ? &*asn : nullptr, rng);
+  run_traces(c, methods, dst, format, asn ? &*asn : nullptr, svg_ptr, rng);
 }
 
 }  // namespace hopscope
