@@ -628,7 +628,8 @@ int hs_reply_matcher(struct xdp_md *ctx)
 		hs_count(bad == 1 ? HS_CNT_MALFORMED : HS_CNT_BAD_CHECKSUM);
 		return XDP_PASS;
 	}
-	if (rec.kind <= HS_REPLY_PACKET_TOO_BIG) { /* an error: its quote ends where the IP length says */
+	if (rec.kind <=
+	    HS_REPLY_PACKET_TOO_BIG) { /* an error: its quote ends where the IP length says */
 		const __u32 quote_end = (__u32)id.shape.l3_off + id.shape.l3_len;
 		const __u32 quote_at = (__u32)id.shape.l4_off + 8;
 

@@ -39,11 +39,11 @@ struct {
 
 /* What the checks need to know about a candidate, from the parse. */
 struct hs_reply_shape {
-	__u16 l3_off;  /* frame offset of the outer IP header */
-	__u16 l4_off;  /* frame offset of the ICMP / TCP header */
-	__u16 l3_len;  /* the outer IP length the header claims (header included) */
-	__u8 family;   /* 4 or 6 */
-	__u8 proto;    /* IPPROTO_ICMP, IPPROTO_ICMPV6 or IPPROTO_TCP */
+	__u16 l3_off; /* frame offset of the outer IP header */
+	__u16 l4_off; /* frame offset of the ICMP / TCP header */
+	__u16 l3_len; /* the outer IP length the header claims (header included) */
+	__u8 family;  /* 4 or 6 */
+	__u8 proto;   /* IPPROTO_ICMP, IPPROTO_ICMPV6 or IPPROTO_TCP */
 };
 
 static __always_inline __u16 hs_fold(__u64 s)
@@ -56,7 +56,8 @@ static __always_inline __u16 hs_fold(__u64 s)
 	return (__u16)s;
 }
 
-/* The one's-complement sum (unfolded, memory order) of `len` frame bytes at `off`; -1 if they cannot be read. */
+/* The one's-complement sum (unfolded, memory order) of `len` frame bytes at `off`; -1 if they
+ * cannot be read. */
 static __always_inline __s64 hs_sum_bytes(struct xdp_md *ctx, __u32 off, __u32 len)
 {
 	__u32 zero = 0;
@@ -156,7 +157,8 @@ static __always_inline int hs_check_reply(struct xdp_md *ctx, const struct hs_re
 	if (sh->proto == IPPROTO_TCP) { /* offload pending: the field holds the pseudo-header sum */
 		__u16 field;
 
-		if (bpf_xdp_load_bytes(ctx, sh->l4_off + 16, &field, 2) == 0 && field == hs_fold(sum))
+		if (bpf_xdp_load_bytes(ctx, sh->l4_off + 16, &field, 2) == 0 &&
+		    field == hs_fold(sum))
 			return 0;
 	}
 	return 2;

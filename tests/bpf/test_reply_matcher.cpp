@@ -24,12 +24,7 @@ namespace {
 IpAddress A(const char* s) { return *IpAddress::parse(s); }
 
 ProbeTemplate tmpl(int family, Method m, hs_key key = {0xa5a5a5a5deadbeefULL, 0x0123456789abcdefULL}) {
-  ProbeTemplate t;
-  t.src = A(family == 4 ? "198.18.1.1" : "2001:2:0:1::1");
-  t.dst = A(family == 4 ? "198.18.8.2" : "2001:2:0:8::2");
-  t.method = m;
-  t.key = key;
-  return t;
+  return test::lab_probe_template(family, m, key);
 }
 
 hs_matcher_config config_for(const ProbeTemplate& t) {

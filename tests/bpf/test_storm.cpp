@@ -44,14 +44,7 @@ struct Rng {
 
 constexpr hs_key kKey = {0x0f1e2d3c4b5a6978ULL, 0x8796a5b4c3d2e1f0ULL};
 
-ProbeTemplate tmpl(int family, Method m) {
-  ProbeTemplate t;
-  t.src = A(family == 4 ? "198.18.1.1" : "2001:2:0:1::1");
-  t.dst = A(family == 4 ? "198.18.8.2" : "2001:2:0:8::2");
-  t.method = m;
-  t.key = kKey;
-  return t;
-}
+ProbeTemplate tmpl(int family, Method m) { return test::lab_probe_template(family, m, kKey); }
 
 hs_matcher_config config(std::uint8_t variants) {
   const ProbeTemplate t = tmpl(4, Method::UdpParis);

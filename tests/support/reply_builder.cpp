@@ -164,6 +164,15 @@ Bytes plain_udp(const IpAddress& src, const IpAddress& dst, std::uint16_t sport,
 
 namespace hopscope::test {
 
+ProbeTemplate lab_probe_template(int family, Method m, hs_key key) {
+  ProbeTemplate t;
+  t.src = *IpAddress::parse(family == 4 ? "198.18.1.1" : "2001:2:0:1::1");
+  t.dst = *IpAddress::parse(family == 4 ? "198.18.8.2" : "2001:2:0:8::2");
+  t.method = m;
+  t.key = key;
+  return t;
+}
+
 void fix_icmp_checksums(Bytes& frame) {
   std::uint8_t* l3 = frame.data() + 14;
   if ((l3[0] >> 4) == 4) {

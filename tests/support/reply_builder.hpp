@@ -29,6 +29,9 @@ struct ReplySpec {
 
 // Probe frame (Ethernet + IP...) -> the IP packet inside it.
 Bytes ip_packet_of(const Bytes& frame);
+// A probe from the lab's prober (198.18.1.1 / 2001:2:0:1::1) to its
+// destination (198.18.8.2 / 2001:2:0:8::2) with method `m` and key `key`.
+ProbeTemplate lab_probe_template(int family, Method m, hs_key key);
 // ICMP/ICMPv6 error quoting `probe_frame`'s IP packet, as an Ethernet frame to the prober.
 Bytes icmp_error(const Bytes& probe_frame, const ReplySpec& spec);
 // The echo reply a host sends to an echo-request probe.

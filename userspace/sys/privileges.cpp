@@ -20,11 +20,6 @@
 namespace hopscope {
 namespace {
 
-#ifndef CAP_BPF
-constexpr int CAP_PERFMON = 38;
-constexpr int CAP_BPF = 39;
-#endif
-
 struct Needed {
   int cap;
   const char* name;

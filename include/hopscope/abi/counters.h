@@ -11,7 +11,8 @@ enum hs_counter {
 	HS_CNT_MALFORMED,    /* a reply kind we handle, but truncated or inconsistent */
 	HS_CNT_RINGBUF_FULL, /* matched, but the ring buffer had no room: the reply is lost */
 	HS_CNT_CAPTURE_FULL, /* --pcap: the capture ring had no room, the reply's copy is lost */
-	HS_CNT_BAD_CHECKSUM, /* ours, but a checksum (IPv4 header, ICMP, ICMPv6, TCP) does not verify */
+	HS_CNT_BAD_CHECKSUM, /* ours, but a checksum (IPv4 header, ICMP, ICMPv6, TCP) does not
+				verify */
 	HS_CNT_MAX,
 };
 
