@@ -74,8 +74,11 @@ int hs_probe_gen(struct xdp_md *ctx)
 		hs_gen_cfg.method == HS_METHOD_UDP_PARIS || hs_gen_cfg.method == HS_METHOD_UDP;
 	const __u32 ip_hdr = v4 ? 20 : 40;
 	const __u32 ip_len = d->ip_len;
-	/* The encoding needs the 8-byte L4 header and 2 payload bytes (4 for IPv6 UDP). */
-	if (ip_len < ip_hdr + 8 + (udp && !v4 ? 4 : 2) || 14 + ip_len > HS_GEN_FRAME_CAP)
+	/* The encoding needs the 8-byte L4 header, 2 payload bytes (4 for IPv6
+	 * UDP) and the 4-byte tag. */
+	const __u32 tag_off = udp && !v4 ? 4 : 2;
+
+	if (ip_len < ip_hdr + 8 + tag_off + 4 || 14 + ip_len > HS_GEN_FRAME_CAP)
 		goto bad;
 
 	/* Earlier frames (or the replies made of them) are still in the page:
@@ -120,8 +123,17 @@ int hs_probe_gen(struct xdp_md *ctx)
 	__builtin_memcpy(dst, d->dst, 16);
 	if (v4)
 		dst[1] = dst[2] = dst[3] = 0;
-	const __u16 val = hs_validation_from(hs_gen_cfg.h_src, hs_gen_cfg.k1, dst,
-					     hs_gen_cfg.method, flow, seq);
+	/* Field by field: a whole-struct copy of the read-only config was folded
+	 * to its zero initialiser by clang (volatile lost on the aggregate). */
+	const struct hs_sip st = {
+		.v0 = hs_gen_cfg.mac_src.v0,
+		.v1 = hs_gen_cfg.mac_src.v1,
+		.v2 = hs_gen_cfg.mac_src.v2,
+		.v3 = hs_gen_cfg.mac_src.v3,
+	};
+	const __u64 mac = hs_mac_from(st, dst, hs_gen_cfg.method, flow, seq, ip_len);
+	const __u16 val = hs_mac_val(mac);
+	const __u32 tag = hs_mac_tag(mac);
 
 	__u8 *ip = f + 14;
 	__u8 *l4 = ip + (v4 ? 20 : 40);
@@ -136,6 +148,10 @@ int hs_probe_gen(struct xdp_md *ctx)
 		acc = addr_sum + proto + l4_len;
 
 	__u8 *fix = l4 + 8;
+
+	put16(l4 + 8 + tag_off, tag >> 16);
+	put16(l4 + 8 + tag_off + 2, tag & 0xffff);
+	acc += (tag >> 16) + (tag & 0xffff);
 	if (udp) {
 		const __u16 sport = hs_gen_cfg.udp_sport_base + flow;
 		__u16 dport = hs_gen_cfg.udp_dport;

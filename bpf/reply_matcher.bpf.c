@@ -86,6 +86,10 @@ struct probe_identity {
 	__u16 val;
 	__u16 sport; /* of a UDP/TCP probe (HS_MV_ANY_PORT records it) */
 	__u8 method;
+	__u8 tag_required; /* the reply must hold the tag (IPv6 errors, echo replies) */
+	__u32 tag;	   /* the payload tag as carried, 0: not in the reply */
+	__u16 tag_need;	   /* quote bytes (from the quoted IP header) that hold the tag */
+	__u16 quote_limit; /* RFC 4884 length of the quote, 0: none given */
 	struct hs_reply_shape shape; /* for the integrity checks (l3_off set by the caller) */
 };
 
@@ -94,6 +98,16 @@ struct probe_identity {
 #define IPV6_EXT_HOP	   0
 #define IPV6_EXT_ROUTING   43
 #define IPV6_EXT_DSTOPTS   60
+
+/* The 32-bit tag `off` bytes into a probe's (or echo reply's) UDP/ICMP part,
+ * if the packet holds it. */
+static __always_inline void read_tag(void *l4, __u32 off, void *end, struct probe_identity *id)
+{
+	__u8 *t = HS_PTR(l4, off, 4, end);
+
+	if (t)
+		id->tag = (__u32)t[0] << 24 | (__u32)t[1] << 16 | (__u32)t[2] << 8 | t[3];
+}
 
 /* A quoted UDP probe (id->seq already decoded): udp-paris, or classic udp
  * whose destination port follows seq. */
@@ -251,6 +265,8 @@ static __always_inline int decode_quote_v4(void *inner, void *end, struct hs_rep
 			return V_MALFORMED;
 		id->seq = bpf_ntohs(iph->id);
 		id->val = bpf_ntohs(uh->check);
+		id->tag_need = ihl + 8 + 2 + 4;
+		read_tag(uh, 8 + 2, end, id);
 		return udp_identity(bpf_ntohs(uh->source), bpf_ntohs(uh->dest), id);
 	}
 	if (iph->protocol == IPPROTO_ICMP) {
@@ -262,6 +278,8 @@ static __always_inline int decode_quote_v4(void *inner, void *end, struct hs_rep
 			return V_NOT_OURS;
 		id->seq = bpf_ntohs(ih->un.echo.id);
 		id->val = bpf_ntohs(ih->un.echo.sequence);
+		id->tag_need = ihl + 8 + 2 + 4;
+		read_tag(ih, 8 + 2, end, id);
 		return icmp_identity(bpf_ntohs(ih->checksum), id);
 	}
 	if (iph->protocol == IPPROTO_TCP)
@@ -375,6 +393,8 @@ static __always_inline int match_v4(void *l3, void *end, struct hs_reply_record 
 		__builtin_memcpy(rec->probe_dst, &iph->saddr, 4);
 		id->seq = bpf_ntohs(ih->un.echo.id);
 		id->val = bpf_ntohs(ih->un.echo.sequence);
+		id->tag_required = 1;
+		read_tag(ih, 8 + 2, end, id);
 		/* Type 8 -> 0 lowered the word sum by 0x0800: undo it on the checksum. */
 		return icmp_identity(hs_ones_sub(bpf_ntohs(ih->checksum), 0x0800), id);
 	case HS_ICMP_TIME_EXCEEDED:
@@ -389,7 +409,8 @@ static __always_inline int match_v4(void *l3, void *end, struct hs_reply_record 
 		return V_NOT_OURS;
 	}
 	/* RFC 4884: byte 5 of the ICMP header is the quote's length in 32-bit words. */
-	parse_mpls_ext((void *)ih + sizeof(*ih), end, ((__u8 *)ih)[5] * 4, rec);
+	id->quote_limit = ((__u8 *)ih)[5] * 4;
+	parse_mpls_ext((void *)ih + sizeof(*ih), end, id->quote_limit, rec);
 	return decode_quote_v4((void *)ih + sizeof(*ih), end, rec, id);
 }
 
@@ -420,6 +441,9 @@ static __always_inline int decode_quote_v6(void *inner, void *end, struct hs_rep
 			return V_MALFORMED;
 		id->seq = bpf_ntohs(uh->check);
 		id->val = bpf_ntohs(*(__be16 *)(uh + 1));
+		id->tag_required = 1; /* RFC 4443 routers quote up to 1232 bytes */
+		id->tag_need = sizeof(*ip6) + 8 + 4 + 4;
+		read_tag(uh, 8 + 4, end, id);
 		return udp_identity(bpf_ntohs(uh->source), bpf_ntohs(uh->dest), id);
 	}
 	if (ip6->nexthdr == IPPROTO_ICMPV6) {
@@ -431,6 +455,9 @@ static __always_inline int decode_quote_v6(void *inner, void *end, struct hs_rep
 			return V_NOT_OURS;
 		id->seq = bpf_ntohs(ih->icmp6_identifier);
 		id->val = bpf_ntohs(ih->icmp6_sequence);
+		id->tag_required = 1;
+		id->tag_need = sizeof(*ip6) + 8 + 2 + 4;
+		read_tag(ih, 8 + 2, end, id);
 		return icmp_identity(bpf_ntohs(ih->icmp6_cksum), id);
 	}
 	if (ip6->nexthdr == IPPROTO_TCP)
@@ -505,6 +532,8 @@ static __always_inline int match_v6(void *l3, void *end, struct hs_reply_record 
 		__builtin_memcpy(rec->probe_dst, &ip6->saddr, 16);
 		id->seq = bpf_ntohs(ih->icmp6_identifier);
 		id->val = bpf_ntohs(ih->icmp6_sequence);
+		id->tag_required = 1;
+		read_tag(ih, 8 + 2, end, id);
 		/* Type 128 -> 129 raised the word sum by 0x0100: undo it on the checksum. */
 		return icmp_identity(hs_ones_add(bpf_ntohs(ih->icmp6_cksum), 0x0100), id);
 	case ICMPV6_TIME_EXCEED:
@@ -524,8 +553,10 @@ static __always_inline int match_v6(void *l3, void *end, struct hs_reply_record 
 		return V_NOT_OURS;
 	}
 	/* RFC 4884: byte 4 of the ICMPv6 header is the quote's length in 64-bit words. */
-	if (rec->kind != HS_REPLY_PACKET_TOO_BIG)
-		parse_mpls_ext((void *)ih + sizeof(*ih), end, ((__u8 *)ih)[4] * 8, rec);
+	if (rec->kind != HS_REPLY_PACKET_TOO_BIG) {
+		id->quote_limit = ((__u8 *)ih)[4] * 8;
+		parse_mpls_ext((void *)ih + sizeof(*ih), end, id->quote_limit, rec);
+	}
 	return decode_quote_v6((void *)ih + sizeof(*ih), end, rec, id);
 }
 
@@ -556,6 +587,40 @@ static __always_inline void undo_snat(struct hs_reply_record *rec, struct probe_
 		id->val = (__u16)~sum;
 	}
 	id->src[0] = ours;
+}
+
+/*
+ * The 32-bit tag, where the reply holds it (abi/probe.h): 0 if it matches or
+ * the reply may lack it (TCP; an IPv4 router's short quote: flagged), -1 if
+ * it is wrong or missing where it must be there.
+ */
+static __always_inline int check_tag(struct hs_reply_record *rec, const struct probe_identity *id,
+				     __u64 mac)
+{
+	__u32 tag = id->tag;
+
+	if (!hs_mac_has_len(id->method)) { /* TCP: nowhere to carry one */
+		rec->flags |= HS_RF_MAC_SHORT;
+		return 0;
+	}
+	if (rec->kind == HS_REPLY_ECHO_REPLY) {
+		/* As long as the request, which held the tag. */
+		if ((__u32)(id->shape.l4_off - id->shape.l3_off) + 8 + 2 + 4 > id->shape.l3_len)
+			tag = 0;
+	} else {
+		__u32 avail = rec->quote_bytes; /* already cut at the reply's IP length */
+
+		if (id->quote_limit && avail > id->quote_limit)
+			avail = id->quote_limit;
+		if (avail < id->tag_need)
+			tag = 0;
+	}
+	if (tag)
+		return tag == hs_mac_tag(mac) ? 0 : -1;
+	if (id->tag_required)
+		return -1;
+	rec->flags |= HS_RF_MAC_SHORT;
+	return 0;
 }
 
 static __always_inline int push_record(const struct hs_reply_record *rec)
@@ -614,9 +679,24 @@ int hs_reply_matcher(struct xdp_md *ctx)
 	if (rec.family == HS_AF_INET && rec.kind != HS_REPLY_ECHO_REPLY &&
 	    rec.kind != HS_REPLY_TCP_SYNACK && rec.kind != HS_REPLY_TCP_RST)
 		undo_snat(&rec, &id);
-	struct hs_key key = {.k0 = hs_cfg.key.k0, .k1 = hs_cfg.key.k1};
+	if (rec.kind <=
+	    HS_REPLY_PACKET_TOO_BIG) { /* an error: its quote ends where the IP length says */
+		const __u32 quote_end = (__u32)id.shape.l3_off + id.shape.l3_len;
+		const __u32 quote_at = (__u32)id.shape.l4_off + 8;
 
-	if (hs_validation(&key, id.src, id.dst, id.method, id.flow, id.seq) != id.val) {
+		if (quote_end < quote_at + rec.quote_bytes)
+			rec.quote_bytes = quote_end > quote_at ? (__u16)(quote_end - quote_at) : 0;
+		/* The identity was read from bytes past the reply's IP length. */
+		if (rec.quote_bytes < (rec.family == HS_AF_INET ? 28 : 48)) {
+			hs_count(HS_CNT_MALFORMED);
+			return XDP_PASS;
+		}
+	}
+	struct hs_key key = {.k0 = hs_cfg.key.k0, .k1 = hs_cfg.key.k1};
+	const __u64 mac = hs_mac(&key, id.src, id.dst, id.method, id.flow, id.seq,
+				 hs_mac_has_len(id.method) ? rec.quoted_len : 0);
+
+	if (hs_mac_val(mac) != id.val || check_tag(&rec, &id, mac)) {
 		hs_count(HS_CNT_INVALID);
 		return XDP_PASS;
 	}
@@ -627,14 +707,6 @@ int hs_reply_matcher(struct xdp_md *ctx)
 	if (bad) {
 		hs_count(bad == 1 ? HS_CNT_MALFORMED : HS_CNT_BAD_CHECKSUM);
 		return XDP_PASS;
-	}
-	if (rec.kind <=
-	    HS_REPLY_PACKET_TOO_BIG) { /* an error: its quote ends where the IP length says */
-		const __u32 quote_end = (__u32)id.shape.l3_off + id.shape.l3_len;
-		const __u32 quote_at = (__u32)id.shape.l4_off + 8;
-
-		if (quote_end < quote_at + rec.quote_bytes)
-			rec.quote_bytes = (__u16)(quote_end - quote_at);
 	}
 	rec.seq = id.seq;
 	rec.flow = (hs_cfg.variants & HS_MV_ANY_PORT) && id.method != HS_METHOD_ICMP_PARIS &&

@@ -17,6 +17,8 @@ PACKAGES=(
   libcap-dev libseccomp-dev
   # tests and benchmarks
   libgtest-dev libgmock-dev libbenchmark-dev
+  # the probe MAC's reference (SipHash-2-4) for the unit tests
+  libsodium-dev
   # lab and peers
   iproute2 nftables procps scamper traceroute zmap bc time
   # real consumers of the outputs, in the e2e tests (CSV: Miller)

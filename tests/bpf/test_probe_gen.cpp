@@ -88,10 +88,10 @@ INSTANTIATE_TEST_SUITE_P(
     ::testing::Values(
         Case{"v4_udp_paris", "198.18.1.1", "198.19.7.9", Method::UdpParis, 7, 0, 30 + 14, 0},
         Case{"v4_udp_paris_flow_tos_long", "198.18.1.1", "198.19.255.254", Method::UdpParis, 64, 1, 30 + 128, 0x28},
-        Case{"v4_icmp_paris", "198.18.1.1", "198.19.0.1", Method::IcmpParis, 3, 0, 30 + 6, 0},
+        Case{"v4_icmp_paris", "198.18.1.1", "198.19.0.1", Method::IcmpParis, 3, 0, 34 + 2, 0},
         Case{"v6_udp_paris", "2001:2::1", "2001:2:0:1::9", Method::UdpParis, 12, 0, 52 + 24, 0},
         Case{"v6_udp_paris_longest", "2001:2::1", "2001:2:0:ffff::ffff", Method::UdpParis, 64, 1, 52 + 128, 0xb8},
-        Case{"v6_icmp_paris", "2001:2::1", "2001:2:0:3::1", Method::IcmpParis, 1, 1, 50 + 2, 0},
+        Case{"v6_icmp_paris", "2001:2::1", "2001:2:0:3::1", Method::IcmpParis, 1, 1, 54 + 2, 0},
         Case{"v4_udp_classic", "198.18.1.1", "198.19.7.9", Method::Udp, 7, 1, 30 + 40, 0},
         Case{"v6_udp_classic", "2001:2::1", "2001:2:0:1::9", Method::Udp, 12, 0, 52 + 24, 0x10},
         Case{"v4_icmp_classic", "198.18.1.1", "198.19.0.1", Method::Icmp, 3, 0, 30 + 6, 0},
@@ -111,8 +111,10 @@ TEST(ProbeGenDescriptors, BadLengthsAreRefused) {
     gen.descriptors()[0].ttl = 1;
     EXPECT_EQ(gen.build_one(out), 0u) << "IP length " << len << " dropped, not sent";
   }
-  gen.descriptors()[0].ip_len = 30;
-  EXPECT_EQ(gen.build_one(out), 44u) << "the shortest UDP-Paris probe";
+  gen.descriptors()[0].ip_len = 33;
+  EXPECT_EQ(gen.build_one(out), 0u) << "no room for the tag";
+  gen.descriptors()[0].ip_len = 34;
+  EXPECT_EQ(gen.build_one(out), 48u) << "the shortest UDP-Paris probe";
 }
 
 namespace {

@@ -180,6 +180,7 @@ void expect_tcp(const hs_reply_record& r, const ProbeTemplate& t, std::uint8_t k
   EXPECT_EQ(r.kind, kind);
   EXPECT_EQ(r.method, HS_METHOD_TCP_SYN);
   EXPECT_EQ(r.reply_ttl, 59);
+  EXPECT_TRUE(r.flags & HS_RF_MAC_SHORT) << "a SYN-ACK brings 32 bits back: seq and a 16-bit value";
 }
 
 // The outer IPv4 header's checksum (20 bytes, no options) made right after an edit.
@@ -212,6 +213,7 @@ std::vector<Case> cases() {
          EXPECT_EQ(r.reply_tos, 0xc0);
          EXPECT_EQ(r.reply_ipid, 0x1234);
          EXPECT_TRUE(r.flags & HS_RF_QUOTE_FULL);
+         EXPECT_FALSE(r.flags & HS_RF_MAC_SHORT) << "the quote held the 32-bit tag";
        }},
       {"v4_mpls_extension_rfc4884", [] { return te_with_mpls(2, true); }, XDP_DROP, HS_CNT_MATCHED,
        [](const hs_reply_record& r) {
@@ -248,6 +250,7 @@ std::vector<Case> cases() {
          EXPECT_EQ(r.quote_bytes, 28);
          EXPECT_EQ(r.reply_len, 20 + 8 + 28);
          EXPECT_FALSE(r.flags & HS_RF_QUOTE_FULL);
+         EXPECT_TRUE(r.flags & HS_RF_MAC_SHORT) << "16 bits: the tag was not quoted";
        }},
       {"v4_udp_port_unreachable_from_destination",
        [] { return test::icmp_error(probe(U4), icmp_err("198.18.8.2", 3, 3)); }, XDP_DROP, HS_CNT_MATCHED,
@@ -298,6 +301,48 @@ std::vector<Case> cases() {
        [] {
          Bytes f = test::icmp_error(probe(U4), te("198.18.3.2"));
          f[14 + 20 + 8 + 20 + 7] ^= 0x01;  // quoted UDP checksum = validation value
+         return f;
+       },
+       XDP_PASS, HS_CNT_INVALID, nullptr},
+      // The 32-bit tag and the length the MAC covers (abi/probe.h).
+      {"v4_udp_wrong_tag",
+       [] {
+         Bytes f = test::icmp_error(probe(U4), te("198.18.3.2"));
+         f[14 + 20 + 8 + 20 + 8 + 2] ^= 0x80;  // quoted payload[2]: the tag's first byte
+         return f;
+       },
+       XDP_PASS, HS_CNT_INVALID, nullptr},
+      {"v4_udp_quoted_length_changed",  // a survey's TTL: a replay that would move the hop
+       [] {
+         Bytes f = test::icmp_error(probe(U4), te("198.18.3.2"));
+         f[14 + 20 + 8 + 3] += 2;
+         return f;
+       },
+       XDP_PASS, HS_CNT_INVALID, nullptr},
+      {"v4_udp_quote_cut_inside_the_tag_is_16_bit",
+       [] { return test::icmp_error(probe(U4), te("198.18.3.2", 32)); }, XDP_DROP, HS_CNT_MATCHED,
+       [](const hs_reply_record& r) { EXPECT_TRUE(r.flags & HS_RF_MAC_SHORT); }},
+      {"v4_icmp_wrong_tag",
+       [] {
+         Bytes f = test::icmp_error(probe(I4), te("198.18.2.2"));
+         f[14 + 20 + 8 + 20 + 8 + 5] ^= 0x01;  // the tag's last byte
+         return f;
+       },
+       XDP_PASS, HS_CNT_INVALID, nullptr},
+      {"v4_echo_reply_wrong_tag",
+       [] {
+         Bytes f = test::echo_reply(probe(I4));
+         f[14 + 20 + 8 + 3] ^= 0x10;
+         return f;
+       },
+       XDP_PASS, HS_CNT_INVALID, nullptr},
+      {"v4_echo_reply_cut_before_the_tag",  // an echo reply is as long as its request: never 16 bits
+       [] {
+         Bytes f = test::echo_reply(probe(I4));
+         f.resize(14 + 20 + 8 + 4);
+         f[14 + 2] = 0;
+         f[14 + 3] = 20 + 8 + 4;
+         fix_ip_header_checksum(f);
          return f;
        },
        XDP_PASS, HS_CNT_INVALID, nullptr},
@@ -362,6 +407,13 @@ std::vector<Case> cases() {
          return f;
        },
        XDP_PASS, HS_CNT_MALFORMED, nullptr},
+      {"v6_quoted_payload_length_zero_fails_the_mac",
+       [] {
+         Bytes f = test::icmp_error(probe(U6), te("2001:2:0:3::2"));
+         f[14 + 40 + 8 + 4] = f[14 + 40 + 8 + 5] = 0;  // the quoted probe's payload length: in the MAC
+         return f;
+       },
+       XDP_PASS, HS_CNT_INVALID, nullptr},
       {"v4_tcp_synack_bad_checksum",
        [] {
          Bytes f = tcp_answer(T4, 0x12);
@@ -486,8 +538,30 @@ std::vector<Case> cases() {
          EXPECT_EQ(r.kind, HS_REPLY_PACKET_TOO_BIG);
          EXPECT_EQ(r.mtu, 1280);
        }},
+      // RFC 4443: as much of the probe as fits; one that quotes less than its
+      // tag is refused (an IPv6 reply is never accepted on 16 bits).
       {"v6_icmp_time_exceeded_minimal_quote", [] { return test::icmp_error(probe(I6), te("2001:2:0:2::2", 48)); },
-       XDP_DROP, HS_CNT_MATCHED, [](const hs_reply_record& r) { expect_identity(r, I6, "2001:2:0:2::2"); }},
+       XDP_PASS, HS_CNT_INVALID, nullptr},
+      {"v6_icmp_time_exceeded_quote_up_to_the_tag",
+       [] { return test::icmp_error(probe(I6), te("2001:2:0:2::2", 40 + 8 + 2 + 4)); }, XDP_DROP, HS_CNT_MATCHED,
+       [](const hs_reply_record& r) {
+         expect_identity(r, I6, "2001:2:0:2::2");
+         EXPECT_FALSE(r.flags & HS_RF_MAC_SHORT);
+       }},
+      {"v6_icmp_wrong_tag",
+       [] {
+         Bytes f = test::icmp_error(probe(I6), te("2001:2:0:2::2"));
+         f[14 + 40 + 8 + 40 + 8 + 2] ^= 0x02;
+         return f;
+       },
+       XDP_PASS, HS_CNT_INVALID, nullptr},
+      {"v6_udp_wrong_tag",
+       [] {
+         Bytes f = test::icmp_error(probe(U6), te("2001:2:0:3::2"));
+         f[14 + 40 + 8 + 40 + 8 + 4] ^= 0x02;  // IPv6 UDP: the tag after validation and fix-up
+         return f;
+       },
+       XDP_PASS, HS_CNT_INVALID, nullptr},
       {"v6_echo_reply", [] { return test::echo_reply(probe(I6)); }, XDP_DROP, HS_CNT_MATCHED,
        [](const hs_reply_record& r) {
          expect_identity(r, I6, "2001:2:0:8::2");

@@ -17,6 +17,7 @@
 #include <sstream>
 #include <thread>
 
+#include "hopscope/kernel/xdp_live_sender.hpp"
 #include "hopscope/lab/lab.hpp"
 #include "hopscope/sys/process.hpp"
 #include "support/privileges.hpp"
@@ -27,6 +28,18 @@ using nlohmann::json;
 namespace {
 
 const std::string kCli = HOPSCOPE_CLI;
+
+// Some kernels refuse BPF_PROG_RUN with live frames (EPERM even for root:
+// this CI VM's 6.18 build does). Then --tx xdp-live must fail at once, in one
+// line with exit 1, and the test says the kernel generator went untested.
+bool live_frames_refused(const CommandResult& r) {
+  if (r.output.find(hopscope::kLiveFramesRefused) == std::string::npos) return false;
+  EXPECT_EQ(r.status, 1) << r.output;
+  EXPECT_EQ(std::count(r.output.begin(), r.output.end(), '\n'), 1) << "one line: " << r.output;
+  EXPECT_EQ(r.output.find("survey:"), std::string::npos) << "refused before the survey starts: " << r.output;
+  std::fprintf(stderr, "note: this kernel refuses live frames: --tx xdp-live not exercised (%s)\n", r.output.c_str());
+  return true;
+}
 
 std::string last_line(const std::string& s) {
   const auto end = s.find_last_not_of('\n');
@@ -343,6 +356,7 @@ TEST(SurveyLab, RealRoutersMatchTheTrace) {
   // dropped without a trace, and the survey says what to do.
   r = run_command({kCli, "survey", "--netns", lab.info().prober_ns, "198.18.8.2", "-r", "1000", "--tx", "xdp-live",
                    "--retries", "0", "-O", "/dev/null"});
+  if (live_frames_refused(r)) GTEST_SKIP() << "the kernel refuses live frames: the xdp-live warning is untested";
   EXPECT_EQ(r.status, 0) << r.output;
   EXPECT_NE(r.output.find("warning: no reply at all; with --tx xdp-live, to-r1 must transmit XDP frames"),
             std::string::npos)
@@ -503,6 +517,38 @@ TEST(SurveyCli, BadTargetsAreNamed) {
   std::remove(allow.c_str());
 }
 
+// The xdp-live survey of TwoSendersOnTwoQueues: the same paths, in 8 cohorts
+// of 512 (4 at once: one settles while others send), every probe on the wire.
+void expect_xdp_live_survey(const CommandResult& r, const std::string& ns, const std::string& truth,
+                            const std::string& res) {
+  ASSERT_EQ(r.status, 0) << r.output;
+  EXPECT_EQ(r.output.find("XDP dispatcher"), std::string::npos) << "the generators are anchored: " << r.output;
+  // The far side counted every probe (and at most a few ARP frames besides).
+  std::smatch sent, wire;
+  ASSERT_TRUE(std::regex_search(r.output, sent, std::regex(R"(probes_sent=(\d+))"))) << r.output;
+  CommandResult w = run_command({kCli, "sim", "wire", "--netns", ns, "--rate", "200000"});
+  ASSERT_EQ(w.status, 0) << w.output;
+  ASSERT_TRUE(std::regex_search(w.output, wire,
+                                std::regex(R"(wire frames=(\d+) span_s=[\d.]+ max_1s=\d+ )"
+                                           R"(max_100ms=\d+ max_10ms=\d+ rate=200000 )")))
+      << w.output;
+  EXPECT_GE(std::stoull(wire[1]), std::stoull(sent[1])) << w.output;
+  EXPECT_LE(std::stoull(wire[1]), std::stoull(sent[1]) + 8) << w.output;
+  EXPECT_NE(r.output.find(" 8 cohort(s) of up to 512 destinations"), std::string::npos) << r.output;
+  EXPECT_NE(r.output.find("xdp-live on sim0 (2 sending thread(s)"), std::string::npos) << r.output;
+  EXPECT_EQ(r.output.find("warning: no reply"), std::string::npos) << r.output;
+  EXPECT_NE(r.output.find("configured ("), std::string::npos) << "the achieved rate beside -r: " << r.output;
+  EXPECT_NE(r.output.find(" dropped=0"), std::string::npos) << r.output;
+  CommandResult sc = run_command({kCli, "score", "--truth", truth, res});
+  EXPECT_EQ(last_line(sc.output),
+            "node_recall=1.0000 link_recall=1.0000 node_precision=1.0000 link_precision=1.0000 paths_exact=4096/4096")
+      << sc.output;
+  std::ifstream traces(res);
+  std::string first;
+  std::getline(traces, first);
+  EXPECT_EQ(json::parse(first)["tx_mode"], "xdp-live");
+}
+
 TEST(SurveySimThreads, TwoSendersOnTwoQueues) {
   HS_REQUIRE_ROOT();
   const std::string ns = "hse2e-survey2q", truth = "/tmp/hopscope-e2e-truth2q.ndjson",
@@ -526,35 +572,12 @@ TEST(SurveySimThreads, TwoSendersOnTwoQueues) {
   ASSERT_EQ(run_command({kCli, "sim", "wire", "--netns", ns, "--clear"}).status, 0);
   r = run_command({kCli, "survey", "--netns", ns, "198.19.240.0/20", "-r", "200000", "--tx", "xdp-live", "--threads",
                    "2", "--cohort-size", "512", "-O", res});
-  ASSERT_EQ(r.status, 0) << r.output;
-  EXPECT_EQ(r.output.find("XDP dispatcher"), std::string::npos) << "the generators are anchored: " << r.output;
-  // The far side counted every probe (and at most a few ARP frames besides).
-  std::smatch sent, wire;
-  ASSERT_TRUE(std::regex_search(r.output, sent, std::regex(R"(probes_sent=(\d+))"))) << r.output;
-  CommandResult w = run_command({kCli, "sim", "wire", "--netns", ns, "--rate", "200000"});
-  ASSERT_EQ(w.status, 0) << w.output;
-  ASSERT_TRUE(std::regex_search(w.output, wire,
-                                std::regex(R"(wire frames=(\d+) span_s=[\d.]+ max_1s=\d+ )"
-                                           R"(max_100ms=\d+ max_10ms=\d+ rate=200000 )")))
-      << w.output;
-  EXPECT_GE(std::stoull(wire[1]), std::stoull(sent[1])) << w.output;
-  EXPECT_LE(std::stoull(wire[1]), std::stoull(sent[1]) + 8) << w.output;
-  EXPECT_NE(r.output.find(" 8 cohort(s) of up to 512 destinations"), std::string::npos) << r.output;
-  EXPECT_NE(r.output.find("xdp-live on sim0 (2 sending thread(s)"), std::string::npos) << r.output;
-  EXPECT_EQ(r.output.find("warning: no reply"), std::string::npos) << r.output;
-  EXPECT_NE(r.output.find("configured ("), std::string::npos) << "the achieved rate beside -r: " << r.output;
-  EXPECT_NE(r.output.find(" dropped=0"), std::string::npos) << r.output;
-  sc = run_command({kCli, "score", "--truth", truth, res});
-  EXPECT_EQ(last_line(sc.output),
-            "node_recall=1.0000 link_recall=1.0000 node_precision=1.0000 link_precision=1.0000 paths_exact=4096/4096")
-      << sc.output;
-  std::ifstream traces(res);
-  std::string first;
-  std::getline(traces, first);
-  EXPECT_EQ(json::parse(first)["tx_mode"], "xdp-live");
+  const bool refused = live_frames_refused(r);
+  if (!refused) expect_xdp_live_survey(r, ns, truth, res);
   r = run_command({kCli, "survey", "--netns", ns, "198.19.255.0/24", "--threads", "3", "-O", "/dev/null"});
   EXPECT_NE(r.status, 0);
   EXPECT_NE(r.output.find("sim0 has 2 TX queue(s): cannot send on 3"), std::string::npos) << r.output;
   std::remove(truth.c_str());
   std::remove(res.c_str());
+  if (refused) GTEST_SKIP() << "the kernel refuses live frames: the two kernel generators are untested";
 }

@@ -30,8 +30,7 @@ XdpLiveSender::XdpLiveSender(const ProbeTemplate& t, int ifindex) : ifindex_(ifi
   hs_gen_config& c = const_cast<hs_gen_config&>(skel_->rodata->hs_gen_cfg);
   std::uint32_t src[4];
   t.src.words(src);
-  c.h_src = hs_validation_src(&t.key, src);
-  c.k1 = t.key.k1;
+  c.mac_src = hs_mac_src(&t.key, src);
   std::memcpy(c.src, src, sizeof src);
   c.src_sum = 0;
   for (std::size_t i = 0; i < t.src.size(); i += 2)
@@ -72,6 +71,25 @@ XdpLiveSender::~XdpLiveSender() {
 int XdpLiveSender::prog_fd() const { return bpf_program__fd(skel_->progs.hs_probe_gen); }
 
 std::uint64_t XdpLiveSender::built() const { return skel_->bss->hs_gen_state.built; }
+
+// One run over no descriptor (the program drops its frame): tells a kernel
+// that refuses live frames before a survey starts, not in a sender thread.
+void XdpLiveSender::check_live_frames() {
+  hs_gen_state& st = skel_->bss->hs_gen_state;
+  const std::uint64_t bad = st.bad;
+  st.next = 0;
+  st.count = 0;
+  xdp_md ctx{};
+  ctx.data_end = HS_GEN_FRAME_CAP;
+  ctx.ingress_ifindex = static_cast<std::uint32_t>(ifindex_);
+  LIBBPF_OPTS(bpf_test_run_opts, opts, .data_in = kBlankFrame.data(), .data_size_in = HS_GEN_FRAME_CAP, .ctx_in = &ctx,
+              .ctx_size_in = sizeof(ctx), .repeat = 1, .flags = BPF_F_TEST_XDP_LIVE_FRAMES);
+  const int err = bpf_prog_test_run_opts(bpf_program__fd(skel_->progs.hs_probe_gen), &opts);
+  st.bad = bad;  // that drop was ours, not a bad descriptor
+  if (err == -EPERM || err == -EOPNOTSUPP || err == -EINVAL)
+    throw SystemError(-err, kLiveFramesRefused);
+  if (err) throw_errno("xdp-live: BPF_PROG_RUN with live frames", err);
+}
 
 void XdpLiveSender::send(std::uint32_t n) {
   if (n == 0) return;

@@ -22,10 +22,13 @@ constexpr std::size_t kIPv6Len = 40;
 constexpr std::size_t kL4Len = 8;
 constexpr std::size_t kTcpLen = 20;  // no options
 
-// Payload bytes the encoding needs after the 8-byte L4 header.
-std::size_t min_payload(int family, Method m) {
-  if (is_udp(m) && family == 6) return 4;  // validation + checksum fix-up
-  return 2;                                // checksum fix-up
+// Payload bytes the encoding needs after the 8-byte L4 header: the checksum
+// fix-up word (IPv6 UDP: after the validation word), then the 32-bit tag.
+std::size_t min_payload(int family, Method m) { return hs_tag_offset(family, static_cast<std::uint8_t>(m)) + 4; }
+
+void put32(std::uint8_t* p, std::uint32_t v) {
+  put16(p, static_cast<std::uint16_t>(v >> 16));
+  put16(p + 2, static_cast<std::uint16_t>(v));
 }
 
 void write_ipv4(std::uint8_t* ip, const ProbeTemplate& t, const ProbeId& id, std::uint16_t ip_len, std::uint8_t proto) {
@@ -109,11 +112,17 @@ std::uint16_t effective_ip_len(const ProbeTemplate& t) {
   return len < min ? min : len;
 }
 
-std::uint16_t probe_validation(const ProbeTemplate& t, std::uint16_t flow, std::uint16_t seq) {
+std::uint64_t probe_mac(const ProbeTemplate& t, std::uint16_t flow, std::uint16_t seq) {
   std::uint32_t s[4], d[4];
   t.src.words(s);
   t.dst.words(d);
-  return hs_validation(&t.key, s, d, static_cast<std::uint8_t>(t.method), flow, seq);
+  const auto m = static_cast<std::uint8_t>(t.method);
+  const std::uint16_t len = hs_mac_has_len(m) ? effective_ip_len(t) : 0;
+  return hs_mac(&t.key, s, d, m, flow, seq, len);
+}
+
+std::uint16_t probe_validation(const ProbeTemplate& t, std::uint16_t flow, std::uint16_t seq) {
+  return hs_mac_val(probe_mac(t, flow, seq));
 }
 
 std::size_t build_probe(const ProbeTemplate& t, const ProbeId& id, std::span<std::uint8_t> out) {
@@ -135,7 +144,10 @@ std::size_t build_probe(const ProbeTemplate& t, const ProbeId& id, std::span<std
   std::uint8_t* payload = l4 + kL4Len;
   // Classic icmp has nowhere to carry a flow: always flow 0.
   const std::uint16_t flow = t.method == Method::Icmp ? 0 : id.flow;
-  const std::uint16_t val = probe_validation(t, flow, id.seq);
+  const std::uint64_t mac = probe_mac(t, flow, id.seq);
+  const std::uint16_t val = hs_mac_val(mac);
+  if (!is_tcp(t.method))
+    put32(payload + hs_tag_offset(t.dst.family(), static_cast<std::uint8_t>(t.method)), hs_mac_tag(mac));
 
   std::uint32_t acc = 0;
   std::uint8_t* fix = payload;  // the free word that makes the checksum what we want

@@ -22,8 +22,10 @@ TxPool::TxPool(const TxPoolConfig& cfg, const TargetList& targets, const ProbeCo
   if (n == 0) throw std::invalid_argument("survey: no sender");
   for (unsigned q = 0; q < n; q++) {
     workers_.push_back(std::make_unique<Worker>(backend == TxBackend::AfXdp ? kQueueDepth : kLiveQueueDepth));
-    if (backend == TxBackend::XdpLive)
+    if (backend == TxBackend::XdpLive) {
       workers_.back()->generator = std::make_unique<XdpLiveSender>(cfg.probe, cfg.ifindex);
+      workers_.back()->generator->check_live_frames();  // before anything is sent, in one line
+    }
   }
   for (unsigned q = 0; q < n; q++) {
     Worker& w = *workers_[q];

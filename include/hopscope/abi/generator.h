@@ -34,8 +34,7 @@
 
 /* Fixed for the run, in the program's read-only data. */
 struct hs_gen_config {
-	__u64 h_src;   /* hs_validation_src(key, source) */
-	__u64 k1;      /* the key's second half */
+	struct hs_sip mac_src; /* hs_mac_src(key, source) */
 	__u32 src[4];  /* network order; IPv4 in word 0, the rest 0 */
 	__u32 src_sum; /* sum of the source's 16-bit big-endian words */
 	__u8 src_mac[6];
@@ -50,7 +49,7 @@ struct hs_gen_config {
 	__u16 _pad2;
 	__u32 _pad3;
 };
-HS_STATIC_ASSERT(sizeof(struct hs_gen_config) == 64, "hs_gen_config layout");
+HS_STATIC_ASSERT(sizeof(struct hs_gen_config) == 80, "hs_gen_config layout");
 
 /* One probe. */
 struct hs_gen_desc {

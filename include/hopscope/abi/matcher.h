@@ -69,6 +69,9 @@ HS_STATIC_ASSERT(sizeof(struct hs_capture) == 16 + HS_CAPTURE_MAX, "hs_capture l
 #define HS_RF_SRC_REWRITTEN                                                                        \
 	0x02 /* the quoted probe's IPv4 source is not ours: a NAT rewrote it                       \
 	      */
+/* Validated by the 16-bit value alone: a TCP reply, or an IPv4 router that
+ * quoted too little of the probe to hold its 32-bit tag (abi/probe.h). */
+#define HS_RF_MAC_SHORT 0x04
 
 /*
  * One record per matched reply. Addresses are in network byte order; IPv4

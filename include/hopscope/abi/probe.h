@@ -6,8 +6,12 @@
  * Identity of a probe = (destination, flow, seq). The 16-bit `seq` is chosen
  * by the prober and maps to (ttl, attempt, send time) on its side; `flow` is
  * the Paris flow identifier, constant for all probes of one flow so ECMP
- * routers keep them on one path. A 16-bit keyed validation value over
- * (source, destination, method, flow, seq) rejects stale and spoofed replies.
+ * routers keep them on one path. A keyed MAC (SipHash-2-4, hs_mac() below)
+ * over (source, destination, method, flow, seq, IP length) authenticates
+ * every reply: its 16-bit validation value travels in a header field every
+ * reply brings back, its 32-bit tag in the payload, which echo replies, IPv6
+ * errors and most IPv4 routers (RFC 1812: as much as fits in 576 bytes)
+ * quote; an RFC 792 router's 28-byte quote holds the 16 bits only.
  *
  * Where each field travels (all inside IP header + 8 bytes, the RFC 792
  * minimum quote, except where noted):
@@ -45,13 +49,16 @@
  * where a run follows an application's own flow), so routers that hash the
  * label keep each flow on one path and the MDA's flows spread over them.
  *
- * The payload holds two free bytes that make the checksum come out as wanted.
+ * The payload holds two free bytes that make the checksum come out as wanted,
+ * then the 4-byte tag (UDP and ICMP; hs_tag_offset()): payload[0..1] fix-up,
+ * [2..5] tag; IPv6 UDP: [0..1] validation, [2..3] fix-up, [4..7] tag.
  * seq is never 0 or 0xffff (so a UDP checksum carrying it is never the
  * "no checksum" value); the validation value is never 0 either.
  */
 #ifndef HOPSCOPE_ABI_PROBE_H
 #define HOPSCOPE_ABI_PROBE_H
 
+#include "mix.h"
 #include "types.h"
 
 enum hs_method {
@@ -82,48 +89,134 @@ struct hs_key {
 };
 
 /*
- * Keyed 16-bit validation value. A keyed 64-bit mix (multiply/xorshift
- * rounds, as in murmur3's finaliser) over the probe's identity. It is not a
- * cryptographic MAC: it rejects stale replies from earlier runs, other
- * programs' probes and blind spoofing (1 in 65536 passes by chance).
- * addr words are the addresses in network byte order as stored in the
- * packet (IPv4 uses word 0 only, the other words are 0).
+ * The probe MAC: SipHash-2-4 (Aumasson & Bernstein), keyed with the run's
+ * key, over five little-endian 64-bit words (a 40-byte message):
+ *
+ *   source words 0-1, source words 2-3, destination words 0-1,
+ *   destination words 2-3, method << 48 | flow << 32 | seq << 16 | len
+ *
+ * where address words are the addresses in network byte order as stored in
+ * the packet (IPv4 uses word 0 only, the other words are 0) and len is the
+ * probe's IP total length for UDP and ICMP probes (a survey's TTL rides in
+ * it; every ICMP error quotes it and an echo reply is as long as its
+ * request), 0 for TCP (a SYN-ACK says nothing of it). seq is the probe's
+ * 16-bit sequence word (trace: an index into its probe table; survey: the
+ * send time, probe_codec.hpp).
+ *
+ * Of the 64-bit result, the low 16 bits are the validation value (never 0:
+ * 0 becomes 0xffff) that travels in a header field every reply brings back,
+ * the high 32 bits the tag that travels in the payload where the reply
+ * quotes it (hs_tag_offset()). Tests cross-check it with libsodium's
+ * crypto_shorthash_siphash24.
  */
-static inline __u64 hs_mix64(__u64 h, __u64 v)
+struct hs_sip {
+	__u64 v0, v1, v2, v3;
+};
+
+#define HS_ROTL64(x, b) (((x) << (b)) | ((x) >> (64 - (b))))
+
+static inline void hs_sip_round(struct hs_sip *s)
 {
-	h ^= v;
-	h *= 0xff51afd7ed558ccdULL;
-	h ^= h >> 33;
-	h *= 0xc4ceb9fe1a85ec53ULL;
-	h ^= h >> 29;
-	return h;
+	s->v0 += s->v1;
+	s->v1 = HS_ROTL64(s->v1, 13);
+	s->v1 ^= s->v0;
+	s->v0 = HS_ROTL64(s->v0, 32);
+	s->v2 += s->v3;
+	s->v3 = HS_ROTL64(s->v3, 16);
+	s->v3 ^= s->v2;
+	s->v0 += s->v3;
+	s->v3 = HS_ROTL64(s->v3, 21);
+	s->v3 ^= s->v0;
+	s->v2 += s->v1;
+	s->v1 = HS_ROTL64(s->v1, 17);
+	s->v1 ^= s->v2;
+	s->v2 = HS_ROTL64(s->v2, 32);
 }
 
-/* The hash state after the key and the source: fixed for a run. */
-static inline __u64 hs_validation_src(const struct hs_key *key, const __u32 src[4])
+/* One message word (two compression rounds). */
+static inline void hs_sip_word(struct hs_sip *s, __u64 m)
 {
-	__u64 h = key->k0;
-
-	h = hs_mix64(h, ((__u64)src[0] << 32) | src[1]);
-	return hs_mix64(h, ((__u64)src[2] << 32) | src[3]);
+	s->v3 ^= m;
+	hs_sip_round(s);
+	hs_sip_round(s);
+	s->v0 ^= m;
 }
 
-/* The rest of hs_validation(), from hs_validation_src()'s state. */
-static inline __u16 hs_validation_from(__u64 h, __u64 k1, const __u32 dst[4], __u8 method,
-				       __u16 flow, __u16 seq)
+/* A 32-bit address word pair as the little-endian word SipHash reads from
+ * the 8 bytes w[0], w[1] (each in network order as in the packet). */
+static inline __u64 hs_sip_le(__u32 lo, __u32 hi)
 {
-	h = hs_mix64(h, ((__u64)dst[0] << 32) | dst[1]);
-	h = hs_mix64(h, ((__u64)dst[2] << 32) | dst[3]);
-	h = hs_mix64(h, ((__u64)method << 32) | ((__u64)flow << 16) | seq);
-	h = hs_mix64(h, k1);
-	__u16 v = (__u16)(h ^ (h >> 16) ^ (h >> 32) ^ (h >> 48));
+	return (__u64)hi << 32 | lo;
+}
+
+/* The MAC state after the key and the source: fixed for a run. */
+static inline struct hs_sip hs_mac_src(const struct hs_key *key, const __u32 src[4])
+{
+	struct hs_sip s = {
+		.v0 = key->k0 ^ 0x736f6d6570736575ULL,
+		.v1 = key->k1 ^ 0x646f72616e646f6dULL,
+		.v2 = key->k0 ^ 0x6c7967656e657261ULL,
+		.v3 = key->k1 ^ 0x7465646279746573ULL,
+	};
+
+	hs_sip_word(&s, hs_sip_le(src[0], src[1]));
+	hs_sip_word(&s, hs_sip_le(src[2], src[3]));
+	return s;
+}
+
+/* The rest of hs_mac(), from hs_mac_src()'s state. */
+static inline __u64 hs_mac_from(struct hs_sip s, const __u32 dst[4], __u8 method, __u16 flow,
+				__u16 seq, __u16 len)
+{
+	hs_sip_word(&s, hs_sip_le(dst[0], dst[1]));
+	hs_sip_word(&s, hs_sip_le(dst[2], dst[3]));
+	hs_sip_word(&s, (__u64)method << 48 | (__u64)flow << 32 | (__u64)seq << 16 | len);
+	hs_sip_word(&s, 40ULL << 56); /* the final block: the message length, no tail */
+	s.v2 ^= 0xff;
+	hs_sip_round(&s);
+	hs_sip_round(&s);
+	hs_sip_round(&s);
+	hs_sip_round(&s);
+	return s.v0 ^ s.v1 ^ s.v2 ^ s.v3;
+}
+
+static inline __u64 hs_mac(const struct hs_key *key, const __u32 src[4], const __u32 dst[4],
+			   __u8 method, __u16 flow, __u16 seq, __u16 len)
+{
+	return hs_mac_from(hs_mac_src(key, src), dst, method, flow, seq, len);
+}
+
+/* The 16-bit validation value of a MAC (never 0). */
+static inline __u16 hs_mac_val(__u64 mac)
+{
+	__u16 v = (__u16)mac;
+
 	return v ? v : 0xffff;
 }
 
-static inline __u16 hs_validation(const struct hs_key *key, const __u32 src[4], const __u32 dst[4],
-				  __u8 method, __u16 flow, __u16 seq)
+/* The 32-bit payload tag of a MAC (never 0: an all-zero tag is a quote's
+ * padding, not a tag). */
+static inline __u32 hs_mac_tag(__u64 mac)
 {
-	return hs_validation_from(hs_validation_src(key, src), key->k1, dst, method, flow, seq);
+	__u32 t = (__u32)(mac >> 32);
+
+	return t ? t : 1;
+}
+
+/* Whether a method's MAC covers the IP length (UDP and ICMP: yes). */
+static inline int hs_mac_has_len(__u8 method)
+{
+	return method != HS_METHOD_TCP_SYN && method != HS_METHOD_TCP_ACK;
+}
+
+/*
+ * Where the tag sits, in bytes after the 8-byte UDP/ICMP header: after the
+ * checksum fix-up word (and IPv6 UDP's validation word). TCP probes carry
+ * no payload and no tag: their MAC is the 16-bit value alone.
+ */
+static inline __u32 hs_tag_offset(int family, __u8 method)
+{
+	return (family == 6 && (method == HS_METHOD_UDP_PARIS || method == HS_METHOD_UDP)) ? 4 : 2;
 }
 
 #endif

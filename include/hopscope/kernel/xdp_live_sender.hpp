@@ -21,6 +21,10 @@ struct hs_probe_gen;
 
 namespace hopscope {
 
+// How a refusal of live frames by the kernel begins (tests look for it).
+inline constexpr const char* kLiveFramesRefused =
+    "xdp-live: this kernel refuses BPF_PROG_RUN with live frames (use --tx af_xdp)";
+
 class XdpLiveSender {
  public:
   // Loads the generator for probes of this template (source, MACs, method,
@@ -36,6 +40,9 @@ class XdpLiveSender {
   // Builds and transmits descriptors 0..n-1 (n <= HS_GEN_MAX_DESCS); throws
   // SystemError if the kernel refuses the run or a descriptor was invalid.
   void send(std::uint32_t n);
+  // Throws (SystemError, what() starting with kLiveFramesRefused) if this
+  // kernel refuses BPF_PROG_RUN with live frames; sends nothing.
+  void check_live_frames();
   // Runs descriptor 0 once without transmitting; returns the frame built
   // (for tests: it must equal build_probe()'s).
   std::size_t build_one(std::span<std::uint8_t> out);

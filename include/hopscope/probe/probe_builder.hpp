@@ -77,7 +77,9 @@ std::uint16_t effective_ip_len(const ProbeTemplate& t);
 // No allocation: safe on the hot path.
 std::size_t build_probe(const ProbeTemplate& t, const ProbeId& id, std::span<std::uint8_t> out);
 
-// The validation value for this template and identity.
+// The MAC (abi/probe.h) of a probe of this template and identity, and its
+// 16-bit validation value.
+std::uint64_t probe_mac(const ProbeTemplate& t, std::uint16_t flow, std::uint16_t seq);
 std::uint16_t probe_validation(const ProbeTemplate& t, std::uint16_t flow, std::uint16_t seq);
 
 }  // namespace hopscope
