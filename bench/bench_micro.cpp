@@ -90,7 +90,7 @@ void BM_CollectorOnReply(benchmark::State& s) {
   targets.freeze();
   ProbeCodec codec(6, Method::UdpParis);
   survey::TargetState state(targets.size());
-  survey::Collector c(targets, codec, state);
+  survey::Collector c(targets, codec, state, 1'000'000'000);
   const survey::Permutation order(targets.size(), 11);
   hs_reply_record r{};
   r.family = 6;

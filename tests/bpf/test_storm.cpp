@@ -6,9 +6,10 @@
 // Mutated packets start from real replies to real probes (every reply kind,
 // every method, both families) with 1-8 bytes changed and/or the tail cut.
 // A mutation that changes the probe's identity (destination, flow, seq) must
-// be caught by the keyed validation value: the records that still carry a
-// changed identity are forgeries the value let through, measured against
-// the 2^-16 its width allows.
+// be caught by the MAC (abi/probe.h): the records that still carry a changed
+// identity are forgeries it let through, bounded by the 2^-16 its 16-bit
+// value allows where the reply holds no tag (28-byte IPv4 quotes, TCP);
+// tests/bpf/test_forgery.cpp measures each kind of reply on its own.
 #include <bpf/bpf.h>
 #include <gtest/gtest.h>
 #include <linux/bpf.h>
@@ -216,14 +217,15 @@ void storm(std::uint8_t variants, const std::vector<Method>& methods, std::uint6
 void report(const char* what, const StormResult& r) {
   std::fprintf(stderr,
                "storm %s: %" PRIu64 " packets, %" PRIu64 " passed untouched, %" PRIu64 " dropped, %" PRIu64
-               " records; identity changed: %" PRIu64 " caught by the validation value, %" PRIu64
+               " records; identity changed: %" PRIu64 " caught by the MAC, %" PRIu64
                " let through (2^-16 of %" PRIu64 " = %.1f)\n",
                what, r.packets, r.passed, r.dropped, r.records, r.invalid, r.forged, r.invalid + r.forged,
                static_cast<double>(r.invalid + r.forged) / 65536.0);
 }
 
-// The 16-bit value lets 1 in 65536 changed identities through: more than 4x
-// that (and 8) means the check is broken, not unlucky.
+// The 16-bit value alone lets 1 in 65536 changed identities through (the
+// tag, where there is one, far fewer): more than 4x that (and 8) means the
+// check is broken, not unlucky.
 void expect_forgeries_within_the_values_width(const StormResult& r) {
   const double expected = static_cast<double>(r.invalid + r.forged) / 65536.0;
   EXPECT_LE(static_cast<double>(r.forged), 4 * expected + 8) << "forged identities let through";

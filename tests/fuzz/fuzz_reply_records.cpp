@@ -34,7 +34,7 @@ struct Setup {
 
 void run(Setup& s, const std::uint8_t* data, std::size_t size, Format format) {
   TargetState state{s.targets.size()};
-  Collector c{s.targets, s.meta.codec, state};
+  Collector c{s.targets, s.meta.codec, state, 1'000'000'000};
   for (std::size_t at = 0; at + sizeof(hs_reply_record) <= size; at += sizeof(hs_reply_record)) {
     hs_reply_record r;
     std::memcpy(&r, data + at, sizeof r);

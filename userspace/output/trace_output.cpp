@@ -298,6 +298,7 @@ void append_trace_json(std::string& out, const TraceResult& r) {
   }
   if (!r.tx_mode.empty()) fmt::format_to(it, FMT_COMPILE(R"(,"tx_mode":"{}")"), r.tx_mode);
   if (r.late_replies) fmt::format_to(it, FMT_COMPILE(R"(,"late_replies":{})"), r.late_replies);
+  if (r.duplicate_replies) fmt::format_to(it, FMT_COMPILE(R"(,"duplicate_replies":{})"), r.duplicate_replies);
   if (r.dropped_replies) fmt::format_to(it, FMT_COMPILE(R"(,"dropped_replies":{})"), r.dropped_replies);
   if (r.lost_while_traced) fmt::format_to(it, FMT_COMPILE(R"(,"replies_lost_while_traced":{})"), r.lost_while_traced);
   buf.push_back('}');

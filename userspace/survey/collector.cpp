@@ -34,8 +34,8 @@ std::uint8_t distance_from_reply_ttl(std::uint8_t reply_ttl) {
   return static_cast<std::uint8_t>(initial - reply_ttl + 1);
 }
 
-Collector::Collector(const TargetList& targets, ProbeCodec codec, TargetState& state)
-    : targets_(targets), codec_(codec), st_(state) {}
+Collector::Collector(const TargetList& targets, ProbeCodec codec, TargetState& state, std::uint64_t window_ns)
+    : targets_(targets), codec_(codec), st_(state), window_ns_(window_ns) {}
 
 void Collector::on_reply(const hs_reply_record& r) {
   const IpAddress dst = IpAddress::from_record(r.family, r.probe_dst);
@@ -46,11 +46,17 @@ void Collector::on_reply(const hs_reply_record& r) {
     return;
   }
   const std::uint64_t t = *target;
+  const auto rtt = static_cast<std::uint32_t>(ProbeCodec::rtt_ns(r.seq, r.rx_ns));
+  if (rtt > window_ns_) {  // its send time is older than any reply we wait for
+    bump(stale_);
+    return;
+  }
   const IpAddress from = IpAddress::from_record(r.family, r.responder);
   const bool from_dst = from == dst && (r.kind == HS_REPLY_ECHO_REPLY || r.kind == HS_REPLY_DEST_UNREACH);
   if (r.flow == kPreprobeFlow) {  // only a distance hint, never a hop of the trace
-    if (from_dst) st_.offer_hint(t, distance_from_reply_ttl(r.reply_ttl));
-    const auto rtt = static_cast<std::uint32_t>(ProbeCodec::rtt_ns(r.seq, r.rx_ns));
+    if (from_dst && !st_.offer_hint(t, distance_from_reply_ttl(r.reply_ttl)) &&
+        get(st_.hint(t)) != TargetState::kNoHint)
+      bump(dups_);  // the hint was already given (by this reply's twin)
     if (rtt > max_rtt_ns_.load(std::memory_order_relaxed)) max_rtt_ns_.store(rtt, std::memory_order_relaxed);
     return;
   }
@@ -58,12 +64,21 @@ void Collector::on_reply(const hs_reply_record& r) {
     bump(late_);
     return;
   }
+  auto& answered = st_.answered(t);
+  const std::uint64_t bit = 1ull << (*ttl - 1);
+  if (answered.load(std::memory_order_relaxed) & bit) {  // never a second RTT for one hop
+    bump(dups_);
+    auto& d = st_.dups(t);
+    if (get(d) < 255) put(d, get(d) + 1);
+    return;
+  }
+  if (r.flags & HS_RF_MAC_SHORT) bump(short_mac_);
   bool fresh = false;
   StoredReply s{};
   s.target = static_cast<std::uint32_t>(t);
   s.addr = addrs_.intern(from, fresh);
   if (fresh) n_addrs_.store(addrs_.size(), std::memory_order_relaxed);
-  s.rtt_ns = static_cast<std::uint32_t>(ProbeCodec::rtt_ns(r.seq, r.rx_ns));
+  s.rtt_ns = rtt;
   s.ttl = static_cast<std::uint8_t>(*ttl);
   s.icmp_type = r.icmp_type;
   s.icmp_code = r.icmp_code;
@@ -84,8 +99,7 @@ void Collector::on_reply(const hs_reply_record& r) {
   bump(n_replies_);
   if (s.rtt_ns > max_rtt_ns_.load(std::memory_order_relaxed)) max_rtt_ns_.store(s.rtt_ns, std::memory_order_relaxed);
   // Only this thread writes these fields: plain load + store.
-  auto& answered = st_.answered(t);
-  answered.store(answered.load(std::memory_order_relaxed) | 1ull << (s.ttl - 1), std::memory_order_relaxed);
+  answered.store(answered.load(std::memory_order_relaxed) | bit, std::memory_order_relaxed);
   if (s.ttl > get(st_.alive(t))) put(st_.alive(t), s.ttl);
   if (from_dst) {  // no need to probe beyond this TTL
     const std::uint8_t cur = get(st_.dist(t));

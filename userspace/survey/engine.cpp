@@ -53,7 +53,8 @@ SurveyEngine::SurveyEngine(const TargetList& targets, const SurveyOptions& o, co
       source_(source),
       clock_(clock),
       state_((check_survey_options(targets, o), targets.size())),
-      collector_(targets, ProbeCodec(targets.family(), o.method), state_),
+      collector_(targets, ProbeCodec(targets.family(), o.method), state_,
+                 static_cast<std::uint64_t>(std::chrono::nanoseconds(o.wait).count())),
       cohorts_(state_, {o.max_ttl, o.seed, o.preprobe, o.retries, o.doubletree}, o.cohort_size),
       writer_(targets, state_, collector_.addresses(), complete_meta(probes, targets, o, clock), out),
       bucket_(o.rate, TokenBucket::default_burst(o.rate), clock.now_ns()),
@@ -311,6 +312,9 @@ void SurveyEngine::fill_summary(std::uint64_t t1) {
   s_.retried = cohorts_.retried();
   s_.retry_rounds = cohorts_.max_retry_rounds();
   s_.late = collector_.late();
+  s_.duplicates = collector_.duplicates();
+  s_.stale = collector_.stale();
+  s_.short_mac = collector_.short_mac();
   s_.interfaces = collector_.interfaces();
   s_.state_bytes = TargetState::bytes_per_target() + Scheduler::bytes_per_target();
   s_.skipped = cohorts_.skipped();

@@ -86,6 +86,9 @@ std::string summary_text(const SurveySummary& s) {
              "{} passes of TTL bands at most; {:.3f} s with nothing to send, waiting for replies\n"
              "survey: {} destinations answered; {} interfaces; {} replies not decodable as survey replies; {} late "
              "(after their trace was written)\n"
+             "survey: replies refused: {} duplicates (a hop answered again: a replay; \"duplicate_replies\" in its "
+             "trace), {} stale (sent longer ago than -w: a replay); {} replies authenticated on 16 bits only (an "
+             "IPv4 router quoting 28 bytes), the rest on 48\n"
              "survey: {} retry probes in {} round(s); {}; {} bytes of scheduling state per destination; at most {} "
              "replies held for destinations not finished\n"
              "survey: {} traces written, {} of them while probing went on, the first {:.3f} s after the start; each "
@@ -93,7 +96,8 @@ std::string summary_text(const SurveySummary& s) {
              "survey: {} on {} ({} sending thread(s), {} waits on a full queue{}); probing {:.3f} s; XDP matcher:{}\n"
              "probes_sent={} replies={} destinations={} duration_s={:.3f} rate_pps={:.0f} dropped={}\n",
              s.targets, s.pairs, s.skipped, s.preprobes, s.hinted, s.cohorts, s.cohort_size, s.passes, s.paused_s,
-             s.reached, s.interfaces, s.unmatched, s.late, s.retried, s.retry_rounds,
+             s.reached, s.interfaces, s.unmatched, s.late, s.duplicates, s.stale, s.short_mac, s.retried,
+             s.retry_rounds,
              s.doubletree ? "Doubletree stop set on" : "no stop set", s.state_bytes, s.held_peak, s.written, s.streamed,
              s.first_write_s, s.write_delay_s, s.late_writes,
              s.writer_priority ? ""

@@ -145,6 +145,7 @@ void survey_trace(TraceResult& res, const FinishedTarget& f, std::span<const Sto
     h.replies.push_back(hr);
   }
   res.lost_while_traced = f.ring_lost;
+  res.duplicate_replies = get(state.dups(f.target));
   res.stop_reason = f.halted                   ? StopReason::Halted
                     : dist                     ? StopReason::Completed
                     : unreach                  ? StopReason::Unreach
@@ -160,6 +161,9 @@ void append_survey_trace(std::string& out, const TraceResult& r, const SurveyMet
   if (r.lost_while_traced)
     out += fmt::format("{} replies were lost to a full ring buffer while it was traced: hops may be missing\n",
                        r.lost_while_traced);
+  if (r.duplicate_replies)
+    out += fmt::format("{} replies answered hops already answered: refused (a replay or a duplicate)\n",
+                       r.duplicate_replies);
   out += '\n';
 }
 

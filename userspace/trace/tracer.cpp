@@ -145,7 +145,11 @@ class Tracer {
     if (ttl > o_.max_ttl) return;
     if (r.flow != flow_of(attempt)) return;
     ProbeSlot& s = slots_[index(ttl, attempt)];
-    if (!s.sent || s.reply) return;  // duplicate or unknown
+    if (!s.sent) return;  // not a probe of ours (yet): its seq was never sent
+    if (s.reply) {        // answered already: never a second RTT
+      dups_++;
+      return;
+    }
     if (s.done) {
       late_++;
       if (!s.late) {  // kept (Atlas "late": how many probes went out since this one)
@@ -213,6 +217,7 @@ class Tracer {
       for (int a = 0; a < o_.probes_per_hop; a++)
         if (const auto& l = slots_[index(hop.ttl, a)].late) hop.late.push_back(*l);
     res.late_replies = late_;
+    res.duplicate_replies = dups_;
     res.probes_total = sent_;
     res.end_unix_ms =
         std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::system_clock::now().time_since_epoch())
@@ -228,6 +233,7 @@ class Tracer {
   std::vector<std::uint64_t> stamps_;
   int dest_ttl_ = 0;
   std::uint64_t late_ = 0;
+  std::uint64_t dups_ = 0;
   std::uint64_t sent_ = 0;
 };
 

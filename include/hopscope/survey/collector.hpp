@@ -57,7 +57,9 @@ class Collector {
  public:
   // A pre-probe reply sets its destination's hint unless the scheduler
   // already read it (TargetState::freeze_hint()).
-  Collector(const TargetList& targets, ProbeCodec codec, TargetState& state);
+  // `window_ns`: the longest RTT believed (the survey's wait); an older
+  // reply is stale (a replay, or from before the run's clock wrapped) and refused.
+  Collector(const TargetList& targets, ProbeCodec codec, TargetState& state, std::uint64_t window_ns);
 
   void on_reply(const hs_reply_record& r);
   // Hands over every reply stored so far. Call from the thread that calls on_reply().
@@ -71,6 +73,12 @@ class Collector {
   [[nodiscard]] std::uint64_t unmatched() const { return unmatched_.load(std::memory_order_relaxed); }
   // replies for a destination whose trace was already final (not stored)
   [[nodiscard]] std::uint64_t late() const { return late_.load(std::memory_order_relaxed); }
+  // replies refused: a TTL (or a pre-probe) answered again (not stored, counted per trace)
+  [[nodiscard]] std::uint64_t duplicates() const { return dups_.load(std::memory_order_relaxed); }
+  // replies refused: older than the window (a replay)
+  [[nodiscard]] std::uint64_t stale() const { return stale_.load(std::memory_order_relaxed); }
+  // replies stored that only the 16-bit value authenticated (HS_RF_MAC_SHORT)
+  [[nodiscard]] std::uint64_t short_mac() const { return short_mac_.load(std::memory_order_relaxed); }
   [[nodiscard]] std::uint64_t reached() const { return reached_.load(std::memory_order_relaxed); }
   [[nodiscard]] std::uint64_t max_rtt_ns() const { return max_rtt_ns_.load(std::memory_order_relaxed); }
   [[nodiscard]] std::uint64_t interfaces() const { return n_addrs_.load(std::memory_order_relaxed); }
@@ -80,12 +88,16 @@ class Collector {
   const TargetList& targets_;
   ProbeCodec codec_;
   TargetState& st_;
+  std::uint64_t window_ns_;
   std::vector<StoredReply> replies_;
   AddressTable addrs_;
   std::atomic<std::uint64_t> max_rtt_ns_{0};
   std::atomic<std::uint64_t> n_replies_{0};
   std::atomic<std::uint64_t> unmatched_{0};
   std::atomic<std::uint64_t> late_{0};
+  std::atomic<std::uint64_t> dups_{0};
+  std::atomic<std::uint64_t> stale_{0};
+  std::atomic<std::uint64_t> short_mac_{0};
   std::atomic<std::uint64_t> reached_{0};
   std::atomic<std::uint64_t> n_addrs_{0};
   std::atomic<std::size_t> held_{0};

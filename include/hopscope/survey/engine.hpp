@@ -76,6 +76,9 @@ struct SurveySummary {
   std::uint64_t dropped = 0;      // lost inside hopscope (ring buffer full)
   std::uint64_t retried = 0;      // probes of retry rounds (TTLs that had no answer)
   std::uint64_t late = 0;         // replies after their destination's trace was written
+  std::uint64_t duplicates = 0;   // refused: a TTL (or pre-probe) answered again
+  std::uint64_t stale = 0;        // refused: older than the wait (a replay)
+  std::uint64_t short_mac = 0;    // stored on the 16-bit value alone (28-byte IPv4 quotes)
   std::uint64_t interfaces = 0;   // distinct addresses that answered
   std::uint64_t written = 0;      // trace objects written
   std::uint64_t streamed = 0;     // of which finished (handed to the writer) while probes were still to be sent

@@ -49,10 +49,12 @@ class TargetState {
   // k-th retry round (the collector tags replies with it). Per destination:
   // cohorts of destinations are in different rounds at the same time.
   std::atomic<std::uint8_t>& round(std::uint64_t t) { return slots_[t].round; }
+  // Collector: replies refused as duplicates (a TTL answered again), up to 255.
+  std::atomic<std::uint8_t>& dups(std::uint64_t t) { return slots_[t].dups; }
 
   struct Slot {
     std::atomic<std::uint64_t> answered{0}, known{0};
-    std::atomic<std::uint8_t> dist{0}, hint{0}, alive{0}, done{0}, round{0};
+    std::atomic<std::uint8_t> dist{0}, hint{0}, alive{0}, done{0}, round{0}, dups{0};
   };
   static_assert(sizeof(Slot) == 24, "TargetState: 24 bytes per destination");
   [[nodiscard]] static constexpr std::size_t bytes_per_target() { return sizeof(Slot); }

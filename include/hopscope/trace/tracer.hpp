@@ -90,6 +90,7 @@ struct TraceResult {
   StopReason stop_reason = StopReason::HopLimit;
   std::vector<Hop> hops;
   std::uint64_t late_replies = 0;     // arrived after their probe was given up on
+  std::uint64_t duplicate_replies = 0;  // a probe (survey: a TTL) answered again: refused, never another RTT
   std::uint64_t probes_total = 0;     // every probe sent, those past the last hop reported included
   std::string tx_mode;                // how probes left, e.g. "af_xdp-copy" (informational)
   std::uint64_t dropped_replies = 0;  // matched in XDP but lost: the ring buffer was full

@@ -217,6 +217,9 @@ TEST(Scheduler, WithoutDoubletreeEveryTtlUpToTheDestination) {
 }
 
 namespace {
+// The survey's wait as the collector's replay window (1 s).
+constexpr std::uint64_t kWindowNs = 1'000'000'000;
+
 hs_reply_record record(const IpAddress& dst, const IpAddress& from, std::uint8_t kind, std::uint8_t type,
                        std::uint8_t code, std::uint16_t len, std::uint64_t rx_ns, std::uint16_t seq) {
   hs_reply_record r{};
@@ -254,7 +257,7 @@ struct CollectorSetup {
   }();
   ProbeCodec codec{4, Method::UdpParis};
   TargetState st{4};
-  Collector c{targets, codec, st};
+  Collector c{targets, codec, st, kWindowNs};
 };
 }  // namespace
 
@@ -357,7 +360,8 @@ TEST(Collector, KeepsMplsLabelStacksForTheTraces) {
   const std::uint64_t rx = mono_ns();
   for (int ttl = 4; ttl >= 1; ttl--) {  // arrival order is not TTL order
     const IpAddress from = *IpAddress::parse(("198.18.0." + std::to_string(15 + ttl)).c_str());
-    hs_reply_record rec = record(d, from, HS_REPLY_TIME_EXCEEDED, 11, 0, codec.ip_len(ttl), rx, 1);
+    hs_reply_record rec =
+        record(d, from, HS_REPLY_TIME_EXCEEDED, 11, 0, codec.ip_len(ttl), rx, ProbeCodec::seq_at(rx - 1'000'000));
     if (ttl == 2) {
       rec.mpls_count = 2;
       rec.mpls_total = 2;
@@ -467,7 +471,7 @@ TEST(Collector, PreprobeRepliesOnlySetHintsTheSchedulerHasNotRead) {
   targets.freeze();
   ProbeCodec codec(4, Method::UdpParis);
   TargetState st(2);
-  Collector c(targets, codec, st);
+  Collector c(targets, codec, st, kWindowNs);
   const IpAddress d0 = *IpAddress::parse("198.19.0.0"), d1 = *IpAddress::parse("198.19.0.1");
   // Sent at 0 (seq 1), its reply stamped 5 ms later.
   hs_reply_record r = record(d0, d0, HS_REPLY_DEST_UNREACH, 3, 3, codec.ip_len(32), 5'000'000, 1);
@@ -486,6 +490,46 @@ TEST(Collector, PreprobeRepliesOnlySetHintsTheSchedulerHasNotRead) {
   EXPECT_EQ(st.freeze_hint(1), 0) << "a hint is fixed once the scheduler has read it";
   EXPECT_EQ(get(st.hint(1)), TargetState::kNoHint) << "only the first hint was taken";
   EXPECT_NEAR(static_cast<double>(c.max_rtt_ns()), 5e6, 40e3) << "a pre-probe's RTT counts towards the settling time";
+}
+
+// Replayed replies (issue 14): a second reply for a TTL already answered is
+// never another RTT (counted, and per trace); one whose send time is older
+// than the wait is refused as stale; a replayed pre-probe reply is counted.
+TEST(Collector, ReplaysAreRefusedAndCountedNeverStored) {
+  CollectorSetup setup;
+  Collector& c = setup.c;
+  TargetState& st = setup.st;
+  const ProbeCodec& codec = setup.codec;
+  const IpAddress d1 = *IpAddress::parse("198.19.0.1"), r1 = *IpAddress::parse("198.18.0.16");
+  const std::uint64_t sent = 7'000'000'000;
+  const std::uint16_t seq = ProbeCodec::seq_at(sent);
+  const hs_reply_record real = record(d1, r1, HS_REPLY_TIME_EXCEEDED, 11, 0, codec.ip_len(3), sent + 2'000'000, seq);
+  c.on_reply(real);
+  ASSERT_EQ(c.held(), 1u);
+  hs_reply_record again = real;
+  again.rx_ns += 245'000'000;  // the same reply, replayed 245 ms later
+  c.on_reply(again);
+  c.on_reply(again);
+  EXPECT_EQ(c.held(), 1u) << "no second RTT for TTL 3";
+  EXPECT_EQ(c.duplicates(), 2u);
+  EXPECT_EQ(get(st.dups(1)), 2) << "counted for its trace";
+  hs_reply_record old = record(d1, r1, HS_REPLY_TIME_EXCEEDED, 11, 0, codec.ip_len(4), sent + 1'500'000'000, seq);
+  c.on_reply(old);  // TTL 4 unanswered, but sent 1.5 s before: older than the 1 s wait
+  EXPECT_EQ(c.stale(), 1u);
+  EXPECT_EQ(c.held(), 1u);
+  EXPECT_EQ(st.answered(1).load(), 0b100u) << "a stale reply answers nothing";
+  hs_reply_record weak = record(d1, r1, HS_REPLY_TIME_EXCEEDED, 11, 0, codec.ip_len(5), sent + 3'000'000, seq);
+  weak.flags = HS_RF_MAC_SHORT;
+  c.on_reply(weak);
+  EXPECT_EQ(c.held(), 2u) << "a 28-byte quote is still a hop";
+  EXPECT_EQ(c.short_mac(), 1u) << "but counted as validated on 16 bits";
+  hs_reply_record pre = record(d1, d1, HS_REPLY_DEST_UNREACH, 3, 3, codec.ip_len(32), sent + 1'000'000, seq);
+  pre.flow = kPreprobeFlow;
+  pre.reply_ttl = 58;
+  c.on_reply(pre);
+  c.on_reply(pre);
+  EXPECT_EQ(c.duplicates(), 3u) << "a replayed pre-probe reply is counted too";
+  EXPECT_EQ(get(st.hint(1)), 7);
 }
 
 TEST(Scheduler, ASilentHopAtTheFrontierLosesNothing) {
