@@ -363,6 +363,51 @@ TEST(SurveyLab, RealRoutersMatchTheTrace) {
       << r.output;
 }
 
+// An attacker on the path (r1) replays every ICMP reply to the prober 245 ms
+// after the real one. No hop gets a second reply or an aliased RTT: the
+// replays are refused as duplicates, counted, and named in their traces.
+TEST(SurveyLab, ReplayedRepliesAreRefusedAndCounted) {
+  HS_REQUIRE_ROOT();
+  Lab lab("hse2e-sv");
+  lab.up();
+  LabDown down{lab};
+  const std::string out = "/tmp/hopscope-e2e-lab-replay.ndjson";
+  CommandResult replayer;
+  std::thread attacker([&] {
+    replayer = run_command({"ip", "netns", "exec", "hse2e-sv-r1", "python3", HOPSCOPE_E2E_DIR "/replay_replies.py",
+                            "to-prober", "198.18.1.1", "6", "245"});
+  });
+  std::this_thread::sleep_for(std::chrono::milliseconds(800));  // its socket is open
+  CommandResult r =
+      run_command({kCli, "survey", "--netns", lab.info().prober_ns, "198.18.64.0/24", "-r", "2000", "-O", out});
+  attacker.join();
+  ASSERT_EQ(r.status, 0) << r.output;
+  ASSERT_EQ(replayer.status, 0) << replayer.output;
+  const std::uint64_t replayed = std::stoull(last_line(replayer.output));
+  ASSERT_GT(replayed, 1000u) << "the attacker saw the replies: " << replayer.output;
+  std::smatch m;
+  ASSERT_TRUE(std::regex_search(r.output, m, std::regex(R"(; (\d+) late \(after)"))) << r.output;
+  const std::uint64_t late = std::stoull(m[1]);
+  ASSERT_TRUE(std::regex_search(r.output, m, std::regex(R"(replies refused: (\d+) duplicates .*, (\d+) stale)")))
+      << r.output;
+  const std::uint64_t dups = std::stoull(m[1]), stale = std::stoull(m[2]);
+  EXPECT_GE(dups + late + stale, replayed - replayed / 20) << "(nearly) every replay refused and counted: " << r.output;
+  std::ifstream in(out);
+  int lines = 0, flagged = 0;
+  for (std::string l; std::getline(in, l); lines++) {
+    json j = json::parse(l);
+    EXPECT_EQ(j["stop_reason"], "completed") << l;
+    flagged += j.contains("duplicate_replies");
+    for (const auto& h : j["hops"]) {
+      EXPECT_LE(h["replies"].size(), 1u) << "a replay stored as another reply: " << l;
+      for (const auto& rep : h["replies"]) EXPECT_LT(rep["rtt_ms"].get<double>(), 100.0) << "an aliased RTT: " << l;
+    }
+  }
+  EXPECT_EQ(lines, 256);
+  EXPECT_GT(flagged, 200) << "the traces say they were replayed";
+  std::remove(out.c_str());
+}
+
 TEST(SurveyLab, DoubletreeStopsAtKnownRouters) {
   HS_REQUIRE_ROOT();
   Lab lab("hse2e-sv");
