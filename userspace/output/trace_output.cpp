@@ -250,6 +250,7 @@ void append_trace_json(std::string& out, const TraceResult& r) {
       fmt::format_to(it, FMT_COMPILE(R"("reply_ttl":{},"quoted_ttl":{},"attempt":{},"flow":{})"), x.reply_ttl,
                      x.quoted_ttl, x.attempt, x.flow);
       if (x.mtu) fmt::format_to(it, FMT_COMPILE(R"(,"mtu":{})"), x.mtu);
+      if (x.mac_short) put(R"(,"mac_bits":16)");  // else 48: abi/probe.h
       if (x.kind == HS_REPLY_TCP_SYNACK) put(R"(,"tcp":"syn-ack")");
       if (x.kind == HS_REPLY_TCP_RST) put(R"(,"tcp":"rst")");
       if (!x.asn.empty()) fmt::format_to(it, FMT_COMPILE(R"(,"asn":"{}")"), x.asn);

@@ -140,6 +140,7 @@ void survey_trace(TraceResult& res, const FinishedTarget& f, std::span<const Sto
     hr.quoted_tos = r.quoted_tos;
     hr.quoted_len = meta.codec.ip_len(r.ttl);  // the length is the TTL: the quote said so
     hr.src_rewritten = r.flags & HS_RF_SRC_REWRITTEN;
+    hr.mac_short = r.flags & HS_RF_MAC_SHORT;
     const std::int64_t rx_us = now_full_us - static_cast<std::uint32_t>(now_us - r.rx_us);
     hr.tx_unix_us = rx_us - static_cast<std::int64_t>(r.rtt_ns / 1000) + meta.unix_offset_us;
     h.replies.push_back(hr);

@@ -271,6 +271,7 @@ HopReply hop_reply_from(const hs_reply_record& r, std::uint64_t sent_ns, int att
   h.quoted_tos = r.quoted_tos;
   h.tx_unix_us = unix_offset_us + static_cast<std::int64_t>(sent_ns / 1000);
   h.src_rewritten = r.flags & HS_RF_SRC_REWRITTEN;
+  h.mac_short = r.flags & HS_RF_MAC_SHORT;
   h.mpls_count = std::min<std::uint8_t>(r.mpls_count, HS_MAX_MPLS);
   h.mpls_total = r.mpls_total;
   for (int i = 0; i < h.mpls_count; i++) h.mpls[static_cast<std::size_t>(i)] = r.mpls[i];

@@ -54,6 +54,7 @@ struct HopReply {
   std::uint8_t quoted_tos = 0;   // TOS of the probe as quoted
   std::int64_t tx_unix_us = 0;   // when the probe left, Unix time in us (0: not known)
   bool src_rewritten = false;    // the quoted probe's source was not ours (a NAT on the way)
+  bool mac_short = false;        // authenticated by the 16-bit value alone (HS_RF_MAC_SHORT)
   std::string asn;               // origin AS from --asn-file ("" unknown)
   // RFC 4950 MPLS label stack (top first): label << 12 | TC << 9 | S << 8 | TTL.
   std::array<std::uint32_t, HS_MAX_MPLS> mpls{};

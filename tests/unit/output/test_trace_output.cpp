@@ -531,6 +531,17 @@ TEST(TraceOutput, QuoteAnomalies) {
   EXPECT_TRUE(quote_anomalies(echo, r).empty()) << "an echo reply quotes nothing";
 }
 
+// A reply the 16-bit value alone authenticated says so; the others (48 bits) say nothing.
+TEST(TraceOutput, RepliesAuthenticatedOn16BitsSaySo) {
+  TraceResult r = formats_fixture();
+  r.hops[2].replies[0].mac_short = true;
+  r.duplicate_replies = 2;
+  const auto j = nlohmann::json::parse(trace_json(r));
+  EXPECT_EQ(j["hops"][2]["replies"][0]["mac_bits"], 16);
+  EXPECT_FALSE(j["hops"][1]["replies"][0].contains("mac_bits"));
+  EXPECT_EQ(j["duplicate_replies"], 2);
+}
+
 TEST(TraceOutput, CombinedMethods) {
   TraceResult udp = formats_fixture(), icmp = formats_fixture();
   icmp.method = Method::IcmpParis;
