@@ -446,6 +446,62 @@ TEST(SurveyLab, DoubletreeStopsAtKnownRouters) {
       << "r1, r2 and r5 found";
 }
 
+// An off-path attacker floods the prober with blind forgeries of survey
+// replies during a survey of the sim (tests/e2e/forge_replies.py): with the
+// whole probe quoted (48 MAC bits) none may get in; quoting 28 bytes (16
+// bits), 1 in 65,536 passes the matcher by chance and must then be flagged.
+TEST(SurveySimForgery, BlindFloodIsRefusedOrFlagged) {
+  HS_REQUIRE_ROOT();
+  const std::string ns = "hse2e-forge", truth = "/tmp/hopscope-e2e-truthforge.ndjson",
+                    res = "/tmp/hopscope-e2e-forge.ndjson";
+  SimDown down{ns};
+  CommandResult up = run_command({kCli, "sim", "up", "--seed", "9", "--destinations", "4096", "--netns", ns, "--truth",
+                                  truth});
+  ASSERT_EQ(up.status, 0) << up.output;
+  constexpr int kPerKind = 60'000;
+  CommandResult forger;
+  std::thread attacker([&] {
+    forger = run_command({"ip", "netns", "exec", ns + "-inet", "python3", HOPSCOPE_E2E_DIR "/forge_replies.py", "inet0",
+                          "198.18.0.1", "198.19.240.0/20", std::to_string(kPerKind), "40000"});
+  });
+  std::this_thread::sleep_for(std::chrono::milliseconds(300));
+  CommandResult r = run_command({kCli, "survey", "--netns", ns, "198.19.240.0/20", "-r", "8000", "-O", res});
+  attacker.join();
+  ASSERT_EQ(r.status, 0) << r.output;
+  ASSERT_EQ(forger.status, 0) << forger.output;
+  ASSERT_EQ(last_line(forger.output), std::to_string(2 * kPerKind)) << forger.output;
+  std::smatch m;
+  ASSERT_TRUE(std::regex_search(r.output, m, std::regex(R"( invalid=(\d+))"))) << r.output;
+  const std::uint64_t invalid = std::stoull(m[1]);
+  std::uint64_t full = 0, short_quote = 0, short_unflagged = 0;
+  std::ifstream in(res);
+  for (std::string l; std::getline(in, l);) {
+    const json j = json::parse(l);
+    for (const auto& h : j["hops"])
+      for (const auto& rep : h["replies"]) {
+        const std::string a = rep["addr"];
+        if (a.rfind("198.18.250.", 0) == 0) full++;
+        if (a.rfind("198.18.251.", 0) == 0) {
+          short_quote++;
+          short_unflagged += rep.value("mac_bits", 48) != 16;
+        }
+      }
+  }
+  std::fprintf(stderr,
+               "forged flood: %d + %d sent, %llu refused by the MAC in the matcher; in the traces: %llu (48-bit "
+               "kind), %llu (16-bit kind)\n",
+               kPerKind, kPerKind, static_cast<unsigned long long>(invalid), static_cast<unsigned long long>(full),
+               static_cast<unsigned long long>(short_quote));
+  EXPECT_GE(invalid, 2 * kPerKind - 2 * kPerKind / 50) << "(nearly) all reached the matcher and were refused";
+  EXPECT_EQ(full, 0u) << "no forgery of a fully quoted reply gets in";
+  EXPECT_LE(short_quote, 8u) << "2^-16 of the short-quote kind, at most";
+  EXPECT_EQ(short_unflagged, 0u) << "a forgery that got in on 16 bits says so";
+  CommandResult sc = run_command({kCli, "score", "--truth", truth, res});
+  EXPECT_NE(last_line(sc.output).find("node_recall=1.0000 link_recall=1.0000"), std::string::npos) << sc.output;
+  std::remove(truth.c_str());
+  std::remove(res.c_str());
+}
+
 TEST(SurveySimLoss, RetriesWhereAReplyIsMissing) {
   HS_REQUIRE_ROOT();
   const std::string ns = "hse2e-surveyloss", truth = "/tmp/hopscope-e2e-truthloss.ndjson",
