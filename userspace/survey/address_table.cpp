@@ -24,10 +24,11 @@ std::uint32_t AddressTable::intern(const IpAddress& a, bool& fresh) {
     }
   }
   const auto id = static_cast<std::uint32_t>(size_);
-  if (id / kChunk >= kMaxChunks) throw std::length_error("more than 268M responding addresses");
-  auto& chunk = chunks_[id / kChunk];
-  if (!chunk) chunk = std::make_unique<IpAddress[]>(kChunk);
-  chunk[id % kChunk] = a;
+  if (id >= kMaxAddresses) throw std::length_error("more than 268M responding addresses");
+  const int k = chunk_of(id);
+  auto& chunk = chunks_[static_cast<std::size_t>(k)];
+  if (!chunk) chunk = std::make_unique<IpAddress[]>(kFirstChunk << k);
+  chunk[id - chunk_base(k)] = a;
   slots_[i] = id;
   size_++;
   fresh = true;

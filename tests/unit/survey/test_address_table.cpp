@@ -34,6 +34,11 @@ TEST(AddressTable, InternsEachAddressOnceAcrossGrowth) {
     EXPECT_EQ(t.at(static_cast<std::uint32_t>(2 * i + 1)), v6(i));
   }
   EXPECT_EQ(t.size(), 2u * kN) << "no address added twice";
+  // Every id reads back, across the chunk boundaries (256 << k addresses in chunk k).
+  for (int i = 0; i < kN; i++) {
+    ASSERT_EQ(t.at(static_cast<std::uint32_t>(2 * i)), v4(i)) << i;
+    ASSERT_EQ(t.at(static_cast<std::uint32_t>(2 * i + 1)), v6(i)) << i;
+  }
   // The same bytes in another family are another address.
   bool fresh = false;
   const IpAddress mapped = *IpAddress::parse("c612:0::");  // starts with 198.18.0.0's bytes
