@@ -2,6 +2,7 @@
 
 #include <charconv>
 #include <cstring>
+#include <utility>
 #include <stdexcept>
 
 namespace hopscope {
@@ -59,17 +60,24 @@ std::uint64_t Prefix::size() const {
   return host_bits >= 64 ? ~0ull : (1ull << host_bits);
 }
 
+namespace {
+// The 16 address bytes as two big-endian 64-bit halves (IPv4: its 4 bytes lead).
+std::pair<std::uint64_t, std::uint64_t> halves_of(const IpAddress& a) {
+  std::uint64_t w[2];
+  std::memcpy(w, a.bytes().data(), 16);
+  return {__builtin_bswap64(w[0]), __builtin_bswap64(w[1])};
+}
+}  // namespace
+
+// Two masked 64-bit compares: a target file checks every line against every
+// blocklist rule (a byte-wise memcmp per rule was a third of reading 1M lines).
 bool Prefix::contains(const IpAddress& a) const {
   if (a.family() != base.family()) return false;
-  const auto& x = a.bytes();
-  const auto& y = base.bytes();
-  const auto full = static_cast<std::size_t>(len / 8);
-  if (std::memcmp(x.data(), y.data(), full) != 0) return false;
-  if (const int rest = len % 8) {
-    const auto mask = static_cast<std::uint8_t>(0xff << (8 - rest));
-    return (x[full] & mask) == (y[full] & mask);
-  }
-  return true;
+  const auto [x0, x1] = halves_of(a);
+  const auto [y0, y1] = halves_of(base);
+  const std::uint64_t m0 = len <= 0 ? 0 : len >= 64 ? ~0ull : ~0ull << (64 - len);
+  const std::uint64_t m1 = len <= 64 ? 0 : len >= 128 ? ~0ull : ~0ull << (128 - len);
+  return ((x0 ^ y0) & m0) == 0 && ((x1 ^ y1) & m1) == 0;
 }
 
 std::optional<std::uint64_t> Prefix::offset_of(const IpAddress& a) const {

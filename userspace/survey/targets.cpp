@@ -48,9 +48,9 @@ void TargetList::add(std::string_view text, const std::string& where) {
 }
 
 void TargetList::add_file(std::istream& in, const std::string& name, bool skip_bad) {
-  std::string line;
+  std::string line, where;
   for (std::size_t n = 1;; n++) {
-    const std::string where = name + " line " + std::to_string(n);
+    where.assign(name).append(" line ").append(std::to_string(n));  // no allocation once it is long enough
     const LineEnd end = read_bounded_line(in, line, kMaxLine);
     if (end == LineEnd::Eof) break;
     if (end == LineEnd::Binary)
@@ -102,10 +102,12 @@ std::uint64_t slot_hash(U128 v) {
 }  // namespace
 
 void TargetList::freeze() {
+  base_value_.clear();
+  for (const Prefix& b : blocks_) base_value_.push_back(value_of(b.base));
   std::vector<std::size_t> order(blocks_.size());
   for (std::size_t i = 0; i < blocks_.size(); i++) order[i] = i;
-  std::sort(order.begin(), order.end(),
-            [&](std::size_t a, std::size_t b) { return blocks_[a].base < blocks_[b].base; });
+  // By value (one family per list): an integer compare, not a byte-wise one.
+  std::sort(order.begin(), order.end(), [&](std::size_t a, std::size_t b) { return base_value_[a] < base_value_[b]; });
   for (std::size_t i = 1; i < order.size(); i++) {
     const Prefix& prev = blocks_[order[i - 1]];
     const Prefix& cur = blocks_[order[i]];
@@ -113,8 +115,6 @@ void TargetList::freeze() {
       throw TargetError("overlapping targets: " + cur.str() + " lies inside " + prev.str() +
                         " (each target must appear once)");
   }
-  base_value_.clear();
-  for (const Prefix& b : blocks_) base_value_.push_back(value_of(b.base));
   lo_.clear();
   hi_.clear();
   lo_start_.clear();
