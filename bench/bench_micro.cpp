@@ -7,8 +7,8 @@
 #include <cstdio>
 #include <cstring>
 #include <map>
-#include <sstream>
 #include <memory>
+#include <sstream>
 #include <string>
 #include <vector>
 

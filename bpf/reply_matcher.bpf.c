@@ -86,10 +86,10 @@ struct probe_identity {
 	__u16 val;
 	__u16 sport; /* of a UDP/TCP probe (HS_MV_ANY_PORT records it) */
 	__u8 method;
-	__u8 tag_required; /* the reply must hold the tag (IPv6 errors, echo replies) */
-	__u32 tag;	   /* the payload tag as carried, 0: not in the reply */
-	__u16 tag_need;	   /* quote bytes (from the quoted IP header) that hold the tag */
-	__u16 quote_limit; /* RFC 4884 length of the quote, 0: none given */
+	__u8 tag_required;	     /* the reply must hold the tag (IPv6 errors, echo replies) */
+	__u32 tag;		     /* the payload tag as carried, 0: not in the reply */
+	__u16 tag_need;		     /* quote bytes (from the quoted IP header) that hold the tag */
+	__u16 quote_limit;	     /* RFC 4884 length of the quote, 0: none given */
 	struct hs_reply_shape shape; /* for the integrity checks (l3_off set by the caller) */
 };
 
@@ -98,6 +98,10 @@ struct probe_identity {
 #define IPV6_EXT_HOP	   0
 #define IPV6_EXT_ROUTING   43
 #define IPV6_EXT_DSTOPTS   60
+
+/* Where the tag sits from the start of a UDP/ICMP header (abi/probe.h;
+ * constant for constant arguments). ICMP's is the same in both families. */
+#define TAG_AT(family, method) (8 + hs_tag_offset(family, method))
 
 /* The 32-bit tag `off` bytes into a probe's (or echo reply's) UDP/ICMP part,
  * if the packet holds it. */
@@ -265,8 +269,8 @@ static __always_inline int decode_quote_v4(void *inner, void *end, struct hs_rep
 			return V_MALFORMED;
 		id->seq = bpf_ntohs(iph->id);
 		id->val = bpf_ntohs(uh->check);
-		id->tag_need = ihl + 8 + 2 + 4;
-		read_tag(uh, 8 + 2, end, id);
+		id->tag_need = ihl + TAG_AT(4, HS_METHOD_UDP_PARIS) + 4;
+		read_tag(uh, TAG_AT(4, HS_METHOD_UDP_PARIS), end, id);
 		return udp_identity(bpf_ntohs(uh->source), bpf_ntohs(uh->dest), id);
 	}
 	if (iph->protocol == IPPROTO_ICMP) {
@@ -278,8 +282,8 @@ static __always_inline int decode_quote_v4(void *inner, void *end, struct hs_rep
 			return V_NOT_OURS;
 		id->seq = bpf_ntohs(ih->un.echo.id);
 		id->val = bpf_ntohs(ih->un.echo.sequence);
-		id->tag_need = ihl + 8 + 2 + 4;
-		read_tag(ih, 8 + 2, end, id);
+		id->tag_need = ihl + TAG_AT(4, HS_METHOD_ICMP_PARIS) + 4;
+		read_tag(ih, TAG_AT(4, HS_METHOD_ICMP_PARIS), end, id);
 		return icmp_identity(bpf_ntohs(ih->checksum), id);
 	}
 	if (iph->protocol == IPPROTO_TCP)
@@ -394,7 +398,7 @@ static __always_inline int match_v4(void *l3, void *end, struct hs_reply_record 
 		id->seq = bpf_ntohs(ih->un.echo.id);
 		id->val = bpf_ntohs(ih->un.echo.sequence);
 		id->tag_required = 1;
-		read_tag(ih, 8 + 2, end, id);
+		read_tag(ih, TAG_AT(4, HS_METHOD_ICMP_PARIS), end, id);
 		/* Type 8 -> 0 lowered the word sum by 0x0800: undo it on the checksum. */
 		return icmp_identity(hs_ones_sub(bpf_ntohs(ih->checksum), 0x0800), id);
 	case HS_ICMP_TIME_EXCEEDED:
@@ -442,8 +446,8 @@ static __always_inline int decode_quote_v6(void *inner, void *end, struct hs_rep
 		id->seq = bpf_ntohs(uh->check);
 		id->val = bpf_ntohs(*(__be16 *)(uh + 1));
 		id->tag_required = 1; /* RFC 4443 routers quote up to 1232 bytes */
-		id->tag_need = sizeof(*ip6) + 8 + 4 + 4;
-		read_tag(uh, 8 + 4, end, id);
+		id->tag_need = sizeof(*ip6) + TAG_AT(6, HS_METHOD_UDP_PARIS) + 4;
+		read_tag(uh, TAG_AT(6, HS_METHOD_UDP_PARIS), end, id);
 		return udp_identity(bpf_ntohs(uh->source), bpf_ntohs(uh->dest), id);
 	}
 	if (ip6->nexthdr == IPPROTO_ICMPV6) {
@@ -456,8 +460,8 @@ static __always_inline int decode_quote_v6(void *inner, void *end, struct hs_rep
 		id->seq = bpf_ntohs(ih->icmp6_identifier);
 		id->val = bpf_ntohs(ih->icmp6_sequence);
 		id->tag_required = 1;
-		id->tag_need = sizeof(*ip6) + 8 + 2 + 4;
-		read_tag(ih, 8 + 2, end, id);
+		id->tag_need = sizeof(*ip6) + TAG_AT(6, HS_METHOD_ICMP_PARIS) + 4;
+		read_tag(ih, TAG_AT(6, HS_METHOD_ICMP_PARIS), end, id);
 		return icmp_identity(bpf_ntohs(ih->icmp6_cksum), id);
 	}
 	if (ip6->nexthdr == IPPROTO_TCP)
@@ -533,7 +537,7 @@ static __always_inline int match_v6(void *l3, void *end, struct hs_reply_record 
 		id->seq = bpf_ntohs(ih->icmp6_identifier);
 		id->val = bpf_ntohs(ih->icmp6_sequence);
 		id->tag_required = 1;
-		read_tag(ih, 8 + 2, end, id);
+		read_tag(ih, TAG_AT(6, HS_METHOD_ICMP_PARIS), end, id);
 		/* Type 128 -> 129 raised the word sum by 0x0100: undo it on the checksum. */
 		return icmp_identity(hs_ones_add(bpf_ntohs(ih->icmp6_cksum), 0x0100), id);
 	case ICMPV6_TIME_EXCEED:
@@ -605,7 +609,9 @@ static __always_inline int check_tag(struct hs_reply_record *rec, const struct p
 	}
 	if (rec->kind == HS_REPLY_ECHO_REPLY) {
 		/* As long as the request, which held the tag. */
-		if ((__u32)(id->shape.l4_off - id->shape.l3_off) + 8 + 2 + 4 > id->shape.l3_len)
+		if ((__u32)(id->shape.l4_off - id->shape.l3_off) + TAG_AT(4, HS_METHOD_ICMP_PARIS) +
+			    4 >
+		    id->shape.l3_len)
 			tag = 0;
 	} else {
 		__u32 avail = rec->quote_bytes; /* already cut at the reply's IP length */

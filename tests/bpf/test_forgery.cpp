@@ -92,7 +92,7 @@ struct Kind {
   int family;
   Method method;
   std::function<Bytes(const Bytes& probe, const ProbeTemplate& t, Rng& rng)> reply;
-  bool has_tag;  // the reply holds the 32-bit tag
+  bool has_tag;               // the reply holds the 32-bit tag
   std::uint8_t variants = 0;  // the matcher's configuration for the method
 };
 
@@ -184,7 +184,8 @@ TEST(Forgery, BlindAcceptanceIsWhatTheMacWidthAllows) {
     const double rate = static_cast<double>(accepted) / kN;
     std::fprintf(stderr, "forgery, blind, %s: %llu of %llu accepted (%s; the MAC allows 2^-%d)\n", k.name,
                  static_cast<unsigned long long>(accepted), static_cast<unsigned long long>(kN),
-                 accepted ? ("2^" + std::to_string(std::log2(rate)).substr(0, 5)).c_str() : "none", k.has_tag ? 48 : 16);
+                 accepted ? ("2^" + std::to_string(std::log2(rate)).substr(0, 5)).c_str() : "none",
+                 k.has_tag ? 48 : 16);
     if (k.has_tag) {
       // A 16-bit check alone would let ~2 of these in; P(0) = e^-2 each, over six kinds e^-12.
       EXPECT_EQ(accepted, 0u) << k.name << ": the tag must keep blind forgeries out";

@@ -217,8 +217,8 @@ void storm(std::uint8_t variants, const std::vector<Method>& methods, std::uint6
 void report(const char* what, const StormResult& r) {
   std::fprintf(stderr,
                "storm %s: %" PRIu64 " packets, %" PRIu64 " passed untouched, %" PRIu64 " dropped, %" PRIu64
-               " records; identity changed: %" PRIu64 " caught by the MAC, %" PRIu64
-               " let through (2^-16 of %" PRIu64 " = %.1f)\n",
+               " records; identity changed: %" PRIu64 " caught by the MAC, %" PRIu64 " let through (2^-16 of %" PRIu64
+               " = %.1f)\n",
                what, r.packets, r.passed, r.dropped, r.records, r.invalid, r.forged, r.invalid + r.forged,
                static_cast<double>(r.invalid + r.forged) / 65536.0);
 }

@@ -455,8 +455,8 @@ TEST(SurveySimForgery, BlindFloodIsRefusedOrFlagged) {
   const std::string ns = "hse2e-forge", truth = "/tmp/hopscope-e2e-truthforge.ndjson",
                     res = "/tmp/hopscope-e2e-forge.ndjson";
   SimDown down{ns};
-  CommandResult up = run_command({kCli, "sim", "up", "--seed", "9", "--destinations", "4096", "--netns", ns, "--truth",
-                                  truth});
+  CommandResult up =
+      run_command({kCli, "sim", "up", "--seed", "9", "--destinations", "4096", "--netns", ns, "--truth", truth});
   ASSERT_EQ(up.status, 0) << up.output;
   constexpr int kPerKind = 60'000;
   CommandResult forger;

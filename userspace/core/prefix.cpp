@@ -2,8 +2,8 @@
 
 #include <charconv>
 #include <cstring>
-#include <utility>
 #include <stdexcept>
+#include <utility>
 
 namespace hopscope {
 

@@ -86,8 +86,7 @@ void XdpLiveSender::check_live_frames() {
               .ctx_size_in = sizeof(ctx), .repeat = 1, .flags = BPF_F_TEST_XDP_LIVE_FRAMES);
   const int err = bpf_prog_test_run_opts(bpf_program__fd(skel_->progs.hs_probe_gen), &opts);
   st.bad = bad;  // that drop was ours, not a bad descriptor
-  if (err == -EPERM || err == -EOPNOTSUPP || err == -EINVAL)
-    throw SystemError(-err, kLiveFramesRefused);
+  if (err == -EPERM || err == -EOPNOTSUPP || err == -EINVAL) throw SystemError(-err, kLiveFramesRefused);
   if (err) throw_errno("xdp-live: BPF_PROG_RUN with live frames", err);
 }
 

@@ -97,9 +97,8 @@ std::string summary_text(const SurveySummary& s) {
              "probes_sent={} replies={} destinations={} duration_s={:.3f} rate_pps={:.0f} dropped={}\n",
              s.targets, s.pairs, s.skipped, s.preprobes, s.hinted, s.cohorts, s.cohort_size, s.passes, s.paused_s,
              s.reached, s.interfaces, s.unmatched, s.late, s.duplicates, s.stale, s.short_mac, s.retried,
-             s.retry_rounds,
-             s.doubletree ? "Doubletree stop set on" : "no stop set", s.state_bytes, s.held_peak, s.written, s.streamed,
-             s.first_write_s, s.write_delay_s, s.late_writes,
+             s.retry_rounds, s.doubletree ? "Doubletree stop set on" : "no stop set", s.state_bytes, s.held_peak,
+             s.written, s.streamed, s.first_write_s, s.write_delay_s, s.late_writes,
              s.writer_priority ? ""
                                : "; the writer could not raise its priority (no CAP_SYS_NICE): under load it competes "
                                  "with the probing threads",

@@ -35,8 +35,8 @@
 /* Fixed for the run, in the program's read-only data. */
 struct hs_gen_config {
 	struct hs_sip mac_src; /* hs_mac_src(key, source) */
-	__u32 src[4];  /* network order; IPv4 in word 0, the rest 0 */
-	__u32 src_sum; /* sum of the source's 16-bit big-endian words */
+	__u32 src[4];	       /* network order; IPv4 in word 0, the rest 0 */
+	__u32 src_sum;	       /* sum of the source's 16-bit big-endian words */
 	__u8 src_mac[6];
 	__u8 dst_mac[6];
 	__u8 family; /* 4 or 6 */

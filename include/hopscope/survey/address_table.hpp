@@ -25,7 +25,7 @@ struct AddressHash {
 class AddressTable {
  public:
   static constexpr std::size_t kFirstChunk = 256;
-  static constexpr std::size_t kMaxChunks = 21;          // 256 * (2^21 - 1) ids
+  static constexpr std::size_t kMaxChunks = 21;           // 256 * (2^21 - 1) ids
   static constexpr std::size_t kMaxAddresses = 1u << 28;  // 268M
 
   // The id of `a`, added if new (collector thread only); `fresh` tells which.

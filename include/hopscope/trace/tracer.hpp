@@ -90,11 +90,11 @@ struct TraceResult {
   std::int64_t end_unix_ms = 0;  // when the result was final (0: unknown)
   StopReason stop_reason = StopReason::HopLimit;
   std::vector<Hop> hops;
-  std::uint64_t late_replies = 0;     // arrived after their probe was given up on
+  std::uint64_t late_replies = 0;       // arrived after their probe was given up on
   std::uint64_t duplicate_replies = 0;  // a probe (survey: a TTL) answered again: refused, never another RTT
-  std::uint64_t probes_total = 0;     // every probe sent, those past the last hop reported included
-  std::string tx_mode;                // how probes left, e.g. "af_xdp-copy" (informational)
-  std::uint64_t dropped_replies = 0;  // matched in XDP but lost: the ring buffer was full
+  std::uint64_t probes_total = 0;       // every probe sent, those past the last hop reported included
+  std::string tx_mode;                  // how probes left, e.g. "af_xdp-copy" (informational)
+  std::uint64_t dropped_replies = 0;    // matched in XDP but lost: the ring buffer was full
   // Survey: replies the ring buffer lost (survey-wide) while this destination
   // was traced; some may have been its own, so its hops may be incomplete.
   std::uint64_t lost_while_traced = 0;
