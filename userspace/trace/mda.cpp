@@ -8,15 +8,11 @@
 #include <optional>
 #include <stdexcept>
 
+#include "hopscope/core/clock.hpp"
 #include "hopscope/trace/probe_exchange.hpp"
 
 namespace hopscope {
 namespace {
-
-std::int64_t unix_ms() {
-  return std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::system_clock::now().time_since_epoch())
-      .count();
-}
 
 // Probes to send with k interfaces seen so that a (k+1)-th would have shown
 // up (95% and 99% confidence): the MDA's table (Augustin et al., IMC 2007,

@@ -4,13 +4,10 @@
 #include <map>
 #include <stdexcept>
 
+#include "hopscope/core/clock.hpp"
+
 namespace hopscope {
 namespace {
-
-std::int64_t unix_ms() {
-  return std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::system_clock::now().time_since_epoch())
-      .count();
-}
 
 class Reporter {
  public:

@@ -22,6 +22,8 @@ std::uint64_t grown(std::uint64_t now, std::uint64_t before) { return now >= bef
 
 }  // namespace
 
+std::size_t flow_key_hash(const hs_flow_key& k) { return fnv1a(&k, sizeof(k)); }
+
 const char* proto_name(std::uint8_t proto) {
   switch (proto) {
     case IPPROTO_TCP: return "tcp";
@@ -34,7 +36,7 @@ std::string dest_label(const DestKey& d) {
   return d.addr.str() + " " + proto_name(d.proto) + "/" + std::to_string(d.port);
 }
 
-std::size_t DestWindow::KeyHash::operator()(const hs_flow_key& k) const { return fnv1a(&k, sizeof(k)); }
+std::size_t DestWindow::KeyHash::operator()(const hs_flow_key& k) const { return flow_key_hash(k); }
 bool DestWindow::KeyEq::operator()(const hs_flow_key& a, const hs_flow_key& b) const {
   return std::memcmp(&a, &b, sizeof(a)) == 0;
 }

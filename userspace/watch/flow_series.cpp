@@ -14,13 +14,6 @@ using prometheus::ClientMetric;
 using prometheus::MetricFamily;
 using prometheus::MetricType;
 
-std::uint64_t fnv1a(const void* data, std::size_t n) {
-  std::uint64_t h = 0xcbf29ce484222325ull;
-  const auto* p = static_cast<const std::uint8_t*>(data);
-  for (std::size_t i = 0; i < n; i++) h = (h ^ p[i]) * 0x100000001b3ull;
-  return h;
-}
-
 std::vector<ClientMetric::Label> flow_labels(const hs_flow_key& k) {
   return {{"dport", std::to_string(k.remote_port)},
           {"dst", IpAddress::from_record(k.family, k.remote).str()},
@@ -46,7 +39,7 @@ std::vector<ClientMetric::Label> with_direction(std::vector<ClientMetric::Label>
 
 }  // namespace
 
-std::size_t FlowSeries::KeyHash::operator()(const hs_flow_key& k) const { return fnv1a(&k, sizeof(k)); }
+std::size_t FlowSeries::KeyHash::operator()(const hs_flow_key& k) const { return flow_key_hash(k); }
 bool FlowSeries::KeyEq::operator()(const hs_flow_key& a, const hs_flow_key& b) const {
   return std::memcmp(&a, &b, sizeof(a)) == 0;
 }

@@ -22,6 +22,13 @@ inline std::int64_t unix_minus_mono_ns() {
   return unix_ns - static_cast<std::int64_t>(mono_ns());
 }
 
+// Unix time in milliseconds (the start and end stamps of results).
+inline std::int64_t unix_ms() {
+  timespec rt;
+  clock_gettime(CLOCK_REALTIME, &rt);
+  return static_cast<std::int64_t>(rt.tv_sec) * 1000 + rt.tv_nsec / 1000000;
+}
+
 class Clock {
  public:
   virtual ~Clock() = default;

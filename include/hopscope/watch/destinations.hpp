@@ -29,6 +29,8 @@ struct DestKey {
 };
 
 const char* proto_name(std::uint8_t proto);  // "tcp", "udp", "?"
+// FNV-1a over the key's bytes (the flow tables' hash).
+std::size_t flow_key_hash(const hs_flow_key& k);
 // "198.18.8.2 tcp/80"
 std::string dest_label(const DestKey& d);
 
