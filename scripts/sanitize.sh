@@ -4,7 +4,7 @@
 #     finding fatal) runs the unit and BPF_PROG_RUN suites, and its libFuzzer
 #     targets run over their corpora (scripts/fuzz.sh);
 #  2. a clang build with ThreadSanitizer runs the same two suites.
-# Builds at -O1 without debug info, the libraries as unity builds (-20% build
+# Builds at -O1 without debug info, the libraries as unity builds (-15% build
 # time; the test files stay one per compile), into build-asan/ and build-tsan/ (or
 # $HOPSCOPE_SANITIZE_DIR/{asan,tsan}); only the test binaries are built.
 #

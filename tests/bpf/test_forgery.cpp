@@ -31,31 +31,11 @@ namespace {
 constexpr hs_key kKey = {0x243f6a8885a308d3ULL, 0x13198a2e03707344ULL};
 constexpr std::uint16_t kFlows = 16;
 
-struct Rng {  // xorshift64*
-  std::uint64_t s;
-  std::uint64_t next() {
-    s ^= s >> 12;
-    s ^= s << 25;
-    s ^= s >> 27;
-    return s * 0x2545f4914f6cdd1dULL;
-  }
-};
+using Rng = test::XorShift;
 
 ProbeTemplate tmpl(int family, Method m, hs_key key = kKey) { return test::lab_probe_template(family, m, key); }
 
-hs_matcher_config config(std::uint8_t variants) {
-  const ProbeTemplate t = tmpl(4, Method::UdpParis);
-  hs_matcher_config c{};
-  c.key = kKey;
-  c.udp_sport_base = t.udp_sport_base;
-  c.udp_dport = t.udp_dport;
-  c.icmp_csum_base = t.icmp_csum_base;
-  c.nflows = kFlows;
-  c.tcp_dport = t.tcp_dport;
-  c.variants = variants;
-  std::memcpy(&c.src4, t.src.data(), 4);
-  return c;
-}
+hs_matcher_config config(std::uint8_t variants) { return test::lab_matcher_config(kKey, kFlows, variants); }
 
 Bytes probe_frame(const ProbeTemplate& t, std::uint16_t flow, std::uint16_t seq) {
   Bytes f(2048);

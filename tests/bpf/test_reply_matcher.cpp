@@ -27,18 +27,8 @@ ProbeTemplate tmpl(int family, Method m, hs_key key = {0xa5a5a5a5deadbeefULL, 0x
   return test::lab_probe_template(family, m, key);
 }
 
-hs_matcher_config config_for(const ProbeTemplate& t) {
-  hs_matcher_config c{};
-  c.key = tmpl(4, Method::UdpParis).key;
-  c.udp_sport_base = t.udp_sport_base;
-  c.udp_dport = t.udp_dport;
-  c.icmp_csum_base = t.icmp_csum_base;
-  c.nflows = 4;
-  c.wakeup_bytes = 0;
-  c.tcp_dport = t.tcp_dport;
-  if (t.src.is_v4()) std::memcpy(&c.src4, t.src.data(), 4);
-  return c;
-}
+// The configuration a run of IPv4 lab probes of `t`'s key has (4 flows).
+hs_matcher_config config_for(const ProbeTemplate& t) { return test::lab_matcher_config(t.key, 4); }
 
 // The probe as a source NAT forwards it: source 198.18.99.7, IP header
 // checksum recomputed, and (with fix_l4) the UDP checksum updated by RFC 1624.

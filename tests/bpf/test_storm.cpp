@@ -31,35 +31,13 @@ namespace {
 
 IpAddress A(const char* s) { return *IpAddress::parse(s); }
 
-// xorshift64*: reproducible, seed printed with every failure.
-struct Rng {
-  std::uint64_t s;
-  std::uint64_t next() {
-    s ^= s >> 12;
-    s ^= s << 25;
-    s ^= s >> 27;
-    return s * 0x2545f4914f6cdd1dULL;
-  }
-  std::uint32_t below(std::uint32_t n) { return static_cast<std::uint32_t>(next() % n); }
-};
+using Rng = test::XorShift;  // reproducible: the seed is printed with every failure
 
 constexpr hs_key kKey = {0x0f1e2d3c4b5a6978ULL, 0x8796a5b4c3d2e1f0ULL};
 
 ProbeTemplate tmpl(int family, Method m) { return test::lab_probe_template(family, m, kKey); }
 
-hs_matcher_config config(std::uint8_t variants) {
-  const ProbeTemplate t = tmpl(4, Method::UdpParis);
-  hs_matcher_config c{};
-  c.key = kKey;
-  c.udp_sport_base = t.udp_sport_base;
-  c.udp_dport = t.udp_dport;
-  c.icmp_csum_base = t.icmp_csum_base;
-  c.nflows = 16;
-  c.tcp_dport = t.tcp_dport;
-  c.variants = variants;
-  std::memcpy(&c.src4, t.src.data(), 4);
-  return c;
-}
+hs_matcher_config config(std::uint8_t variants) { return test::lab_matcher_config(kKey, 16, variants); }
 
 struct Identity {
   IpAddress dst;

@@ -173,6 +173,20 @@ ProbeTemplate lab_probe_template(int family, Method m, hs_key key) {
   return t;
 }
 
+hs_matcher_config lab_matcher_config(hs_key key, std::uint16_t nflows, std::uint8_t variants) {
+  const ProbeTemplate t = lab_probe_template(4, Method::UdpParis, key);
+  hs_matcher_config c{};
+  c.key = key;
+  c.udp_sport_base = t.udp_sport_base;
+  c.udp_dport = t.udp_dport;
+  c.icmp_csum_base = t.icmp_csum_base;
+  c.nflows = nflows;
+  c.tcp_dport = t.tcp_dport;
+  c.variants = variants;
+  std::memcpy(&c.src4, t.src.data(), 4);
+  return c;
+}
+
 void fix_icmp_checksums(Bytes& frame) {
   std::uint8_t* l3 = frame.data() + 14;
   if ((l3[0] >> 4) == 4) {

@@ -6,6 +6,7 @@
 #include <cstdint>
 #include <vector>
 
+#include "hopscope/abi/matcher.h"
 #include "hopscope/core/address.hpp"
 #include "hopscope/probe/probe_builder.hpp"
 
@@ -32,6 +33,21 @@ Bytes ip_packet_of(const Bytes& frame);
 // A probe from the lab's prober (198.18.1.1 / 2001:2:0:1::1) to its
 // destination (198.18.8.2 / 2001:2:0:8::2) with method `m` and key `key`.
 ProbeTemplate lab_probe_template(int family, Method m, hs_key key);
+// The reply matcher's configuration for lab_probe_template()'s probes: their
+// ports and checksum base, the IPv4 source, `nflows` flows, `variants` (HS_MV_*).
+hs_matcher_config lab_matcher_config(hs_key key, std::uint16_t nflows, std::uint8_t variants = 0);
+
+// xorshift64*: reproducible random numbers for packet storms and forgeries.
+struct XorShift {
+  std::uint64_t s;
+  std::uint64_t next() {
+    s ^= s >> 12;
+    s ^= s << 25;
+    s ^= s >> 27;
+    return s * 0x2545f4914f6cdd1dULL;
+  }
+  std::uint32_t below(std::uint32_t n) { return static_cast<std::uint32_t>(next() % n); }
+};
 // ICMP/ICMPv6 error quoting `probe_frame`'s IP packet, as an Ethernet frame to the prober.
 Bytes icmp_error(const Bytes& probe_frame, const ReplySpec& spec);
 // The echo reply a host sends to an echo-request probe.
